@@ -1,0 +1,151 @@
+/* loadgen.h - the types the loadgen modules share.
+ *
+ * main.c parses the CLI and the scenario (scenario.c), resolves what every
+ * step must answer from the fixtures (check.c), runs the verify pass through
+ * libcurl (engine_curl.c), then the timed run on one engine (engine_raw.c or
+ * engine_curl.c), merges the per-thread stats, prints the summary and appends
+ * the CSV row (csv.c). Latency lives in an HDR-style histogram (hist.c).
+ *
+ * Nothing here is shared with the servers: a bug common to client and server
+ * would pass its own checks.
+ */
+#ifndef LOADGEN_H
+#define LOADGEN_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "hist.h"
+
+enum lg_proto { LG_PROTO_HTTP, LG_PROTO_FTP, LG_PROTO_ECHO };
+enum lg_engine { LG_ENGINE_DEFAULT, LG_ENGINE_RAW, LG_ENGINE_CURL };
+
+/* What a step's answer is checked against. */
+enum lg_expect {
+    LG_EXPECT_NONE,    /* status only */
+    LG_EXPECT_FILE,    /* body == a fixture file (length + xxh64) */
+    LG_EXPECT_HASH,    /* body length + xxh64 given in the scenario */
+    LG_EXPECT_TIME,    /* /time: a well-formed date line */
+    LG_EXPECT_LISTING, /* FTP LIST/NLST: contains every name in expect_names */
+    LG_EXPECT_ECHO,    /* echo / POST /echo / STOR: the bytes sent come back */
+};
+
+#define LG_NAME_MAX 64
+#define LG_PATH_MAX 1024
+
+struct lg_step {
+    char name[LG_NAME_MAX];
+    char method[16];          /* HTTP: GET HEAD POST ...; FTP: RETR STOR LIST NLST; echo: LINE */
+    char path[LG_PATH_MAX];   /* HTTP request target, FTP path; unused for echo */
+    uint64_t body_size;       /* bytes sent: POST body, STOR upload, echo line */
+    unsigned weight;          /* > 0 in a weighted scenario */
+    int expect_status;        /* HTTP status / FTP final reply; 0 = any 2xx */
+    enum lg_expect expect;
+    char expect_body[LG_PATH_MAX]; /* LG_EXPECT_FILE: fixture path, relative to --fixtures */
+    char expect_names[LG_PATH_MAX];/* LG_EXPECT_LISTING: comma-separated names */
+    /* Resolved by check_prepare() before the run (or given in the scenario): */
+    int64_t expect_length;    /* body bytes; -1 = not checked */
+    uint64_t expect_hash;     /* XXH64(body, seed 0), valid when expect_length >= 0 */
+    int line;                 /* scenario file line of the [step] header, for messages */
+};
+
+struct lg_scenario {
+    char file[LG_PATH_MAX];
+    char name[LG_NAME_MAX];
+    enum lg_proto proto;
+    unsigned threads;     /* 0 = not set */
+    unsigned connections; /* 0 = not set */
+    double duration_s;    /* 0 = not set */
+    uint64_t requests;    /* 0 = not set; duration and requests are exclusive */
+    double rate;          /* requests/s over all connections; 0 = closed loop */
+    bool keepalive;       /* default true */
+    double timeout_s;     /* per request; 0 = not set */
+    double warmup_s;
+    bool weighted;        /* steps picked by weight instead of replayed in order */
+    struct lg_step *steps;
+    size_t nsteps;
+};
+
+/* The run as configured: scenario values, overridden by the command line. */
+struct lg_config {
+    const struct lg_scenario *sc;
+    char host[256];
+    char port[16];
+    const char *fixtures; /* may be NULL when no step needs it */
+    enum lg_engine engine;
+    unsigned threads, connections;
+    double duration_s;
+    uint64_t requests;
+    double rate;
+    double timeout_s;
+    double warmup_s;
+    bool keepalive;
+    bool progress;
+    const char *csv_path; /* NULL = no CSV */
+    const char *label;    /* the CSV's model column */
+};
+
+/* Error classes. CSV: timeouts = TIMEOUT; check_failures = BAD_STATUS +
+ * WRONG_LENGTH + WRONG_BODY + BAD_LISTING; errors = everything else. */
+enum lg_error {
+    LG_ERR_CONNECT,       /* connection refused / unreachable */
+    LG_ERR_ADDRNOTAVAIL,  /* out of ephemeral ports (TIME_WAIT) */
+    LG_ERR_RESET,         /* reset or closed mid-answer */
+    LG_ERR_PROTOCOL,      /* unparseable answer */
+    LG_ERR_TIMEOUT,
+    LG_ERR_BAD_STATUS,
+    LG_ERR_WRONG_LENGTH,
+    LG_ERR_WRONG_BODY,
+    LG_ERR_BAD_LISTING,
+    LG_ERR_OTHER,
+    LG_ERR__COUNT
+};
+const char *lg_error_name(enum lg_error e);
+
+/* One thread's results (merged into one at the end). */
+struct lg_stats {
+    uint64_t requests; /* answers received in the measured window, checked or not */
+    uint64_t bytes;    /* bytes received (headers + bodies) in the measured window */
+    uint64_t err[LG_ERR__COUNT];
+    struct hist *lat;  /* microseconds, from the intended start (open loop) */
+};
+int lg_stats_init(struct lg_stats *s); /* -1 on allocation failure */
+void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src);
+void lg_stats_free(struct lg_stats *s);
+uint64_t lg_stats_errors(const struct lg_stats *s);
+uint64_t lg_stats_check_failures(const struct lg_stats *s);
+uint64_t lg_stats_timeouts(const struct lg_stats *s);
+
+/* Live counters one engine thread publishes for the progress line. */
+struct lg_live {
+    _Atomic uint64_t requests;
+    _Atomic uint64_t failures; /* errors + check failures + timeouts */
+    _Atomic uint64_t p99_us;   /* this thread's p99 so far, refreshed now and then */
+};
+
+/* Shared control of one timed run. All times are CLOCK_MONOTONIC ns. */
+struct lg_run {
+    const struct lg_config *cfg;
+    uint64_t t_start;   /* load starts */
+    uint64_t t_measure; /* t_start + warmup: answers before it are not counted */
+    uint64_t t_end;     /* t_measure + duration; 0 with --requests */
+    atomic_bool stop;   /* set on SIGINT/SIGTERM or when the run is over */
+    _Atomic uint64_t issued; /* --requests: tickets taken (fetch_add; stop at cfg->requests) */
+    struct lg_live *live;    /* [cfg->threads] */
+};
+
+uint64_t lg_now_ns(void); /* CLOCK_MONOTONIC */
+
+/* Engines: run the timed load with cfg->threads threads, merge their stats
+ * into *out (initialised by the caller). Return 0, or -1 with a message in
+ * err when the run could not be carried out at all. */
+int engine_raw_run(struct lg_run *run, struct lg_stats *out, char *err, size_t errlen);
+int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t errlen);
+
+/* The verify pass: every distinct step once through libcurl, checked.
+ * 0 when all pass; -1 with what failed in err. */
+int verify_run(const struct lg_config *cfg, char *err, size_t errlen);
+
+#endif

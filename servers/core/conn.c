@@ -1,0 +1,59 @@
+/* conn.c - the session wrapper drivers call, and the protocol table. */
+#include "conn.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "echo.h"
+#include "http.h"
+
+struct session {
+    const struct proto *p;
+    void *state;
+};
+
+const char *const proto_names[] = {"http", "echo", NULL};
+
+const struct proto *proto_find(const char *name)
+{
+    if (strcmp(name, "http") == 0) return &http_proto;
+    if (strcmp(name, "echo") == 0) return &echo_proto;
+    return NULL;
+}
+
+struct session *session_new(const struct proto *p, const struct server_ctx *ctx, const char *peer)
+{
+    struct session *s = malloc(sizeof *s);
+    if (!s) return NULL;
+    s->p = p;
+    s->state = p->create(ctx, peer ? peer : "-");
+    if (!s->state) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+size_t session_feed(struct session *s, const void *buf, size_t len)
+{
+    return s->p->feed(s->state, buf, len);
+}
+
+void session_next(struct session *s, struct action *out)
+{
+    memset(out, 0, sizeof *out);
+    out->fd = -1;
+    s->p->next(s->state, out);
+}
+
+void session_done(struct session *s, const struct action *a, ssize_t result)
+{
+    s->p->done(s->state, a, result);
+}
+
+void session_free(struct session *s)
+{
+    if (!s) return;
+    s->p->destroy(s->state);
+    free(s);
+}

@@ -1,0 +1,97 @@
+/* conn.h - the session interface every model drives.
+ *
+ * A protocol is a sans-IO session (like picohttpparser or h11): it never
+ * touches a socket. A driver (a model) moves bytes; the session decides what
+ * they mean. The driver's loop is always the same:
+ *
+ *     for (;;) {
+ *         session_next(s, &a);
+ *         switch (a.kind) {
+ *         case ACT_READ:     read some bytes (or EOF), session_feed() them;
+ *                            bytes it did not consume are fed again later
+ *         case ACT_WRITE:    write a.buf[0..a.len), session_done(s, &a, n)
+ *         case ACT_SENDFILE: send a.count bytes of a.fd from a.off, session_done()
+ *         case ACT_CLOSE:    close the connection, session_free()
+ *         }
+ *     }
+ *
+ * Partial progress is normal: session_done() with a result smaller than asked
+ * advances the session by that much and the next action asks for the rest.
+ * A negative result means the I/O failed; the next action is then ACT_CLOSE.
+ *
+ * Backpressure: a session buffers a bounded amount of input. When that buffer
+ * is full (pipelined requests while the answers are still being written),
+ * session_feed() consumes less than it was given; the driver keeps the rest
+ * and stops reading until the session asks for ACT_READ again. A session that
+ * asks for ACT_READ always has room for at least one byte.
+ */
+#ifndef SERVERMODELS_CONN_H
+#define SERVERMODELS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct fsroot;
+
+/* What every session of a server shares (read-only once serving starts). */
+struct server_ctx {
+    const struct fsroot *root; /* the document root (fsroot.h) */
+    bool access_log;           /* one stderr line per request */
+};
+
+enum action_kind {
+    ACT_READ,     /* wait for input, then session_feed(); EOF is a feed of 0 bytes */
+    ACT_WRITE,    /* write buf[0..len) */
+    ACT_SENDFILE, /* send count bytes of the file fd, starting at offset off */
+    ACT_CLOSE,    /* all output is flushed: close the connection */
+    /* FTP data channel (added with FTP; drivers that do not know them close):
+     * OPEN_PASSIVE binds a listener on the control connection's local address
+     * and reports the port with session_done(result = port or -1);
+     * ACCEPT_DATA accepts on it; TRANSFER_OUT / TRANSFER_IN move a file range
+     * over the data connection. */
+    ACT_OPEN_PASSIVE,
+    ACT_ACCEPT_DATA,
+    ACT_TRANSFER_OUT,
+    ACT_TRANSFER_IN,
+};
+
+struct action {
+    enum action_kind kind;
+    const void *buf; /* ACT_WRITE: bytes to write */
+    size_t len;
+    int fd;          /* ACT_SENDFILE / TRANSFER_*: the file */
+    off_t off;       /* ... its offset */
+    size_t count;    /* ... bytes to move */
+};
+
+/* A protocol: a table of functions, one instance per protocol (http_proto,
+ * echo_proto, ftp_proto). Drivers use the session_* wrappers below. */
+struct proto {
+    const char *name;
+    /* peer: "ip:port" of the client, for logs. NULL on allocation failure. */
+    void *(*create)(const struct server_ctx *ctx, const char *peer);
+    /* len == 0 means end of input (the peer closed its side). Returns bytes consumed. */
+    size_t (*feed)(void *state, const void *buf, size_t len);
+    void (*next)(void *state, struct action *out);
+    void (*done)(void *state, const struct action *a, ssize_t result);
+    void (*destroy)(void *state);
+    /* Bytes sent, best effort, to a client refused over --max-conn before it
+     * is closed (HTTP 503, FTP 421); may be NULL. */
+    const char *refusal;
+};
+
+struct session;
+
+struct session *session_new(const struct proto *p, const struct server_ctx *ctx, const char *peer);
+size_t session_feed(struct session *s, const void *buf, size_t len);
+void session_next(struct session *s, struct action *out);
+void session_done(struct session *s, const struct action *a, ssize_t result);
+void session_free(struct session *s);
+
+/* Looks a protocol up by name ("http", "echo", ...); NULL when unknown. */
+const struct proto *proto_find(const char *name);
+/* The names of the protocols built in, NULL-terminated. */
+extern const char *const proto_names[];
+
+#endif
