@@ -38,6 +38,8 @@ struct fsroot;
 struct server_ctx {
     const struct fsroot *root; /* the document root (fsroot.h) */
     bool access_log;           /* one stderr line per request */
+    bool one_request;          /* answer one request per connection, then close
+                                  (the iterative model, so others get a turn) */
 };
 
 enum action_kind {

@@ -1,0 +1,249 @@
+/* main.c - refserver: argument parsing, the model table, signals.
+ *
+ * refserver --model NAME --proto http|echo --listen HOST:PORT --root DIR
+ *           [--max-conn N] [--idle-timeout SECONDS] [--workers N]
+ *           [--access-log] [--quiet]
+ * refserver --list-models | --help
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "fsroot.h"
+#include "model.h"
+
+static const struct model *const models[] = {
+    &model_iterative, &model_fork, &model_thread,
+#ifdef HAVE_MODEL_EPOLL
+    &model_epoll,
+#endif
+};
+#define NMODELS (sizeof models / sizeof models[0])
+
+/* The write end of the stop pipe: the signal handler's only business. */
+static int stop_pipe_w = -1;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    int saved = errno;
+    ssize_t n = write(stop_pipe_w, "x", 1); /* non-blocking; one byte is enough */
+    (void)n;
+    errno = saved;
+}
+
+struct options {
+    const char *model, *proto, *listen, *root;
+    unsigned max_conn, idle_timeout_s, workers;
+    bool access_log, quiet;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: refserver --model NAME --proto http|echo --listen HOST:PORT --root DIR\n"
+            "                 [--max-conn N] [--idle-timeout SECONDS] [--workers N]\n"
+            "                 [--access-log] [--quiet]\n"
+            "       refserver --list-models\n"
+            "\n"
+            "  --model NAME          concurrency model (see --list-models)\n"
+            "  --proto NAME          protocol: http or echo (default http)\n"
+            "  --listen HOST:PORT    address to listen on; port 0 picks a free port\n"
+            "                        (default 127.0.0.1:8080); IPv6 as [::1]:PORT\n"
+            "  --root DIR            document root (required for http)\n"
+            "  --max-conn N          refuse clients over N at once (HTTP 503), 0 = no limit\n"
+            "  --idle-timeout S      close a client silent for S seconds (default 60, 0 = never)\n"
+            "  --workers N           processes/threads of pool models (default: model's own)\n"
+            "  --access-log          one stderr line per request\n"
+            "  --quiet               log errors only\n"
+            "\n"
+            "Prints 'listening on HOST:PORT' on stdout once ready. SIGTERM/SIGINT stop\n"
+            "accepting, finish in-flight answers and exit 0.\n");
+}
+
+static void list_models(void)
+{
+    for (size_t i = 0; i < NMODELS; i++) printf("%-12s %s\n", models[i]->name, models[i]->summary);
+}
+
+static const struct model *find_model(const char *name)
+{
+    for (size_t i = 0; i < NMODELS; i++)
+        if (strcmp(models[i]->name, name) == 0) return models[i];
+    return NULL;
+}
+
+/* A whole decimal number in [0, max]; false otherwise. */
+static bool parse_uint(const char *s, unsigned max, unsigned *out)
+{
+    if (!*s || *s == '-' || *s == '+') return false;
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || *end || v > max) return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* "host:port", "[v6]:port" -> host, port. */
+static bool split_host_port(const char *s, char *host, size_t hostlen, char *port, size_t portlen)
+{
+    const char *colon;
+    const char *h = s;
+    size_t hl;
+    if (*s == '[') {
+        const char *close = strchr(s, ']');
+        if (!close || close[1] != ':') return false;
+        h = s + 1;
+        hl = (size_t)(close - h);
+        colon = close + 1;
+    } else {
+        colon = strrchr(s, ':');
+        if (!colon || strchr(s, ':') != colon) return false;
+        hl = (size_t)(colon - s);
+    }
+    unsigned p;
+    if (hl == 0 || hl >= hostlen || !parse_uint(colon + 1, 65535, &p)) return false;
+    memcpy(host, h, hl);
+    host[hl] = '\0';
+    snprintf(port, portlen, "%u", p);
+    return true;
+}
+
+static int bad_usage(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "refserver: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, " (see refserver --help)\n");
+    return 2;
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST };
+    static const struct option longopts[] = {
+        {"model", required_argument, 0, 'm'},     {"proto", required_argument, 0, 'p'},
+        {"listen", required_argument, 0, 'l'},    {"root", required_argument, 0, 'r'},
+        {"max-conn", required_argument, 0, O_MAXCONN},
+        {"idle-timeout", required_argument, 0, O_IDLE},
+        {"workers", required_argument, 0, O_WORKERS},
+        {"access-log", no_argument, 0, O_ACCESS}, {"quiet", no_argument, 0, 'q'},
+        {"list-models", no_argument, 0, O_LIST},  {"help", no_argument, 0, 'h'},
+        {0, 0, 0, 0}};
+    *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_s = 60};
+    opterr = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, ":m:p:l:r:qh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm': o->model = optarg; break;
+        case 'p': o->proto = optarg; break;
+        case 'l': o->listen = optarg; break;
+        case 'r': o->root = optarg; break;
+        case 'q': o->quiet = true; break;
+        case O_ACCESS: o->access_log = true; break;
+        case O_MAXCONN:
+            if (!parse_uint(optarg, 1000000, &o->max_conn))
+                return bad_usage("--max-conn wants a number 0..1000000, not '%s'", optarg);
+            break;
+        case O_IDLE:
+            if (!parse_uint(optarg, 86400, &o->idle_timeout_s))
+                return bad_usage("--idle-timeout wants seconds 0..86400, not '%s'", optarg);
+            break;
+        case O_WORKERS:
+            if (!parse_uint(optarg, 4096, &o->workers))
+                return bad_usage("--workers wants a number 0..4096, not '%s'", optarg);
+            break;
+        case O_LIST: list_models(); return 0;
+        case 'h': usage(stdout); return 0;
+        case ':': return bad_usage("%s needs a value", argv[optind - 1]);
+        default: return bad_usage("unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
+    if (!o->model) return bad_usage("%s", "--model is required");
+    if (!find_model(o->model)) return bad_usage("unknown model '%s'", o->model);
+    if (!proto_find(o->proto)) return bad_usage("unknown protocol '%s'", o->proto);
+    if (!o->root && strcmp(o->proto, "echo") != 0) return bad_usage("%s", "--root is required");
+    return -1;
+}
+
+static int open_stop_pipe(int fds[2])
+{
+    if (pipe(fds) < 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    }
+    return 0;
+}
+
+static void install_signals(void)
+{
+    struct sigaction sa = {.sa_handler = on_stop_signal};
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN); /* a client gone mid-answer is an EPIPE, not a death */
+}
+
+int main(int argc, char **argv)
+{
+    struct options o;
+    int rc = parse_args(argc, argv, &o);
+    if (rc >= 0) return rc;
+
+    struct fsroot *root = NULL;
+    if (o.root && !(root = fsroot_new(o.root))) {
+        fprintf(stderr, "refserver: --root %s: %s\n", o.root, strerror(errno));
+        return 2;
+    }
+    char host[256], port[8], err[300];
+    if (!split_host_port(o.listen, host, sizeof host, port, sizeof port)) {
+        fsroot_free(root);
+        return bad_usage("--listen wants HOST:PORT, not '%s'", o.listen);
+    }
+    const struct model *model = find_model(o.model);
+    struct server_ctx server = {.root = root,
+                                .access_log = o.access_log,
+                                .one_request = strcmp(model->name, "iterative") == 0};
+    struct model_ctx m = {.proto = proto_find(o.proto),
+                          .server = &server,
+                          .max_conn = o.max_conn,
+                          .idle_timeout_ms = o.idle_timeout_s * 1000u,
+                          .workers = o.workers,
+                          .quiet = o.quiet};
+    m.listen_fd = listener_open(host, port, false, &m.addr, &m.addrlen, err, sizeof err);
+    if (m.listen_fd < 0) {
+        fprintf(stderr, "refserver: %s\n", err);
+        fsroot_free(root);
+        return 1;
+    }
+    int stop_pipe[2];
+    if (open_stop_pipe(stop_pipe) < 0) {
+        fprintf(stderr, "refserver: pipe: %s\n", strerror(errno));
+        return 1;
+    }
+    stop_pipe_w = stop_pipe[1];
+    m.stop_fd = stop_pipe[0];
+    install_signals();
+
+    char addr[80];
+    format_addr((struct sockaddr *)&m.addr, addr, sizeof addr);
+    model_info(&m, "model %s, proto %s, root %s, listening on %s", model->name, o.proto,
+               o.root ? o.root : "-", addr);
+    printf("listening on %s\n", addr);
+    fflush(stdout);
+
+    rc = model->run(&m);
+    model_info(&m, "stopped (%s)", rc == 0 ? "clean" : "error");
+    fsroot_free(root);
+    return rc == 0 ? 0 : 1;
+}

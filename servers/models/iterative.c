@@ -1,0 +1,37 @@
+/* iterative.c - one client at a time (the seeds' 循环服务器).
+ *
+ * 1. main.c created the listener.
+ * 2. Wait for a client (or a stop).
+ * 3. Serve it to the end; nobody else is served meanwhile.
+ * 4. Back to 2.
+ * HTTP answers one request per connection here (server_ctx.one_request,
+ * set by main.c), so a keep-alive client cannot hold the server. */
+#include "model.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+
+static int iterative_run(const struct model_ctx *m)
+{
+    for (;;) {
+        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
+        if (r == 2) return 0; /* stop: nothing is in flight between clients */
+        if (r < 0) return -1;
+        char peer[64];
+        int fd = listener_accept(m->listen_fd, peer, sizeof peer);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
+                errno != ECONNABORTED)
+                model_error("accept: %s", strerror(errno));
+            continue;
+        }
+        drive_blocking(m, &io_blocking, fd, peer);
+    }
+}
+
+const struct model model_iterative = {
+    .name = "iterative",
+    .summary = "one client at a time",
+    .run = iterative_run,
+};

@@ -1,0 +1,172 @@
+/* listener.c - the listening socket, accepting, refusing, waiting, logging. */
+#ifdef __linux__
+#define _GNU_SOURCE /* accept4 */
+#endif
+#include "model.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#define LISTEN_BACKLOG 511 /* nginx's default; the kernel caps it at somaxconn */
+
+static int set_nonblock_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFL);
+    if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
+    return fcntl(fd, F_SETFD, FD_CLOEXEC);
+}
+
+static int open_one(const struct addrinfo *ai, bool reuseport)
+{
+    int fd = socket(ai->ai_family, ai->ai_socktype, ai->ai_protocol);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+#ifdef SO_REUSEPORT
+    if (reuseport && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) < 0) goto fail;
+#else
+    if (reuseport) {
+        errno = ENOTSUP;
+        goto fail;
+    }
+#endif
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0) goto fail;
+    if (listen(fd, LISTEN_BACKLOG) < 0) goto fail;
+    if (set_nonblock_cloexec(fd) < 0) goto fail;
+    return fd;
+fail:;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+int listener_open(const char *host, const char *port, bool reuseport, struct sockaddr_storage *addr,
+                  socklen_t *addrlen, char *err, size_t errlen)
+{
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_STREAM,
+                             .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+    struct addrinfo *res;
+    int rc = getaddrinfo(host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "cannot resolve %s:%s: %s", host, port, gai_strerror(rc));
+        return -1;
+    }
+    int fd = -1, saved = 0;
+    for (struct addrinfo *ai = res; ai && fd < 0; ai = ai->ai_next) {
+        fd = open_one(ai, reuseport);
+        saved = errno;
+    }
+    freeaddrinfo(res);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot listen on %s:%s: %s", host, port, strerror(saved));
+        return -1;
+    }
+    *addrlen = sizeof *addr;
+    if (getsockname(fd, (struct sockaddr *)addr, addrlen) < 0) {
+        snprintf(err, errlen, "getsockname: %s", strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+void format_addr(const struct sockaddr *sa, char *out, size_t outlen)
+{
+    char ip[INET6_ADDRSTRLEN] = "?";
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+        inet_ntop(AF_INET, &in->sin_addr, ip, sizeof ip);
+        snprintf(out, outlen, "%s:%u", ip, ntohs(in->sin_port));
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+        inet_ntop(AF_INET6, &in6->sin6_addr, ip, sizeof ip);
+        snprintf(out, outlen, "[%s]:%u", ip, ntohs(in6->sin6_port));
+    } else {
+        snprintf(out, outlen, "unknown");
+    }
+}
+
+int listener_accept(int lfd, char *peer, size_t peerlen)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+#ifdef __linux__
+    int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+#else
+    int fd = accept(lfd, (struct sockaddr *)&ss, &len);
+    if (fd >= 0 && set_nonblock_cloexec(fd) < 0) {
+        close(fd);
+        return -1;
+    }
+#endif
+    if (fd < 0) return -1;
+    format_addr((struct sockaddr *)&ss, peer, peerlen);
+    return fd;
+}
+
+void refuse_client(int fd, const struct model_ctx *m, const char *peer)
+{
+    if (m->proto->refusal) {
+        ssize_t n = send_bytes(fd, m->proto->refusal, strlen(m->proto->refusal));
+        (void)n; /* best effort: a refused client gets no second chance */
+    }
+    model_info(m, "refused %s: over --max-conn %u", peer, m->max_conn);
+    close(fd);
+}
+
+bool stop_requested(const struct model_ctx *m)
+{
+    struct pollfd p = {.fd = m->stop_fd, .events = POLLIN};
+    return poll(&p, 1, 0) > 0;
+}
+
+int wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms, bool watch_stop)
+{
+    struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = m->stop_fd, .events = POLLIN}};
+    for (;;) {
+        int n = poll(p, watch_stop ? 2 : 1, timeout_ms);
+        if (n < 0 && errno == EINTR) continue; /* a signal: its handler wrote stop_fd */
+        if (n < 0) return -1;
+        if (n == 0) return 0;
+        if (p[0].revents) return 1;
+        return 2;
+    }
+}
+
+static void vlog(const char *fmt, va_list ap)
+{
+    char line[512];
+    int n = snprintf(line, sizeof line, "refserver[%ld]: ", (long)getpid());
+    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
+    size_t len = strlen(line);
+    line[len++] = '\n';
+    ssize_t w = write(STDERR_FILENO, line, len); /* one write: lines never interleave */
+    (void)w;
+}
+
+void model_info(const struct model_ctx *m, const char *fmt, ...)
+{
+    if (m->quiet) return;
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+}
+
+void model_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vlog(fmt, ap);
+    va_end(ap);
+}

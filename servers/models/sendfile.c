@@ -1,0 +1,34 @@
+/* sendfile.c - file ranges and bytes to a socket, without SIGPIPE. */
+#include "model.h"
+
+#include <errno.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/sendfile.h>
+#endif
+
+#ifndef MSG_NOSIGNAL
+#define MSG_NOSIGNAL 0 /* macOS: SIGPIPE is ignored process-wide by main.c */
+#endif
+
+ssize_t send_bytes(int sock, const void *buf, size_t len)
+{
+    return send(sock, buf, len, MSG_NOSIGNAL);
+}
+
+ssize_t send_file_range(int sock, int fd, off_t off, size_t count)
+{
+#ifdef __linux__
+    /* the kernel copies page cache to socket; no user-space buffer */
+    return sendfile(sock, fd, &off, count);
+#else
+    char buf[16384];
+    if (count > sizeof buf) count = sizeof buf;
+    ssize_t n = pread(fd, buf, count, off);
+    if (n <= 0) {
+        if (n == 0) errno = EIO; /* the file shrank under us */
+        return -1;
+    }
+    return send_bytes(sock, buf, (size_t)n);
+#endif
+}

@@ -1,0 +1,103 @@
+/* thread.c - a thread per connection (the seeds' thread server).
+ *
+ * 1. main.c created the listener.
+ * 2. Wait for a client (or a stop).
+ * 3. Start a detached thread that serves it; back to 2.
+ * Threads get a small explicit stack (THREAD_STACK) so thousands fit; the
+ * only shared state is the count of live threads, under a mutex. On stop,
+ * wait until every thread has finished its in-flight answer. */
+#include "model.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define THREAD_STACK (256 * 1024) /* drive_blocking keeps its buffers on the heap */
+
+struct live_count {
+    pthread_mutex_t lock;
+    pthread_cond_t zero;
+    unsigned n;
+};
+
+struct client {
+    const struct model_ctx *m;
+    struct live_count *live;
+    int fd;
+    char peer[64];
+};
+
+static void *serve(void *arg)
+{
+    struct client *c = arg;
+    drive_blocking(c->m, &io_blocking, c->fd, c->peer);
+    pthread_mutex_lock(&c->live->lock);
+    if (--c->live->n == 0) pthread_cond_signal(&c->live->zero);
+    pthread_mutex_unlock(&c->live->lock);
+    free(c);
+    return NULL;
+}
+
+/* Starts a thread for the client, or refuses it. */
+static void hand_over(const struct model_ctx *m, struct live_count *live, pthread_attr_t *attr,
+                      int fd, const char *peer)
+{
+    pthread_mutex_lock(&live->lock);
+    bool full = m->max_conn && live->n >= m->max_conn;
+    if (!full) live->n++;
+    pthread_mutex_unlock(&live->lock);
+    if (full) {
+        refuse_client(fd, m, peer);
+        return;
+    }
+    struct client *c = malloc(sizeof *c);
+    pthread_t tid;
+    int rc = ENOMEM;
+    if (c) {
+        *c = (struct client){.m = m, .live = live, .fd = fd};
+        snprintf(c->peer, sizeof c->peer, "%s", peer);
+        rc = pthread_create(&tid, attr, serve, c);
+    }
+    if (rc == 0) return;
+    model_error("cannot start a thread for %s: %s", peer, strerror(rc));
+    free(c);
+    close(fd);
+    pthread_mutex_lock(&live->lock);
+    live->n--;
+    pthread_mutex_unlock(&live->lock);
+}
+
+static int thread_run(const struct model_ctx *m)
+{
+    struct live_count live = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0};
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    pthread_attr_setstacksize(&attr, THREAD_STACK);
+
+    for (;;) {
+        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
+        if (r == 2) break;
+        if (r < 0) break;
+        char peer[64];
+        int fd = listener_accept(m->listen_fd, peer, sizeof peer);
+        if (fd >= 0) hand_over(m, &live, &attr, fd, peer);
+    }
+    close(m->listen_fd);
+    /* stop: threads see stop_fd too; wait for the in-flight ones */
+    pthread_mutex_lock(&live.lock);
+    while (live.n > 0) pthread_cond_wait(&live.zero, &live.lock);
+    pthread_mutex_unlock(&live.lock);
+    pthread_attr_destroy(&attr);
+    return 0;
+}
+
+const struct model model_thread = {
+    .name = "thread",
+    .summary = "a thread per connection",
+    .run = thread_run,
+};
