@@ -20,7 +20,7 @@
 #include "model.h"
 
 static const struct model *const models[] = {
-    &model_iterative, &model_fork, &model_thread,
+    &model_iterative, &model_fork,   &model_thread, &model_select, &model_poll,
 #ifdef HAVE_MODEL_EPOLL
     &model_epoll,
 #endif

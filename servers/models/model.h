@@ -124,7 +124,7 @@ int evlist_next_timeout(const struct evlist *l, const struct model_ctx *m, uint6
 uint64_t monotonic_ms(void);
 
 /* ---- the models built on this platform (main.c's table) ---- */
-extern const struct model model_iterative, model_fork, model_thread;
+extern const struct model model_iterative, model_fork, model_thread, model_poll, model_select;
 #ifdef HAVE_MODEL_EPOLL
 extern const struct model model_epoll;
 #endif

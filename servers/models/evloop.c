@@ -1,0 +1,195 @@
+/* evloop.c - the loop every event-driven model shares (see evloop.h).
+ *
+ * 1. Register the listener and the stop pipe with the poller.
+ * 2. Wait for events, or the oldest idle connection's deadline.
+ * 3. Listener ready: accept until EAGAIN. Client ready: evconn_run() moves
+ *    its session until the socket would block, then the poller is asked for
+ *    POLL_IN, or POLL_OUT while output is pending.
+ * 4. Between batches: run connections that yielded for fairness, begin a
+ *    stop if one was asked, close idle clients; back to 2.
+ * On stop: close the listener and the connections waiting for a request,
+ * finish the answers in flight, return.
+ *
+ * Connections are freed only while being serviced themselves or between
+ * batches, so a pointer in the current batch is never stale. */
+#include "evloop.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_EVENTS 256
+
+/* poll_event.ptr of the two non-client fds */
+static char tag_listener, tag_stop;
+
+struct loop {
+    const struct model_ctx *m;
+    const struct poller *be;
+    void *p;
+    int listen_fd;
+    bool stop_asked, stopping;
+    bool accept_paused;   /* out of fds: retry accepting after a short wait */
+    struct evlist conns;
+    struct evconn *ready; /* yielded for fairness: run again next turn */
+};
+
+static void unqueue(struct loop *l, struct evconn *c)
+{
+    for (struct evconn **pp = &l->ready; *pp; pp = &(*pp)->next_ready) {
+        if (*pp == c) {
+            *pp = c->next_ready;
+            break;
+        }
+    }
+    c->queued = false;
+}
+
+static void drop(struct loop *l, struct evconn *c)
+{
+    if (c->queued) unqueue(l, c);
+    evlist_remove(&l->conns, c);
+    l->be->remove(l->p, c->fd);
+    evconn_free(c);
+}
+
+/* Runs a client and re-arms the poller for what it waits for next. */
+static void service(struct loop *l, struct evconn *c, uint64_t now)
+{
+    enum ev_want w = evconn_run(c, l->stopping, now);
+    evlist_touch(&l->conns, c, now);
+    if (w == EV_WANT_CLOSE) {
+        drop(l, c);
+        return;
+    }
+    if (w == EV_WANT_AGAIN) {
+        if (!c->queued) {
+            c->queued = true;
+            c->next_ready = l->ready;
+            l->ready = c;
+        }
+        return;
+    }
+    int ev = w == EV_WANT_WRITE ? POLL_OUT : POLL_IN;
+    if (c->armed != ev && l->be->modify(l->p, c->fd, ev, c) == 0) c->armed = ev;
+}
+
+static void add_client(struct loop *l, int fd, const char *peer, uint64_t now)
+{
+    const struct model_ctx *m = l->m;
+    if (m->max_conn && l->conns.count >= m->max_conn) {
+        refuse_client(fd, m, peer);
+        return;
+    }
+    struct evconn *c = evconn_new(m, fd, peer);
+    if (!c) {
+        model_error("out of memory for %s", peer);
+        close(fd);
+        return;
+    }
+    if (l->be->add(l->p, fd, POLL_IN, c) < 0) {
+        model_error("%s: cannot watch fd %d of %s: %s; refused", l->be->name, fd, peer,
+                    strerror(errno));
+        if (m->proto->refusal) send_bytes(fd, m->proto->refusal, strlen(m->proto->refusal));
+        evconn_free(c);
+        return;
+    }
+    c->armed = POLL_IN;
+    evlist_add(&l->conns, c);
+    service(l, c, now); /* the request is often there already */
+}
+
+static void accept_all(struct loop *l, uint64_t now)
+{
+    for (;;) {
+        char peer[64];
+        int fd = listener_accept(l->listen_fd, peer, sizeof peer);
+        if (fd >= 0) {
+            add_client(l, fd, peer, now);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+            model_error("accept: %s; pausing accepts", strerror(errno));
+            l->accept_paused = true;
+        }
+        return; /* EAGAIN: all accepted */
+    }
+}
+
+static void begin_stop(struct loop *l, uint64_t now)
+{
+    l->stopping = true;
+    l->be->remove(l->p, l->listen_fd);
+    close(l->listen_fd);
+    l->be->remove(l->p, l->m->stop_fd);
+    /* connections waiting for a request close now; the others finish */
+    for (struct evconn *c = l->conns.head, *next; c; c = next) {
+        next = c->next;
+        if (c->want == EV_WANT_READ) service(l, c, now);
+    }
+}
+
+static void housekeeping(struct loop *l, uint64_t now)
+{
+    struct evconn *c = l->ready;
+    l->ready = NULL;
+    while (c) {
+        struct evconn *next = c->next_ready;
+        c->queued = false;
+        service(l, c, now);
+        c = next;
+    }
+    if (l->stop_asked && !l->stopping) begin_stop(l, now);
+    if (l->accept_paused && !l->stopping) {
+        l->accept_paused = false;
+        accept_all(l, now);
+    }
+    while (evlist_next_timeout(&l->conns, l->m, now) == 0) drop(l, l->conns.head);
+}
+
+static int next_timeout(const struct loop *l, uint64_t now)
+{
+    if (l->ready) return 0;
+    int t = evlist_next_timeout(&l->conns, l->m, now);
+    if (l->accept_paused && (t < 0 || t > 100)) t = 100;
+    return t;
+}
+
+int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend)
+{
+    struct loop l = {.m = m, .be = backend, .listen_fd = listen_fd};
+    l.p = backend->create(m);
+    if (!l.p) {
+        model_error("%s: %s", backend->name, strerror(errno));
+        return -1;
+    }
+    if (backend->add(l.p, listen_fd, POLL_IN, &tag_listener) < 0 ||
+        backend->add(l.p, m->stop_fd, POLL_IN, &tag_stop) < 0) {
+        model_error("%s: cannot watch the listener: %s", backend->name, strerror(errno));
+        backend->destroy(l.p);
+        return -1;
+    }
+    struct poll_event events[MAX_EVENTS];
+    while (!l.stopping || l.conns.count > 0) {
+        int n = backend->wait(l.p, events, MAX_EVENTS, next_timeout(&l, monotonic_ms()));
+        if (n < 0 && errno != EINTR) {
+            model_error("%s: %s", backend->name, strerror(errno));
+            break;
+        }
+        uint64_t now = monotonic_ms();
+        for (int i = 0; i < n; i++) {
+            void *ptr = events[i].ptr;
+            if (ptr == &tag_stop)
+                l.stop_asked = true; /* acted on between batches */
+            else if (ptr == &tag_listener)
+                accept_all(&l, now);
+            else
+                service(&l, ptr, now);
+        }
+        housekeeping(&l, now);
+    }
+    backend->destroy(l.p);
+    return 0;
+}
