@@ -20,9 +20,10 @@
 #include "model.h"
 
 static const struct model *const models[] = {
-    &model_iterative, &model_fork,   &model_thread, &model_select, &model_poll,
+    &model_iterative, &model_fork, &model_prefork, &model_thread, &model_threadpool,
+    &model_select,    &model_poll,
 #ifdef HAVE_MODEL_EPOLL
-    &model_epoll,
+    &model_epoll,     &model_reuseport,
 #endif
 };
 #define NMODELS (sizeof models / sizeof models[0])
@@ -220,7 +221,7 @@ int main(int argc, char **argv)
                           .idle_timeout_ms = o.idle_timeout_s * 1000u,
                           .workers = o.workers,
                           .quiet = o.quiet};
-    m.listen_fd = listener_open(host, port, false, &m.addr, &m.addrlen, err, sizeof err);
+    m.listen_fd = listener_open(host, port, model->reuseport, &m.addr, &m.addrlen, err, sizeof err);
     if (m.listen_fd < 0) {
         fprintf(stderr, "refserver: %s\n", err);
         fsroot_free(root);

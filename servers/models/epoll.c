@@ -71,7 +71,7 @@ static int ep_wait(void *p, struct poll_event *out, int max, int timeout_ms)
     return n;
 }
 
-static const struct poller epoll_poller = {
+const struct poller epoll_poller = {
     .name = "epoll",
     .create = ep_create,
     .destroy = ep_destroy,

@@ -29,6 +29,10 @@ struct poller {
     int (*wait)(void *p, struct poll_event *out, int max, int timeout_ms);
 };
 
+#ifdef HAVE_MODEL_EPOLL
+extern const struct poller epoll_poller; /* reuseport runs one per thread */
+#endif
+
 /* Serves on listen_fd until a stop; 0 on a clean stop. */
 int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend);
 

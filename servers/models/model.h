@@ -37,6 +37,7 @@ struct model {
     const char *name;
     const char *summary; /* one line for --list-models */
     int (*run)(const struct model_ctx *m); /* 0 on a clean stop */
+    bool reuseport; /* main.c opens the listener with SO_REUSEPORT */
 };
 
 /* ---- listener.c: sockets and logs ---- */
@@ -125,8 +126,9 @@ uint64_t monotonic_ms(void);
 
 /* ---- the models built on this platform (main.c's table) ---- */
 extern const struct model model_iterative, model_fork, model_thread, model_poll, model_select;
+extern const struct model model_prefork, model_threadpool;
 #ifdef HAVE_MODEL_EPOLL
-extern const struct model model_epoll;
+extern const struct model model_epoll, model_reuseport;
 #endif
 
 #endif
