@@ -91,7 +91,6 @@ static enum ev_want step_send(struct evconn *c, const struct action *a)
 
 enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
 {
-    c->last_active_ms = now_ms;
     for (int budget = FAIRNESS_BUDGET; budget > 0; budget--) {
         struct action a;
         session_next(c->session, &a);
@@ -103,6 +102,7 @@ enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
         default: w = EV_WANT_CLOSE; break;
         }
         if (w != EV_WANT_AGAIN) return c->want = w;
+        c->last_active_ms = now_ms; /* progress: bytes moved (idle = none for a while) */
     }
     return c->want = EV_WANT_AGAIN;
 }

@@ -57,8 +57,9 @@ static void drop(struct loop *l, struct evconn *c)
 /* Runs a client and re-arms the poller for what it waits for next. */
 static void service(struct loop *l, struct evconn *c, uint64_t now)
 {
+    uint64_t active = c->last_active_ms;
     enum ev_want w = evconn_run(c, l->stopping, now);
-    evlist_touch(&l->conns, c, now);
+    if (w != EV_WANT_CLOSE && c->last_active_ms != active) evlist_touch(&l->conns, c, now);
     if (w == EV_WANT_CLOSE) {
         drop(l, c);
         return;
@@ -96,6 +97,7 @@ static void add_client(struct loop *l, int fd, const char *peer, uint64_t now)
         return;
     }
     c->armed = POLL_IN;
+    c->last_active_ms = now;
     evlist_add(&l->conns, c);
     service(l, c, now); /* the request is often there already */
 }

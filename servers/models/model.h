@@ -109,7 +109,8 @@ struct evconn {
 struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer);
 void evconn_free(struct evconn *c); /* closes fd */
 /* Moves the session forward as far as the socket allows. stopping: a stop
- * was asked, so a connection waiting for a new request is closed. */
+ * was asked, so a connection waiting for a new request is closed.
+ * last_active_ms becomes now_ms only if bytes moved. */
 enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms);
 
 /* A list of connections ordered by last activity, for idle timeouts. */
@@ -126,7 +127,7 @@ uint64_t monotonic_ms(void);
 
 /* ---- the models built on this platform (main.c's table) ---- */
 extern const struct model model_iterative, model_fork, model_thread, model_poll, model_select;
-extern const struct model model_prefork, model_threadpool;
+extern const struct model model_prefork, model_threadpool, model_nonblock;
 #ifdef HAVE_MODEL_EPOLL
 extern const struct model model_epoll, model_reuseport;
 #endif
