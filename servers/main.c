@@ -21,7 +21,7 @@
 
 static const struct model *const models[] = {
     &model_iterative, &model_fork, &model_prefork, &model_thread, &model_threadpool,
-    &model_nonblock,  &model_select, &model_poll,
+    &model_coroutine, &model_nonblock, &model_select, &model_poll,
 #ifdef HAVE_MODEL_EPOLL
     &model_epoll,     &model_reuseport,
 #endif

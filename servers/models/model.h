@@ -127,7 +127,7 @@ uint64_t monotonic_ms(void);
 
 /* ---- the models built on this platform (main.c's table) ---- */
 extern const struct model model_iterative, model_fork, model_thread, model_poll, model_select;
-extern const struct model model_prefork, model_threadpool, model_nonblock;
+extern const struct model model_prefork, model_threadpool, model_nonblock, model_coroutine;
 #ifdef HAVE_MODEL_EPOLL
 extern const struct model model_epoll, model_reuseport;
 #endif
