@@ -1,0 +1,376 @@
+/* fsroot.c - the document root (see fsroot.h for the rules). */
+#include "fsroot.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef O_CLOEXEC
+#define O_CLOEXEC 0
+#endif
+
+/* Symlink hops allowed in one walk (Linux's own limit is 40). */
+#define MAX_HOPS 40
+
+struct fsroot {
+    int fd;
+    size_t len;  /* strlen(path) */
+    char *path;  /* realpath of the root */
+};
+
+struct fsroot *fsroot_new(const char *dir)
+{
+    struct fsroot *r = calloc(1, sizeof *r);
+    if (!r) return NULL;
+    r->fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (r->fd < 0) goto fail;
+    r->path = realpath(dir, NULL);
+    if (!r->path) goto fail;
+    r->len = strlen(r->path);
+    /* "/" as the root: the prefix check wants no trailing slash. */
+    if (r->len == 1) r->len = 0;
+    return r;
+fail:;
+    int e = errno;
+    fsroot_free(r);
+    errno = e;
+    return NULL;
+}
+
+void fsroot_free(struct fsroot *r)
+{
+    if (!r) return;
+    if (r->fd >= 0) close(r->fd);
+    free(r->path);
+    free(r);
+}
+
+const char *fsroot_path(const struct fsroot *r)
+{
+    return r->path;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+int fsroot_decode(const char *in, size_t len, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)in[i];
+        if (c == '%') {
+            int hi = i + 2 < len ? hexval(in[i + 1]) : -1;
+            int lo = i + 2 < len ? hexval(in[i + 2]) : -1;
+            if (hi < 0 || lo < 0) return FSROOT_EBADPATH;
+            c = (unsigned char)(hi * 16 + lo);
+            i += 2;
+            /* An encoded separator would hide a component boundary. */
+            if (c == '/') return FSROOT_EBADPATH;
+        }
+        if (c < 0x20 || c == 0x7f || c == '\\') return FSROOT_EBADPATH;
+        if (o + 1 >= cap) return FSROOT_ETOOLONG;
+        out[o++] = (char)c;
+    }
+    if (o >= cap) return FSROOT_ETOOLONG;
+    out[o] = '\0';
+    return FSROOT_OK;
+}
+
+/* Appends the components of p to out[0..*len) (canonical form, no trailing
+ * slash, "" standing for the root while building). */
+static int join(char *out, size_t cap, size_t *len, const char *p, int flags)
+{
+    while (*p) {
+        while (*p == '/') p++;
+        if (!*p) break;
+        const char *e = strchr(p, '/');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        if (memchr(p, '\\', n)) return FSROOT_EBADPATH;
+        if (n == 1 && p[0] == '.') {
+            /* "." is the same directory */
+        } else if (n == 2 && p[0] == '.' && p[1] == '.') {
+            if (!(flags & FSROOT_ALLOW_DOTDOT) || *len == 0) return FSROOT_EFORBIDDEN;
+            while (*len > 0 && out[*len - 1] != '/') (*len)--;
+            if (*len > 0) (*len)--; /* the slash itself */
+        } else if (p[0] == '.') {
+            return FSROOT_ENOTFOUND; /* hidden */
+        } else if (n > FSROOT_NAME_MAX) {
+            return FSROOT_ETOOLONG;
+        } else {
+            if (*len + 1 + n + 1 > cap) return FSROOT_ETOOLONG;
+            out[(*len)++] = '/';
+            memcpy(out + *len, p, n);
+            *len += n;
+        }
+        p += n;
+    }
+    return FSROOT_OK;
+}
+
+int fsroot_resolve(const struct fsroot *root, const char *cwd, const char *path, int flags,
+                   char *out, size_t cap)
+{
+    (void)root;
+    if (cap < 2) return FSROOT_ETOOLONG;
+    size_t len = 0;
+    int rc = FSROOT_OK;
+    if (path[0] != '/' && cwd) rc = join(out, cap, &len, cwd, flags | FSROOT_ALLOW_DOTDOT);
+    if (rc == FSROOT_OK) rc = join(out, cap, &len, path, flags);
+    if (rc != FSROOT_OK) return rc;
+    if (len == 0) out[len++] = '/';
+    out[len] = '\0';
+    return FSROOT_OK;
+}
+
+static int map_errno(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return FSROOT_ENOTFOUND;
+    case EACCES:
+    case EPERM:
+    case ELOOP:
+        return FSROOT_EFORBIDDEN;
+    case ENAMETOOLONG:
+        return FSROOT_ETOOLONG;
+    default:
+        errno = e;
+        return FSROOT_EIO;
+    }
+}
+
+/* comp (in directory dirfd) is a symlink: rewrites cur (dir part cur[0..dirlen),
+ * rest = what followed comp) to the link's target, canonical, or refuses it. */
+static int follow(const struct fsroot *r, int dirfd, const char *comp, char *cur, size_t dirlen,
+                  const char *rest)
+{
+    char target[FSROOT_PATH_MAX], joined[2 * FSROOT_PATH_MAX];
+    ssize_t n = readlinkat(dirfd, comp, target, sizeof target - 1);
+    if (n < 0) return map_errno(errno);
+    if ((size_t)n >= sizeof target - 1) return FSROOT_ETOOLONG;
+    target[n] = '\0';
+    int len;
+    if (target[0] == '/') {
+        /* Absolute: only a target spelled under the root's realpath, at a
+         * component boundary (so /srv/root2 is not inside /srv/root). */
+        if (strncmp(target, r->path, r->len) != 0) return FSROOT_EFORBIDDEN;
+        if (target[r->len] != '\0' && target[r->len] != '/') return FSROOT_EFORBIDDEN;
+        len = snprintf(joined, sizeof joined, "/%s%s", target + r->len, rest);
+    } else {
+        len = snprintf(joined, sizeof joined, "%.*s/%s%s", (int)dirlen, cur, target, rest);
+    }
+    if (len < 0 || (size_t)len >= sizeof joined) return FSROOT_ETOOLONG;
+    /* ".." in a target may go up, but never above the root. */
+    return fsroot_resolve(r, "/", joined, FSROOT_ALLOW_DOTDOT, cur, FSROOT_PATH_MAX);
+}
+
+static void close_dir(const struct fsroot *r, int fd)
+{
+    if (fd >= 0 && fd != r->fd) close(fd);
+}
+
+/* Walks a canonical path from the root. parent: stop before the last
+ * component, copy it to leaf and return the directory's fd. Otherwise return
+ * an fd of the path itself (read-only, non-blocking so a FIFO cannot hang). */
+static int walk(const struct fsroot *r, const char *path, char *leaf, size_t leafcap)
+{
+    char cur[FSROOT_PATH_MAX];
+    int rc = fsroot_resolve(r, "/", path, 0, cur, sizeof cur);
+    if (rc != FSROOT_OK) return rc;
+    int hops = 0;
+restart:;
+    int dirfd = r->fd;
+    size_t i = 1;
+    if (cur[1] == '\0') { /* the root itself */
+        if (leaf) return FSROOT_EFORBIDDEN;
+        int fd = openat(r->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        return fd >= 0 ? fd : map_errno(errno);
+    }
+    for (;;) {
+        const char *slash = strchr(cur + i, '/');
+        size_t n = slash ? (size_t)(slash - (cur + i)) : strlen(cur + i);
+        bool last = slash == NULL;
+        char comp[FSROOT_NAME_MAX + 1];
+        memcpy(comp, cur + i, n);
+        comp[n] = '\0';
+        if (last && leaf) {
+            if (n + 1 > leafcap) {
+                close_dir(r, dirfd);
+                return FSROOT_ETOOLONG;
+            }
+            memcpy(leaf, comp, n + 1);
+            if (dirfd == r->fd) dirfd = openat(r->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            return dirfd >= 0 ? dirfd : map_errno(errno);
+        }
+        int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (last ? 0 : O_DIRECTORY);
+        int fd = openat(dirfd, comp, flags);
+        if (fd < 0) {
+            int e = errno;
+            struct stat st;
+            if (fstatat(dirfd, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode)) {
+                rc = ++hops > MAX_HOPS ? FSROOT_EFORBIDDEN
+                                       : follow(r, dirfd, comp, cur, i - 1, cur + i + n);
+                close_dir(r, dirfd);
+                if (rc != FSROOT_OK) return rc;
+                goto restart;
+            }
+            close_dir(r, dirfd);
+            return map_errno(e);
+        }
+        close_dir(r, dirfd);
+        if (last) return fd;
+        dirfd = fd;
+        i += n + 1;
+    }
+}
+
+int fsroot_open(const struct fsroot *root, const char *path, struct stat *st)
+{
+    int fd = walk(root, path, NULL, 0);
+    if (fd < 0) return fd;
+    if (fstat(fd, st) != 0) {
+        int e = errno;
+        close(fd);
+        return map_errno(e);
+    }
+    if (!S_ISREG(st->st_mode) && !S_ISDIR(st->st_mode)) {
+        close(fd);
+        return FSROOT_ENOTFOUND;
+    }
+    /* Regular files ignore O_NONBLOCK, but clear it for whoever reads next. */
+    int fl = fcntl(fd, F_GETFL);
+    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
+    return fd;
+}
+
+int fsroot_stat(const struct fsroot *root, const char *path, struct stat *st)
+{
+    int fd = fsroot_open(root, path, st);
+    if (fd < 0) return fd;
+    close(fd);
+    return FSROOT_OK;
+}
+
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(((const struct fsroot_entry *)a)->name, ((const struct fsroot_entry *)b)->name);
+}
+
+int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry **out,
+                size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    struct stat st;
+    int fd = fsroot_open(root, path, &st);
+    if (fd < 0) return fd;
+    if (!S_ISDIR(st.st_mode)) {
+        close(fd);
+        return FSROOT_ENOTFOUND;
+    }
+    DIR *d = fdopendir(fd);
+    if (!d) {
+        int e = errno;
+        close(fd);
+        return map_errno(e);
+    }
+    struct fsroot_entry *v = NULL;
+    size_t len = 0, cap = 0;
+    int rc = FSROOT_OK;
+    struct dirent *de;
+    while ((de = readdir(d)) != NULL) {
+        size_t nl = strlen(de->d_name);
+        if (de->d_name[0] == '.' || nl > FSROOT_NAME_MAX) continue;
+        if (len == cap) {
+            cap = cap ? 2 * cap : 16;
+            struct fsroot_entry *nv = realloc(v, cap * sizeof *v);
+            if (!nv) {
+                rc = FSROOT_EIO;
+                break;
+            }
+            v = nv;
+        }
+        if (fstatat(dirfd(d), de->d_name, &v[len].st, AT_SYMLINK_NOFOLLOW) != 0) continue;
+        memcpy(v[len].name, de->d_name, nl + 1);
+        len++;
+    }
+    closedir(d);
+    if (rc != FSROOT_OK) {
+        free(v);
+        return rc;
+    }
+    if (len == 0) {
+        free(v);
+        v = NULL;
+    } else {
+        qsort(v, len, sizeof *v, by_name);
+    }
+    *out = v;
+    *n = len;
+    return FSROOT_OK;
+}
+
+int fsroot_open_parent(const struct fsroot *root, const char *path, char *leaf, size_t cap)
+{
+    return walk(root, path, leaf, cap);
+}
+
+int fsroot_upload_begin(const struct fsroot *root, const char *path, struct fsroot_upload *u)
+{
+    u->fd = -1;
+    u->dirfd = fsroot_open_parent(root, path, u->leaf, sizeof u->leaf);
+    if (u->dirfd < 0) return u->dirfd;
+    /* A hidden name: never served nor listed while incomplete. Unique enough
+     * from time, pid and the stack address; O_EXCL settles collisions. */
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
+                         (unsigned long)(uintptr_t)u;
+    for (int tries = 0; tries < 100; tries++) {
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        snprintf(u->tmp, sizeof u->tmp, ".upload-%08lx", (seed >> 16) & 0xffffffffUL);
+        u->fd = openat(u->dirfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                       0644);
+        if (u->fd >= 0) return FSROOT_OK;
+        if (errno != EEXIST) break;
+    }
+    int rc = map_errno(errno);
+    close(u->dirfd);
+    u->dirfd = -1;
+    return rc;
+}
+
+int fsroot_upload_commit(struct fsroot_upload *u)
+{
+    int rc = FSROOT_OK;
+    if (close(u->fd) != 0) rc = FSROOT_EIO;
+    if (rc == FSROOT_OK && renameat(u->dirfd, u->tmp, u->dirfd, u->leaf) != 0) rc = map_errno(errno);
+    if (rc != FSROOT_OK) unlinkat(u->dirfd, u->tmp, 0);
+    close(u->dirfd);
+    u->fd = u->dirfd = -1;
+    return rc;
+}
+
+void fsroot_upload_abort(struct fsroot_upload *u)
+{
+    if (u->fd >= 0) close(u->fd);
+    if (u->dirfd >= 0) {
+        unlinkat(u->dirfd, u->tmp, 0);
+        close(u->dirfd);
+    }
+    u->fd = u->dirfd = -1;
+}

@@ -1,0 +1,104 @@
+/* fsroot.h - the document root: safe path resolution, file opening, listings
+ * and atomic uploads, shared by HTTP and FTP.
+ *
+ * Paths go through three steps, each refusing what it cannot vouch for:
+ *   1. fsroot_decode   (HTTP only) percent-decoding of a URL path;
+ *   2. fsroot_resolve  lexical: joins cwd and path into a canonical "/a/b"
+ *                      (no ".", no "..", no empty or hidden components);
+ *   3. fsroot_open ... walks the canonical path from the root's directory fd
+ *                      one component at a time with O_NOFOLLOW, resolving
+ *                      symlinks itself: a link whose target stays inside the
+ *                      root is followed, one that leaves it is refused.
+ * Hidden names (any component starting with '.') are never resolved, opened
+ * or listed; they are reported as not found.
+ */
+#ifndef SERVERMODELS_FSROOT_H
+#define SERVERMODELS_FSROOT_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Results (negative) of the fsroot_* functions; HTTP maps them as commented. */
+enum fsroot_status {
+    FSROOT_OK = 0,
+    FSROOT_EBADPATH = -1,   /* bad %-escape, NUL, %2F, %5C, backslash, control byte: 400 */
+    FSROOT_EFORBIDDEN = -2, /* leaves the root (.., symlink out) or permission denied: 403 */
+    FSROOT_ENOTFOUND = -3,  /* missing, hidden, or neither a regular file nor a directory: 404 */
+    FSROOT_ETOOLONG = -4,   /* longer than FSROOT_PATH_MAX (or a name over 255 bytes): 414 */
+    FSROOT_EIO = -5,        /* anything else; errno tells: 500 */
+};
+
+/* Longest canonical path (bytes, with the NUL) the functions accept. */
+#define FSROOT_PATH_MAX 4096
+/* Longest single name. */
+#define FSROOT_NAME_MAX 255
+
+struct fsroot;
+
+/* Opens the root directory (keeps an O_DIRECTORY fd and its realpath).
+ * NULL with errno set when dir is missing, unreadable or not a directory. */
+struct fsroot *fsroot_new(const char *dir);
+void fsroot_free(struct fsroot *root);
+/* The root's canonical absolute path (realpath). */
+const char *fsroot_path(const struct fsroot *root);
+
+/* Percent-decodes the path part of a URL (in[0..len), no query) into out.
+ * Refuses (FSROOT_EBADPATH) invalid escapes, %00 or a raw NUL, encoded '/' or
+ * '\\' (%2F, %5C), a raw backslash and control bytes. The result is never
+ * decoded again (so %252e stays the three bytes "%2e"). */
+int fsroot_decode(const char *in, size_t len, char *out, size_t cap);
+
+/* fsroot_resolve flags: FSROOT_ALLOW_DOTDOT lets ".." go up one level (FTP's
+ * "CWD .."); going above the root is still refused. Without it, any ".."
+ * component is refused (HTTP). */
+#define FSROOT_ALLOW_DOTDOT 1
+
+/* Joins cwd (a canonical path, e.g. "/" or "/pub") and path (decoded; an
+ * absolute path starts at the root) into the canonical form "/a/b" ("/" for
+ * the root itself). Purely lexical: touches no file. Returns FSROOT_OK or an
+ * error: hidden component -> ENOTFOUND, ".." -> EFORBIDDEN (see flags),
+ * backslash -> EBADPATH, too long -> ETOOLONG. */
+int fsroot_resolve(const struct fsroot *root, const char *cwd, const char *path, int flags,
+                   char *out, size_t cap);
+
+/* Opens a canonical path read-only (O_CLOEXEC). Only regular files and
+ * directories are opened. Returns the fd (st filled by fstat) or an error. */
+int fsroot_open(const struct fsroot *root, const char *path, struct stat *st);
+
+/* stat() of a canonical path, with the same rules as fsroot_open. */
+int fsroot_stat(const struct fsroot *root, const char *path, struct stat *st);
+
+/* One directory entry; st is lstat-like (a symlink is reported as a link). */
+struct fsroot_entry {
+    char name[FSROOT_NAME_MAX + 1];
+    struct stat st;
+};
+
+/* Lists a directory without hidden entries, sorted by name (bytewise).
+ * *out is malloc'ed (free() it; NULL when *n == 0). */
+int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry **out,
+                size_t *n);
+
+/* Opens the directory that contains the canonical path (following symlinks
+ * inside the root) and copies the last name into leaf. Returns the directory
+ * fd (close it) or an error; the root itself has no parent (EFORBIDDEN).
+ * FTP builds DELE/MKD on it (unlinkat/mkdirat). */
+int fsroot_open_parent(const struct fsroot *root, const char *path, char *leaf, size_t cap);
+
+/* Atomic upload: data goes to a hidden temp file in the target's directory
+ * (never served or listed) and is renamed over the target by commit; abort
+ * deletes it. */
+struct fsroot_upload {
+    int dirfd;
+    int fd; /* write the data here */
+    char tmp[32];
+    char leaf[FSROOT_NAME_MAX + 1];
+};
+int fsroot_upload_begin(const struct fsroot *root, const char *path, struct fsroot_upload *u);
+/* Renames the temp file into place; closes the fds. FSROOT_OK or FSROOT_EIO. */
+int fsroot_upload_commit(struct fsroot_upload *u);
+/* Deletes the temp file; closes the fds. */
+void fsroot_upload_abort(struct fsroot_upload *u);
+
+#endif

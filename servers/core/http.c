@@ -1,0 +1,682 @@
+/* http.c - the HTTP/1.1 session: parser and response builder (see http.h).
+ *
+ * One allocation per connection holds the input and output buffers. Input
+ * in[in_off..in_len) is unconsumed request bytes. pump() answers complete
+ * requests one at a time while the output buffer has room for one more
+ * answer (HTTP_RESERVE) and no answer is still streaming (a file sent with
+ * ACT_SENDFILE, or an /echo body copied from the input as it arrives). */
+#include "http.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fsroot.h"
+
+/* Room one answer may need: headers (a Location can echo the whole target)
+ * plus an inline body. */
+#define HTTP_RESERVE (HTTP_INLINE_MAX + HTTP_HEAD_MAX + 1024)
+
+struct http {
+    const struct server_ctx *ctx;
+    char peer[64];
+    size_t in_off, in_len; /* unconsumed input */
+    size_t scanned;        /* bytes after in_off already searched for the head's end */
+    size_t out_pos, out_len;
+    int body_fd; /* file being sent (ACT_SENDFILE), -1 if none */
+    off_t body_off;
+    size_t body_left;
+    size_t echo_left;    /* /echo body bytes still to copy from input to output */
+    size_t discard_left; /* request body bytes still to drop */
+    bool eof;            /* the peer closed its side */
+    bool failed;         /* an I/O failed: close now */
+    bool closing;        /* answer no more requests: close once flushed */
+    bool body_taken;     /* the current request's body went to /echo */
+    time_t date_sec;
+    char date[32];
+    char in[HTTP_IN_CAP];
+    char out[HTTP_OUT_CAP];
+};
+
+/* A parsed request head; strings point into the input buffer. */
+struct req {
+    const char *method, *target;
+    size_t mlen, tlen;
+    int minor; /* HTTP/1.<minor> */
+    bool head; /* method is HEAD: no body in the answer */
+    bool has_host, has_cl, has_te, conn_close, conn_keep;
+    bool expect; /* Expect: 100-continue */
+    size_t cl;
+    bool cl_big;
+};
+
+/* ---- output ------------------------------------------------------------ */
+
+static void put(struct http *h, const void *p, size_t n)
+{
+    size_t room = HTTP_OUT_CAP - h->out_len;
+    if (n > room) n = room; /* cannot happen: HTTP_RESERVE covers an answer */
+    memcpy(h->out + h->out_len, p, n);
+    h->out_len += n;
+}
+
+static void putf(struct http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void putf(struct http *h, const char *fmt, ...)
+{
+    size_t room = HTTP_OUT_CAP - h->out_len;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(h->out + h->out_len, room, fmt, ap);
+    va_end(ap);
+    if (n > 0) h->out_len += (size_t)n < room ? (size_t)n : room - 1;
+}
+
+/* IMF-fixdate, locale-independent: "Sun, 06 Nov 1994 08:49:37 GMT". */
+static void imf_date(time_t t, char *buf, size_t cap)
+{
+    static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+    static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                       "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    struct tm tm;
+    if (!gmtime_r(&t, &tm)) {
+        snprintf(buf, cap, "Thu, 01 Jan 1970 00:00:00 GMT");
+        return;
+    }
+    snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
+             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+static const char *date_now(struct http *h)
+{
+    time_t now = time(NULL);
+    if (now != h->date_sec || !h->date[0]) {
+        h->date_sec = now;
+        imf_date(now, h->date, sizeof h->date);
+    }
+    return h->date;
+}
+
+static const char *reason(int status)
+{
+    switch (status) {
+    case 200: return "OK";
+    case 301: return "Moved Permanently";
+    case 400: return "Bad Request";
+    case 403: return "Forbidden";
+    case 404: return "Not Found";
+    case 405: return "Method Not Allowed";
+    case 413: return "Content Too Large";
+    case 414: return "URI Too Long";
+    case 431: return "Request Header Fields Too Large";
+    case 500: return "Internal Server Error";
+    case 501: return "Not Implemented";
+    case 505: return "HTTP Version Not Supported";
+    default: return "Unknown";
+    }
+}
+
+static void log_req(struct http *h, const struct req *r, int status, size_t bytes)
+{
+    if (!h->ctx || !h->ctx->access_log) return;
+    int ml = r && r->method ? (int)r->mlen : 1;
+    int tl = r && r->target ? (int)(r->tlen > 256 ? 256 : r->tlen) : 1;
+    fprintf(stderr, "%s \"%.*s %.*s\" %d %zu\n", h->peer, ml, r && r->method ? r->method : "-",
+            tl, r && r->target ? r->target : "-", status, bytes);
+}
+
+/* Decides keep-alive for r and writes the Connection header if needed. */
+static void put_connection(struct http *h, const struct req *r, bool force_close)
+{
+    /* A client waiting for 100-continue may never send a body we would
+     * otherwise drop: the stream's position is unknown, so close. */
+    if (r && r->expect && r->cl && !h->body_taken) force_close = true;
+    /* the iterative model: one answer per connection so others get a turn */
+    if (h->ctx && h->ctx->one_request) force_close = true;
+    bool keep = !force_close && r && r->method &&
+                (r->minor == 1 ? !r->conn_close : r->conn_keep && !r->conn_close);
+    if (!keep) {
+        putf(h, "Connection: close\r\n");
+        h->closing = true;
+    } else if (r->minor == 0) {
+        putf(h, "Connection: keep-alive\r\n");
+    }
+}
+
+/* Status line and the common headers, up to and including the blank line. */
+static void put_head(struct http *h, const struct req *r, int status, const char *ctype,
+                     size_t clen, bool force_close, const char *extra)
+{
+    putf(h, "HTTP/1.1 %d %s\r\nServer: refserver\r\nDate: %s\r\n", status, reason(status),
+         date_now(h));
+    if (ctype) putf(h, "Content-Type: %s\r\n", ctype);
+    putf(h, "Content-Length: %zu\r\n", clen);
+    if (extra) putf(h, "%s", extra);
+    put_connection(h, r, force_close);
+    put(h, "\r\n", 2);
+}
+
+/* A short text answer: errors, redirects. */
+static void answer_text(struct http *h, const struct req *r, int status, bool close,
+                        const char *extra)
+{
+    char body[64];
+    int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
+    put_head(h, r, status, "text/plain", (size_t)n, close, extra);
+    bool head = r && r->head;
+    if (!head) put(h, body, (size_t)n);
+    log_req(h, r, status, head ? 0 : (size_t)n);
+}
+
+/* ---- request parsing --------------------------------------------------- */
+
+static bool is_tchar(unsigned char c)
+{
+    if (c >= '0' && c <= '9') return true;
+    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
+    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Visible ASCII or obs-text (bytes >= 0x80). */
+static bool is_vchar(unsigned char c)
+{
+    return (c > 0x20 && c < 0x7f) || c >= 0x80;
+}
+
+static bool token_eq(const char *p, size_t n, const char *lit)
+{
+    return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
+}
+
+/* Parses the request line [p, p+n). Returns 0 or an error status. */
+static int parse_request_line(const char *p, size_t n, struct req *r)
+{
+    size_t i = 0;
+    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    if (i == 0 || i >= n || p[i] != ' ') return 400;
+    r->method = p;
+    r->mlen = i;
+    r->head = i == 4 && memcmp(p, "HEAD", 4) == 0; /* methods are case-sensitive */
+    size_t t = ++i;
+    while (i < n && is_vchar((unsigned char)p[i])) i++;
+    if (i == t || i >= n || p[i] != ' ') return 400;
+    r->target = p + t;
+    r->tlen = i - t;
+    const char *v = p + i + 1;
+    size_t vl = n - i - 1;
+    if (vl != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
+        v[7] < '0' || v[7] > '9')
+        return 400;
+    if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) return 505;
+    r->minor = v[7] - '0';
+    return 0;
+}
+
+/* Content-Length: 1*DIGIT, nothing else (a list like "5, 5" is refused). */
+static int parse_cl(const char *v, size_t n, struct req *r)
+{
+    if (r->has_cl || n == 0) return 400;
+    r->has_cl = true;
+    size_t x = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (v[i] < '0' || v[i] > '9') return 400;
+        if (x <= HTTP_BODY_MAX) x = x * 10 + (size_t)(v[i] - '0');
+    }
+    r->cl = x;
+    r->cl_big = x > HTTP_BODY_MAX;
+    return 0;
+}
+
+/* Connection: a comma-separated token list. */
+static void parse_connection(const char *v, size_t n, struct req *r)
+{
+    size_t i = 0;
+    while (i < n) {
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        size_t s = i;
+        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t') i++;
+        if (token_eq(v + s, i - s, "close")) r->conn_close = true;
+        if (token_eq(v + s, i - s, "keep-alive")) r->conn_keep = true;
+    }
+}
+
+static int parse_header(const char *p, size_t n, struct req *r)
+{
+    if (p[0] == ' ' || p[0] == '\t') return 400; /* obs-fold */
+    size_t i = 0;
+    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    if (i == 0 || i >= n || p[i] != ':') return 400; /* includes space before ':' */
+    size_t nl = i++;
+    while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
+    size_t e = n;
+    while (e > i && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+    for (size_t k = i; k < e; k++)
+        if (!is_vchar((unsigned char)p[k]) && p[k] != ' ' && p[k] != '\t') return 400;
+    const char *v = p + i;
+    size_t vl = e - i;
+    if (token_eq(p, nl, "Host")) {
+        if (r->has_host) return 400;
+        r->has_host = true;
+    } else if (token_eq(p, nl, "Content-Length")) {
+        return parse_cl(v, vl, r);
+    } else if (token_eq(p, nl, "Transfer-Encoding")) {
+        r->has_te = true;
+    } else if (token_eq(p, nl, "Connection")) {
+        parse_connection(v, vl, r);
+    } else if (token_eq(p, nl, "Expect")) {
+        r->expect = token_eq(v, vl, "100-continue");
+    }
+    return 0;
+}
+
+/* Parses a whole head [p, p+n) (it ends with an empty line). Returns 0 or an
+ * error status; r->method is set once the request line parsed. */
+static int parse_head(const char *p, size_t n, struct req *r)
+{
+    bool first = true;
+    while (n > 0) {
+        const char *lf = memchr(p, '\n', n);
+        size_t ll = (size_t)(lf - p), adv = ll + 1;
+        if (ll > 0 && p[ll - 1] == '\r') ll--;
+        if (memchr(p, '\r', ll)) return 400; /* a bare CR */
+        if (ll == 0) return first ? 400 : 0;
+        int rc = first ? parse_request_line(p, ll, r) : parse_header(p, ll, r);
+        if (rc) return rc;
+        first = false;
+        p += adv;
+        n -= adv;
+    }
+    return 400;
+}
+
+/* ---- answers ----------------------------------------------------------- */
+
+static const char *content_type(const char *path)
+{
+    static const char *const types[][2] = {
+        {"html", "text/html"},        {"htm", "text/html"},
+        {"txt", "text/plain"},        {"css", "text/css"},
+        {"js", "text/javascript"},    {"json", "application/json"},
+        {"png", "image/png"},         {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},       {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},     {"ico", "image/vnd.microsoft.icon"},
+        {"pdf", "application/pdf"},   {"wasm", "application/wasm"},
+        {"xml", "application/xml"},
+    };
+    const char *slash = strrchr(path, '/');
+    const char *dot = strrchr(slash ? slash : path, '.');
+    if (dot)
+        for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+            if (strcasecmp(dot + 1, types[i][0]) == 0) return types[i][1];
+    return "application/octet-stream";
+}
+
+static void answer_time(struct http *h, const struct req *r)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    char body[32];
+    size_t n = 0;
+    if (gmtime_r(&now, &tm)) n = strftime(body, sizeof body, "%Y-%m-%dT%H:%M:%SZ\n", &tm);
+    if (n == 0) {
+        answer_text(h, r, 500, false, NULL);
+        return;
+    }
+    put_head(h, r, 200, "text/plain", n, false, "Cache-Control: no-store\r\n");
+    if (!r->head) put(h, body, n);
+    log_req(h, r, 200, r->head ? 0 : n);
+}
+
+static void answer_echo(struct http *h, const struct req *r)
+{
+    h->body_taken = true;
+    size_t avail = h->in_len - h->in_off;
+    if (r->expect && r->minor == 1 && avail < r->cl) put(h, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+    put_head(h, r, 200, "application/octet-stream", r->cl, false, NULL);
+    log_req(h, r, 200, r->cl);
+    if (r->cl <= HTTP_INLINE_MAX && avail >= r->cl) {
+        put(h, h->in + h->in_off, r->cl); /* the whole body is here: one write */
+        h->in_off += r->cl;
+    } else {
+        h->echo_left = r->cl;
+    }
+}
+
+static int fs_status(int rc)
+{
+    switch (rc) {
+    case FSROOT_EBADPATH: return 400;
+    case FSROOT_EFORBIDDEN: return 403;
+    case FSROOT_ENOTFOUND: return 404;
+    case FSROOT_ETOOLONG: return 414;
+    default: return 500;
+    }
+}
+
+/* Sends an open regular file: inline when small, else as ACT_SENDFILE. */
+static void answer_file(struct http *h, const struct req *r, int fd, const struct stat *st,
+                        const char *name)
+{
+    size_t size = (size_t)st->st_size;
+    char lm[64], mod[32];
+    imf_date(st->st_mtime, mod, sizeof mod);
+    snprintf(lm, sizeof lm, "Last-Modified: %s\r\n", mod);
+    put_head(h, r, 200, content_type(name), size, false, lm);
+    log_req(h, r, 200, r->head ? 0 : size);
+    if (r->head || size == 0) {
+        close(fd);
+    } else if (size <= HTTP_INLINE_MAX) {
+        size_t got = 0;
+        while (got < size) {
+            ssize_t n = pread(fd, h->out + h->out_len + got, size - got, (off_t)got);
+            if (n < 0 && errno == EINTR) continue;
+            if (n <= 0) break;
+            got += (size_t)n;
+        }
+        h->out_len += got;
+        if (got < size) h->closing = true; /* the file shrank: the client sees it short */
+        close(fd);
+    } else {
+        h->body_fd = fd;
+        h->body_off = 0;
+        h->body_left = size;
+    }
+}
+
+/* GET/HEAD of a path under the root; raw is the target's path, decoded its
+ * percent-decoded form. */
+static void answer_static(struct http *h, const struct req *r, const char *raw, size_t rawlen,
+                          const char *decoded)
+{
+    const struct fsroot *root = h->ctx ? h->ctx->root : NULL;
+    if (!root) {
+        answer_text(h, r, 404, false, NULL);
+        return;
+    }
+    char path[FSROOT_PATH_MAX];
+    int rc = fsroot_resolve(root, "/", decoded, 0, path, sizeof path);
+    struct stat st;
+    int fd = rc == FSROOT_OK ? fsroot_open(root, path, &st) : rc;
+    if (fd < 0) {
+        answer_text(h, r, fs_status(fd), false, NULL);
+        return;
+    }
+    bool slash = decoded[strlen(decoded) - 1] == '/';
+    if (S_ISDIR(st.st_mode)) {
+        close(fd);
+        if (!slash) {
+            char loc[HTTP_HEAD_MAX + 32];
+            snprintf(loc, sizeof loc, "Location: %.*s/\r\n", (int)rawlen, raw);
+            answer_text(h, r, 301, false, loc);
+            return;
+        }
+        size_t pl = strlen(path);
+        if (pl + sizeof "/index.html" > sizeof path) {
+            answer_text(h, r, 414, false, NULL);
+            return;
+        }
+        memcpy(path + pl - (pl == 1), "/index.html", sizeof "/index.html");
+        fd = fsroot_open(root, path, &st);
+        if (fd >= 0 && !S_ISREG(st.st_mode)) {
+            close(fd);
+            fd = FSROOT_ENOTFOUND;
+        }
+        if (fd < 0) {
+            answer_text(h, r, fs_status(fd), false, NULL);
+            return;
+        }
+    } else if (slash) {
+        close(fd);
+        answer_text(h, r, 404, false, NULL);
+        return;
+    }
+    answer_file(h, r, fd, &st, path);
+}
+
+static bool method_is(const struct req *r, const char *m)
+{
+    return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
+}
+
+/* Answers a parsed, valid request. */
+static void route(struct http *h, const struct req *r)
+{
+    static const char *const other[] = {"PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"};
+    bool get = method_is(r, "GET") || r->head, post = method_is(r, "POST"), known = get || post;
+    for (size_t i = 0; !known && i < sizeof other / sizeof other[0]; i++)
+        known = method_is(r, other[i]);
+    if (!known) {
+        answer_text(h, r, 501, true, NULL);
+        return;
+    }
+    /* origin-form "/p?q", or absolute-form "http://host/p?q" */
+    const char *raw = r->target, *end = r->target + r->tlen;
+    if (r->tlen > 7 && strncasecmp(raw, "http://", 7) == 0) {
+        raw = memchr(raw + 7, '/', (size_t)(end - raw - 7));
+        if (!raw) {
+            raw = "/";
+            end = raw + 1;
+        }
+    }
+    if (raw[0] != '/') {
+        answer_text(h, r, 400, true, NULL);
+        return;
+    }
+    size_t rawlen = 0;
+    while (raw + rawlen < end && raw[rawlen] != '?' && raw[rawlen] != '#') rawlen++;
+    char decoded[FSROOT_PATH_MAX];
+    int rc = fsroot_decode(raw, rawlen, decoded, sizeof decoded);
+    if (rc != FSROOT_OK) {
+        answer_text(h, r, fs_status(rc), false, NULL);
+        return;
+    }
+    if (strcmp(decoded, "/time") == 0) {
+        if (get) answer_time(h, r);
+        else answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
+    } else if (strcmp(decoded, "/echo") == 0) {
+        if (post) answer_echo(h, r);
+        else answer_text(h, r, 405, false, "Allow: POST\r\n");
+    } else if (!get) {
+        answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
+    } else {
+        answer_static(h, r, raw, rawlen, decoded);
+    }
+}
+
+/* Looks for the end of the head at in_off. Returns its length, 0 when more
+ * input is needed, or -414 / -431 when it cannot fit HTTP_HEAD_MAX. */
+static long find_head(struct http *h)
+{
+    const char *b = h->in + h->in_off;
+    size_t avail = h->in_len - h->in_off;
+    size_t lim = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
+    for (size_t i = h->scanned; i < lim; i++) {
+        const char *lf = memchr(b + i, '\n', lim - i);
+        if (!lf) break;
+        i = (size_t)(lf - b);
+        if ((i >= 1 && b[i - 1] == '\n') || (i >= 2 && b[i - 1] == '\r' && b[i - 2] == '\n'))
+            return (long)(i + 1);
+    }
+    h->scanned = lim;
+    if (avail < HTTP_HEAD_MAX) return 0;
+    return memchr(b, '\n', HTTP_HEAD_MAX) ? -431 : -414;
+}
+
+/* Answers the request at in_off if its head is complete. Returns false when
+ * more input is needed. */
+static bool handle_one(struct http *h)
+{
+    /* RFC 9112 2.2: empty lines before a request line are ignored. */
+    while (h->scanned == 0 && h->in_off < h->in_len &&
+           (h->in[h->in_off] == '\r' || h->in[h->in_off] == '\n'))
+        h->in_off++;
+    long hl = find_head(h);
+    if (hl == 0) return false;
+    if (hl < 0) {
+        answer_text(h, NULL, (int)-hl, true, NULL);
+        return true;
+    }
+    struct req r = {0};
+    h->body_taken = false;
+    int status = parse_head(h->in + h->in_off, (size_t)hl, &r);
+    h->in_off += (size_t)hl;
+    h->scanned = 0;
+    if (!status && r.has_te) status = 501;
+    if (!status && r.cl_big) status = 413;
+    if (!status && r.minor == 1 && !r.has_host) status = 400;
+    if (status) {
+        answer_text(h, &r, status, true, NULL);
+        return true;
+    }
+    /* The body (if any) follows the head: /echo streams it, others drop it. */
+    route(h, &r);
+    if (!h->body_taken && !h->closing) h->discard_left = r.cl;
+    return true;
+}
+
+/* Drops consumed input, answers what can be answered. */
+static void pump(struct http *h)
+{
+    for (;;) {
+        if (h->in_off == h->in_len) h->in_off = h->in_len = h->scanned = 0;
+        if (h->failed || h->closing || h->body_fd >= 0 || h->echo_left) return;
+        if (h->discard_left) {
+            size_t n = h->in_len - h->in_off;
+            if (n > h->discard_left) n = h->discard_left;
+            h->in_off += n;
+            h->discard_left -= n;
+            if (h->discard_left) return;
+            continue;
+        }
+        if (h->out_len && h->out_len + HTTP_RESERVE > HTTP_OUT_CAP) return;
+        if (!handle_one(h)) return;
+    }
+}
+
+/* ---- the proto interface ----------------------------------------------- */
+
+static void *http_create(const struct server_ctx *ctx, const char *peer)
+{
+    struct http *h = malloc(sizeof *h);
+    if (!h) return NULL;
+    memset(h, 0, offsetof(struct http, in));
+    h->ctx = ctx;
+    snprintf(h->peer, sizeof h->peer, "%s", peer ? peer : "-");
+    h->body_fd = -1;
+    return h;
+}
+
+static size_t http_feed(void *state, const void *buf, size_t len)
+{
+    struct http *h = state;
+    if (len == 0) {
+        h->eof = true;
+        pump(h);
+        return 0;
+    }
+    if (h->failed || (h->closing && !h->echo_left)) return len; /* nothing more is read */
+    if (h->in_off > 0) { /* compact: no action points into in[] during feed */
+        memmove(h->in, h->in + h->in_off, h->in_len - h->in_off);
+        h->in_len -= h->in_off;
+        h->in_off = 0;
+    }
+    size_t room = HTTP_IN_CAP - h->in_len;
+    size_t n = len < room ? len : room;
+    memcpy(h->in + h->in_len, buf, n);
+    h->in_len += n;
+    pump(h);
+    return n;
+}
+
+static void http_next(void *state, struct action *out)
+{
+    struct http *h = state;
+    out->kind = ACT_CLOSE;
+    if (h->failed) return;
+    if (h->out_pos < h->out_len) {
+        out->kind = ACT_WRITE;
+        out->buf = h->out + h->out_pos;
+        out->len = h->out_len - h->out_pos;
+    } else if (h->body_fd >= 0) {
+        out->kind = ACT_SENDFILE;
+        out->fd = h->body_fd;
+        out->off = h->body_off;
+        out->count = h->body_left;
+    } else if (h->echo_left) {
+        size_t avail = h->in_len - h->in_off;
+        if (avail) {
+            out->kind = ACT_WRITE;
+            out->buf = h->in + h->in_off;
+            out->len = avail < h->echo_left ? avail : h->echo_left;
+        } else if (!h->eof) {
+            out->kind = ACT_READ;
+        }
+    } else if (!h->closing && !h->eof) {
+        out->kind = ACT_READ;
+    }
+}
+
+static void http_done(void *state, const struct action *a, ssize_t result)
+{
+    struct http *h = state;
+    if (result < 0) {
+        h->failed = true;
+        return;
+    }
+    size_t n = (size_t)result;
+    if (a->kind == ACT_WRITE) {
+        const char *p = a->buf;
+        if (n > a->len) n = a->len;
+        if (p >= h->out && p < h->out + HTTP_OUT_CAP) {
+            h->out_pos += n;
+            if (h->out_pos == h->out_len) h->out_pos = h->out_len = 0;
+        } else {
+            h->in_off += n;
+            h->echo_left -= n;
+        }
+    } else if (a->kind == ACT_SENDFILE && h->body_fd >= 0) {
+        if (n > h->body_left) n = h->body_left;
+        if (n == 0) {
+            h->failed = true; /* the file ended early */
+            return;
+        }
+        h->body_off += (off_t)n;
+        h->body_left -= n;
+        if (h->body_left == 0) {
+            close(h->body_fd);
+            h->body_fd = -1;
+        }
+    }
+    pump(h);
+}
+
+static void http_destroy(void *state)
+{
+    struct http *h = state;
+    if (!h) return;
+    if (h->body_fd >= 0) close(h->body_fd);
+    free(h);
+}
+
+const struct proto http_proto = {
+    .name = "http",
+    .create = http_create,
+    .feed = http_feed,
+    .next = http_next,
+    .done = http_done,
+    .destroy = http_destroy,
+    .refusal = "HTTP/1.1 503 Service Unavailable\r\n"
+               "Server: refserver\r\n"
+               "Content-Type: text/plain\r\n"
+               "Content-Length: 12\r\n"
+               "Connection: close\r\n"
+               "\r\n"
+               "server busy\n",
+};

@@ -1,0 +1,421 @@
+/* Unit tests of the document root (servers/core/fsroot.c): decoding, lexical
+ * resolution, opening with symlinks, listings, atomic uploads. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fsroot.h"
+
+static char base[PATH_MAX], rootdir[PATH_MAX + 8];
+static struct fsroot *root;
+
+static void write_file(const char *rel, const char *data)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", base, rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
+    close(fd);
+}
+
+static void mk(const char *rel)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", base, rel);
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void ln(const char *target, const char *rel)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/%s", base, rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    char tmpl[] = "/tmp/fsroot-test-XXXXXX";
+    assert_non_null(mkdtemp(tmpl));
+    assert_non_null(realpath(tmpl, base)); /* absolute links must use the real path */
+    snprintf(rootdir, sizeof rootdir, "%s/root", base);
+    mk("root");
+    mk("root/sub");
+    mk("root/sub/deep");
+    mk("root/.hdir");
+    mk("root2");
+    write_file("root/a.txt", "A");
+    write_file("root/file.", "Dot at end");
+    write_file("root/%2e", "literal percent name");
+    write_file("root/sub/b.txt", "B");
+    write_file("root/sub/deep/c.txt", "C");
+    write_file("root/.hidden", "H");
+    write_file("root/.hdir/x", "X");
+    write_file("root2/secret", "S");
+    write_file("outside.txt", "O");
+    char t[PATH_MAX + 64];
+    ln("sub/b.txt", "root/link_in");
+    snprintf(t, sizeof t, "%s/root/a.txt", base);
+    ln(t, "root/link_abs_in");
+    ln("../outside.txt", "root/link_out");
+    ln("/etc/passwd", "root/link_abs_out");
+    snprintf(t, sizeof t, "%s/root2/secret", base);
+    ln(t, "root/link_sibling"); /* "/x/root2" shares the prefix "/x/root" */
+    ln("../root2/secret", "root/link_sibling_rel");
+    ln("sub", "root/dir_in");
+    ln("..", "root/dir_out");
+    ln("../../a.txt", "root/sub/deep/up2");
+    ln("../../../outside.txt", "root/sub/deep/up3");
+    ln("loop", "root/loop");
+    ln(".hidden", "root/link_hidden");
+    ln("missing", "root/dangling");
+    snprintf(t, sizeof t, "%s/root/fifo", base);
+    assert_int_equal(mkfifo(t, 0644), 0);
+    root = fsroot_new(rootdir);
+    assert_non_null(root);
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fsroot_free(root);
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+static void test_new(void **state)
+{
+    (void)state;
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/nope", base);
+    errno = 0;
+    assert_null(fsroot_new(p));
+    assert_int_equal(errno, ENOENT);
+    snprintf(p, sizeof p, "%s/outside.txt", base);
+    errno = 0;
+    assert_null(fsroot_new(p));
+    assert_int_equal(errno, ENOTDIR);
+    assert_string_equal(fsroot_path(root), rootdir);
+}
+
+static void test_decode(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        int rc;
+        const char *out;
+    } cases[] = {
+        {"/a.txt", FSROOT_OK, "/a.txt"},
+        {"/a%20b", FSROOT_OK, "/a b"},
+        {"/%2e%2e/x", FSROOT_OK, "/../x"}, /* decoded; resolve refuses it */
+        {"/%2E%2e/", FSROOT_OK, "/../"},
+        {"/%252e", FSROOT_OK, "/%2e"},    /* decoded once only */
+        {"/%c3%a9", FSROOT_OK, "/\xc3\xa9"},
+        {"/..%2fx", FSROOT_EBADPATH, NULL},
+        {"/%2F", FSROOT_EBADPATH, NULL},
+        {"/%5c", FSROOT_EBADPATH, NULL},
+        {"/%5C..%5C", FSROOT_EBADPATH, NULL},
+        {"/a\\b", FSROOT_EBADPATH, NULL},
+        {"/%00", FSROOT_EBADPATH, NULL},
+        {"/a%0a", FSROOT_EBADPATH, NULL},
+        {"/%", FSROOT_EBADPATH, NULL},
+        {"/%4", FSROOT_EBADPATH, NULL},
+        {"/%g0", FSROOT_EBADPATH, NULL},
+        {"/%0g", FSROOT_EBADPATH, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[64];
+        int rc = fsroot_decode(cases[i].in, strlen(cases[i].in), out, sizeof out);
+        if (rc != cases[i].rc) fail_msg("%s: rc %d, want %d", cases[i].in, rc, cases[i].rc);
+        if (cases[i].out) assert_string_equal(out, cases[i].out);
+    }
+    /* A raw NUL inside the length. */
+    char out[16];
+    assert_int_equal(fsroot_decode("/a\0b", 4, out, sizeof out), FSROOT_EBADPATH);
+    /* Too long for the buffer. */
+    assert_int_equal(fsroot_decode("/abcdef", 7, out, 4), FSROOT_ETOOLONG);
+    assert_int_equal(fsroot_decode("/abc", 4, out, 5), FSROOT_OK);
+    assert_int_equal(fsroot_decode("/abcd", 5, out, 5), FSROOT_ETOOLONG);
+}
+
+static void test_resolve(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *cwd, *path;
+        int flags, rc;
+        const char *out;
+    } cases[] = {
+        {"/", "/", 0, FSROOT_OK, "/"},
+        {"/", "", 0, FSROOT_OK, "/"},
+        {"/", "/a.txt", 0, FSROOT_OK, "/a.txt"},
+        {"/", "//sub///b.txt", 0, FSROOT_OK, "/sub/b.txt"},
+        {"/", "/./sub/./b.txt", 0, FSROOT_OK, "/sub/b.txt"},
+        {"/", "/sub/", 0, FSROOT_OK, "/sub"},
+        {"/sub", "b.txt", 0, FSROOT_OK, "/sub/b.txt"},
+        {"/sub", "/a.txt", 0, FSROOT_OK, "/a.txt"}, /* absolute ignores cwd */
+        {"/", "file.", 0, FSROOT_OK, "/file."},    /* trailing dot: an ordinary name */
+        {"/", "/..", 0, FSROOT_EFORBIDDEN, NULL},
+        {"/", "/sub/../a.txt", 0, FSROOT_EFORBIDDEN, NULL},
+        {"/", "/sub/..", 0, FSROOT_EFORBIDDEN, NULL},
+        {"/sub", "../a.txt", 0, FSROOT_EFORBIDDEN, NULL},
+        {"/", "/.hidden", 0, FSROOT_ENOTFOUND, NULL},
+        {"/", "/.hdir/x", 0, FSROOT_ENOTFOUND, NULL},
+        {"/", "/sub/.x", 0, FSROOT_ENOTFOUND, NULL},
+        {"/", "/...", 0, FSROOT_ENOTFOUND, NULL},
+        {"/", "/a\\..\\b", 0, FSROOT_EBADPATH, NULL},
+        /* FTP style: ".." goes up, never above the root */
+        {"/sub/deep", "..", FSROOT_ALLOW_DOTDOT, FSROOT_OK, "/sub"},
+        {"/sub", "../a.txt", FSROOT_ALLOW_DOTDOT, FSROOT_OK, "/a.txt"},
+        {"/sub", "..", FSROOT_ALLOW_DOTDOT, FSROOT_OK, "/"},
+        {"/sub", "../..", FSROOT_ALLOW_DOTDOT, FSROOT_EFORBIDDEN, NULL},
+        {"/", "..", FSROOT_ALLOW_DOTDOT, FSROOT_EFORBIDDEN, NULL},
+        {"/", "/../etc/passwd", FSROOT_ALLOW_DOTDOT, FSROOT_EFORBIDDEN, NULL},
+        {"/", "/sub/../../x", FSROOT_ALLOW_DOTDOT, FSROOT_EFORBIDDEN, NULL},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char out[FSROOT_PATH_MAX];
+        int rc = fsroot_resolve(root, cases[i].cwd, cases[i].path, cases[i].flags, out, sizeof out);
+        if (rc != cases[i].rc)
+            fail_msg("%s + %s: rc %d, want %d", cases[i].cwd, cases[i].path, rc, cases[i].rc);
+        if (cases[i].out) assert_string_equal(out, cases[i].out);
+    }
+    /* Over FSROOT_PATH_MAX. */
+    static char lng[FSROOT_PATH_MAX + 100];
+    for (size_t i = 0; i + 2 < sizeof lng; i += 2) memcpy(lng + i, "/a", 2);
+    char out[FSROOT_PATH_MAX];
+    assert_int_equal(fsroot_resolve(root, "/", lng, 0, out, sizeof out), FSROOT_ETOOLONG);
+}
+
+/* URL path -> decode -> resolve -> open: the HTTP path. Returns the status or
+ * FSROOT_OK, and the first byte of the file in *c. */
+static int open_url(const char *url, char *c)
+{
+    char dec[FSROOT_PATH_MAX], path[FSROOT_PATH_MAX];
+    int rc = fsroot_decode(url, strlen(url), dec, sizeof dec);
+    if (rc == FSROOT_OK) rc = fsroot_resolve(root, "/", dec, 0, path, sizeof path);
+    if (rc != FSROOT_OK) return rc;
+    struct stat st;
+    int fd = fsroot_open(root, path, &st);
+    if (fd < 0) return fd;
+    *c = 0;
+    if (S_ISREG(st.st_mode)) assert_int_equal(read(fd, c, 1), st.st_size ? 1 : 0);
+    else *c = 'd';
+    close(fd);
+    return FSROOT_OK;
+}
+
+static void test_open_traversal(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *url;
+        int rc;
+        char first;
+    } cases[] = {
+        {"/a.txt", FSROOT_OK, 'A'},
+        {"/", FSROOT_OK, 'd'},
+        {"/sub", FSROOT_OK, 'd'},
+        {"/sub/deep/c.txt", FSROOT_OK, 'C'},
+        {"/file.", FSROOT_OK, 'D'},
+        {"/a.txt.", FSROOT_ENOTFOUND, 0},
+        {"/%252e", FSROOT_OK, 'l'}, /* the file literally named "%2e" */
+        {"/%252e%252e/a.txt", FSROOT_ENOTFOUND, 0},
+        {"/..", FSROOT_EFORBIDDEN, 0},
+        {"/../outside.txt", FSROOT_EFORBIDDEN, 0},
+        {"/%2e%2e/outside.txt", FSROOT_EFORBIDDEN, 0},
+        {"/%2E%2e/", FSROOT_EFORBIDDEN, 0},
+        {"/sub/%2e%2e/%2e%2e/outside.txt", FSROOT_EFORBIDDEN, 0},
+        {"/..%2foutside.txt", FSROOT_EBADPATH, 0},
+        {"/sub%2fb.txt", FSROOT_EBADPATH, 0},
+        {"/..%5coutside.txt", FSROOT_EBADPATH, 0},
+        {"/a.txt%00.html", FSROOT_EBADPATH, 0},
+        {"//etc/passwd", FSROOT_ENOTFOUND, 0}, /* stays under the root */
+        {"/etc/passwd", FSROOT_ENOTFOUND, 0},
+        {"/.hidden", FSROOT_ENOTFOUND, 0},
+        {"/%2ehidden", FSROOT_ENOTFOUND, 0},
+        {"/.hdir/x", FSROOT_ENOTFOUND, 0},
+        {"/.hdir", FSROOT_ENOTFOUND, 0},
+        {"/link_in", FSROOT_OK, 'B'},
+        {"/link_abs_in", FSROOT_OK, 'A'},
+        {"/dir_in/b.txt", FSROOT_OK, 'B'},
+        {"/sub/deep/up2", FSROOT_OK, 'A'},
+        {"/link_out", FSROOT_EFORBIDDEN, 0},
+        {"/link_abs_out", FSROOT_EFORBIDDEN, 0},
+        {"/link_sibling", FSROOT_EFORBIDDEN, 0},
+        {"/link_sibling_rel", FSROOT_EFORBIDDEN, 0},
+        {"/dir_out/outside.txt", FSROOT_EFORBIDDEN, 0},
+        {"/dir_out", FSROOT_EFORBIDDEN, 0},
+        {"/sub/deep/up3", FSROOT_EFORBIDDEN, 0},
+        {"/loop", FSROOT_EFORBIDDEN, 0},
+        {"/link_hidden", FSROOT_ENOTFOUND, 0},
+        {"/dangling", FSROOT_ENOTFOUND, 0},
+        {"/fifo", FSROOT_ENOTFOUND, 0}, /* neither file nor dir; must not block */
+        {"/a.txt/x", FSROOT_ENOTFOUND, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char c = 0;
+        int rc = open_url(cases[i].url, &c);
+        if (rc != cases[i].rc) fail_msg("%s: rc %d, want %d", cases[i].url, rc, cases[i].rc);
+        if (rc == FSROOT_OK && c != cases[i].first)
+            fail_msg("%s: read '%c', want '%c'", cases[i].url, c, cases[i].first);
+    }
+}
+
+static void test_stat(void **state)
+{
+    (void)state;
+    struct stat st;
+    assert_int_equal(fsroot_stat(root, "/sub/b.txt", &st), FSROOT_OK);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(st.st_size, 1);
+    assert_int_equal(fsroot_stat(root, "/sub", &st), FSROOT_OK);
+    assert_true(S_ISDIR(st.st_mode));
+    assert_int_equal(fsroot_stat(root, "/nope", &st), FSROOT_ENOTFOUND);
+    assert_int_equal(fsroot_stat(root, "/.hidden", &st), FSROOT_ENOTFOUND);
+}
+
+static void test_list(void **state)
+{
+    (void)state;
+    struct fsroot_entry *v;
+    size_t n;
+    assert_int_equal(fsroot_list(root, "/", &v, &n), FSROOT_OK);
+    static const char *const want[] = {
+        "%2e",         "a.txt",        "dangling",          "dir_in", "dir_out", "fifo",
+        "file.",       "link_abs_in",  "link_abs_out",      "link_hidden", "link_in",
+        "link_out",    "link_sibling", "link_sibling_rel",  "loop",   "sub",
+    };
+    assert_int_equal(n, sizeof want / sizeof want[0]);
+    for (size_t i = 0; i < n; i++) assert_string_equal(v[i].name, want[i]);
+    assert_true(S_ISDIR(v[n - 1].st.st_mode));
+    assert_true(S_ISLNK(v[3].st.st_mode)); /* dir_in: reported as a link */
+    free(v);
+    assert_int_equal(fsroot_list(root, "/sub", &v, &n), FSROOT_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(v[0].name, "b.txt");
+    assert_string_equal(v[1].name, "deep");
+    free(v);
+    assert_int_equal(fsroot_list(root, "/dir_in", &v, &n), FSROOT_OK); /* link inside */
+    assert_int_equal(n, 2);
+    free(v);
+    assert_int_equal(fsroot_list(root, "/dir_out", &v, &n), FSROOT_EFORBIDDEN);
+    assert_int_equal(fsroot_list(root, "/.hdir", &v, &n), FSROOT_ENOTFOUND);
+    assert_int_equal(fsroot_list(root, "/a.txt", &v, &n), FSROOT_ENOTFOUND);
+    assert_null(v);
+    assert_int_equal(n, 0);
+}
+
+static void read_back(const char *rel, const char *want)
+{
+    struct stat st;
+    int fd = fsroot_open(root, rel, &st);
+    assert_true(fd >= 0);
+    char buf[64] = "";
+    assert_int_equal(read(fd, buf, sizeof buf - 1), (ssize_t)strlen(want));
+    assert_string_equal(buf, want);
+    close(fd);
+}
+
+static size_t count_entries(const char *dir)
+{
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/root%s", base, dir);
+    char cmd[PATH_MAX + 100];
+    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", p);
+    FILE *f = popen(cmd, "r");
+    assert_non_null(f);
+    unsigned long n = 0;
+    assert_int_equal(fscanf(f, "%lu", &n), 1);
+    pclose(f);
+    return n;
+}
+
+static void test_upload(void **state)
+{
+    (void)state;
+    size_t before = count_entries("/sub");
+    struct fsroot_upload u;
+    assert_int_equal(fsroot_upload_begin(root, "/sub/new.txt", &u), FSROOT_OK);
+    assert_int_equal(write(u.fd, "new!", 4), 4);
+    /* Not visible under its name, not listed, while in progress. */
+    struct stat st;
+    assert_int_equal(fsroot_stat(root, "/sub/new.txt", &st), FSROOT_ENOTFOUND);
+    struct fsroot_entry *v;
+    size_t n;
+    assert_int_equal(fsroot_list(root, "/sub", &v, &n), FSROOT_OK);
+    assert_int_equal(n, 2);
+    free(v);
+    assert_int_equal(count_entries("/sub"), before + 1); /* the hidden temp file */
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    read_back("/sub/new.txt", "new!");
+    assert_int_equal(count_entries("/sub"), before + 1);
+    /* Replaces an existing file atomically. */
+    assert_int_equal(fsroot_upload_begin(root, "/sub/new.txt", &u), FSROOT_OK);
+    assert_int_equal(write(u.fd, "v2", 2), 2);
+    read_back("/sub/new.txt", "new!");
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    read_back("/sub/new.txt", "v2");
+    /* Abort leaves nothing behind. */
+    assert_int_equal(fsroot_upload_begin(root, "/sub/gone.txt", &u), FSROOT_OK);
+    assert_int_equal(write(u.fd, "x", 1), 1);
+    fsroot_upload_abort(&u);
+    assert_int_equal(fsroot_stat(root, "/sub/gone.txt", &st), FSROOT_ENOTFOUND);
+    assert_int_equal(count_entries("/sub"), before + 1);
+    /* Through a symlinked directory inside the root. */
+    assert_int_equal(fsroot_upload_begin(root, "/dir_in/via.txt", &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    assert_int_equal(fsroot_stat(root, "/sub/via.txt", &st), FSROOT_OK);
+    /* Refused: out of the root, into a missing dir, the root itself. */
+    assert_int_equal(fsroot_upload_begin(root, "/dir_out/x", &u), FSROOT_EFORBIDDEN);
+    assert_int_equal(fsroot_upload_begin(root, "/nodir/x", &u), FSROOT_ENOTFOUND);
+    assert_int_equal(fsroot_upload_begin(root, "/", &u), FSROOT_EFORBIDDEN);
+    assert_int_equal(fsroot_upload_begin(root, "/.hdir/x", &u), FSROOT_ENOTFOUND);
+    char p[PATH_MAX + 64];
+    snprintf(p, sizeof p, "%s/root/sub/new.txt", base);
+    unlink(p);
+    snprintf(p, sizeof p, "%s/root/sub/via.txt", base);
+    unlink(p);
+}
+
+static void test_open_parent(void **state)
+{
+    (void)state;
+    char leaf[FSROOT_NAME_MAX + 1];
+    int fd = fsroot_open_parent(root, "/sub/deep/c.txt", leaf, sizeof leaf);
+    assert_true(fd >= 0);
+    assert_string_equal(leaf, "c.txt");
+    struct stat st;
+    assert_int_equal(fstatat(fd, leaf, &st, 0), 0);
+    close(fd);
+    fd = fsroot_open_parent(root, "/a.txt", leaf, sizeof leaf);
+    assert_true(fd >= 0);
+    assert_string_equal(leaf, "a.txt");
+    close(fd);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_new),           cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_resolve),       cmocka_unit_test(test_open_traversal),
+        cmocka_unit_test(test_stat),          cmocka_unit_test(test_list),
+        cmocka_unit_test(test_upload),        cmocka_unit_test(test_open_parent),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

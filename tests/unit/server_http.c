@@ -1,0 +1,1024 @@
+/* Unit tests of the HTTP session (servers/core/http.c), driven in memory the
+ * way a model drives it: ACT_WRITE / ACT_SENDFILE go into a buffer. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "fsroot.h"
+#include "http.h"
+
+/* ---- fixture ------------------------------------------------------------ */
+
+static char base[256], rootdir[300];
+static struct fsroot *root;
+static struct server_ctx ctx;
+
+static void write_file(const char *rel, const void *data, size_t len)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", base, rel);
+    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, data, len), (ssize_t)len);
+    close(fd);
+}
+
+static void mk(const char *rel)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", base, rel);
+    assert_int_equal(mkdir(p, 0755), 0);
+}
+
+static void ln(const char *target, const char *rel)
+{
+    char p[512];
+    snprintf(p, sizeof p, "%s/%s", base, rel);
+    assert_int_equal(symlink(target, p), 0);
+}
+
+#define BIG_SIZE (100 * 1024 + 7)
+static char big[BIG_SIZE];
+
+static int setup(void **state)
+{
+    (void)state;
+    snprintf(base, sizeof base, "/tmp/http-test-XXXXXX");
+    assert_non_null(mkdtemp(base));
+    snprintf(rootdir, sizeof rootdir, "%s/root", base);
+    mk("root");
+    mk("root/sub");
+    mk("root/noindex");
+    mk("root/.git");
+    write_file("root/index.html", "<h1>home</h1>\n", 14);
+    write_file("root/a.txt", "hello\n", 6);
+    write_file("root/empty.txt", "", 0);
+    write_file("root/data.json", "{}", 2);
+    write_file("root/pic.PNG", "png", 3);
+    write_file("root/noext", "x", 1);
+    write_file("root/.hidden", "secret", 6);
+    write_file("root/.git/config", "secret", 6);
+    write_file("root/sub/index.html", "sub index\n", 10);
+    write_file("root/sub/style.css", "body{}", 6);
+    write_file("root/a b.txt", "space", 5);
+    for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
+    write_file("root/big.bin", big, BIG_SIZE);
+    write_file("outside.txt", "outside", 7);
+    ln("a.txt", "root/link_in");
+    ln("../a.txt", "root/sub/up");
+    ln("../outside.txt", "root/link_out");
+    ln("..", "root/dir_out");
+    root = fsroot_new(rootdir);
+    assert_non_null(root);
+    ctx.root = root;
+    ctx.access_log = false;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    fsroot_free(root);
+    char cmd[400];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
+    return system(cmd) == 0 ? 0 : -1;
+}
+
+/* ---- driver ------------------------------------------------------------- */
+
+struct drv {
+    struct session *s;
+    char *out;
+    size_t len, cap;
+    size_t max_io; /* largest write/sendfile performed at once (partial writes) */
+    size_t chunk;  /* bytes offered per feed */
+    bool closed;
+    int actions;
+};
+
+static void drv_init(struct drv *d)
+{
+    memset(d, 0, sizeof *d);
+    d->s = session_new(&http_proto, &ctx, "127.0.0.1:1234");
+    assert_non_null(d->s);
+    d->max_io = SIZE_MAX;
+    d->chunk = SIZE_MAX;
+}
+
+static void drv_free(struct drv *d)
+{
+    if (d->s) session_free(d->s);
+    free(d->out);
+    memset(d, 0, sizeof *d);
+}
+
+static void append(struct drv *d, const void *p, size_t n)
+{
+    if (d->len + n + 1 > d->cap) {
+        d->cap = (d->len + n + 1) * 2;
+        d->out = realloc(d->out, d->cap);
+        assert_non_null(d->out);
+    }
+    memcpy(d->out + d->len, p, n);
+    d->len += n;
+    d->out[d->len] = '\0';
+}
+
+/* Performs actions, feeding in[0..len) as asked, then EOF if eof. Returns
+ * when the session closes or asks for input that is not there. */
+static void drive(struct drv *d, const char *in, size_t len, bool eof)
+{
+    size_t pos = 0;
+    bool eof_sent = false;
+    static char tmp[256 * 1024];
+    for (int guard = 0; guard < 10000000; guard++) {
+        struct action a;
+        session_next(d->s, &a);
+        d->actions++;
+        switch (a.kind) {
+        case ACT_READ:
+            if (pos < len) {
+                size_t n = len - pos < d->chunk ? len - pos : d->chunk;
+                size_t c = session_feed(d->s, in + pos, n);
+                assert_true(c > 0); /* READ promises room for a byte */
+                pos += c;
+            } else if (eof && !eof_sent) {
+                assert_int_equal(session_feed(d->s, NULL, 0), 0);
+                eof_sent = true;
+            } else {
+                return;
+            }
+            break;
+        case ACT_WRITE: {
+            assert_true(a.len > 0);
+            size_t n = a.len < d->max_io ? a.len : d->max_io;
+            append(d, a.buf, n);
+            session_done(d->s, &a, (ssize_t)n);
+            break;
+        }
+        case ACT_SENDFILE: {
+            assert_true(a.count > 0);
+            size_t n = a.count < d->max_io ? a.count : d->max_io;
+            if (n > sizeof tmp) n = sizeof tmp;
+            ssize_t r = pread(a.fd, tmp, n, a.off);
+            assert_true(r > 0);
+            append(d, tmp, (size_t)r);
+            session_done(d->s, &a, r);
+            break;
+        }
+        case ACT_CLOSE:
+            d->closed = true;
+            return;
+        default:
+            fail_msg("unexpected action %d", a.kind);
+        }
+    }
+    fail_msg("session loops");
+}
+
+/* One request through a fresh session; the output stays in d. */
+static void run1(struct drv *d, const char *req, bool eof)
+{
+    drv_init(d);
+    drive(d, req, strlen(req), eof);
+}
+
+/* ---- response parsing --------------------------------------------------- */
+
+struct resp {
+    int status;
+    char head[4096];
+    const char *body;
+    size_t blen;
+};
+
+/* The value of header name in r (NULL if absent), copied into a static. */
+static const char *hdr(const struct resp *r, const char *name)
+{
+    static char val[1024];
+    size_t nl = strlen(name);
+    const char *p = strstr(r->head, "\r\n");
+    while (p && p[2]) {
+        p += 2;
+        if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
+            const char *v = p + nl + 1;
+            while (*v == ' ') v++;
+            const char *e = strstr(v, "\r\n");
+            snprintf(val, sizeof val, "%.*s", (int)(e - v), v);
+            return val;
+        }
+        p = strstr(p, "\r\n");
+    }
+    return NULL;
+}
+
+/* Parses the response at *p (no body when head_req). */
+static void parse_resp(const char **p, const char *end, bool head_req, struct resp *r)
+{
+    memset(r, 0, sizeof *r);
+    const char *he = strstr(*p, "\r\n\r\n");
+    assert_non_null(he);
+    size_t hl = (size_t)(he - *p) + 4;
+    assert_true(hl < sizeof r->head);
+    memcpy(r->head, *p, hl);
+    assert_memory_equal(r->head, "HTTP/1.1 ", 9);
+    r->status = atoi(r->head + 9);
+    const char *cl = hdr(r, "Content-Length");
+    assert_non_null(cl);
+    size_t n = head_req ? 0 : (size_t)strtoul(cl, NULL, 10);
+    assert_true(*p + hl + n <= end);
+    r->body = *p + hl;
+    r->blen = n;
+    *p += hl + n;
+}
+
+/* The only response in d's output. */
+static void only_resp(const struct drv *d, bool head_req, struct resp *r)
+{
+    const char *p = d->out ? d->out : "";
+    parse_resp(&p, d->out + d->len, head_req, r);
+    assert_ptr_equal(p, d->out + d->len);
+}
+
+static void expect_body(const struct resp *r, const char *body)
+{
+    assert_int_equal(r->blen, strlen(body));
+    assert_memory_equal(r->body, body, r->blen);
+}
+
+/* Sends req on a fresh session (EOF after it), expects one answer. */
+static int status_of(const char *req)
+{
+    struct drv d;
+    struct resp r;
+    run1(&d, req, true);
+    only_resp(&d, strncmp(req, "HEAD ", 5) == 0, &r);
+    drv_free(&d);
+    return r.status;
+}
+
+/* Same, but checks the connection state afterwards (no EOF sent). */
+static int status_close(const char *req, bool *closed)
+{
+    struct drv d;
+    struct resp r;
+    run1(&d, req, false);
+    only_resp(&d, strncmp(req, "HEAD ", 5) == 0, &r);
+    *closed = d.closed;
+    if (d.closed) assert_string_equal(hdr(&r, "Connection"), "close");
+    drv_free(&d);
+    return r.status;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_get_file(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assert_false(d.closed); /* keep-alive: waits for the next request */
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "hello\n");
+    assert_string_equal(hdr(&r, "Content-Type"), "text/plain");
+    assert_string_equal(hdr(&r, "Server"), "refserver");
+    assert_null(hdr(&r, "Connection"));
+    regex_t re;
+    assert_int_equal(regcomp(&re,
+                             "^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), [0-9]{2} "
+                             "(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) "
+                             "[0-9]{4} [0-9]{2}:[0-9]{2}:[0-9]{2} GMT$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    assert_int_equal(regexec(&re, hdr(&r, "Date"), 0, NULL, 0), 0);
+    assert_int_equal(regexec(&re, hdr(&r, "Last-Modified"), 0, NULL, 0), 0);
+    regfree(&re);
+    drv_free(&d);
+}
+
+static void test_head_file(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "HEAD /big.bin HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    only_resp(&d, true, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(strtoul(hdr(&r, "Content-Length"), NULL, 10), BIG_SIZE);
+    assert_string_equal(hdr(&r, "Content-Type"), "application/octet-stream");
+    assert_non_null(hdr(&r, "Last-Modified"));
+    drv_free(&d);
+}
+
+static void test_big_file_sendfile(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    assert_true(d.closed);
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 200);
+    assert_int_equal(r.blen, BIG_SIZE);
+    assert_memory_equal(r.body, big, BIG_SIZE);
+    drv_free(&d);
+}
+
+static void test_empty_file_and_index(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "GET /empty.txt HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
+             "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n",
+         true);
+    const char *p = d.out, *end = d.out + d.len;
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "");
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "<h1>home</h1>\n");
+    assert_string_equal(hdr(&r, "Content-Type"), "text/html");
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "sub index\n");
+    assert_ptr_equal(p, end);
+    drv_free(&d);
+}
+
+static void test_dir_redirect(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "GET /sub?x=1 HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 301);
+    assert_string_equal(hdr(&r, "Location"), "/sub/");
+    assert_false(d.closed);
+    drv_free(&d);
+    assert_int_equal(status_of("GET /noindex/ HTTP/1.1\r\nHost: x\r\n\r\n"), 404);
+}
+
+static void test_content_types(void **state)
+{
+    (void)state;
+    static const char *const cases[][2] = {
+        {"/data.json", "application/json"},  {"/pic.PNG", "image/png"},
+        {"/noext", "application/octet-stream"}, {"/sub/style.css", "text/css"},
+        {"/index.html", "text/html"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n", cases[i][0]);
+        struct drv d;
+        struct resp r;
+        run1(&d, req, true);
+        only_resp(&d, true, &r);
+        assert_int_equal(r.status, 200);
+        assert_string_equal(hdr(&r, "Content-Type"), cases[i][1]);
+        drv_free(&d);
+    }
+}
+
+static void test_paths(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *path;
+        int status;
+    } cases[] = {
+        {"/missing", 404},        {"/.hidden", 404},         {"/.git/config", 404},
+        {"/sub/../a.txt", 403},   {"/%2e%2e/outside.txt", 403}, {"/..%2fa.txt", 400},
+        {"/a%00.txt", 400},       {"/a%2Fb", 400},           {"/a%5cb", 400},
+        {"/a\\b", 400},           {"/%zz", 400},             {"/a%2", 400},
+        {"/link_in", 200},        {"/sub/up", 200},          {"/link_out", 403},
+        {"/dir_out/outside.txt", 403}, {"/a%20b.txt", 200},  {"/a.txt/", 404},
+        {"//a.txt", 200},         {"/a.txt?q=1", 200},       {"http://h/a.txt", 200},
+        {"a.txt", 400},           {"/%252e%252e/a.txt", 404},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", cases[i].path);
+        int st = status_of(req);
+        if (st != cases[i].status) fail_msg("%s: %d, want %d", cases[i].path, st, cases[i].status);
+    }
+}
+
+static void test_errors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *req;
+        int status;
+        bool closes;
+    } cases[] = {
+        {"GET /a.txt HTTP/1.1\r\n\r\n", 400, true},                    /* no Host */
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost : x\r\n\r\n", 400, true},        /* space before ':' */
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400, true}, /* obs-fold */
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
+         400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length:\r\n\r\n", 400, true},
+        {"GET  /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 400, true},
+        {"GET /a.txt\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/1.1 x\r\nHost: x\r\n\r\n", 400, true},
+        {"GET /a.txt HTTX/1.1\r\nHost: x\r\n\r\n", 400, true},
+        {"GET /a\rb HTTP/1.1\r\nHost: x\r\n\r\n", 400, true},
+        {"GET /a.txt HTTP/2.0\r\nHost: x\r\n\r\n", 505, true},
+        {"GET /a.txt HTTP/1.2\r\nHost: x\r\n\r\n", 505, true},
+        {"BREW /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501, true},
+        {"get /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 501, true},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501,
+         true},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n", 413, true},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
+         413, true},
+        {"POST /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
+        {"PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405, false},
+        {"DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
+        {"PATCH /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
+        {"OPTIONS /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
+        {"GET /echo HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
+        {"POST /time HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
+        {"GET /nope HTTP/1.1\r\nHost: x\r\n\r\n", 404, false},
+        {"GET /../a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 403, false},
+        {"GET /a.txt HTTP/1.0\r\n\r\n", 200, true}, /* 1.0 needs no Host, closes */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        bool closed;
+        int st = status_close(cases[i].req, &closed);
+        if (st != cases[i].status || closed != cases[i].closes)
+            fail_msg("case %zu: status %d closed %d, want %d %d", i, st, closed,
+                     cases[i].status, cases[i].closes);
+    }
+}
+
+static void test_405_allow(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    assert_string_equal(hdr(&r, "Allow"), "GET, HEAD");
+    expect_body(&r, "405 Method Not Allowed\n");
+    assert_string_equal(hdr(&r, "Content-Type"), "text/plain");
+    drv_free(&d);
+}
+
+static void test_oversize_head(void **state)
+{
+    (void)state;
+    static char req[HTTP_HEAD_MAX * 2];
+    /* Headers over the cap: 431 */
+    int n = snprintf(req, sizeof req, "GET /a.txt HTTP/1.1\r\nHost: x\r\nX: ");
+    memset(req + n, 'a', HTTP_HEAD_MAX);
+    strcpy(req + n + HTTP_HEAD_MAX, "\r\n\r\n");
+    bool closed;
+    assert_int_equal(status_close(req, &closed), 431);
+    assert_true(closed);
+    /* A request line over the cap: 414 */
+    n = snprintf(req, sizeof req, "GET /");
+    memset(req + n, 'a', HTTP_HEAD_MAX);
+    strcpy(req + n + HTTP_HEAD_MAX, " HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_int_equal(status_close(req, &closed), 414);
+    assert_true(closed);
+    /* Exactly at the cap is fine. */
+    const char *pre = "GET /a.txt HTTP/1.1\r\nHost: x\r\nX: ";
+    n = (int)strlen(pre);
+    memcpy(req, pre, (size_t)n);
+    size_t fill = HTTP_HEAD_MAX - (size_t)n - 4;
+    memset(req + n, 'b', fill);
+    strcpy(req + n + fill, "\r\n\r\n");
+    assert_int_equal(strlen(req), HTTP_HEAD_MAX);
+    assert_int_equal(status_close(req, &closed), 200);
+    assert_false(closed);
+}
+
+static void test_keepalive_rules(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    bool closed;
+    /* HTTP/1.0 with keep-alive: stays open and says so. */
+    run1(&d, "GET /a.txt HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    assert_false(d.closed);
+    assert_string_equal(hdr(&r, "Connection"), "keep-alive");
+    drv_free(&d);
+    /* HTTP/1.0 plain: closes. */
+    assert_int_equal(status_close("GET /a.txt HTTP/1.0\r\n\r\n", &closed), 200);
+    assert_true(closed);
+    /* HTTP/1.1 Connection: close: says close, closes. */
+    assert_int_equal(
+        status_close("GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: foo, close\r\n\r\n", &closed),
+        200);
+    assert_true(closed);
+    /* HTTP/1.1 default: stays. */
+    assert_int_equal(status_close("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", &closed), 200);
+    assert_false(closed);
+    /* Requests after Connection: close are not answered. */
+    run1(&d,
+         "GET /a.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+         "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+         false);
+    only_resp(&d, false, &r);
+    assert_true(d.closed);
+    drv_free(&d);
+}
+
+/* server_ctx.one_request (the iterative model): every answer closes. */
+static void test_one_request(void **state)
+{
+    (void)state;
+    bool closed;
+    ctx.one_request = true;
+    int status = status_close("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", &closed);
+    struct drv d;
+    struct resp r;
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+         false);
+    ctx.one_request = false;
+    assert_int_equal(status, 200);
+    assert_true(closed);
+    only_resp(&d, false, &r); /* the pipelined second request is not answered */
+    assert_string_equal(hdr(&r, "Connection"), "close");
+    assert_true(d.closed);
+    drv_free(&d);
+}
+
+static void check_time(const struct resp *r)
+{
+    assert_int_equal(r->status, 200);
+    assert_string_equal(hdr(r, "Content-Type"), "text/plain");
+    assert_int_equal(r->blen, 21);
+    char body[32];
+    memcpy(body, r->body, r->blen);
+    body[r->blen] = '\0';
+    regex_t re;
+    assert_int_equal(regcomp(&re,
+                             "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n$",
+                             REG_EXTENDED | REG_NOSUB),
+                     0);
+    assert_int_equal(regexec(&re, body, 0, NULL, 0), 0);
+    regfree(&re);
+    /* Within a few seconds of now. */
+    struct tm tm = {0};
+    assert_int_equal(sscanf(body, "%d-%d-%dT%d:%d:%d", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                            &tm.tm_hour, &tm.tm_min, &tm.tm_sec),
+                     6);
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    time_t t = timegm(&tm);
+    assert_true(labs((long)(t - time(NULL))) <= 5);
+}
+
+static void test_time(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "GET /time HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    check_time(&r);
+    drv_free(&d);
+    run1(&d, "GET /time?now HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    check_time(&r);
+    drv_free(&d);
+}
+
+static void test_echo(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 11\r\n\r\nhello world", false);
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "hello world");
+    assert_string_equal(hdr(&r, "Content-Type"), "application/octet-stream");
+    drv_free(&d);
+    /* Empty body. */
+    run1(&d, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    expect_body(&r, "");
+    drv_free(&d);
+    /* No Content-Length: no body. */
+    run1(&d, "POST /echo HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    only_resp(&d, false, &r);
+    expect_body(&r, "");
+    drv_free(&d);
+}
+
+/* A 1 MiB /echo body streams through in small reads and partial writes. */
+static void test_echo_big(void **state)
+{
+    (void)state;
+    size_t n = HTTP_BODY_MAX;
+    char *req = malloc(n + 128);
+    assert_non_null(req);
+    int hl = sprintf(req, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
+    for (size_t i = 0; i < n; i++) req[hl + i] = (char)(i * 7 + 3);
+    size_t total = (size_t)hl + n;
+    const char *tail = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    memcpy(req + total, tail, strlen(tail));
+    total += strlen(tail);
+    struct drv d;
+    drv_init(&d);
+    d.chunk = 3001;
+    d.max_io = 4099;
+    drive(&d, req, total, true);
+    assert_true(d.closed);
+    struct resp r;
+    const char *p = d.out, *end = d.out + d.len;
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.blen, n);
+    assert_memory_equal(r.body, req + hl, n);
+    parse_resp(&p, end, false, &r);
+    expect_body(&r, "hello\n");
+    assert_ptr_equal(p, end);
+    drv_free(&d);
+    free(req);
+}
+
+static void test_expect_continue(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    /* /echo: 100 Continue first, then the answer once the body came. */
+    drv_init(&d);
+    const char *head = "POST /echo HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n"
+                       "Content-Length: 3\r\n\r\n";
+    drive(&d, head, strlen(head), false);
+    const char *cont = "HTTP/1.1 100 Continue\r\n\r\n";
+    assert_true(d.len > strlen(cont));
+    assert_memory_equal(d.out, cont, strlen(cont));
+    drive(&d, "abc", 3, false);
+    const char *p = d.out + strlen(cont);
+    parse_resp(&p, d.out + d.len, false, &r);
+    expect_body(&r, "abc");
+    assert_false(d.closed);
+    drv_free(&d);
+    /* A refused body that may never come: answer, then close. */
+    run1(&d,
+         "PUT /a.txt HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+         false);
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 405);
+    assert_true(d.closed);
+    drv_free(&d);
+}
+
+/* A request body on a non-/echo path is dropped; the next request works. */
+static void test_body_discarded(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d,
+         "PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nGET /"
+         "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
+         true);
+    const char *p = d.out, *end = d.out + d.len;
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 405);
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "hello\n");
+    assert_ptr_equal(p, end);
+    drv_free(&d);
+}
+
+static const char pipelined[] = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "HEAD /index.html HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "GET /missing HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nabcd"
+                                "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n"
+                                "GET /sub/style.css HTTP/1.1\r\nHost: x\r\n\r\n";
+
+static void check_pipelined(const struct drv *d)
+{
+    struct resp r;
+    const char *p = d->out, *end = d->out + d->len;
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 200);
+    expect_body(&r, "hello\n");
+    parse_resp(&p, end, true, &r);
+    assert_int_equal(r.status, 200);
+    assert_string_equal(hdr(&r, "Content-Length"), "14");
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.status, 404);
+    parse_resp(&p, end, false, &r);
+    expect_body(&r, "abcd");
+    parse_resp(&p, end, false, &r);
+    assert_int_equal(r.blen, BIG_SIZE);
+    assert_memory_equal(r.body, big, BIG_SIZE);
+    parse_resp(&p, end, false, &r);
+    expect_body(&r, "body{}");
+    assert_ptr_equal(p, end);
+}
+
+static void test_pipelined(void **state)
+{
+    (void)state;
+    struct drv d;
+    run1(&d, pipelined, true);
+    assert_true(d.closed);
+    check_pipelined(&d);
+    drv_free(&d);
+}
+
+/* Replaces every Date header value by a fixed string (it may tick). */
+static void strip_dates(char *s)
+{
+    char *p = s;
+    while ((p = strstr(p, "\r\nDate: ")) != NULL) {
+        p += 8;
+        char *e = strstr(p, "\r\n");
+        memset(p, 'D', (size_t)(e - p));
+    }
+}
+
+static void test_split_everywhere(void **state)
+{
+    (void)state;
+    struct drv ref;
+    run1(&ref, pipelined, true);
+    strip_dates(ref.out);
+    size_t len = strlen(pipelined);
+    for (size_t cut = 1; cut < len; cut++) {
+        struct drv d;
+        drv_init(&d);
+        drive(&d, pipelined, cut, false);
+        assert_false(d.closed);
+        drive(&d, pipelined + cut, len - cut, true);
+        assert_true(d.closed);
+        strip_dates(d.out);
+        assert_int_equal(d.len, ref.len);
+        if (memcmp(d.out, ref.out, ref.len) != 0) fail_msg("split at %zu differs", cut);
+        drv_free(&d);
+    }
+    drv_free(&ref);
+}
+
+static void test_byte_by_byte_and_partial_writes(void **state)
+{
+    (void)state;
+    struct drv d;
+    drv_init(&d);
+    d.chunk = 1;
+    d.max_io = 1;
+    drive(&d, pipelined, strlen(pipelined), true);
+    assert_true(d.closed);
+    check_pipelined(&d);
+    drv_free(&d);
+    drv_init(&d);
+    d.max_io = 777;
+    drive(&d, pipelined, strlen(pipelined), true);
+    check_pipelined(&d);
+    drv_free(&d);
+}
+
+static void test_bare_lf(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    run1(&d, "\r\nGET /a.txt HTTP/1.1\nHost: x\n\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    const char *p = d.out, *end = d.out + d.len;
+    parse_resp(&p, end, false, &r);
+    expect_body(&r, "hello\n");
+    parse_resp(&p, end, false, &r);
+    expect_body(&r, "hello\n");
+    assert_ptr_equal(p, end);
+    drv_free(&d);
+}
+
+static void test_eof_mid_request(void **state)
+{
+    (void)state;
+    struct drv d;
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHo", true);
+    assert_true(d.closed);
+    struct resp r;
+    only_resp(&d, false, &r); /* the complete one answered, the partial dropped */
+    assert_int_equal(r.status, 200);
+    drv_free(&d);
+    run1(&d, "GET /a.t", true);
+    assert_true(d.closed);
+    assert_int_equal(d.len, 0);
+    drv_free(&d);
+    /* EOF in the middle of an /echo body. */
+    run1(&d, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nabc", true);
+    assert_true(d.closed);
+    drv_free(&d);
+}
+
+static void test_backpressure(void **state)
+{
+    (void)state;
+    const char *one = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    size_t ol = strlen(one), count = 2000;
+    char *all = malloc(ol * count);
+    assert_non_null(all);
+    for (size_t i = 0; i < count; i++) memcpy(all + i * ol, one, ol);
+    struct drv d;
+    drv_init(&d);
+    size_t c = session_feed(d.s, all, ol * count);
+    assert_true(c > 0);
+    assert_true(c < ol * count); /* bounded input */
+    assert_true(c <= HTTP_IN_CAP);
+    struct action a;
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_WRITE); /* the answers wait to be written */
+    /* Drain and feed the rest as asked. */
+    drive(&d, all + c, ol * count - c, true);
+    assert_true(d.closed);
+    const char *p = d.out, *end = d.out + d.len;
+    for (size_t i = 0; i < count; i++) {
+        struct resp r;
+        parse_resp(&p, end, false, &r);
+        expect_body(&r, "hello\n");
+    }
+    assert_ptr_equal(p, end);
+    drv_free(&d);
+    free(all);
+}
+
+static void test_batching(void **state)
+{
+    (void)state;
+    /* Ten small pipelined answers go out in a single write. */
+    const char *one = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    char req[1024] = "";
+    for (int i = 0; i < 10; i++) strcat(req, one);
+    struct drv d;
+    drv_init(&d);
+    assert_int_equal(session_feed(d.s, req, strlen(req)), strlen(req));
+    struct action a;
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    const char *p = a.buf, *end = p + a.len;
+    for (int i = 0; i < 10; i++) {
+        struct resp r;
+        parse_resp(&p, end, false, &r);
+        expect_body(&r, "hello\n");
+    }
+    assert_ptr_equal(p, end);
+    drv_free(&d);
+}
+
+static void test_io_error_closes(void **state)
+{
+    (void)state;
+    struct drv d;
+    drv_init(&d);
+    const char *req = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    session_feed(d.s, req, strlen(req));
+    struct action a;
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    session_done(d.s, &a, (ssize_t)a.len);
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_SENDFILE);
+    session_done(d.s, &a, 100);
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_SENDFILE);
+    assert_int_equal(a.off, 100);
+    assert_int_equal(a.count, BIG_SIZE - 100);
+    session_done(d.s, &a, -1);
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_CLOSE);
+    drv_free(&d); /* the file fd is closed (checked by test_no_fd_leak) */
+}
+
+static int count_fds(void)
+{
+    int n = 0;
+    for (int fd = 0; fd < 1024; fd++)
+        if (fcntl(fd, F_GETFD) != -1) n++;
+    return n;
+}
+
+static void test_no_fd_leak(void **state)
+{
+    (void)state;
+    int before = count_fds();
+    /* Destroyed mid-sendfile. */
+    struct drv d;
+    drv_init(&d);
+    const char *req = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    session_feed(d.s, req, strlen(req));
+    struct action a;
+    session_next(d.s, &a);
+    session_done(d.s, &a, (ssize_t)a.len);
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_SENDFILE);
+    drv_free(&d);
+    /* Completed answers of every kind. */
+    run1(&d, pipelined, true);
+    drv_free(&d);
+    test_io_error_closes(state);
+    assert_int_equal(count_fds(), before);
+}
+
+static void test_refusal(void **state)
+{
+    (void)state;
+    const char *s = http_proto.refusal;
+    assert_non_null(s);
+    struct resp r;
+    const char *p = s;
+    parse_resp(&p, s + strlen(s), false, &r);
+    assert_int_equal(r.status, 503);
+    assert_string_equal(hdr(&r, "Connection"), "close");
+    assert_ptr_equal(p, s + strlen(s));
+    assert_true(r.blen > 0);
+}
+
+static void test_access_log(void **state)
+{
+    (void)state;
+    /* Goes to stderr: checked by redirecting it to a file. */
+    char path[400];
+    snprintf(path, sizeof path, "%s/log", base);
+    fflush(stderr);
+    int saved = dup(2);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    assert_true(fd >= 0);
+    dup2(fd, 2);
+    close(fd);
+    ctx.access_log = true;
+    struct drv d;
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n", true);
+    drv_free(&d);
+    ctx.access_log = false;
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char buf[512] = "";
+    fd = open(path, O_RDONLY);
+    assert_true(read(fd, buf, sizeof buf - 1) > 0);
+    close(fd);
+    assert_string_equal(buf, "127.0.0.1:1234 \"GET /a.txt\" 200 6\n"
+                             "127.0.0.1:1234 \"GET /nope\" 404 14\n");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_get_file),
+        cmocka_unit_test(test_head_file),
+        cmocka_unit_test(test_big_file_sendfile),
+        cmocka_unit_test(test_empty_file_and_index),
+        cmocka_unit_test(test_dir_redirect),
+        cmocka_unit_test(test_content_types),
+        cmocka_unit_test(test_paths),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_405_allow),
+        cmocka_unit_test(test_oversize_head),
+        cmocka_unit_test(test_keepalive_rules),
+        cmocka_unit_test(test_one_request),
+        cmocka_unit_test(test_time),
+        cmocka_unit_test(test_echo),
+        cmocka_unit_test(test_echo_big),
+        cmocka_unit_test(test_body_discarded),
+        cmocka_unit_test(test_expect_continue),
+        cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_split_everywhere),
+        cmocka_unit_test(test_byte_by_byte_and_partial_writes),
+        cmocka_unit_test(test_bare_lf),
+        cmocka_unit_test(test_eof_mid_request),
+        cmocka_unit_test(test_backpressure),
+        cmocka_unit_test(test_batching),
+        cmocka_unit_test(test_io_error_closes),
+        cmocka_unit_test(test_no_fd_leak),
+        cmocka_unit_test(test_refusal),
+        cmocka_unit_test(test_access_log),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
