@@ -64,6 +64,8 @@ struct lg_scenario {
     double timeout_s;     /* per request; 0 = not set */
     double warmup_s;
     bool weighted;        /* steps picked by weight instead of replayed in order */
+    char user[64];        /* FTP login; default "anonymous" */
+    char password[64];    /* FTP password; default "anonymous@" */
     struct lg_step *steps;
     size_t nsteps;
 };

@@ -1,0 +1,60 @@
+/* csv.h - result rows (DESIGN.md section 7; columns only ever added at the end). */
+#ifndef LOADGEN_CSV_H
+#define LOADGEN_CSV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "loadgen.h"
+
+/* One field per CSV column, in column order. Empty-able numbers use -1. */
+struct csv_row {
+    char started_at[32]; /* ISO-8601 UTC, "2024-01-31T12:00:00Z" */
+    char git_rev[64];
+    char host[256];
+    char model[64];
+    char protocol[8]; /* http | ftp | echo */
+    char scenario[LG_NAME_MAX];
+    char engine[8]; /* raw | curl */
+    unsigned threads;
+    unsigned connections;
+    double rate;       /* 0 = closed loop */
+    double duration_s; /* measured seconds */
+    uint64_t requests;
+    uint64_t errors;
+    uint64_t check_failures;
+    uint64_t timeouts;
+    uint64_t bytes;
+    double req_per_s;
+    double mb_per_s; /* 1 MB = 1e6 bytes */
+    uint64_t lat_min_us;
+    uint64_t lat_mean_us; /* rounded */
+    uint64_t lat_p50_us;
+    uint64_t lat_p90_us;
+    uint64_t lat_p99_us;
+    uint64_t lat_p999_us;
+    uint64_t lat_max_us;
+    double server_cpu_s;   /* < 0 = empty (filled by bench) */
+    int64_t server_rss_kb; /* < 0 = empty (filled by bench) */
+    double loadgen_cpu_s;  /* < 0 = empty */
+};
+
+/* The header line, without the trailing newline. */
+const char *csv_header(void);
+
+/* Format one row (no trailing newline) into buf. Returns the length, or -1
+ * when it does not fit. */
+int csv_format_row(const struct csv_row *row, char *buf, size_t buflen);
+
+/* Append one row to path (O_APPEND, one write() per row), writing the
+ * header line first when the file is new or empty. 0, or -1 with a message. */
+int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen);
+
+/* Fill everything known from the config and the merged stats: started_at
+ * (now, UTC), git_rev (env GIT_REV or "unknown"), host (gethostname),
+ * model (cfg->label or "-"), protocol, scenario name, engine, counters,
+ * rates, latencies. server_cpu_s and server_rss_kb are set to -1. */
+void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const struct lg_stats *st,
+                        double elapsed_s, double loadgen_cpu_s);
+
+#endif

@@ -1,0 +1,294 @@
+/* Unit tests for loadgen/check.c: fixtures resolved to length + XXH64,
+ * escapes refused, payloads, /time bodies, listings, status. */
+#define _GNU_SOURCE /* nftw flags */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "check.h"
+#include "fixtures.h"
+#include "scenario.h"
+
+static char tmpdir[] = "/tmp/lg_check_XXXXXX";
+static char fixdir[600];
+static char errbuf[1024];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    if (!mkdtemp(tmpdir)) return -1;
+    snprintf(fixdir, sizeof fixdir, "%s/fx", tmpdir);
+    return fixtures_create(fixdir, errbuf, sizeof errbuf);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* A one-step scenario. */
+static void one_step(struct lg_scenario *sc, struct lg_step *st, enum lg_expect e, const char *body)
+{
+    *sc = (struct lg_scenario){.steps = st, .nsteps = 1};
+    strcpy(sc->file, "t.ini");
+    *st = (struct lg_step){.expect = e, .expect_length = -1, .line = 7};
+    strcpy(st->name, "s");
+    snprintf(st->expect_body, sizeof st->expect_body, "%s", body);
+}
+
+static uint64_t file_hash(const char *rel, size_t *len)
+{
+    char p[800];
+    snprintf(p, sizeof p, "%s/%s", fixdir, rel);
+    FILE *f = fopen(p, "rb");
+    assert_non_null(f);
+    static char buf[1 << 21];
+    *len = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    return XXH64(buf, *len, 0);
+}
+
+static void test_prepare_files(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"index.html", "1k.bin", "1m.bin", "dir/sub/two.bin",
+                                        "./hello.txt"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        struct lg_scenario sc;
+        struct lg_step st;
+        one_step(&sc, &st, LG_EXPECT_FILE, names[i]);
+        assert_int_equal(check_prepare(&sc, fixdir, errbuf, sizeof errbuf), 0);
+        size_t len;
+        uint64_t h = file_hash(names[i], &len);
+        assert_int_equal(st.expect_length, (int64_t)len);
+        assert_true(st.expect_hash == h);
+    }
+}
+
+static void expect_refused(const char *body, const char *what)
+{
+    struct lg_scenario sc;
+    struct lg_step st;
+    one_step(&sc, &st, LG_EXPECT_FILE, body);
+    errbuf[0] = '\0';
+    assert_int_equal(check_prepare(&sc, fixdir, errbuf, sizeof errbuf), -1);
+    if (!strstr(errbuf, "t.ini:7:") || !strstr(errbuf, what)) {
+        print_error("message '%s' lacks '%s'\n", errbuf, what);
+        fail();
+    }
+}
+
+static void test_prepare_refuses(void **state)
+{
+    (void)state;
+    expect_refused("missing.bin", "missing.bin");
+    expect_refused("dir", "dir");                    /* a directory is not a body */
+    expect_refused("../fx/1k.bin", "relative path"); /* escapes, even back in */
+    expect_refused("dir/../../x", "relative path");
+    expect_refused("/etc/passwd", "relative path");
+    char link[800];
+    snprintf(link, sizeof link, "%s/outside", fixdir);
+    assert_int_equal(symlink("/etc/passwd", link), 0);
+    expect_refused("outside", "outside");
+    unlink(link);
+
+    /* expect = file without --fixtures */
+    struct lg_scenario sc;
+    struct lg_step st;
+    one_step(&sc, &st, LG_EXPECT_FILE, "1k.bin");
+    assert_int_equal(check_prepare(&sc, NULL, errbuf, sizeof errbuf), -1);
+    assert_non_null(strstr(errbuf, "fixtures"));
+    /* ... but nothing is needed for other kinds */
+    one_step(&sc, &st, LG_EXPECT_NONE, "");
+    assert_int_equal(check_prepare(&sc, NULL, errbuf, sizeof errbuf), 0);
+    assert_int_equal(st.expect_length, -1);
+}
+
+static void test_prepare_echo_and_listing(void **state)
+{
+    (void)state;
+    struct lg_scenario sc;
+    struct lg_step st;
+    one_step(&sc, &st, LG_EXPECT_ECHO, "");
+    st.body_size = 1024;
+    assert_int_equal(check_prepare(&sc, NULL, errbuf, sizeof errbuf), 0);
+    char buf[1024];
+    check_payload(buf, sizeof buf);
+    assert_int_equal(st.expect_length, 1024);
+    assert_true(st.expect_hash == XXH64(buf, sizeof buf, 0));
+
+    one_step(&sc, &st, LG_EXPECT_LISTING, "");
+    strcpy(st.expect_names, "a, ,b");
+    assert_int_equal(check_prepare(&sc, NULL, errbuf, sizeof errbuf), -1);
+    strcpy(st.expect_names, "a,b");
+    assert_int_equal(check_prepare(&sc, NULL, errbuf, sizeof errbuf), 0);
+}
+
+static const char *scenarios_dir(char *buf, size_t len)
+{
+    char file[1024];
+    snprintf(file, sizeof file, "%s", __FILE__);
+    snprintf(buf, len, "%s/../../scenarios", dirname(file));
+    return buf;
+}
+
+/* Every shipped scenario's fixtures exist in the generated tree. */
+static void test_shipped_scenarios_prepare(void **state)
+{
+    (void)state;
+    char dirpath[1100];
+    DIR *d = opendir(scenarios_dir(dirpath, sizeof dirpath));
+    assert_non_null(d);
+    struct dirent *e;
+    int n = 0;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".ini") != 0) continue;
+        char path[2300];
+        snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+        struct lg_scenario sc;
+        assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), 0);
+        if (check_prepare(&sc, fixdir, errbuf, sizeof errbuf) != 0) {
+            print_error("%s\n", errbuf);
+            fail();
+        }
+        for (size_t i = 0; i < sc.nsteps; i++)
+            if (sc.steps[i].expect == LG_EXPECT_FILE || sc.steps[i].expect == LG_EXPECT_ECHO)
+                assert_true(sc.steps[i].expect_length >= 0);
+        scenario_free(&sc);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 8);
+}
+
+static void test_payload(void **state)
+{
+    (void)state;
+    static char a[100000], b[100000];
+    check_payload(a, sizeof a);
+    check_payload(b, sizeof b);
+    assert_memory_equal(a, b, sizeof a);
+    for (size_t i = 0; i < sizeof a; i++) {
+        assert_true(a[i] > ' ' && a[i] < 0x7f);
+    }
+    char shortp[777];
+    check_payload(shortp, sizeof shortp);
+    assert_memory_equal(shortp, a, sizeof shortp); /* prefix property */
+    assert_true(memcmp(a, a + 64, 64) != 0);       /* not a short period */
+    static const size_t lens[] = {0, 1, 7, 8, 9, 4095, 4096, 4097, 65536, 100000};
+    for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++)
+        assert_true(check_payload_hash(lens[i]) == XXH64(a, lens[i], 0));
+}
+
+static void test_time_body(void **state)
+{
+    (void)state;
+#define OK(s) assert_true(check_time_body(s, strlen(s)))
+#define BAD(s) assert_false(check_time_body(s, strlen(s)))
+    OK("2024-02-29T23:59:59Z\n");
+    OK("2024-02-29T23:59:59Z");
+    OK("1999-12-31T00:00:00Z\r\n");
+    OK("Sun, 06 Nov 1994 08:49:37 GMT\r\n");
+    OK("Sun, 06 Nov 1994 08:49:37 GMT");
+    BAD("");
+    BAD("\n");
+    BAD("2024-13-01T00:00:00Z\n");  /* month 13 */
+    BAD("2024-02-29T24:00:00Z\n");  /* hour 24 */
+    BAD("2024-02-29T23:5a:59Z\n");  /* not a digit */
+    BAD("2024-02-29 23:59:59Z\n");  /* no T */
+    BAD("2024-02-29T23:59:59\n");   /* no Z */
+    BAD("2024-02-29T23:59:59Z\nx"); /* trailing garbage */
+    BAD("2024-02-29T23:59:59Z \n");
+    BAD("2024-02-29T23:59:59Z\n\n");
+    BAD(" 2024-02-29T23:59:59Z\n");
+    BAD("Sun, 06 Foo 1994 08:49:37 GMT");
+    BAD("Sun, 06 Nov 1994 08:49:37 UTC");
+    BAD("Xyz, 06 Nov 1994 08:49:37 GMT");
+    BAD("Sun, 6 Nov 1994 08:49:37 GMT");
+    assert_false(check_time_body("2024-02-29T23:59:59Z\n", 10)); /* truncated */
+    assert_false(check_time_body("2024-02-29T23:59:59Z\0", 21)); /* NUL instead of \n */
+#undef OK
+#undef BAD
+}
+
+static bool listing(const char *names, const char *body)
+{
+    struct lg_step st = {0};
+    snprintf(st.expect_names, sizeof st.expect_names, "%s", names);
+    return check_listing(&st, body, strlen(body));
+}
+
+static void test_listing(void **state)
+{
+    (void)state;
+    const char *list = "-rw-r--r--    1 0 0   6 Jan 01 00:00 alpha.txt\r\n"
+                       "-rw-r--r--    1 0 0  10 Jan 01 00:00 aa.txt\r\n"
+                       "drwxr-xr-x    2 0 0 4096 Jan 01 00:00 sub\r\n"
+                       "-rw-r--r--    1 0 0  10 Jan 01 00:00 with space.txt\r\n";
+    assert_true(listing("alpha.txt", list));
+    assert_true(listing("alpha.txt, sub ,aa.txt", list));
+    assert_true(listing("with space.txt", list));
+    assert_false(listing("a.txt", list)); /* not a whole name inside aa.txt */
+    assert_false(listing("alpha", list));
+    assert_false(listing("alpha.txt,missing", list));
+    assert_false(listing("su", list));
+    const char *nlst = "alpha.txt\r\nbeta.txt\r\nftp/gamma.bin\n";
+    assert_true(listing("alpha.txt,beta.txt,gamma.bin", nlst));
+    assert_false(listing("lpha.txt", nlst));
+    assert_false(listing("alpha.txt", ""));
+    assert_false(listing("", nlst));              /* nothing to look for is not a pass */
+    assert_true(listing("beta.txt", "beta.txt")); /* no final newline */
+}
+
+static void test_status(void **state)
+{
+    (void)state;
+    struct lg_step st = {.expect_status = 200};
+    assert_int_equal(check_status(&st, 200), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, 404), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, 201), LG_ERR_BAD_STATUS);
+    st.expect_status = 0;
+    assert_int_equal(check_status(&st, 226), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, 250), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, 550), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, 150), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, 0), LG_ERR_BAD_STATUS);
+    st.expect_status = 404;
+    assert_int_equal(check_status(&st, 404), LG_ERR__COUNT);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_prepare_files),
+        cmocka_unit_test(test_prepare_refuses),
+        cmocka_unit_test(test_prepare_echo_and_listing),
+        cmocka_unit_test(test_shipped_scenarios_prepare),
+        cmocka_unit_test(test_payload),
+        cmocka_unit_test(test_time_body),
+        cmocka_unit_test(test_listing),
+        cmocka_unit_test(test_status),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}

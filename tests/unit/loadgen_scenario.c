@@ -1,0 +1,332 @@
+/* Unit tests for loadgen/scenario.c: the shipped scenario files parse, the
+ * defaults, and every kind of bad file is refused with FILE:LINE. */
+#define _GNU_SOURCE /* nftw flags */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <ftw.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "scenario.h"
+
+static char tmpdir[] = "/tmp/lg_scenario_XXXXXX";
+static char errbuf[1024];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* Write text to tmpdir/name and load it. */
+static int load_text(const char *name, const char *text, struct lg_scenario *sc)
+{
+    char path[512];
+    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+    errbuf[0] = '\0';
+    return scenario_load(path, sc, errbuf, sizeof errbuf);
+}
+
+/* The text must be refused with "tmpdir/bad.ini:LINE: ...what...". */
+static void expect_error(const char *text, int line, const char *what)
+{
+    struct lg_scenario sc;
+    int rc = load_text("bad.ini", text, &sc);
+    char prefix[600];
+    snprintf(prefix, sizeof prefix, "%s/bad.ini:%d: ", tmpdir, line);
+    if (rc != -1 || strncmp(errbuf, prefix, strlen(prefix)) != 0 || !strstr(errbuf, what)) {
+        print_error("rc %d, message '%s', want '%s...%s'\n", rc, errbuf, prefix, what);
+        fail();
+    }
+    assert_null(sc.steps);
+    assert_int_equal(sc.nsteps, 0);
+}
+
+static const char *scenarios_dir(char *buf, size_t len)
+{
+    char file[1024];
+    snprintf(file, sizeof file, "%s", __FILE__);
+    snprintf(buf, len, "%s/../../scenarios", dirname(file));
+    return buf;
+}
+
+static void test_shipped_files_parse(void **state)
+{
+    (void)state;
+    char dirpath[1100];
+    DIR *d = opendir(scenarios_dir(dirpath, sizeof dirpath));
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t l = strlen(e->d_name);
+        if (l < 5 || strcmp(e->d_name + l - 4, ".ini") != 0) continue;
+        char path[2300];
+        snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
+        struct lg_scenario sc;
+        if (scenario_load(path, &sc, errbuf, sizeof errbuf) != 0) {
+            print_error("%s\n", errbuf);
+            fail();
+        }
+        assert_true(sc.nsteps > 0);
+        assert_true(sc.duration_s > 0 && sc.duration_s <= 10); /* short defaults */
+        scenario_free(&sc);
+        n++;
+    }
+    closedir(d);
+    assert_true(n >= 8);
+}
+
+static void test_http_mixed_contents(void **state)
+{
+    (void)state;
+    char dirpath[1100], path[1200];
+    snprintf(path, sizeof path, "%s/http-mixed.ini", scenarios_dir(dirpath, sizeof dirpath));
+    struct lg_scenario sc;
+    assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), 0);
+    assert_string_equal(sc.name, "http-mixed");
+    assert_int_equal(sc.proto, LG_PROTO_HTTP);
+    assert_true(sc.weighted);
+    assert_int_equal(sc.nsteps, 9);
+    int seen404 = 0, seenecho = 0, seenhead = 0;
+    for (size_t i = 0; i < sc.nsteps; i++) {
+        const struct lg_step *st = &sc.steps[i];
+        assert_true(st->weight > 0);
+        assert_true(st->line > 0);
+        seen404 += st->expect_status == 404;
+        seenecho += st->expect == LG_EXPECT_ECHO && st->body_size == 1024 &&
+                    strcmp(st->method, "POST") == 0;
+        seenhead += strcmp(st->method, "HEAD") == 0 && st->expect == LG_EXPECT_NONE;
+    }
+    assert_int_equal(seen404, 1);
+    assert_int_equal(seenecho, 1);
+    assert_int_equal(seenhead, 1);
+    scenario_free(&sc);
+}
+
+static void test_defaults_and_syntax(void **state)
+{
+    (void)state;
+    struct lg_scenario sc;
+    const char *text = "\xEF\xBB\xBF; comment\r\n"
+                       "[scenario]\r\n"
+                       "  protocol = http   ; inline comment\r\n"
+                       "# another comment\n"
+                       "duration = 2.5s\n"
+                       "\n"
+                       "[step first]\n"
+                       "path = /a\n"
+                       "[ step  second one ]\n"
+                       "  path = /b\n"
+                       "  method = POST\n"
+                       "  body_size = 10\n"
+                       "  expect = echo\n"
+                       "[step third]\n"
+                       "path = /c\n"
+                       "expect = hash\n"
+                       "expect_length = 5\n"
+                       "expect_hash = 0xDEADbeef01\n";
+    assert_int_equal(load_text("my-test.ini", text, &sc), 0);
+    assert_string_equal(sc.name, "my-test");
+    assert_int_equal(sc.proto, LG_PROTO_HTTP);
+    assert_true(sc.keepalive);
+    assert_false(sc.weighted);
+    assert_true(sc.duration_s == 2.5);
+    assert_int_equal(sc.requests, 0);
+    assert_int_equal(sc.connections, 0);
+    assert_string_equal(sc.user, "anonymous");
+    assert_int_equal(sc.nsteps, 3);
+    assert_string_equal(sc.steps[0].name, "first");
+    assert_string_equal(sc.steps[0].method, "GET");
+    assert_int_equal(sc.steps[0].expect_status, 200);
+    assert_int_equal(sc.steps[0].expect, LG_EXPECT_NONE);
+    assert_int_equal(sc.steps[0].expect_length, -1);
+    assert_int_equal(sc.steps[0].line, 7);
+    assert_string_equal(sc.steps[1].name, "second one");
+    assert_int_equal(sc.steps[1].line, 9);
+    assert_int_equal(sc.steps[1].body_size, 10);
+    assert_int_equal(sc.steps[2].expect_length, 5);
+    assert_true(sc.steps[2].expect_hash == 0xdeadbeef01ULL);
+    scenario_free(&sc);
+    scenario_free(&sc); /* safe twice */
+}
+
+static void test_ftp_and_echo_defaults(void **state)
+{
+    (void)state;
+    struct lg_scenario sc;
+    assert_int_equal(load_text("f.ini",
+                               "[scenario]\nname = f\nprotocol = ftp\nrequests = 100\n"
+                               "keepalive = no\nuser = bob\npassword = secret\n"
+                               "[step g]\nmethod = retr\npath = x\n[step l]\nmethod = NLST\n"
+                               "path = ftp/\nexpect = listing\nexpect_names = a, b\n",
+                               &sc),
+                     0);
+    assert_int_equal(sc.proto, LG_PROTO_FTP);
+    assert_int_equal(sc.requests, 100);
+    assert_false(sc.keepalive);
+    assert_string_equal(sc.user, "bob");
+    assert_string_equal(sc.password, "secret");
+    assert_string_equal(sc.steps[0].method, "RETR");
+    assert_int_equal(sc.steps[0].expect_status, 0);
+    scenario_free(&sc);
+
+    assert_int_equal(load_text("e.ini",
+                               "[scenario]\nprotocol = echo\nconnections=100000\nthreads=1024\n"
+                               "rate = 1000.5\ntimeout = 1\nwarmup = 0\n"
+                               "[step x]\nbody_size = 64\nexpect = echo\n",
+                               &sc),
+                     0);
+    assert_string_equal(sc.steps[0].method, "LINE");
+    assert_int_equal(sc.connections, 100000);
+    assert_int_equal(sc.threads, 1024);
+    assert_true(sc.rate == 1000.5);
+    scenario_free(&sc);
+}
+
+#define HTTP_HEAD "[scenario]\nprotocol = http\n"
+
+static void test_bad_files(void **state)
+{
+    (void)state;
+    expect_error(HTTP_HEAD "bogus = 1\n[step a]\npath = /\n", 3, "unknown key 'bogus'");
+    expect_error(HTTP_HEAD "[step a]\npath = /\ncolour = red\n", 5, "unknown key 'colour'");
+    expect_error(HTTP_HEAD "[steps a]\npath = /\n", 3, "unknown section");
+    expect_error(HTTP_HEAD "[other]\n", 3, "unknown section");
+    expect_error(HTTP_HEAD "connections = 12abc\n[step a]\npath = /\n", 3, "connections");
+    expect_error(HTTP_HEAD "connections = 0\n[step a]\npath = /\n", 3, "connections");
+    expect_error(HTTP_HEAD "connections = 100001\n", 3, "connections");
+    expect_error(HTTP_HEAD "connections = -5\n", 3, "connections");
+    expect_error(HTTP_HEAD "threads = 1025\n", 3, "threads");
+    expect_error(HTTP_HEAD "duration = 0\n", 3, "duration");
+    expect_error(HTTP_HEAD "duration = 5m\n", 3, "duration");
+    expect_error(HTTP_HEAD "duration = nan\n", 3, "duration");
+    expect_error(HTTP_HEAD "rate = -1\n", 3, "rate");
+    expect_error(HTTP_HEAD "timeout = 0s\n", 3, "timeout");
+    expect_error(HTTP_HEAD "keepalive = maybe\n", 3, "keepalive");
+    expect_error("[scenario]\nprotocol = gopher\n", 2, "protocol");
+    expect_error("\n[scenario]\nconnections = 1\n[step a]\npath = /\n", 2, "protocol is required");
+    expect_error("[step a]\npath = /\n", 1, "no [scenario] section");
+    expect_error(HTTP_HEAD "duration = 5\n", 1, "no steps");
+    expect_error(HTTP_HEAD "duration = 5\nrequests = 10\n[step a]\npath=/\n", 4, "exclusive");
+    expect_error(HTTP_HEAD "requests = 10\nduration = 5\n[step a]\npath=/\n", 4, "exclusive");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nweight = 1\n\n[step b]\npath = /\n", 7, "weight");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nweight = 0\n", 5, "weight");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect = file\n", 5, "expect_body");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect = hash\nexpect_hash = 12\n", 5,
+                 "expect_length");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect = hash\nexpect_length = 1\n", 5,
+                 "expect_hash");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect_body = x\n", 5, "only used with");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect = sometimes\n", 5, "expect");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect_hash = xyz\n", 5, "expect_hash");
+    expect_error(HTTP_HEAD "[step a]\nmethod = HEAD\npath = /\nexpect = file\nexpect_body = x\n", 6,
+                 "HEAD");
+    expect_error(HTTP_HEAD "[step a]\nmethod = GE T\npath = /\n", 4, "token");
+    expect_error(HTTP_HEAD "[step a]\nmethod = GET\n", 3, "path is required");
+    expect_error(HTTP_HEAD "[step a]\npath = relative\n", 4, "start with '/'");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect_status = 42\n", 5, "expect_status");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nexpect = listing\nexpect_names = a\n", 5,
+                 "listing");
+    expect_error(HTTP_HEAD "[step a]\npath = /a\npath = /b\n", 5, "duplicate key");
+    expect_error(HTTP_HEAD "[step a]\npath = /\n[step a]\npath = /\n", 5, "duplicate step");
+    expect_error(HTTP_HEAD "[scenario]\n", 3, "duplicate [scenario]");
+    expect_error(HTTP_HEAD "[step]\npath = /\n", 3, "step without a name");
+    expect_error(HTTP_HEAD "[step a\npath = /\n", 3, "']'");
+    expect_error(HTTP_HEAD "just some words\n", 3, "key = value");
+    expect_error("protocol = http\n[scenario]\n", 1, "outside a section");
+    expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = GET\npath = x\n", 4, "FTP");
+    expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = STOR\npath = x\n"
+                 "body_size = 5\nexpect = echo\n",
+                 7, "RETR");
+    expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = LIST\npath = x\n"
+                 "body_size = 5\n",
+                 6, "body_size");
+    expect_error("[scenario]\nprotocol = echo\n[step a]\nmethod = GET\n", 4, "LINE");
+    expect_error("[scenario]\nprotocol = echo\n[step a]\npath = /x\n", 4, "no path");
+    expect_error("[scenario]\nprotocol = echo\n[step a]\nexpect = file\nexpect_body = x\n", 4,
+                 "echo");
+}
+
+static void test_bad_lines(void **state)
+{
+    (void)state;
+    char big[600];
+    memset(big, 'x', sizeof big);
+    big[sizeof big - 1] = '\0';
+    char text[800];
+    snprintf(text, sizeof text, HTTP_HEAD "[step a]\npath = /%s\n", big);
+    expect_error(text, 4, "too long");
+    /* The limit is exact: 198 characters pass, 199 do not. */
+    struct lg_scenario ok;
+    big[190] = '\0'; /* "path = /" + 190 = 198 */
+    snprintf(text, sizeof text, HTTP_HEAD "[step a]\npath = /%s\n", big);
+    assert_int_equal(load_text("limit.ini", text, &ok), 0);
+    assert_int_equal(strlen(ok.steps[0].path), 191);
+    scenario_free(&ok);
+    big[190] = 'x';
+    big[191] = '\0';
+    snprintf(text, sizeof text, HTTP_HEAD "[step a]\npath = /%s\n", big);
+    expect_error(text, 4, "at most 198");
+
+    char nul[] = HTTP_HEAD "name = a\0b\n[step a]\npath = /\n";
+    char path[512];
+    snprintf(path, sizeof path, "%s/nul.ini", tmpdir);
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fwrite(nul, 1, sizeof nul - 1, f);
+    fclose(f);
+    struct lg_scenario sc;
+    assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), -1);
+    assert_non_null(strstr(errbuf, ":3: NUL"));
+}
+
+static void test_unreadable(void **state)
+{
+    (void)state;
+    struct lg_scenario sc;
+    char path[512];
+    snprintf(path, sizeof path, "%s/does-not-exist.ini", tmpdir);
+    assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), -1);
+    assert_non_null(strstr(errbuf, "does-not-exist.ini"));
+    assert_int_equal(scenario_load(tmpdir, &sc, errbuf, sizeof errbuf), -1);
+    assert_non_null(strstr(errbuf, "not a regular file"));
+    /* An empty file: no [scenario]. */
+    expect_error("", 1, "no [scenario]");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_shipped_files_parse), cmocka_unit_test(test_http_mixed_contents),
+        cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_ftp_and_echo_defaults),
+        cmocka_unit_test(test_bad_files),           cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_unreadable),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
