@@ -25,6 +25,9 @@ static const struct model *const models[] = {
 #ifdef HAVE_MODEL_EPOLL
     &model_epoll,     &model_reuseport,
 #endif
+#ifdef HAVE_MODEL_KQUEUE
+    &model_kqueue,
+#endif
 #ifdef HAVE_MODEL_URING
     &model_uring,
 #endif

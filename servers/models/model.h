@@ -131,6 +131,9 @@ extern const struct model model_prefork, model_threadpool, model_nonblock, model
 #ifdef HAVE_MODEL_EPOLL
 extern const struct model model_epoll, model_reuseport;
 #endif
+#ifdef HAVE_MODEL_KQUEUE
+extern const struct model model_kqueue;
+#endif
 #ifdef HAVE_MODEL_URING
 extern const struct model model_uring;
 #endif
