@@ -1,0 +1,554 @@
+/* engine_curl.c - the libcurl engine (reference HTTP client, FTP) and the
+ * verify pass.
+ *
+ * Each thread owns one multi handle and its share of the connections as
+ * easy handles, kept for the whole run: an easy handle is removed from the
+ * multi when its transfer ends and re-added for the next one, so the
+ * connection it used stays in the multi's cache and is reused (unless
+ * keep-alive is off). The loop is curl_multi_perform + curl_multi_poll:
+ * the socket_action API ran at half the rate and left FTP transfers stalled
+ * on this machine (DESIGN.md section 5). Every transfer has a deadline, so a
+ * stall is a counted timeout, never a hang.
+ *
+ * Closed loop: a handle starts its next request as soon as one ends.
+ * Open loop (--rate R): handle i of C has slots every C/R seconds; latency
+ * is measured from the slot, so a late start still pays for its wait.
+ * FTP connections are ramped up (RAMP_NS apart) instead of opened all at
+ * once: a burst overflows the server's listen queue and, with SYN cookies,
+ * leaves clients waiting for a greeting that never comes.
+ *
+ * What is counted: a request whose origin (start or slot) is at or after
+ * t_measure and that ends by t_end; requests in flight at t_end are aborted
+ * and not counted. stats.requests and the latency histogram count answers
+ * (any reply, right or wrong); transport failures (connect, reset, timeout)
+ * only count in err[].
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "curl_step.h"
+
+#define RAMP_NS 1000000ULL        /* FTP: one new control connection per ms */
+#define POLL_MAX_MS 50            /* how late a stop request may be seen */
+#define LIVE_EVERY_NS 250000000ULL
+#define PAYLOAD_MAX (1ULL << 30)
+
+struct handle {
+    struct cs_xfer x; /* first member: CURLOPT_PRIVATE points at it */
+    unsigned gidx;    /* connection number over all threads */
+    bool busy, retired;
+    uint64_t next_ns; /* earliest start: ramp-up, open-loop slot */
+    uint64_t t0;      /* latency origin of the request in flight */
+    uint64_t bytes;   /* received by the request in flight (all phases) */
+    uint64_t seq;     /* requests started: STOR names */
+    size_t next_step;
+};
+
+struct worker {
+    struct lg_run *run;
+    const struct lg_config *cfg;
+    unsigned idx;
+    CURLM *multi;
+    struct handle *h;
+    unsigned nh, busy, retired;
+    struct lg_stats st;
+    uint64_t rng;
+    uint64_t interval_ns; /* open loop: per-handle period; 0 = closed loop */
+    uint64_t weight_sum;
+    uint64_t live_at;
+    const unsigned char *payload;
+    pthread_t tid;
+    int rc;
+    char err[512];
+};
+
+/* ---- step choice ------------------------------------------------------ */
+
+static uint64_t xorshift64(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return *s = x;
+}
+
+static const struct lg_step *pick_step(struct worker *w, struct handle *h)
+{
+    const struct lg_scenario *sc = w->cfg->sc;
+    if (!sc->weighted || w->weight_sum == 0)
+        return &sc->steps[h->next_step++ % sc->nsteps];
+    uint64_t r = xorshift64(&w->rng) % w->weight_sum;
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        if (r < sc->steps[i].weight)
+            return &sc->steps[i];
+        r -= sc->steps[i].weight;
+    }
+    return &sc->steps[sc->nsteps - 1];
+}
+
+/* ---- one request ------------------------------------------------------ */
+
+static void worker_fail(struct worker *w, const char *what, const char *detail)
+{
+    if (w->rc == 0)
+        snprintf(w->err, sizeof w->err, "curl engine: %s: %s", what, detail);
+    w->rc = -1;
+}
+
+static void retire(struct worker *w, struct handle *h)
+{
+    if (!h->retired) {
+        h->retired = true;
+        w->retired++;
+    }
+}
+
+static void start_request(struct worker *w, struct handle *h, uint64_t now)
+{
+    struct lg_run *run = w->run;
+    uint64_t origin = w->interval_ns ? h->next_ns : now;
+    /* --requests: a ticket per measured request (warm-up ones are free) */
+    if (w->cfg->requests && origin >= run->t_measure &&
+        atomic_fetch_add(&run->issued, 1) >= w->cfg->requests) {
+        retire(w, h);
+        return;
+    }
+    char tag[96];
+    snprintf(tag, sizeof tag, "%ld-%u-%u-%" PRIu64, (long)getpid(), w->idx, h->gidx, h->seq++);
+    const struct lg_step *st = pick_step(w, h);
+    if (cs_start(&h->x, st, tag) < 0) {
+        worker_fail(w, st->name, h->x.errbuf);
+        retire(w, h);
+        return;
+    }
+    CURLMcode mc = curl_multi_add_handle(w->multi, h->x.easy);
+    if (mc != CURLM_OK) {
+        worker_fail(w, "curl_multi_add_handle", curl_multi_strerror(mc));
+        retire(w, h);
+        return;
+    }
+    h->t0 = origin;
+    h->bytes = 0;
+    h->busy = true;
+    w->busy++;
+}
+
+static void record(struct worker *w, const struct handle *h, const struct cs_result *r,
+                   uint64_t now)
+{
+    const struct lg_run *run = w->run;
+    if (h->t0 < run->t_measure || (run->t_end && now > run->t_end))
+        return; /* warm-up, or past the end */
+    struct lg_live *live = run->live ? &run->live[w->idx] : NULL;
+    if (r->answered) {
+        uint64_t us = (now - h->t0) / 1000;
+        w->st.requests++;
+        w->st.bytes += h->bytes;
+        hist_record(w->st.lat, us ? us : 1);
+        if (live)
+            atomic_fetch_add(&live->requests, 1);
+    }
+    if (r->err != LG_ERR__COUNT) {
+        w->st.err[r->err]++;
+        if (live)
+            atomic_fetch_add(&live->failures, 1);
+    }
+    if (live && now >= w->live_at) {
+        atomic_store(&live->p99_us, hist_percentile(w->st.lat, 99.0));
+        w->live_at = now + LIVE_EVERY_NS;
+    }
+}
+
+static void finish_request(struct worker *w, struct handle *h, CURLcode res)
+{
+    struct cs_result r;
+    curl_multi_remove_handle(w->multi, h->x.easy);
+    cs_finish(&h->x, res, &r);
+    h->bytes += r.bytes;
+    if (r.again) { /* STOR done: the read-back RETR is part of the same request */
+        if (cs_next_phase(&h->x) == 0 && curl_multi_add_handle(w->multi, h->x.easy) == CURLM_OK)
+            return;
+        r.err = LG_ERR_OTHER;
+    }
+    uint64_t now = lg_now_ns();
+    h->busy = false;
+    w->busy--;
+    record(w, h, &r, now);
+    h->next_ns = w->interval_ns ? h->t0 + w->interval_ns : now;
+}
+
+/* ---- the loop --------------------------------------------------------- */
+
+static void drain(struct worker *w)
+{
+    CURLMsg *m;
+    int left;
+    while ((m = curl_multi_info_read(w->multi, &left))) {
+        if (m->msg != CURLMSG_DONE)
+            continue;
+        CURLcode res = m->data.result; /* m dies with curl_multi_remove_handle */
+        void *priv = NULL;
+        curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
+        finish_request(w, (struct handle *)priv, res);
+    }
+}
+
+/* Start every idle handle whose time has come; ns until the next one. */
+static uint64_t start_due(struct worker *w, uint64_t now)
+{
+    uint64_t wait = UINT64_MAX;
+    for (unsigned i = 0; i < w->nh && w->rc == 0; i++) {
+        struct handle *h = &w->h[i];
+        if (h->busy || h->retired)
+            continue;
+        if (h->next_ns <= now)
+            start_request(w, h, now);
+        else if (h->next_ns - now < wait)
+            wait = h->next_ns - now;
+    }
+    return wait;
+}
+
+static void *worker_main(void *arg)
+{
+    struct worker *w = arg;
+    struct lg_run *run = w->run;
+    for (;;) {
+        uint64_t now = lg_now_ns();
+        if (atomic_load(&run->stop) || (run->t_end && now >= run->t_end) || w->rc)
+            break;
+        int running;
+        CURLMcode mc = curl_multi_perform(w->multi, &running);
+        if (mc != CURLM_OK) {
+            worker_fail(w, "curl_multi_perform", curl_multi_strerror(mc));
+            break;
+        }
+        drain(w);
+        now = lg_now_ns();
+        uint64_t wait = start_due(w, now);
+        if (w->busy == 0 && w->retired == w->nh)
+            break; /* --requests: all tickets taken and answered */
+        if (run->t_end && run->t_end > now && run->t_end - now < wait)
+            wait = run->t_end - now;
+        uint64_t ms = wait / 1000000 + (wait % 1000000 != 0);
+        curl_multi_poll(w->multi, NULL, 0, ms > POLL_MAX_MS ? POLL_MAX_MS : (int)ms, NULL);
+    }
+    for (unsigned i = 0; i < w->nh; i++)
+        if (w->h[i].busy) /* in flight at the end: aborted, not counted */
+            curl_multi_remove_handle(w->multi, w->h[i].x.easy);
+    struct lg_live *live = run->live ? &run->live[w->idx] : NULL;
+    if (live)
+        atomic_store(&live->p99_us, hist_percentile(w->st.lat, 99.0));
+    return NULL;
+}
+
+/* ---- setup ------------------------------------------------------------ */
+
+static void worker_free(struct worker *w)
+{
+    for (unsigned i = 0; w->h && i < w->nh; i++)
+        cs_free(&w->h[i].x);
+    free(w->h);
+    if (w->multi)
+        curl_multi_cleanup(w->multi);
+    lg_stats_free(&w->st);
+}
+
+static int worker_init(struct worker *w, struct lg_run *run, unsigned idx, unsigned nthreads,
+                       unsigned conns, const unsigned char *payload)
+{
+    const struct lg_config *cfg = run->cfg;
+    memset(w, 0, sizeof *w);
+    w->run = run;
+    w->cfg = cfg;
+    w->idx = idx;
+    w->payload = payload;
+    w->rng = 0x9E3779B97F4A7C15ULL * (idx + 1);
+    for (size_t i = 0; i < cfg->sc->nsteps; i++)
+        w->weight_sum += cfg->sc->steps[i].weight;
+    if (cfg->rate > 0)
+        w->interval_ns = (uint64_t)((double)conns * 1e9 / cfg->rate);
+    if (w->interval_ns == 0 && cfg->rate > 0)
+        w->interval_ns = 1;
+    w->nh = (conns - idx + nthreads - 1) / nthreads;
+    if (lg_stats_init(&w->st) < 0 || !(w->multi = curl_multi_init()) ||
+        !(w->h = calloc(w->nh, sizeof *w->h)))
+        return -1;
+    curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->nh + 1);
+    uint64_t ramp = cfg->sc->proto == LG_PROTO_FTP ? RAMP_NS : 0;
+    for (unsigned i = 0; i < w->nh; i++) {
+        struct handle *h = &w->h[i];
+        if (cs_init(&h->x, cfg, payload) < 0)
+            return -1;
+        h->gidx = idx + i * nthreads;
+        h->next_ns = run->t_start + h->gidx * ramp;
+        if (w->interval_ns) { /* spread the first slots over one period */
+            uint64_t slot = run->t_start + w->interval_ns / conns * h->gidx;
+            if (slot > h->next_ns)
+                h->next_ns = slot;
+        }
+    }
+    return 0;
+}
+
+static void fill_times(struct lg_run *run)
+{
+    const struct lg_config *cfg = run->cfg;
+    if (run->t_start)
+        return; /* main.c set the clock */
+    run->t_start = lg_now_ns();
+    run->t_measure = run->t_start + (uint64_t)(cfg->warmup_s * 1e9);
+    run->t_end = cfg->requests ? 0 : run->t_measure + (uint64_t)(cfg->duration_s * 1e9);
+}
+
+/* check_payload bytes for every POST / STOR / echo step (shared, read-only). */
+static unsigned char *make_payload(const struct lg_scenario *sc, char *err, size_t errlen)
+{
+    size_t n = cs_payload_size(sc);
+    if (n > PAYLOAD_MAX) {
+        snprintf(err, errlen, "body_size %zu is larger than the limit %llu", n, PAYLOAD_MAX);
+        return NULL;
+    }
+    unsigned char *p = malloc(n + 1);
+    if (!p) {
+        snprintf(err, errlen, "out of memory for a %zu-byte payload", n);
+        return NULL;
+    }
+    check_payload(p, n);
+    p[n] = '\0';
+    return p;
+}
+
+int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t errlen)
+{
+    const struct lg_config *cfg = run->cfg;
+    const struct lg_scenario *sc = cfg->sc;
+    if (sc->proto == LG_PROTO_ECHO) {
+        snprintf(err, errlen, "the curl engine does not speak the echo protocol: use --engine raw");
+        return -1;
+    }
+    if (sc->nsteps == 0) {
+        snprintf(err, errlen, "scenario %s has no steps", sc->name);
+        return -1;
+    }
+    if (cs_global_init() < 0) {
+        snprintf(err, errlen, "curl_global_init failed");
+        return -1;
+    }
+    unsigned conns = cfg->connections ? cfg->connections : 1;
+    unsigned nthreads = cfg->threads ? cfg->threads : 1;
+    if (nthreads > conns)
+        nthreads = conns;
+    unsigned char *payload = make_payload(sc, err, errlen);
+    struct worker *w = calloc(nthreads, sizeof *w);
+    if (!payload || !w) {
+        if (payload && !w)
+            snprintf(err, errlen, "out of memory");
+        free(payload);
+        free(w);
+        return -1;
+    }
+    fill_times(run);
+    int rc = 0;
+    unsigned started = 0;
+    for (unsigned i = 0; i < nthreads && rc == 0; i++)
+        if (worker_init(&w[i], run, i, nthreads, conns, payload) < 0) {
+            snprintf(err, errlen, "curl engine: out of memory setting up %u connections", conns);
+            rc = -1;
+        }
+    for (; rc == 0 && started < nthreads; started++)
+        if (pthread_create(&w[started].tid, NULL, worker_main, &w[started]) != 0) {
+            snprintf(err, errlen, "curl engine: pthread_create: %s", strerror(errno));
+            atomic_store(&run->stop, true);
+            rc = -1;
+        }
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(w[i].tid, NULL);
+    for (unsigned i = 0; i < nthreads; i++) {
+        if (rc == 0 && w[i].rc) {
+            snprintf(err, errlen, "%s", w[i].err);
+            rc = -1;
+        }
+        lg_stats_merge(out, &w[i].st);
+        worker_free(&w[i]);
+    }
+    free(w);
+    free(payload);
+    return rc;
+}
+
+/* ---- the verify pass -------------------------------------------------- */
+
+static bool same_step(const struct lg_step *a, const struct lg_step *b)
+{
+    return strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0 &&
+           a->body_size == b->body_size && a->expect == b->expect &&
+           a->expect_status == b->expect_status && a->expect_length == b->expect_length &&
+           a->expect_hash == b->expect_hash && strcmp(a->expect_names, b->expect_names) == 0;
+}
+
+static int64_t ms_left(uint64_t deadline)
+{
+    uint64_t now = lg_now_ns();
+    return now >= deadline ? 0 : (int64_t)((deadline - now) / 1000000 + 1);
+}
+
+static int echo_connect(const struct lg_config *cfg, uint64_t deadline, char *why, size_t len)
+{
+    struct addrinfo hints = {.ai_socktype = SOCK_STREAM}, *ai = NULL;
+    int gai = getaddrinfo(cfg->host, cfg->port, &hints, &ai);
+    if (gai != 0) {
+        snprintf(why, len, "cannot resolve %s: %s", cfg->host, gai_strerror(gai));
+        return -1;
+    }
+    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
+    freeaddrinfo(ai);
+    if (rc < 0 && fd >= 0 && errno == EINPROGRESS) {
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        int soerr = ETIMEDOUT;
+        socklen_t sl = sizeof soerr;
+        if (poll(&p, 1, (int)ms_left(deadline)) == 1)
+            getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &sl);
+        rc = soerr ? -1 : 0;
+        errno = soerr;
+    }
+    if (rc < 0) {
+        snprintf(why, len, "connect to %s:%s: %s", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+/* Echo is not a libcurl protocol: one line through a plain socket, sent
+ * and read back concurrently (a long line must not deadlock), checked
+ * byte for byte against the payload. */
+static int verify_echo(const struct lg_config *cfg, const struct lg_step *st,
+                       const unsigned char *payload, char *why, size_t len)
+{
+    double tmo = cfg->timeout_s > 0 ? cfg->timeout_s : 10.0;
+    uint64_t deadline = lg_now_ns() + (uint64_t)(tmo * 1e9);
+    size_t n = (size_t)st->body_size, sent = 0, got = 0;
+    char *back = malloc(n + 1);
+    int fd = back ? echo_connect(cfg, deadline, why, len) : -1;
+    if (!back)
+        snprintf(why, len, "out of memory");
+    int rc = fd < 0 ? -1 : 1;
+    while (rc == 1) {
+        struct pollfd p = {.fd = fd, .events = POLLIN | (sent <= n ? POLLOUT : 0)};
+        if (poll(&p, 1, (int)ms_left(deadline)) <= 0) {
+            snprintf(why, len, "timeout: %zu of %zu bytes echoed", got, n + 1);
+            rc = -1;
+            break;
+        }
+        if ((p.revents & POLLOUT) && sent <= n) {
+            const void *src = sent < n ? (const void *)(payload + sent) : "\n";
+            ssize_t k = send(fd, src, sent < n ? n - sent : 1, MSG_NOSIGNAL);
+            if (k < 0 && errno != EAGAIN && errno != EINTR) {
+                snprintf(why, len, "send: %s", strerror(errno));
+                rc = -1;
+            }
+            sent += k > 0 ? (size_t)k : 0;
+        }
+        if (rc == 1 && (p.revents & (POLLIN | POLLHUP | POLLERR))) {
+            ssize_t k = recv(fd, back + got, n + 1 - got, 0);
+            if (k == 0 || (k < 0 && errno != EAGAIN && errno != EINTR)) {
+                snprintf(why, len, "connection closed after %zu of %zu bytes", got, n + 1);
+                rc = -1;
+            }
+            got += k > 0 ? (size_t)k : 0;
+            if (rc == 1 && (memchr(back, '\n', got) || got == n + 1))
+                rc = 0;
+        }
+    }
+    if (rc == 0) {
+        char *nl = memchr(back, '\n', got);
+        size_t line = nl ? (size_t)(nl - back) : got;
+        if (line != n || !nl) {
+            snprintf(why, len, "expected a %zu-byte line back, got %zu bytes%s", n, line,
+                     nl ? "" : " without a newline");
+            rc = -1;
+        } else if (memcmp(back, payload, n) != 0) {
+            snprintf(why, len, "expected the %zu bytes sent back, got different bytes", n);
+            rc = -1;
+        }
+    }
+    if (fd >= 0)
+        close(fd);
+    free(back);
+    return rc;
+}
+
+/* One step through a fresh easy handle, a STOR including its read-back. */
+static int verify_curl(const struct lg_config *cfg, const struct lg_step *st, size_t i,
+                       const unsigned char *payload, char *why, size_t len)
+{
+    struct cs_xfer x;
+    struct cs_result r = {.err = LG_ERR__COUNT};
+    char tag[64];
+    snprintf(tag, sizeof tag, "%ld-v%zu", (long)getpid(), i);
+    if (cs_init(&x, cfg, payload) < 0) {
+        snprintf(why, len, "out of memory");
+        return -1;
+    }
+    int rc = cs_start(&x, st, tag);
+    while (rc == 0) {
+        cs_finish(&x, curl_easy_perform(x.easy), &r);
+        if (!r.again)
+            break;
+        rc = cs_next_phase(&x);
+    }
+    if (rc < 0)
+        snprintf(why, len, "%s", x.errbuf);
+    else if (r.err != LG_ERR__COUNT)
+        snprintf(why, len, "%s", r.why), rc = -1;
+    cs_free(&x);
+    return rc;
+}
+
+int verify_run(const struct lg_config *cfg, char *err, size_t errlen)
+{
+    const struct lg_scenario *sc = cfg->sc;
+    if (sc->proto != LG_PROTO_ECHO && cs_global_init() < 0) {
+        snprintf(err, errlen, "verify: curl_global_init failed");
+        return -1;
+    }
+    unsigned char *payload = make_payload(sc, err, errlen);
+    if (!payload)
+        return -1;
+    int rc = 0;
+    char why[400];
+    for (size_t i = 0; i < sc->nsteps && rc == 0; i++) {
+        const struct lg_step *st = &sc->steps[i];
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = same_step(&sc->steps[j], st);
+        if (seen)
+            continue;
+        why[0] = '\0';
+        if (sc->proto == LG_PROTO_ECHO)
+            rc = verify_echo(cfg, st, payload, why, sizeof why);
+        else
+            rc = verify_curl(cfg, st, i, payload, why, sizeof why);
+        if (rc < 0 && sc->proto == LG_PROTO_ECHO)
+            snprintf(err, errlen, "verify: step %s (%s %" PRIu64 " bytes): %s", st->name,
+                     st->method, st->body_size, why);
+        else if (rc < 0)
+            snprintf(err, errlen, "verify: step %s (%s %s): %s", st->name, st->method,
+                     st->path, why);
+    }
+    free(payload);
+    return rc;
+}
