@@ -83,7 +83,7 @@ const struct poller epoll_poller = {
 
 static int epoll_run(const struct model_ctx *m)
 {
-    return evloop_run(m, m->listen_fd, &epoll_poller);
+    return evloop_run(m, m->listen_fd, &epoll_poller, NULL);
 }
 
 const struct model model_epoll = {

@@ -33,6 +33,7 @@ struct loop {
     bool accept_paused;   /* out of fds: retry accepting after a short wait */
     struct evlist conns;
     struct evconn *ready; /* yielded for fairness: run again next turn */
+    atomic_uint *live;    /* clients of all loops of this server, or NULL */
 };
 
 static void unqueue(struct loop *l, struct evconn *c)
@@ -52,6 +53,7 @@ static void drop(struct loop *l, struct evconn *c)
     evlist_remove(&l->conns, c);
     l->be->remove(l->p, c->fd);
     evconn_free(c);
+    if (l->live) atomic_fetch_sub(l->live, 1);
 }
 
 /* Runs a client and re-arms the poller for what it waits for next. */
@@ -76,16 +78,33 @@ static void service(struct loop *l, struct evconn *c, uint64_t now)
     if (c->armed != ev && l->be->modify(l->p, c->fd, ev, c) == 0) c->armed = ev;
 }
 
+/* Counts a client in; false when that would exceed --max-conn. Loops that
+ * share a server (reuseport) share the count. */
+static bool count_in(struct loop *l)
+{
+    unsigned max = l->m->max_conn;
+    if (l->live) {
+        unsigned before = atomic_fetch_add(l->live, 1);
+        if (max && before >= max) {
+            atomic_fetch_sub(l->live, 1);
+            return false;
+        }
+        return true;
+    }
+    return !max || l->conns.count < max;
+}
+
 static void add_client(struct loop *l, int fd, const char *peer, uint64_t now)
 {
     const struct model_ctx *m = l->m;
-    if (m->max_conn && l->conns.count >= m->max_conn) {
+    if (!count_in(l)) {
         refuse_client(fd, m, peer);
         return;
     }
     struct evconn *c = evconn_new(m, fd, peer);
     if (!c) {
         model_error("out of memory for %s", peer);
+        if (l->live) atomic_fetch_sub(l->live, 1);
         close(fd);
         return;
     }
@@ -93,6 +112,7 @@ static void add_client(struct loop *l, int fd, const char *peer, uint64_t now)
         model_error("%s: cannot watch fd %d of %s: %s; refused", l->be->name, fd, peer,
                     strerror(errno));
         if (m->proto->refusal) send_bytes(fd, m->proto->refusal, strlen(m->proto->refusal));
+        if (l->live) atomic_fetch_sub(l->live, 1);
         evconn_free(c);
         return;
     }
@@ -126,11 +146,14 @@ static void begin_stop(struct loop *l, uint64_t now)
     l->be->remove(l->p, l->listen_fd);
     close(l->listen_fd);
     l->be->remove(l->p, l->m->stop_fd);
-    /* connections waiting for a request close now; the others finish */
-    for (struct evconn *c = l->conns.head, *next; c; c = next) {
-        next = c->next;
-        if (c->want == EV_WANT_READ) service(l, c, now);
-    }
+    /* connections waiting for a request close now; the others finish.
+     * service() may move a connection in the list, so walk a snapshot. */
+    size_t n = 0;
+    struct evconn **idle = malloc(l->conns.count * sizeof *idle + 1);
+    for (struct evconn *c = l->conns.head; c && idle; c = c->next)
+        if (c->want == EV_WANT_READ) idle[n++] = c;
+    for (size_t i = 0; i < n; i++) service(l, idle[i], now);
+    free(idle); /* out of memory: the idle timeout closes them instead */
 }
 
 static void housekeeping(struct loop *l, uint64_t now)
@@ -159,9 +182,10 @@ static int next_timeout(const struct loop *l, uint64_t now)
     return t;
 }
 
-int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend)
+int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend,
+               atomic_uint *live)
 {
-    struct loop l = {.m = m, .be = backend, .listen_fd = listen_fd};
+    struct loop l = {.m = m, .be = backend, .listen_fd = listen_fd, .live = live};
     l.p = backend->create(m);
     if (!l.p) {
         model_error("%s: %s", backend->name, strerror(errno));

@@ -7,6 +7,8 @@
 #ifndef SERVERMODELS_EVLOOP_H
 #define SERVERMODELS_EVLOOP_H
 
+#include <stdatomic.h>
+
 #include "model.h"
 
 enum { POLL_IN = 1, POLL_OUT = 2 };
@@ -33,7 +35,9 @@ struct poller {
 extern const struct poller epoll_poller; /* reuseport runs one per thread */
 #endif
 
-/* Serves on listen_fd until a stop; 0 on a clean stop. */
-int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend);
+/* Serves on listen_fd until a stop; 0 on a clean stop. live: a client count
+ * shared by several loops of one server for --max-conn (NULL: this loop's). */
+int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend,
+               atomic_uint *live);
 
 #endif

@@ -4,21 +4,61 @@
  * 2. Wait for a client (or a stop); reap the children that exited.
  * 3. fork(): the child closes the listener, serves the client, exits;
  *    the parent closes the client's socket and goes back to 2.
- * Children are reaped from a SIGCHLD-interrupted wait, so none stays a
- * zombie; on stop the parent waits for every child before returning. */
+ * Children are reaped as soon as they exit: the SIGCHLD handler writes to a
+ * pipe the parent polls next to the listener (no race with poll()), so none
+ * stays a zombie; on stop the parent waits for every child before returning. */
 #include "model.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* SIGCHLD only has to interrupt poll(); the reaping happens in the loop. */
+/* The write end of the SIGCHLD pipe: the handler's only business. */
+static int sigchld_w = -1;
+
 static void on_sigchld(int sig)
 {
     (void)sig;
+    int saved = errno;
+    ssize_t n = write(sigchld_w, "c", 1); /* non-blocking: a full pipe is news enough */
+    (void)n;
+    errno = saved;
+}
+
+static int open_sigchld_pipe(int fds[2])
+{
+    if (pipe(fds) < 0) return -1;
+    for (int i = 0; i < 2; i++) {
+        fcntl(fds[i], F_SETFD, FD_CLOEXEC);
+        fcntl(fds[i], F_SETFL, fcntl(fds[i], F_GETFL) | O_NONBLOCK);
+    }
+    sigchld_w = fds[1];
+    struct sigaction sa = {.sa_handler = on_sigchld, .sa_flags = SA_RESTART};
+    sigemptyset(&sa.sa_mask);
+    return sigaction(SIGCHLD, &sa, NULL);
+}
+
+static void drain(int fd)
+{
+    char buf[64];
+    while (read(fd, buf, sizeof buf) > 0) {
+    }
+}
+
+/* 1: a client is waiting, 2: stop asked, 0: something else (a child exited). */
+static int wait_event(const struct model_ctx *m, int sigchld_r)
+{
+    struct pollfd p[3] = {{.fd = m->listen_fd, .events = POLLIN},
+                          {.fd = m->stop_fd, .events = POLLIN},
+                          {.fd = sigchld_r, .events = POLLIN}};
+    if (poll(p, 3, -1) <= 0) return 0;
+    if (p[2].revents) drain(sigchld_r);
+    if (p[1].revents) return 2;
+    return p[0].revents ? 1 : 0;
 }
 
 static unsigned reap(bool block)
@@ -38,9 +78,11 @@ static unsigned reap(bool block)
     }
 }
 
-static void serve_in_child(const struct model_ctx *m, int fd, const char *peer)
+static void serve_in_child(const struct model_ctx *m, int fd, const char *peer, int sigchld[2])
 {
     close(m->listen_fd);
+    close(sigchld[0]);
+    close(sigchld[1]);
     signal(SIGCHLD, SIG_DFL);
     drive_blocking(m, &io_blocking, fd, peer);
     _exit(0);
@@ -48,14 +90,14 @@ static void serve_in_child(const struct model_ctx *m, int fd, const char *peer)
 
 static int fork_run(const struct model_ctx *m)
 {
-    struct sigaction sa = {.sa_handler = on_sigchld}; /* no SA_RESTART: poll returns EINTR */
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGCHLD, &sa, NULL);
-
+    int sigchld[2];
+    if (open_sigchld_pipe(sigchld) < 0) {
+        model_error("fork: SIGCHLD pipe: %s", strerror(errno));
+        return -1;
+    }
     unsigned live = 0;
     for (;;) {
-        /* the timeout is a backstop for a SIGCHLD that arrives just before poll */
-        int r = wait_fd(m, m->listen_fd, POLLIN, 1000, true);
+        int r = wait_event(m, sigchld[0]);
         unsigned gone = reap(false);
         live = gone > live ? 0 : live - gone;
         if (r == 2) break;
@@ -68,10 +110,11 @@ static int fork_run(const struct model_ctx *m)
             continue;
         }
         pid_t pid = fork();
-        if (pid == 0) serve_in_child(m, fd, peer);
-        if (pid < 0)
-            refuse_client(fd, m, peer); /* out of processes: same as over the limit */
-        else {
+        if (pid == 0) serve_in_child(m, fd, peer, sigchld);
+        if (pid < 0) {
+            model_error("fork: %s", strerror(errno));
+            close(fd);
+        } else {
             live++;
             close(fd);
         }
@@ -79,6 +122,8 @@ static int fork_run(const struct model_ctx *m)
     /* stop: children see stop_fd too and finish their in-flight answers */
     close(m->listen_fd);
     reap(true);
+    close(sigchld[0]);
+    close(sigchld[1]);
     return 0;
 }
 

@@ -94,7 +94,7 @@ static const struct poller kqueue_poller = {
 
 static int kqueue_run(const struct model_ctx *m)
 {
-    return evloop_run(m, m->listen_fd, &kqueue_poller);
+    return evloop_run(m, m->listen_fd, &kqueue_poller, NULL);
 }
 
 const struct model model_kqueue = {

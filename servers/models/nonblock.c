@@ -119,7 +119,7 @@ static const struct poller nonblock_poller = {
 
 static int nonblock_run(const struct model_ctx *m)
 {
-    return evloop_run(m, m->listen_fd, &nonblock_poller);
+    return evloop_run(m, m->listen_fd, &nonblock_poller, NULL);
 }
 
 const struct model model_nonblock = {

@@ -121,7 +121,7 @@ static const struct poller poll_poller = {
 
 static int poll_run(const struct model_ctx *m)
 {
-    return evloop_run(m, m->listen_fd, &poll_poller);
+    return evloop_run(m, m->listen_fd, &poll_poller, NULL);
 }
 
 const struct model model_poll = {

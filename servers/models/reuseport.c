@@ -5,7 +5,8 @@
  * 2. Open N-1 more on the same address; the kernel spreads new connections
  *    over them by a hash of the client's address.
  * 3. Run evloop_run() with the epoll poller on each, one thread per loop.
- *    The loops share nothing but the (read-only) model_ctx and stop_fd.
+ *    The loops share nothing but the (read-only) model_ctx, stop_fd and
+ *    the atomic count of clients that --max-conn is checked against.
  * 4. On stop each loop finishes its own connections; join them all. */
 #include "evloop.h"
 
@@ -24,13 +25,14 @@ struct loop_thread {
     pthread_t tid;
     const struct model_ctx *m;
     int listen_fd;
+    atomic_uint *live; /* clients of all loops, for --max-conn */
     int rc;
 };
 
 static void *loop_main(void *arg)
 {
     struct loop_thread *t = arg;
-    t->rc = evloop_run(t->m, t->listen_fd, &epoll_poller);
+    t->rc = evloop_run(t->m, t->listen_fd, &epoll_poller, t->live);
     return NULL;
 }
 
@@ -53,10 +55,12 @@ static int reuseport_run(const struct model_ctx *m)
     unsigned n = m->workers ? m->workers : DEFAULT_LOOPS;
     struct loop_thread *t = calloc(n, sizeof *t);
     if (!t) return -1;
+    atomic_uint live = 0;
     unsigned started = 0;
     int rc = 0;
     for (; started < n; started++) {
         t[started].m = m;
+        t[started].live = &live;
         t[started].listen_fd = started == 0 ? m->listen_fd : open_sibling(m);
         if (t[started].listen_fd < 0) break;
         int e = pthread_create(&t[started].tid, NULL, loop_main, &t[started]);

@@ -95,7 +95,7 @@ static const struct poller select_poller = {
 
 static int select_run(const struct model_ctx *m)
 {
-    return evloop_run(m, m->listen_fd, &select_poller);
+    return evloop_run(m, m->listen_fd, &select_poller, NULL);
 }
 
 const struct model model_select = {

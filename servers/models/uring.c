@@ -199,11 +199,12 @@ static void begin_stop(struct uloop *l, uint64_t now)
     struct io_uring_sqe *sqe = get_sqe(l);
     io_uring_prep_cancel(sqe, &tag_accept, 0);
     io_uring_sqe_set_data(sqe, NULL);
-    /* clients waiting for a request close now; the others finish */
-    for (struct evconn *c = l->conns.head, *next; c; c = next) {
-        next = c->next;
-        if (c->want == EV_WANT_READ) shut(l, c, now);
-    }
+    /* clients waiting for a request close now (their recv completes with 0);
+     * the others finish. No evlist_touch here: it would reorder the list
+     * under this walk. */
+    for (struct evconn *c = l->conns.head; c; c = c->next)
+        if (c->want == EV_WANT_READ) shutdown(c->fd, SHUT_RDWR);
+    (void)now;
 }
 
 static void expire_idle(struct uloop *l, uint64_t now)

@@ -1,0 +1,161 @@
+"""refserver's command line: --list-models, --help, usage errors (exit 2 with one
+line on stderr), the readiness line, SIGINT, what goes to stderr."""
+import http.client
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serverutil import REFSERVER, RefServer, list_models, make_docroot  # noqa: E402
+
+
+def run(*args, timeout=10):
+    """Runs refserver to completion; a hang (it started serving) is killed."""
+    try:
+        return subprocess.run([REFSERVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              stdin=subprocess.DEVNULL, timeout=timeout)
+    except subprocess.TimeoutExpired as e:
+        raise AssertionError("refserver %s still running after %ds (stdout %r, stderr %r)"
+                             % (" ".join(args), timeout, e.stdout, e.stderr)) from None
+
+
+class CliTest(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="itest-cli-")
+        cls.fx = make_docroot(os.path.join(cls.tmp, "root"))
+        cls.root = cls.fx["root"]
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_list_models(self):
+        r = run("--list-models")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        lines = [ln for ln in r.stdout.decode().splitlines() if ln.strip()]
+        names = [ln.split()[0] for ln in lines]
+        for required in ("iterative", "fork", "thread", "epoll"):
+            self.assertIn(required, names)
+        self.assertEqual(len(names), len(set(names)), "a model listed twice: %s" % names)
+        self.assertEqual(names, list_models())
+
+    def test_help(self):
+        r = run("--help")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("--model", r.stdout.decode())
+
+    def assert_usage_error(self, *args):
+        r = run(*args)
+        err = r.stderr.decode(errors="replace")
+        what = "refserver %s" % " ".join(args)
+        self.assertEqual(r.returncode, 2, "%s: exit %d, stderr %r" % (what, r.returncode, err))
+        self.assertEqual(len(err.strip().splitlines()), 1, "%s: stderr %r" % (what, err))
+        self.assertNotIn(b"listening on", r.stdout, what)
+
+    def good(self, **over):
+        """A valid command line, with some options replaced (None drops one)."""
+        opts = {"--model": "epoll", "--proto": "http", "--listen": "127.0.0.1:0",
+                "--root": self.root}
+        opts.update(over)
+        return [a for k, v in opts.items() if v is not None for a in (k, v)]
+
+    def test_bad_flag(self):
+        self.assert_usage_error(*self.good(), "--bogus")
+
+    def test_flag_missing_its_value(self):
+        self.assert_usage_error(*self.good(), "--max-conn")
+
+    def test_unknown_model(self):
+        self.assert_usage_error(*self.good(**{"--model": "nosuchmodel"}))
+
+    def test_no_model(self):
+        self.assert_usage_error(*self.good(**{"--model": None}))
+
+    def test_unknown_proto(self):
+        self.assert_usage_error(*self.good(**{"--proto": "gopher"}))
+
+    def test_missing_root(self):
+        self.assert_usage_error(*self.good(**{"--root": os.path.join(self.tmp, "nonexistent")}))
+
+    def test_root_is_a_file(self):
+        self.assert_usage_error(*self.good(**{"--root": self.fx["files"]["/hello.txt"]}))
+
+    def test_bad_listen(self):
+        for bad in ("nonsense", "127.0.0.1", "127.0.0.1:99999", "127.0.0.1:abc",
+                    "127.0.0.1:-1", ":"):
+            with self.subTest(listen=bad):
+                self.assert_usage_error(*self.good(**{"--listen": bad}))
+
+    def test_bad_max_conn(self):
+        for bad in ("abc", "-1", "10x", "", "99999999999999999999"):
+            with self.subTest(max_conn=bad):
+                self.assert_usage_error(*self.good(), "--max-conn", bad)
+
+    def test_bad_idle_timeout(self):
+        for bad in ("abc", "-3", "1s"):
+            with self.subTest(idle_timeout=bad):
+                self.assert_usage_error(*self.good(), "--idle-timeout", bad)
+
+    def test_port_0_reports_actual_port(self):
+        with RefServer("epoll", root=self.root) as srv:
+            self.assertRegex(srv.stdout_text(), r"^listening on 127\.0\.0\.1:\d+\r?\n")
+            self.assertNotEqual(srv.port, 0)
+            c = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
+            c.request("GET", "/hello.txt")
+            r = c.getresponse()
+            self.assertEqual((r.status, r.read()), (200, b"hello, world\n"))
+            c.close()
+
+    def test_address_in_use_fails_cleanly(self):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            s.listen(1)
+            r = run(*self.good(**{"--listen": "127.0.0.1:%d" % s.getsockname()[1]}))
+        self.assertNotEqual(r.returncode, 0)
+        self.assertTrue(r.stderr.strip(), "no message for a port in use")
+
+    def test_sigint_exits_0_every_model(self):
+        for m in list_models():
+            with self.subTest(model=m), RefServer(m, root=self.root) as srv:
+                rc = srv.stop(signal.SIGINT, timeout=8)
+                self.assertFalse(srv.timed_out, "%s ignored SIGINT" % m)
+                self.assertEqual(rc, 0, srv.stderr_text())
+                self.assertEqual(srv.children_left(), [])
+
+    def requests(self, srv, n):
+        c = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
+        for i in range(n):
+            c.request("GET", "/hello.txt?n=%d" % i)
+            r = c.getresponse()
+            r.read()
+            self.assertEqual(r.status, 200)
+        c.close()
+
+    def test_stderr_quiet_while_serving(self):
+        with RefServer("epoll", root=self.root) as srv:
+            before = srv.stderr_text()
+            self.requests(srv, 5)
+            self.assertEqual(srv.stop(), 0)
+            after = srv.stderr_text()
+        self.assertTrue(after.startswith(before))
+        self.assertNotIn("hello.txt", after, "requests logged without --access-log")
+
+    def test_access_log_one_line_per_request(self):
+        with RefServer("epoll", root=self.root, args=["--access-log"]) as srv:
+            self.requests(srv, 3)
+            self.assertEqual(srv.stop(), 0)
+            logged = [ln for ln in srv.stderr_text().splitlines() if "/hello.txt" in ln]
+        self.assertEqual(len(logged), 3, srv.stderr_text())
+        self.assertTrue(all(re.search(r"\b200\b", ln) for ln in logged), logged)
+
+
+if __name__ == "__main__":
+    unittest.main()
