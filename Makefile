@@ -4,7 +4,7 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 CTEST    ?= ctest
 
-.PHONY: all build test test-fast test-sanitizers clean setup
+.PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen
 
 all: build
 
@@ -16,8 +16,10 @@ setup:
 	@bash ci/setup
 
 # make test: install what is missing, build, run every suite; then the same
-# suites again under AddressSanitizer + UndefinedBehaviorSanitizer.
-test: setup test-fast test-sanitizers
+# suites again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
+# threaded code (thread/threadpool/reuseport models, loadgen) under
+# ThreadSanitizer.
+test: setup test-fast test-sanitizers test-tsan
 
 test-fast: build
 	@cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)
@@ -28,6 +30,19 @@ test-sanitizers:
 	@cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS)
+
+# ThreadSanitizer: unit tests, the threaded models, and loadgen's threads.
+TSAN_MODELS ?= thread,threadpool,reuseport
+test-tsan:
+	@$(CMAKE) -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DWITH_SANITIZERS=tsan >/dev/null
+	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS)
+	@cd $(BUILD)-tsan && SERVERMODELS_MODELS=$(TSAN_MODELS) \
+	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo)|integration_test_loadgen_http'
+
+# The loadgen vs wrk benchmark (not a test): see ci/bench-loadgen.
+bench-loadgen: build
+	@BUILD=$(BUILD) ci/bench-loadgen
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan

@@ -1,0 +1,393 @@
+/* Unit tests of loadgen/httpparse.c, the raw engine's streaming HTTP/1.1
+ * response parser. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "httpparse.h"
+
+#define MAXRESP 8
+
+/* What a byte stream parsed into. */
+struct result {
+    int n;                     /* complete answers */
+    int status[MAXRESP];
+    bool close[MAXRESP];
+    char body[MAXRESP][4096];
+    size_t bodylen[MAXRESP];
+    bool error;                /* protocol error while feeding */
+    bool eof_error;            /* hp_eof() said the answer was truncated */
+    bool eof_done;             /* hp_eof() completed an answer */
+};
+
+/* Feed data to a parser in slices cut at the given offsets (ascending),
+ * then signal EOF when eof is set. Answers follow each other (pipelined). */
+static void parse_split(const char *data, size_t len, bool head, const size_t *cuts,
+                        size_t ncuts, bool eof, struct result *r)
+{
+    struct hp p;
+    memset(r, 0, sizeof *r);
+    hp_reset(&p, head);
+    size_t pos = 0;
+    for (size_t c = 0; c <= ncuts && !r->error; c++) {
+        size_t end = c < ncuts ? cuts[c] : len;
+        const char *buf = data + pos;
+        size_t n = end - pos;
+        pos = end;
+        for (;;) {
+            size_t used;
+            const char *b = NULL;
+            size_t bl = 0;
+            enum hp_ev ev = hp_feed(&p, buf, n, &used, &b, &bl);
+            assert_true(used <= n);
+            buf += used;
+            n -= used;
+            if (ev == HP_MORE) {
+                assert_int_equal(n, 0);
+                break;
+            }
+            if (ev == HP_ERROR) {
+                assert_non_null(p.error);
+                r->error = true;
+                break;
+            }
+            assert_true(r->n < MAXRESP);
+            if (ev == HP_BODY) {
+                assert_true(b >= data && b + bl <= data + len);
+                assert_true(r->bodylen[r->n] + bl <= sizeof r->body[0]);
+                memcpy(r->body[r->n] + r->bodylen[r->n], b, bl);
+                r->bodylen[r->n] += bl;
+                continue;
+            }
+            /* HP_DONE */
+            assert_int_equal(p.body_len, r->bodylen[r->n]);
+            r->status[r->n] = p.status;
+            r->close[r->n] = p.close;
+            r->n++;
+            hp_reset(&p, head);
+        }
+    }
+    if (eof && !r->error) {
+        enum hp_ev ev = hp_eof(&p);
+        if (ev == HP_ERROR)
+            r->eof_error = true;
+        else if (ev == HP_DONE) {
+            r->eof_done = true;
+            r->status[r->n] = p.status;
+            r->close[r->n] = p.close;
+            r->n++;
+        }
+    }
+}
+
+static void parse_whole(const char *data, bool head, bool eof, struct result *r)
+{
+    parse_split(data, strlen(data), head, NULL, 0, eof, r);
+}
+
+static void assert_same(const struct result *a, const struct result *b)
+{
+    assert_int_equal(a->n, b->n);
+    assert_int_equal(a->error, b->error);
+    assert_int_equal(a->eof_error, b->eof_error);
+    for (int i = 0; i < a->n; i++) {
+        assert_int_equal(a->status[i], b->status[i]);
+        assert_int_equal(a->close[i], b->close[i]);
+        assert_int_equal(a->bodylen[i], b->bodylen[i]);
+        assert_memory_equal(a->body[i], b->body[i], a->bodylen[i]);
+    }
+}
+
+/* Every split into two slices, every split into three slices around the
+ * middle, and one byte at a time: all give the whole-buffer result. */
+static void check_every_split(const char *data, bool head, bool eof)
+{
+    size_t len = strlen(data);
+    struct result whole, r;
+    parse_whole(data, head, eof, &whole);
+    for (size_t i = 0; i <= len; i++) {
+        size_t cut[1] = {i};
+        parse_split(data, len, head, cut, 1, eof, &r);
+        assert_same(&whole, &r);
+        size_t cut2[2] = {i, i + (len - i) / 2};
+        parse_split(data, len, head, cut2, 2, eof, &r);
+        assert_same(&whole, &r);
+    }
+    size_t cuts[8192];
+    assert_true(len < 8192);
+    for (size_t i = 0; i < len; i++)
+        cuts[i] = i + 1;
+    parse_split(data, len, head, cuts, len, eof, &r);
+    assert_same(&whole, &r);
+}
+
+static const char SIMPLE[] = "HTTP/1.1 200 OK\r\n"
+                             "Server: test\r\n"
+                             "Content-Type: text/plain\r\n"
+                             "Content-Length: 13\r\n"
+                             "\r\n"
+                             "Hello, world!";
+
+static void test_content_length(void **state)
+{
+    (void)state;
+    struct result r;
+    parse_whole(SIMPLE, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], 200);
+    assert_false(r.close[0]);
+    assert_int_equal(r.bodylen[0], 13);
+    assert_memory_equal(r.body[0], "Hello, world!", 13);
+    check_every_split(SIMPLE, false, false);
+}
+
+static const char CHUNKED[] = "HTTP/1.1 200 OK\r\n"
+                              "Transfer-Encoding: gzip, chunked\r\n"
+                              "\r\n"
+                              "5;name=value;other=\"quoted;x\"\r\n"
+                              "Hello\r\n"
+                              "A  \r\n"
+                              ", chunked!\r\n"
+                              "1\r\n"
+                              "\n\r\n"
+                              "0;last\r\n"
+                              "Trailer-One: 1\r\n"
+                              "Trailer-Two: two\r\n"
+                              "\r\n";
+
+static void test_chunked_extensions_trailers(void **state)
+{
+    (void)state;
+    struct result r;
+    parse_whole(CHUNKED, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], 200);
+    assert_int_equal(r.bodylen[0], 16);
+    assert_memory_equal(r.body[0], "Hello, chunked!\n", 16);
+    check_every_split(CHUNKED, false, false);
+}
+
+static void test_chunked_bad_size(void **state)
+{
+    (void)state;
+    struct result r;
+    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
+                false, false, &r);
+    assert_true(r.error);
+    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
+                false, false, &r);
+    assert_true(r.error); /* chunk data longer than its size */
+    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                "FFFFFFFFFFFFFFFFFFFF\r\n",
+                false, false, &r);
+    assert_true(r.error);
+}
+
+static void test_head_has_no_body(void **state)
+{
+    (void)state;
+    /* HEAD: Content-Length describes the GET body, no body follows; the
+     * next answer on the connection starts right after the headers. */
+    const char *two = "HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"
+                      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";
+    struct result r;
+    parse_whole(two, true, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 2);
+    assert_int_equal(r.bodylen[0], 0);
+    assert_int_equal(r.bodylen[1], 0);
+    check_every_split(two, true, false);
+    /* The same bytes after a GET: the body of the first answer is missing. */
+    parse_whole(two, false, true, &r);
+    assert_int_equal(r.n, 0);
+    assert_true(r.eof_error);
+}
+
+static void test_204_304_no_body(void **state)
+{
+    (void)state;
+    const char *s = "HTTP/1.1 204 No Content\r\nContent-Length: 5\r\n\r\n"
+                    "HTTP/1.1 304 Not Modified\r\nContent-Length: 7\r\n\r\n"
+                    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok";
+    struct result r;
+    parse_whole(s, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 3);
+    assert_int_equal(r.status[0], 204);
+    assert_int_equal(r.bodylen[0], 0);
+    assert_int_equal(r.status[1], 304);
+    assert_int_equal(r.bodylen[1], 0);
+    assert_int_equal(r.status[2], 200);
+    assert_memory_equal(r.body[2], "ok", 2);
+    check_every_split(s, false, false);
+}
+
+static void test_content_length_too_long_eof(void **state)
+{
+    (void)state;
+    /* Announced 20 bytes, 5 arrive, then the server closes. */
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 20\r\n\r\nshort";
+    struct result r;
+    parse_whole(s, false, true, &r);
+    assert_int_equal(r.n, 0);
+    assert_true(r.eof_error);
+    check_every_split(s, false, true);
+    /* Closed in the middle of the headers. */
+    parse_whole("HTTP/1.1 200 OK\r\nContent-Le", false, true, &r);
+    assert_true(r.eof_error);
+    /* Closed before any byte: no answer at all, not a truncated one. */
+    parse_whole("", false, true, &r);
+    assert_false(r.eof_error);
+    assert_int_equal(r.n, 0);
+}
+
+static void test_content_length_too_short(void **state)
+{
+    (void)state;
+    /* Announced 3 bytes, 9 sent: the surplus is not an HTTP answer. */
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabcdefghi";
+    struct result r;
+    parse_whole(s, false, false, &r);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.bodylen[0], 3);
+    assert_true(r.error);
+    check_every_split(s, false, false);
+}
+
+static void test_garbage(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "garbage\r\n\r\n",
+        "HTTP/2 200 OK\r\n\r\n",
+        "HTTP/1.1 20 OK\r\n\r\n",
+        "HTTP/1.1 2000 OK\r\n\r\n",
+        "HTTP/1.1 abc OK\r\n\r\n",
+        "HTTP/1.1 999 What\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nNo colon here\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nBad Name: x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 12x\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
+        "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
+        "HTTP/1.1 101 Switching Protocols\r\n\r\n",
+        "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\n",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct result r;
+        parse_whole(bad[i], false, true, &r);
+        if (!r.error)
+            fail_msg("accepted: %s", bad[i]);
+        check_every_split(bad[i], false, true);
+    }
+}
+
+static void test_header_section_limit(void **state)
+{
+    (void)state;
+    /* An endless header section is refused, not buffered. */
+    static char big[HP_HEAD_MAX + 200];
+    strcpy(big, "HTTP/1.1 200 OK\r\nX-Big: ");
+    size_t n = strlen(big);
+    memset(big + n, 'a', sizeof big - n - 1);
+    big[sizeof big - 1] = '\0';
+    struct result r;
+    parse_whole(big, false, false, &r);
+    assert_true(r.error);
+    /* A long header that does not matter to framing is fine. */
+    static char longh[3000];
+    snprintf(longh, sizeof longh, "HTTP/1.1 200 OK\r\nX-Long: %02000d\r\nContent-Length: 1\r\n\r\nz",
+             0);
+    check_every_split(longh, false, false);
+    parse_whole(longh, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.bodylen[0], 1);
+}
+
+static void test_pipelined(void **state)
+{
+    (void)state;
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\none"
+                    "HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"
+                    "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\ntwo\r\n0\r\n\r\n"
+                    "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    struct result r;
+    parse_whole(s, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 4);
+    assert_int_equal(r.status[0], 200);
+    assert_memory_equal(r.body[0], "one", 3);
+    assert_int_equal(r.status[1], 404);
+    assert_memory_equal(r.body[1], "not found", 9);
+    assert_memory_equal(r.body[2], "two", 3);
+    assert_int_equal(r.bodylen[3], 0);
+    assert_false(r.close[0]);
+    assert_true(r.close[3]);
+    check_every_split(s, false, false);
+}
+
+static void test_interim_1xx_skipped(void **state)
+{
+    (void)state;
+    const char *s = "HTTP/1.1 100 Continue\r\n\r\n"
+                    "HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n"
+                    "HTTP/1.1 201 Created\r\nContent-Length: 2\r\n\r\nhi";
+    struct result r;
+    parse_whole(s, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 1);
+    assert_int_equal(r.status[0], 201);
+    assert_memory_equal(r.body[0], "hi", 2);
+    check_every_split(s, false, false);
+}
+
+static void test_body_until_eof_and_http10(void **state)
+{
+    (void)state;
+    const char *s = "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end";
+    struct result r;
+    parse_whole(s, false, true, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.eof_done);
+    assert_true(r.close[0]);
+    assert_int_equal(r.bodylen[0], 13);
+    check_every_split(s, false, true);
+    /* HTTP/1.0 closes unless it says keep-alive; bare \n line ends work. */
+    parse_whole("HTTP/1.0 200 OK\nContent-Length: 1\n\nx", false, false, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.close[0]);
+    parse_whole("HTTP/1.0 200 OK\r\nConnection: Keep-Alive\r\nContent-Length: 1\r\n\r\nx", false,
+                false, &r);
+    assert_int_equal(r.n, 1);
+    assert_false(r.close[0]);
+    parse_whole("HTTP/1.1 200 OK\r\nconnection: upgrade, CLOSE\r\ncontent-length: 0\r\n\r\n",
+                false, false, &r);
+    assert_int_equal(r.n, 1);
+    assert_true(r.close[0]);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_content_length),
+        cmocka_unit_test(test_chunked_extensions_trailers),
+        cmocka_unit_test(test_chunked_bad_size),
+        cmocka_unit_test(test_head_has_no_body),
+        cmocka_unit_test(test_204_304_no_body),
+        cmocka_unit_test(test_content_length_too_long_eof),
+        cmocka_unit_test(test_content_length_too_short),
+        cmocka_unit_test(test_garbage),
+        cmocka_unit_test(test_header_section_limit),
+        cmocka_unit_test(test_pipelined),
+        cmocka_unit_test(test_interim_1xx_skipped),
+        cmocka_unit_test(test_body_until_eof_and_http10),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
