@@ -33,6 +33,7 @@
 #include <sys/types.h>
 
 struct fsroot;
+struct ftp_users;
 
 /* What every session of a server shares (read-only once serving starts). */
 struct server_ctx {
@@ -40,6 +41,8 @@ struct server_ctx {
     bool access_log;           /* one stderr line per request */
     bool one_request;          /* answer one request per connection, then close
                                   (the iterative model, so others get a turn) */
+    const struct ftp_users *users; /* FTP logins besides anonymous (--users FILE);
+                                      NULL: anonymous only */
 };
 
 enum action_kind {
@@ -47,24 +50,43 @@ enum action_kind {
     ACT_WRITE,    /* write buf[0..len) */
     ACT_SENDFILE, /* send count bytes of the file fd, starting at offset off */
     ACT_CLOSE,    /* all output is flushed: close the connection */
-    /* FTP data channel (added with FTP; drivers that do not know them close):
-     * OPEN_PASSIVE binds a listener on the control connection's local address
-     * and reports the port with session_done(result = port or -1);
-     * ACCEPT_DATA accepts on it; TRANSFER_OUT / TRANSFER_IN move a file range
-     * over the data connection. */
+    /* FTP data channel (passive mode only). One data connection at a time
+     * per session; a driver that lacks these actions closes the session.
+     * ACT_OPEN_PASSIVE  close any previous data listener/connection, listen on
+     *                   the control connection's local address, port 0; write
+     *                   that address's IP as text into ip_out[0..ip_out_len)
+     *                   (NUL-terminated) and report session_done(result = port,
+     *                   or -1).
+     * ACT_ACCEPT_DATA   wait (idle timeout) for the client's data connection on
+     *                   that listener, accept it, close the listener; a peer
+     *                   whose IP differs from the control connection's is
+     *                   refused (closed, and waiting goes on). result 0, or -1
+     *                   on timeout or error.
+     * ACT_TRANSFER_OUT  send on the data connection: count bytes of file fd
+     *                   from off (fd >= 0), or buf[0..len) (fd < 0).
+     *                   result = bytes sent (> 0) or -1.
+     * ACT_TRANSFER_IN   receive from the data connection and write(2) what came
+     *                   to file fd at its current offset. result = bytes
+     *                   received and written (> 0), 0 when the data connection
+     *                   ended cleanly (EOF), -1 on a read or write error.
+     * ACT_CLOSE_DATA    close the data connection and any data listener;
+     *                   session_done(result = 0). */
     ACT_OPEN_PASSIVE,
     ACT_ACCEPT_DATA,
     ACT_TRANSFER_OUT,
     ACT_TRANSFER_IN,
+    ACT_CLOSE_DATA,
 };
 
 struct action {
     enum action_kind kind;
-    const void *buf; /* ACT_WRITE: bytes to write */
+    const void *buf; /* ACT_WRITE, ACT_TRANSFER_OUT with fd < 0: bytes to send */
     size_t len;
-    int fd;          /* ACT_SENDFILE / TRANSFER_*: the file */
-    off_t off;       /* ... its offset */
+    int fd;          /* ACT_SENDFILE / TRANSFER_*: the file (-1: none) */
+    off_t off;       /* ... its offset (SENDFILE, TRANSFER_OUT) */
     size_t count;    /* ... bytes to move */
+    char *ip_out;    /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
+    size_t ip_out_len;
 };
 
 /* A protocol: a table of functions, one instance per protocol (http_proto,
