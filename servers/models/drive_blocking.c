@@ -28,6 +28,8 @@ struct blocking_conn {
     bool eof;
     size_t have, off; /* unconsumed input: in[off..have) */
     char in[16384];
+    int pasv_fd, data_fd; /* FTP data channel: listener, connection (-1: none) */
+    char xfer[16384];     /* ACT_TRANSFER_IN's buffer (in[] may hold commands) */
 };
 
 static int idle_ms(const struct model_ctx *m)
@@ -84,6 +86,80 @@ static bool do_send(struct blocking_conn *c, const struct action *a)
     }
 }
 
+static void close_data(struct blocking_conn *c)
+{
+    if (c->pasv_fd >= 0) close(c->pasv_fd);
+    if (c->data_fd >= 0) close(c->data_fd);
+    c->pasv_fd = c->data_fd = -1;
+}
+
+/* Waits for fd; false on timeout or error. */
+static bool wait_data(struct blocking_conn *c, int fd, short events)
+{
+    return c->io->wait(c->m, fd, events, idle_ms(c->m), false) == 1;
+}
+
+static ssize_t accept_data(struct blocking_conn *c)
+{
+    while (c->pasv_fd >= 0) {
+        int fd = data_accept(c->pasv_fd, c->fd);
+        if (fd >= 0) {
+            close(c->pasv_fd);
+            c->pasv_fd = -1;
+            c->data_fd = fd;
+            return 0;
+        }
+        if (errno == EINTR) continue;
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_data(c, c->pasv_fd, POLLIN)) break;
+    }
+    return -1;
+}
+
+static ssize_t transfer(struct blocking_conn *c, const struct action *a)
+{
+    if (c->data_fd < 0) return -1;
+    for (;;) {
+        ssize_t n;
+        short ev = POLLOUT;
+        if (a->kind == ACT_TRANSFER_IN) {
+            n = recv_to_file(c->data_fd, a->fd, c->xfer, sizeof c->xfer);
+            ev = POLLIN;
+        } else if (a->fd >= 0) {
+            n = send_file_range(c->data_fd, a->fd, a->off, a->count);
+            if (n == 0) return -1; /* the file shrank */
+        } else {
+            n = send_bytes(c->data_fd, a->buf, a->len);
+        }
+        if (n >= 0) return n;
+        if (n == -1 && errno == EINTR) continue;
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_data(c, c->data_fd, ev))
+            continue;
+        return -1;
+    }
+}
+
+/* The FTP data-channel actions (conn.h). The session decides what a
+ * failure means, so the connection goes on either way. */
+static bool do_data(struct blocking_conn *c, const struct action *a)
+{
+    ssize_t result;
+    switch (a->kind) {
+    case ACT_OPEN_PASSIVE:
+        close_data(c);
+        c->pasv_fd = data_listen(c->fd, a->ip_out, a->ip_out_len);
+        result = c->pasv_fd < 0 ? -1 : data_port(c->pasv_fd);
+        break;
+    case ACT_ACCEPT_DATA: result = accept_data(c); break;
+    case ACT_CLOSE_DATA:
+        close_data(c);
+        result = 0;
+        break;
+    default: result = transfer(c, a); break;
+    }
+    session_done(c->s, a, result);
+    return true;
+}
+
 void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, const char *peer)
 {
     struct blocking_conn *c = malloc(sizeof *c);
@@ -95,7 +171,13 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
         close(fd);
         return;
     }
-    *c = (struct blocking_conn){.m = m, .io = io, .fd = fd, .s = s};
+    c->m = m;
+    c->io = io;
+    c->fd = fd;
+    c->s = s;
+    c->eof = false;
+    c->have = c->off = 0;
+    c->pasv_fd = c->data_fd = -1;
     for (bool more = true; more;) {
         struct action a;
         session_next(s, &a);
@@ -103,9 +185,15 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
         case ACT_READ: more = do_read(c); break;
         case ACT_WRITE:
         case ACT_SENDFILE: more = do_send(c, &a); break;
-        default: more = false; break; /* ACT_CLOSE, or an action this driver lacks */
+        case ACT_OPEN_PASSIVE:
+        case ACT_ACCEPT_DATA:
+        case ACT_TRANSFER_OUT:
+        case ACT_TRANSFER_IN:
+        case ACT_CLOSE_DATA: more = do_data(c, &a); break;
+        default: more = false; break; /* ACT_CLOSE */
         }
     }
+    close_data(c);
     session_free(s);
     free(c);
     close(fd);

@@ -51,7 +51,8 @@ static void drop(struct loop *l, struct evconn *c)
 {
     if (c->queued) unqueue(l, c);
     evlist_remove(&l->conns, c);
-    l->be->remove(l->p, c->fd);
+    if (c->armed_fd >= 0) l->be->remove(l->p, c->armed_fd);
+    c->armed_fd = -1;
     evconn_free(c);
     if (l->live) atomic_fetch_sub(l->live, 1);
 }
@@ -74,8 +75,31 @@ static void service(struct loop *l, struct evconn *c, uint64_t now)
         }
         return;
     }
+    /* one fd per connection is watched: the control socket, or the FTP data
+     * listener/connection while a transfer waits on it */
     int ev = w == EV_WANT_WRITE ? POLL_OUT : POLL_IN;
-    if (c->armed != ev && l->be->modify(l->p, c->fd, ev, c) == 0) c->armed = ev;
+    if (c->armed_fd != c->wait_fd) {
+        if (c->armed_fd >= 0) l->be->remove(l->p, c->armed_fd);
+        c->armed_fd = -1;
+        if (l->be->add(l->p, c->wait_fd, ev, c) < 0) {
+            model_error("%s: cannot watch fd %d: %s", l->be->name, c->wait_fd, strerror(errno));
+            drop(l, c);
+            return;
+        }
+        c->armed_fd = c->wait_fd;
+        c->armed = ev;
+    } else if (c->armed != ev && l->be->modify(l->p, c->armed_fd, ev, c) == 0) {
+        c->armed = ev;
+    }
+}
+
+/* evconn's hook: an fd it is about to close must leave the poller first. */
+static void unwatch(void *loop, struct evconn *c, int fd)
+{
+    struct loop *l = loop;
+    if (c->armed_fd != fd) return;
+    l->be->remove(l->p, fd);
+    c->armed_fd = -1;
 }
 
 /* Counts a client in; false when that would exceed --max-conn. Loops that
@@ -117,6 +141,9 @@ static void add_client(struct loop *l, int fd, const char *peer, uint64_t now)
         return;
     }
     c->armed = POLL_IN;
+    c->armed_fd = fd;
+    c->unwatch = unwatch;
+    c->loop = l;
     c->last_active_ms = now;
     evlist_add(&l->conns, c);
     service(l, c, now); /* the request is often there already */

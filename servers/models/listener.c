@@ -170,3 +170,102 @@ void model_error(const char *fmt, ...)
     vlog(fmt, ap);
     va_end(ap);
 }
+
+/* ---- FTP passive data channel ---- */
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family) return false;
+    if (a->ss_family == AF_INET)
+        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
+                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
+    if (a->ss_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)b)->sin6_addr,
+                      sizeof(struct in6_addr)) == 0;
+    return false;
+}
+
+int data_listen(int control_fd, char *ip_out, size_t ip_len)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(control_fd, (struct sockaddr *)&ss, &len) < 0) return -1;
+    if (ss.ss_family == AF_INET)
+        ((struct sockaddr_in *)&ss)->sin_port = 0;
+    else if (ss.ss_family == AF_INET6)
+        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
+    else {
+        errno = EAFNOSUPPORT;
+        return -1;
+    }
+    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, 1) < 0 ||
+        set_nonblock_cloexec(fd) < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        return -1;
+    }
+    const void *addr = ss.ss_family == AF_INET
+                           ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+                           : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+    if (!inet_ntop(ss.ss_family, addr, ip_out, (socklen_t)ip_len)) {
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int data_port(int lfd)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    if (getsockname(lfd, (struct sockaddr *)&ss, &len) < 0) return -1;
+    return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
+                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
+}
+
+bool data_peer_ok(int data_fd, int control_fd)
+{
+    struct sockaddr_storage data_peer, control_peer;
+    socklen_t a = sizeof data_peer, b = sizeof control_peer;
+    if (getpeername(data_fd, (struct sockaddr *)&data_peer, &a) == 0 &&
+        getpeername(control_fd, (struct sockaddr *)&control_peer, &b) == 0 &&
+        same_ip(&data_peer, &control_peer))
+        return true;
+    /* someone else raced for the port (a data-channel hijack): refuse it */
+    char peer[64] = "?";
+    if (getpeername(data_fd, (struct sockaddr *)&data_peer, &a) == 0)
+        format_addr((struct sockaddr *)&data_peer, peer, sizeof peer);
+    model_error("data connection from %s refused: not the control connection's host", peer);
+    return false;
+}
+
+int data_accept(int lfd, int control_fd)
+{
+    for (;;) {
+        char peer[64];
+        int fd = listener_accept(lfd, peer, sizeof peer);
+        if (fd < 0) return -1;
+        if (data_peer_ok(fd, control_fd)) return fd;
+        close(fd);
+    }
+}
+
+ssize_t recv_to_file(int sock, int file_fd, char *buf, size_t cap)
+{
+    ssize_t n = recv(sock, buf, cap, 0);
+    if (n <= 0) return n;
+    for (ssize_t done = 0; done < n;) {
+        ssize_t w = write(file_fd, buf + done, (size_t)(n - done));
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) {
+            if (w == 0) errno = EIO;
+            return -2; /* the file failed, not the socket */
+        }
+        done += w;
+    }
+    return n;
+}

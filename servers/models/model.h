@@ -62,6 +62,21 @@ void model_info(const struct model_ctx *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void model_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* FTP passive data channel (conn.h's ACT_OPEN_PASSIVE / ACT_ACCEPT_DATA):
+ * a non-blocking listener on the control connection's local address, port 0;
+ * its IP as text goes to ip_out. -1 with errno. */
+int data_listen(int control_fd, char *ip_out, size_t ip_len);
+int data_port(int lfd); /* the port a data listener got */
+/* Accepts the data connection (non-blocking, close-on-exec) if it comes from
+ * the control connection's host; others are closed. -1 with errno (EAGAIN:
+ * none waiting yet). */
+int data_accept(int lfd, int control_fd);
+/* Whether a data connection comes from the control connection's host. */
+bool data_peer_ok(int data_fd, int control_fd);
+/* ACT_TRANSFER_IN: one recv() into buf, all of it written to file_fd.
+ * > 0 bytes moved, 0 EOF, -1 socket error (errno), -2 file write error. */
+ssize_t recv_to_file(int sock, int file_fd, char *buf, size_t cap);
+
 /* ---- sendfile.c ---- */
 
 /* Sends up to count bytes of file fd from offset off to a socket (sendfile
@@ -101,6 +116,13 @@ struct evconn {
     struct evconn *next_ready;  /* the poller's list of connections to run again */
     bool queued;                /* ... and whether it is on it */
     int armed;                  /* the poller's record of what it waits for */
+    int armed_fd;               /* ... and on which fd (-1: none) */
+    int wait_fd;                /* the fd evconn_run() waits on: fd, pasv_fd or data_fd */
+    int pasv_fd, data_fd;       /* FTP data channel: listener, connection (-1: none) */
+    char *xfer;                 /* ACT_TRANSFER_IN's buffer, allocated on first use */
+    /* Called before an fd the poller may watch (pasv_fd, data_fd) is closed. */
+    void (*unwatch)(void *loop, struct evconn *c, int fd);
+    void *loop;
     bool eof;
     size_t in_have, in_off;     /* unconsumed input is in[in_off..in_have) */
     char in[16384];

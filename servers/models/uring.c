@@ -28,7 +28,8 @@
 #define RING_ENTRIES 1024
 #define FILE_CHUNK (64 * 1024)
 
-enum op { OP_RECV = 0, OP_SEND = 1 }; /* low bit of user_data */
+/* the low two bits of user_data: which operation of the connection completed */
+enum op { OP_RECV = 0, OP_SEND = 1, OP_DATA = 2 /* the FTP data action in u->sent */ };
 
 struct uconn {
     struct evconn *ev;   /* session, input buffer, idle-list links */
@@ -78,6 +79,98 @@ static void submit_op(struct uloop *l, struct uconn *u, enum op op, const void *
     u->pending = true;
 }
 
+/* ---- the FTP data channel (conn.h): accept, send and recv go through the
+ * ring like the control connection's; listen/close are immediate ---- */
+
+static void close_data(struct evconn *c)
+{
+    if (c->pasv_fd >= 0) close(c->pasv_fd);
+    if (c->data_fd >= 0) close(c->data_fd);
+    c->pasv_fd = c->data_fd = -1;
+}
+
+/* Submits the data action a, or completes it at once. false: completed. */
+static bool submit_data(struct uloop *l, struct uconn *u, const struct action *a)
+{
+    struct evconn *c = u->ev;
+    struct io_uring_sqe *sqe;
+    ssize_t result = -1;
+    switch (a->kind) {
+    case ACT_OPEN_PASSIVE:
+        close_data(c);
+        c->pasv_fd = data_listen(c->fd, a->ip_out, a->ip_out_len);
+        result = c->pasv_fd < 0 ? -1 : data_port(c->pasv_fd);
+        break;
+    case ACT_CLOSE_DATA:
+        close_data(c);
+        result = 0;
+        break;
+    case ACT_ACCEPT_DATA:
+        if (c->pasv_fd < 0) break;
+        sqe = get_sqe(l);
+        io_uring_prep_accept(sqe, c->pasv_fd, NULL, NULL, SOCK_CLOEXEC);
+        goto submitted;
+    case ACT_TRANSFER_IN:
+        if (c->data_fd < 0) break;
+        sqe = get_sqe(l);
+        io_uring_prep_recv(sqe, c->data_fd, u->chunk, sizeof u->chunk, 0);
+        goto submitted;
+    case ACT_TRANSFER_OUT: {
+        if (c->data_fd < 0) break;
+        const void *buf = a->buf;
+        size_t len = a->len;
+        if (a->fd >= 0) { /* a file range: a chunk through the page cache */
+            ssize_t n = pread(a->fd, u->chunk, a->count < sizeof u->chunk ? a->count
+                                                                          : sizeof u->chunk,
+                              a->off);
+            if (n <= 0) break;
+            buf = u->chunk;
+            len = (size_t)n;
+        }
+        sqe = get_sqe(l);
+        io_uring_prep_send(sqe, c->data_fd, buf, len, MSG_NOSIGNAL);
+        goto submitted;
+    }
+    default: break;
+    }
+    session_done(c->session, a, result);
+    return false;
+submitted:
+    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | OP_DATA);
+    u->sent = *a;
+    u->pending = true;
+    return true;
+}
+
+/* A data operation completed: the result the session gets. -2: go on waiting. */
+static ssize_t data_result(struct uloop *l, struct uconn *u, int res)
+{
+    struct evconn *c = u->ev;
+    const struct action *a = &u->sent;
+    if (a->kind == ACT_ACCEPT_DATA) {
+        if (res < 0) return -1;
+        if (!data_peer_ok(res, c->fd)) { /* refused; keep waiting for the client */
+            close(res);
+            submit_data(l, u, a);
+            return -2;
+        }
+        close(c->pasv_fd);
+        c->pasv_fd = -1;
+        c->data_fd = res;
+        return 0;
+    }
+    if (res < 0) return -1;
+    if (a->kind == ACT_TRANSFER_IN) {
+        for (int done = 0; done < res;) {
+            ssize_t w = write(a->fd, u->chunk + done, (size_t)(res - done));
+            if (w < 0 && errno == EINTR) continue;
+            if (w <= 0) return -1;
+            done += (int)w;
+        }
+    }
+    return res;
+}
+
 static void free_conn(struct uloop *l, struct uconn *u)
 {
     evlist_remove(&l->conns, u->ev);
@@ -117,8 +210,10 @@ static void advance(struct uloop *l, struct uconn *u)
             submit_op(l, u, OP_SEND, u->chunk, (size_t)n);
             c->want = EV_WANT_WRITE;
             return;
-        } else {
-            break; /* ACT_CLOSE or an action this driver lacks */
+        } else if (a.kind == ACT_CLOSE) {
+            break;
+        } else if (submit_data(l, u, &a)) {
+            return;
         }
     }
     if (!u->pending) free_conn(l, u);
@@ -133,7 +228,11 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
         return;
     }
     if (res > 0) evlist_touch(&l->conns, c, now);
-    if (op == OP_RECV) {
+    if (op == OP_DATA) {
+        ssize_t result = data_result(l, u, res);
+        if (result == -2) return;
+        session_done(c->session, &u->sent, result);
+    } else if (op == OP_RECV) {
         if (res > 0) {
             c->in_have = (size_t)res;
             c->in_off = 0;
@@ -190,6 +289,8 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
 static void shut(struct uloop *l, struct evconn *c, uint64_t now)
 {
     shutdown(c->fd, SHUT_RDWR);
+    if (c->pasv_fd >= 0) shutdown(c->pasv_fd, SHUT_RDWR); /* ends a pending accept */
+    if (c->data_fd >= 0) shutdown(c->data_fd, SHUT_RDWR);
     evlist_touch(&l->conns, c, now + 3600 * 1000); /* not again before it completes */
 }
 
@@ -221,7 +322,7 @@ static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
         if (!l->stopping) begin_stop(l, now);
     } else if (data) {
         uint64_t v = io_uring_cqe_get_data64(cqe);
-        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)1), (enum op)(v & 1),
+        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)3), (enum op)(v & 3),
                      cqe->res, now);
     }
 }
