@@ -1,7 +1,7 @@
 /* main.c - refserver: argument parsing, the model table, signals.
  *
- * refserver --model NAME --proto http|echo --listen HOST:PORT --root DIR
- *           [--max-conn N] [--idle-timeout SECONDS] [--workers N]
+ * refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR
+ *           [--max-conn N] [--idle-timeout SECONDS] [--workers N] [--users FILE]
  *           [--access-log] [--quiet]
  * refserver --list-models | --help
  */
@@ -17,6 +17,7 @@
 
 #include "conn.h"
 #include "fsroot.h"
+#include "ftp.h"
 #include "model.h"
 
 static const struct model *const models[] = {
@@ -47,7 +48,7 @@ static void on_stop_signal(int sig)
 }
 
 struct options {
-    const char *model, *proto, *listen, *root;
+    const char *model, *proto, *listen, *root, *users;
     unsigned max_conn, idle_timeout_s, workers;
     bool access_log, quiet;
 };
@@ -55,19 +56,20 @@ struct options {
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: refserver --model NAME --proto http|echo --listen HOST:PORT --root DIR\n"
+            "usage: refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR\n"
             "                 [--max-conn N] [--idle-timeout SECONDS] [--workers N]\n"
-            "                 [--access-log] [--quiet]\n"
+            "                 [--users FILE] [--access-log] [--quiet]\n"
             "       refserver --list-models\n"
             "\n"
             "  --model NAME          concurrency model (see --list-models)\n"
-            "  --proto NAME          protocol: http or echo (default http)\n"
+            "  --proto NAME          protocol: http, ftp or echo (default http)\n"
             "  --listen HOST:PORT    address to listen on; port 0 picks a free port\n"
             "                        (default 127.0.0.1:8080); IPv6 as [::1]:PORT\n"
             "  --root DIR            document root (required for http)\n"
             "  --max-conn N          refuse clients over N at once (HTTP 503), 0 = no limit\n"
             "  --idle-timeout S      close a client silent for S seconds (default 60, 0 = never)\n"
             "  --workers N           processes/threads of pool models (default: model's own)\n"
+            "  --users FILE          FTP logins besides anonymous: 'name:password' lines\n"
             "  --access-log          one stderr line per request\n"
             "  --quiet               log errors only\n"
             "\n"
@@ -135,13 +137,14 @@ static int bad_usage(const char *fmt, const char *arg)
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST };
+    enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST, O_USERS };
     static const struct option longopts[] = {
         {"model", required_argument, 0, 'm'},     {"proto", required_argument, 0, 'p'},
         {"listen", required_argument, 0, 'l'},    {"root", required_argument, 0, 'r'},
         {"max-conn", required_argument, 0, O_MAXCONN},
         {"idle-timeout", required_argument, 0, O_IDLE},
         {"workers", required_argument, 0, O_WORKERS},
+        {"users", required_argument, 0, O_USERS},
         {"access-log", no_argument, 0, O_ACCESS}, {"quiet", no_argument, 0, 'q'},
         {"list-models", no_argument, 0, O_LIST},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
@@ -156,6 +159,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         case 'r': o->root = optarg; break;
         case 'q': o->quiet = true; break;
         case O_ACCESS: o->access_log = true; break;
+        case O_USERS: o->users = optarg; break;
         case O_MAXCONN:
             if (!parse_uint(optarg, 1000000, &o->max_conn))
                 return bad_usage("--max-conn wants a number 0..1000000, not '%s'", optarg);
@@ -179,6 +183,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     if (!find_model(o->model)) return bad_usage("unknown model '%s'", o->model);
     if (!proto_find(o->proto)) return bad_usage("unknown protocol '%s'", o->proto);
     if (!o->root && strcmp(o->proto, "echo") != 0) return bad_usage("%s", "--root is required");
+    if (o->users && strcmp(o->proto, "ftp") != 0) return bad_usage("%s", "--users is for --proto ftp");
     return -1;
 }
 
@@ -217,10 +222,17 @@ int main(int argc, char **argv)
         fsroot_free(root);
         return bad_usage("--listen wants HOST:PORT, not '%s'", o.listen);
     }
+    struct ftp_users *users = NULL;
+    if (o.users && !(users = ftp_users_load(o.users, err, sizeof err))) {
+        fprintf(stderr, "refserver: --users %s\n", err);
+        fsroot_free(root);
+        return 2;
+    }
     const struct model *model = find_model(o.model);
     struct server_ctx server = {.root = root,
                                 .access_log = o.access_log,
-                                .one_request = strcmp(model->name, "iterative") == 0};
+                                .one_request = strcmp(model->name, "iterative") == 0,
+                                .users = users};
     struct model_ctx m = {.proto = proto_find(o.proto),
                           .server = &server,
                           .max_conn = o.max_conn,
@@ -230,6 +242,7 @@ int main(int argc, char **argv)
     m.listen_fd = listener_open(host, port, model->reuseport, &m.addr, &m.addrlen, err, sizeof err);
     if (m.listen_fd < 0) {
         fprintf(stderr, "refserver: %s\n", err);
+        ftp_users_free(users);
         fsroot_free(root);
         return 1;
     }
@@ -251,6 +264,7 @@ int main(int argc, char **argv)
 
     rc = model->run(&m);
     model_info(&m, "stopped (%s)", rc == 0 ? "clean" : "error");
+    ftp_users_free(users);
     fsroot_free(root);
     return rc == 0 ? 0 : 1;
 }

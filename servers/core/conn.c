@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "echo.h"
+#include "ftp.h"
 #include "http.h"
 
 struct session {
@@ -12,12 +13,13 @@ struct session {
     void *state;
 };
 
-const char *const proto_names[] = {"http", "echo", NULL};
+const char *const proto_names[] = {"http", "echo", "ftp", NULL};
 
 const struct proto *proto_find(const char *name)
 {
     if (strcmp(name, "http") == 0) return &http_proto;
     if (strcmp(name, "echo") == 0) return &echo_proto;
+    if (strcmp(name, "ftp") == 0) return &ftp_proto;
     return NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -110,6 +111,11 @@ int listener_accept(int lfd, char *peer, size_t peerlen)
     }
 #endif
     if (fd < 0) return -1;
+    /* Small answers go out at once: without this, an FTP 226 written right
+     * after the data connection closed waits ~40 ms for the client's delayed
+     * ACK (Nagle), and so do pipelined HTTP answers written in pieces. */
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     format_addr((struct sockaddr *)&ss, peer, peerlen);
     return fd;
 }
@@ -227,20 +233,19 @@ int data_port(int lfd)
                                     : ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
-bool data_peer_ok(int data_fd, int control_fd)
+int data_peer_ok(int data_fd, int control_fd)
 {
     struct sockaddr_storage data_peer, control_peer;
     socklen_t a = sizeof data_peer, b = sizeof control_peer;
-    if (getpeername(data_fd, (struct sockaddr *)&data_peer, &a) == 0 &&
-        getpeername(control_fd, (struct sockaddr *)&control_peer, &b) == 0 &&
-        same_ip(&data_peer, &control_peer))
-        return true;
+    if (getpeername(data_fd, (struct sockaddr *)&data_peer, &a) < 0 ||
+        getpeername(control_fd, (struct sockaddr *)&control_peer, &b) < 0)
+        return -1; /* reset before we got to it: the transfer fails at once */
+    if (same_ip(&data_peer, &control_peer)) return 1;
     /* someone else raced for the port (a data-channel hijack): refuse it */
-    char peer[64] = "?";
-    if (getpeername(data_fd, (struct sockaddr *)&data_peer, &a) == 0)
-        format_addr((struct sockaddr *)&data_peer, peer, sizeof peer);
+    char peer[64];
+    format_addr((struct sockaddr *)&data_peer, peer, sizeof peer);
     model_error("data connection from %s refused: not the control connection's host", peer);
-    return false;
+    return 0;
 }
 
 int data_accept(int lfd, int control_fd)
@@ -249,8 +254,13 @@ int data_accept(int lfd, int control_fd)
         char peer[64];
         int fd = listener_accept(lfd, peer, sizeof peer);
         if (fd < 0) return -1;
-        if (data_peer_ok(fd, control_fd)) return fd;
+        int ok = data_peer_ok(fd, control_fd);
+        if (ok > 0) return fd;
         close(fd);
+        if (ok < 0) {
+            errno = ECONNRESET;
+            return -1;
+        }
     }
 }
 

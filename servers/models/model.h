@@ -71,8 +71,9 @@ int data_port(int lfd); /* the port a data listener got */
  * the control connection's host; others are closed. -1 with errno (EAGAIN:
  * none waiting yet). */
 int data_accept(int lfd, int control_fd);
-/* Whether a data connection comes from the control connection's host. */
-bool data_peer_ok(int data_fd, int control_fd);
+/* Whether a data connection comes from the control connection's host:
+ * 1 yes, 0 another host (logged), -1 it is already gone (reset). */
+int data_peer_ok(int data_fd, int control_fd);
 /* ACT_TRANSFER_IN: one recv() into buf, all of it written to file_fd.
  * > 0 bytes moved, 0 EOF, -1 socket error (errno), -2 file write error. */
 ssize_t recv_to_file(int sock, int file_fd, char *buf, size_t cap);

@@ -19,6 +19,8 @@
 
 #include <errno.h>
 #include <liburing.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,8 +151,10 @@ static ssize_t data_result(struct uloop *l, struct uconn *u, int res)
     const struct action *a = &u->sent;
     if (a->kind == ACT_ACCEPT_DATA) {
         if (res < 0) return -1;
-        if (!data_peer_ok(res, c->fd)) { /* refused; keep waiting for the client */
-            close(res);
+        int ok = data_peer_ok(res, c->fd);
+        if (ok <= 0) close(res);
+        if (ok < 0) return -1;   /* reset before it was accepted */
+        if (ok == 0) {           /* another host: keep waiting for the client */
             submit_data(l, u, a);
             return -2;
         }
@@ -265,6 +269,8 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char peer[64] = "?";
+    int one = 1; /* as listener_accept() does: see there */
+    setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (getpeername(res, (struct sockaddr *)&ss, &len) == 0)
         format_addr((struct sockaddr *)&ss, peer, sizeof peer);
     if (l->stopping || (m->max_conn && l->conns.count >= m->max_conn)) {
