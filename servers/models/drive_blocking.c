@@ -93,10 +93,10 @@ static void close_data(struct blocking_conn *c)
     c->pasv_fd = c->data_fd = -1;
 }
 
-/* Waits for fd; false on timeout or error. */
-static bool wait_data(struct blocking_conn *c, int fd, short events)
+/* Waits for fd; false on timeout or error (or a stop, if watch_stop). */
+static bool wait_data(struct blocking_conn *c, int fd, short events, bool watch_stop)
 {
-    return c->io->wait(c->m, fd, events, idle_ms(c->m), false) == 1;
+    return c->io->wait(c->m, fd, events, idle_ms(c->m), watch_stop) == 1;
 }
 
 static ssize_t accept_data(struct blocking_conn *c)
@@ -110,7 +110,9 @@ static ssize_t accept_data(struct blocking_conn *c)
             return 0;
         }
         if (errno == EINTR) continue;
-        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_data(c, c->pasv_fd, POLLIN)) break;
+        /* a data connection not yet made is not work in flight: a stop ends it */
+        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_data(c, c->pasv_fd, POLLIN, true))
+            break;
     }
     return -1;
 }
@@ -132,7 +134,8 @@ static ssize_t transfer(struct blocking_conn *c, const struct action *a)
         }
         if (n >= 0) return n;
         if (n == -1 && errno == EINTR) continue;
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) && wait_data(c, c->data_fd, ev))
+        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
+            wait_data(c, c->data_fd, ev, false))
             continue;
         return -1;
     }

@@ -114,7 +114,7 @@ static enum ev_want data_done(struct evconn *c, const struct action *a, ssize_t 
     return EV_WANT_AGAIN;
 }
 
-static enum ev_want step_accept_data(struct evconn *c, const struct action *a)
+static enum ev_want step_accept_data(struct evconn *c, const struct action *a, bool stopping)
 {
     if (c->pasv_fd < 0) return data_done(c, a, -1);
     int fd = data_accept(c->pasv_fd, c->fd);
@@ -123,7 +123,8 @@ static enum ev_want step_accept_data(struct evconn *c, const struct action *a)
         c->data_fd = fd;
         return data_done(c, a, 0);
     }
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
+    /* a data connection not yet made is not work in flight: a stop ends it */
+    if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !stopping) {
         c->wait_fd = c->pasv_fd;
         return EV_WANT_READ;
     }
@@ -154,7 +155,7 @@ static enum ev_want step_transfer(struct evconn *c, const struct action *a)
     return data_done(c, a, -1);
 }
 
-static enum ev_want step_data(struct evconn *c, const struct action *a)
+static enum ev_want step_data(struct evconn *c, const struct action *a, bool stopping)
 {
     switch (a->kind) {
     case ACT_OPEN_PASSIVE:
@@ -162,7 +163,7 @@ static enum ev_want step_data(struct evconn *c, const struct action *a)
         close_data_fd(c, &c->data_fd);
         c->pasv_fd = data_listen(c->fd, a->ip_out, a->ip_out_len);
         return data_done(c, a, c->pasv_fd < 0 ? -1 : data_port(c->pasv_fd));
-    case ACT_ACCEPT_DATA: return step_accept_data(c, a);
+    case ACT_ACCEPT_DATA: return step_accept_data(c, a, stopping);
     case ACT_CLOSE_DATA:
         close_data_fd(c, &c->pasv_fd);
         close_data_fd(c, &c->data_fd);
@@ -186,7 +187,7 @@ enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
         case ACT_ACCEPT_DATA:
         case ACT_TRANSFER_OUT:
         case ACT_TRANSFER_IN:
-        case ACT_CLOSE_DATA: w = step_data(c, &a); break;
+        case ACT_CLOSE_DATA: w = step_data(c, &a, stopping); break;
         default: w = EV_WANT_CLOSE; break;
         }
         if (w != EV_WANT_AGAIN) return c->want = w;

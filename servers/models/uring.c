@@ -309,8 +309,11 @@ static void begin_stop(struct uloop *l, uint64_t now)
     /* clients waiting for a request close now (their recv completes with 0);
      * the others finish. No evlist_touch here: it would reorder the list
      * under this walk. */
-    for (struct evconn *c = l->conns.head; c; c = c->next)
+    for (struct evconn *c = l->conns.head; c; c = c->next) {
         if (c->want == EV_WANT_READ) shutdown(c->fd, SHUT_RDWR);
+        /* a data connection not yet made is not work in flight either */
+        if (c->pasv_fd >= 0) shutdown(c->pasv_fd, SHUT_RDWR);
+    }
     (void)now;
 }
 

@@ -400,6 +400,23 @@ class FtpModelTests:
             self.assertTrue(raw.cmd("NOOP").startswith("200 "))
             raw.close()  # the iterative model serves one client at a time
 
+    def test_sigterm_while_a_data_connection_is_awaited(self):
+        """RETR answered 150 but the client never opens the data connection:
+        that is not work in flight, so SIGTERM still stops the server at
+        once (exit 0), well before the 30 s idle timeout."""
+        with RefServer(self.MODEL, proto="ftp", root=self.root,
+                       args=["--idle-timeout", "30"]) as srv:
+            raw = RawFtp(srv.address)
+            self.addCleanup(raw.close)
+            raw.login()
+            r = raw.cmd("PASV")
+            self.assertTrue(r.startswith("227 "), r)
+            self.assertTrue(raw.cmd("RETR hello.txt").startswith("150 "))
+            started = time.monotonic()
+            self.assertEqual(srv.stop(timeout=8), 0, srv.stderr_text())
+            self.assertLess(time.monotonic() - started, 5)
+            self.assertEqual(srv.children_left(), [])
+
     def test_upload_with_control_closed_leaves_nothing(self):
         target = os.path.join(self.upload, "gone.bin")
         raw = RawFtp(self.srv.address)
