@@ -4,7 +4,8 @@ JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 CMAKE    ?= cmake
 CTEST    ?= ctest
 
-.PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen
+.PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
+        bench compare plot
 
 all: build
 
@@ -39,6 +40,25 @@ test-tsan:
 	@cd $(BUILD)-tsan && SERVERMODELS_MODELS=$(TSAN_MODELS) \
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo)|integration_test_loadgen_http'
+
+# make bench: every built model x every scenario, 5 s each; rows to results/<date>-<rev>.csv
+# and results/latest.csv; e.g. BENCH_ARGS='--models epoll,thread --duration 3 --repeat 3'
+BENCH_ARGS ?=
+bench: build
+	@$(BUILD)/loadgen/loadgen bench --server $(BUILD)/servers/refserver \
+	  --scenarios scenarios --out-dir results $(BENCH_ARGS)
+
+# make compare [A=newest results/baseline-*.csv] [B=results/latest.csv] [COMPARE_ARGS='--reference epoll']
+A ?= $(lastword $(sort $(wildcard results/baseline-*.csv)))
+B ?= results/latest.csv
+COMPARE_ARGS ?=
+compare: build
+	@$(BUILD)/loadgen/loadgen compare $(A) $(B) $(COMPARE_ARGS)
+
+# make plot [CSV=results/latest.csv]: SVG charts into results/
+CSV ?= results/latest.csv
+plot:
+	@ci/plot $(CSV) results
 
 # The loadgen vs wrk benchmark (not a test): see ci/bench-loadgen.
 bench-loadgen: build

@@ -2,7 +2,8 @@
  *
  *   loadgen run SCENARIO.ini --target HOST:PORT [options]
  *   loadgen fixtures DIR
- *   loadgen bench ... | loadgen compare ...   (not implemented yet)
+ *   loadgen bench --server PATH/refserver [options]   (bench.c)
+ *   loadgen compare A.csv B.csv [options]             (compare.c)
  *
  * run: parse -> scenario_load -> check_prepare -> verify_run (libcurl, every
  * distinct step once) -> the timed run on one engine -> summary on stdout ->
@@ -24,7 +25,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "check.h"
+#include "compare.h"
 #include "csv.h"
 #include "fixtures.h"
 #include "loadgen.h"
@@ -34,6 +37,8 @@
 
 /* The run SIGINT / SIGTERM stop (set only while the timed run is going). */
 static struct lg_run *volatile g_run;
+/* SIGINT / SIGTERM arrived (bench stops between runs). */
+static volatile sig_atomic_t g_stop_requested;
 
 static const char RUN_USAGE[] =
     "usage: loadgen run SCENARIO.ini --target HOST:PORT [options]\n"
@@ -74,8 +79,8 @@ static const char MAIN_USAGE[] =
     "commands:\n"
     "  run SCENARIO.ini --target HOST:PORT [options]   load a server, check every answer\n"
     "  fixtures DIR                                    create the fixture tree\n"
-    "  bench ...                                       model x scenario matrix (not yet)\n"
-    "  compare A.csv B.csv ...                         compare results (not yet)\n"
+    "  bench --server PATH [options]                   every model x scenario: start, load, record\n"
+    "  compare A.csv B.csv [options]                   two result files side by side, regressions\n"
     "\n"
     "'loadgen COMMAND --help' describes each command.\n";
 
@@ -480,6 +485,7 @@ static double cpu_seconds(void)
 static void on_signal(int sig)
 {
     (void)sig;
+    g_stop_requested = 1;
     struct lg_run *run = g_run;
     if (run)
         atomic_store(&run->stop, true);
@@ -531,6 +537,8 @@ static int timed_run(const struct lg_config *cfg, struct lg_stats *st, double *e
     run.t_measure = run.t_start + (uint64_t)(cfg->warmup_s * 1e9);
     run.t_end = cfg->requests ? 0 : run.t_measure + (uint64_t)(cfg->duration_s * 1e9);
     g_run = &run;
+    if (g_stop_requested) /* a signal before g_run was set (bench) */
+        atomic_store(&run.stop, true);
     int rc = cfg->engine == LG_ENGINE_CURL ? engine_curl_run(&run, st, err, errlen)
                                            : engine_raw_run(&run, st, err, errlen);
     g_run = NULL;
@@ -559,6 +567,94 @@ static int csv_writable(const char *path)
     return 0;
 }
 
+/* What one run leaves behind, for bench (run_loaded's optional output). */
+struct run_out {
+    void (*timed_start)(void *arg); /* called just before the timed run (may be NULL) */
+    void *arg;
+    bool ran;         /* the timed run happened: row is filled */
+    bool interrupted; /* SIGINT/SIGTERM cut it short */
+    struct csv_row row;
+    char why[512];    /* when !ran: what stopped it */
+};
+
+static void note_why(struct run_out *out, const char *what, const char *err)
+{
+    if (out)
+        snprintf(out->why, sizeof out->why, "%.40s%s%.400s", what, err && *err ? ": " : "",
+                 err ? err : "");
+}
+
+/* The part `run` and `bench` share, once the scenario is loaded: the
+ * configuration, the checks, the verify pass, the timed run, the summary
+ * and the CSV row. Returns the exit status (0, 1, or EXIT_USAGE); out may
+ * be NULL. */
+static int run_loaded(const struct run_args *a, struct lg_scenario *sc, struct run_out *out)
+{
+    char err[1024];
+    struct lg_config cfg;
+    struct lg_stats st = {0};
+    int rc = make_config(a, sc, &cfg);
+    if (rc) {
+        note_why(out, "bad configuration (see above)", NULL);
+        goto out;
+    }
+    if (check_prepare(sc, cfg.fixtures, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        note_why(out, "fixtures", err);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    signal(SIGPIPE, SIG_IGN);
+    raise_fd_limit(cfg.connections);
+    if (verify_run(&cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: verify pass failed, no timed run: %s\n", err);
+        note_why(out, "verify failed", err);
+        rc = 1;
+        goto out;
+    }
+    if (cfg.csv_path && csv_writable(cfg.csv_path) < 0) {
+        rc = EXIT_USAGE; /* say so now, not after the whole run */
+        goto out;
+    }
+    install_signals(); /* from now on ^C stops the run and still reports */
+    if (lg_stats_init(&st) < 0) {
+        fprintf(stderr, "loadgen: out of memory\n");
+        note_why(out, "out of memory", NULL);
+        rc = 1;
+        goto out;
+    }
+    double elapsed = 0, cpu = 0;
+    bool interrupted = false;
+    if (out && out->timed_start)
+        out->timed_start(out->arg);
+    if (timed_run(&cfg, &st, &elapsed, &cpu, &interrupted, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: run failed: %s\n", err);
+        note_why(out, "run failed", err);
+        rc = 1;
+        goto out;
+    }
+    print_summary(&cfg, &st, elapsed, cpu, interrupted);
+    struct csv_row row;
+    csv_row_from_stats(&row, &cfg, &st, elapsed, cpu);
+    if (out) {
+        out->ran = true;
+        out->interrupted = interrupted;
+        out->row = row;
+    }
+    if (cfg.csv_path && csv_append(cfg.csv_path, &row, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        rc = 1;
+        goto out;
+    }
+    uint64_t bad = lg_stats_errors(&st) + lg_stats_check_failures(&st) + lg_stats_timeouts(&st);
+    if (st.requests == 0)
+        fprintf(stderr, "loadgen: no answer in the measured window\n");
+    rc = bad || st.requests == 0 ? 1 : 0;
+out:
+    lg_stats_free(&st);
+    return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
     struct run_args a;
@@ -571,57 +667,29 @@ static int cmd_run(int argc, char **argv)
         fprintf(stderr, "loadgen: %s\n", err);
         return EXIT_USAGE;
     }
-    struct lg_config cfg;
-    struct lg_stats st = {0};
-    rc = make_config(&a, &sc, &cfg);
-    if (rc)
-        goto out;
-    if (check_prepare(&sc, cfg.fixtures, err, sizeof err) < 0) {
-        fprintf(stderr, "loadgen: %s\n", err);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit(cfg.connections);
-    if (verify_run(&cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "loadgen: verify pass failed, no timed run: %s\n", err);
-        rc = 1;
-        goto out;
-    }
-    if (cfg.csv_path && csv_writable(cfg.csv_path) < 0) {
-        rc = EXIT_USAGE; /* say so now, not after the whole run */
-        goto out;
-    }
-    install_signals(); /* from now on ^C stops the run and still reports */
-    if (lg_stats_init(&st) < 0) {
-        fprintf(stderr, "loadgen: out of memory\n");
-        rc = 1;
-        goto out;
-    }
-    double elapsed = 0, cpu = 0;
-    bool interrupted = false;
-    if (timed_run(&cfg, &st, &elapsed, &cpu, &interrupted, err, sizeof err) < 0) {
-        fprintf(stderr, "loadgen: run failed: %s\n", err);
-        rc = 1;
-        goto out;
-    }
-    print_summary(&cfg, &st, elapsed, cpu, interrupted);
-    if (cfg.csv_path) {
-        struct csv_row row;
-        csv_row_from_stats(&row, &cfg, &st, elapsed, cpu);
-        if (csv_append(cfg.csv_path, &row, err, sizeof err) < 0) {
-            fprintf(stderr, "loadgen: %s\n", err);
-            rc = 1;
-            goto out;
-        }
-    }
-    uint64_t bad = lg_stats_errors(&st) + lg_stats_check_failures(&st) + lg_stats_timeouts(&st);
-    if (st.requests == 0)
-        fprintf(stderr, "loadgen: no answer in the measured window\n");
-    rc = bad || st.requests == 0 ? 1 : 0;
-out:
-    lg_stats_free(&st);
+    rc = run_loaded(&a, &sc, NULL);
     scenario_free(&sc);
+    return rc;
+}
+
+/* bench's way into run_loaded: one (model, scenario) run against the
+ * server bench started, exactly as `loadgen run` would do it. */
+static int bench_run_one(const struct bench_run *br, struct bench_result *res)
+{
+    struct run_args a = {.duration = -1, .rate = -1, .timeout = -1, .warmup = -1};
+    a.scenario = br->sc->file;
+    a.target = br->target;
+    a.fixtures = br->fixtures;
+    a.label = br->label;
+    a.duration = br->duration_s > 0 ? br->duration_s : -1;
+    a.threads = br->threads;
+    a.connections = br->connections;
+    struct run_out out = {.timed_start = br->timed_start, .arg = br->arg};
+    int rc = run_loaded(&a, br->sc, &out);
+    res->ran = out.ran;
+    res->interrupted = out.interrupted;
+    res->row = out.row;
+    memcpy(res->why, out.why, sizeof res->why);
     return rc;
 }
 
@@ -643,14 +711,9 @@ static int cmd_fixtures(int argc, char **argv)
     return 0;
 }
 
-static int cmd_later(const char *name, int argc, char **argv)
+static bool bench_stop_requested(void)
 {
-    if (argc >= 1 && (strcmp(argv[0], "--help") == 0 || strcmp(argv[0], "-h") == 0)) {
-        printf("usage: loadgen %s ...\n\nnot implemented yet\n", name);
-        return 0;
-    }
-    fprintf(stderr, "loadgen: %s: not implemented yet\n", name);
-    return EXIT_USAGE;
+    return g_stop_requested != 0;
 }
 
 int main(int argc, char **argv)
@@ -668,8 +731,13 @@ int main(int argc, char **argv)
         return cmd_run(argc - 2, argv + 2);
     if (strcmp(cmd, "fixtures") == 0)
         return cmd_fixtures(argc - 2, argv + 2);
-    if (strcmp(cmd, "bench") == 0 || strcmp(cmd, "compare") == 0)
-        return cmd_later(cmd, argc - 2, argv + 2);
+    if (strcmp(cmd, "bench") == 0) {
+        static const struct bench_hooks hooks = {bench_run_one, bench_stop_requested};
+        install_signals(); /* ^C stops the bench between runs, and the run under way */
+        return bench_main(argc - 2, argv + 2, &hooks);
+    }
+    if (strcmp(cmd, "compare") == 0)
+        return compare_main(argc - 2, argv + 2, stdout, stderr);
     fprintf(stderr, "loadgen: unknown command '%s'\n%s", cmd, MAIN_USAGE);
     return EXIT_USAGE;
 }

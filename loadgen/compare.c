@@ -1,0 +1,696 @@
+/* compare.c - two result files side by side; regressions (see compare.h).
+ *
+ * Reads top to bottom: the metrics, the CSV reader (RFC 4180 quoting,
+ * checked against csv.c's header), grouping by (model, scenario) with
+ * medians, reference ratios, the comparison itself, the command line. */
+#include "compare.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csv.h"
+
+#define EXIT_USAGE 2
+#define MAX_FIELDS 128
+#define RECORD_MAX 16384
+
+/* ---- metrics ------------------------------------------------------------ */
+
+struct metric_info {
+    const char *name;  /* --metric name: the CSV column, or a derived one */
+    const char *label; /* in the table */
+    bool higher_better;
+};
+
+static const struct metric_info metrics[CMP__COUNT] = {
+    [CMP_REQ_PER_S] = {"req_per_s", "req/s", true},
+    [CMP_MB_PER_S] = {"mb_per_s", "MB/s", true},
+    [CMP_LAT_MEAN_US] = {"lat_mean_us", "mean us", false},
+    [CMP_LAT_P50_US] = {"lat_p50_us", "p50 us", false},
+    [CMP_LAT_P90_US] = {"lat_p90_us", "p90 us", false},
+    [CMP_LAT_P99_US] = {"lat_p99_us", "p99 us", false},
+    [CMP_LAT_P999_US] = {"lat_p999_us", "p99.9 us", false},
+    [CMP_LAT_MAX_US] = {"lat_max_us", "max us", false},
+    [CMP_CPU_PER_REQ_US] = {"cpu_per_req_us", "cpu/req us", false},
+    [CMP_SERVER_CPU_S] = {"server_cpu_s", "server cpu s", false},
+    [CMP_SERVER_RSS_KB] = {"server_rss_kb", "rss KiB", false},
+};
+
+const char *cmp_metric_name(enum cmp_metric m)
+{
+    return (unsigned)m < CMP__COUNT ? metrics[m].name : "?";
+}
+
+bool cmp_metric_higher_is_better(enum cmp_metric m)
+{
+    return (unsigned)m < CMP__COUNT && metrics[m].higher_better;
+}
+
+int cmp_parse_metrics(const char *list, unsigned *mask, char *err, size_t errlen)
+{
+    unsigned m = 0;
+    const char *p = list;
+    do {
+        size_t len = strcspn(p, ",");
+        int found = -1;
+        for (int i = 0; i < CMP__COUNT; i++)
+            if (strlen(metrics[i].name) == len && strncmp(metrics[i].name, p, len) == 0) found = i;
+        if (found < 0) {
+            snprintf(err, errlen,
+                     "--metric: unknown metric '%.*s' (known:", (int)(len > 40 ? 40 : len), p);
+            for (int i = 0; i < CMP__COUNT; i++) {
+                size_t used = strlen(err);
+                snprintf(err + used, errlen - used, " %s", metrics[i].name);
+            }
+            size_t used = strlen(err);
+            snprintf(err + used, errlen - used, ")");
+            return -1;
+        }
+        m |= CMP_BIT(found);
+        p += len;
+    } while (*p++ == ',');
+    *mask = m;
+    return 0;
+}
+
+/* ---- the CSV reader ------------------------------------------------------ */
+
+struct reader {
+    FILE *f;
+    int line; /* physical line being read, 1-based */
+    char buf[RECORD_MAX];
+    char *field[MAX_FIELDS];
+    int nfields;
+    int start; /* line of the record's first byte */
+};
+
+/* One field into r->buf at *len. 0 more fields follow, 1 record ends,
+ * 2 end of file, -1 with a reason in err. */
+static int read_field(struct reader *r, size_t *len, char *err, size_t errlen)
+{
+    int c = getc(r->f);
+    bool quoted = c == '"';
+    if (quoted) c = getc(r->f);
+    for (;;) {
+        if (c == EOF) {
+            if (quoted) {
+                snprintf(err, errlen, "unterminated quoted field");
+                return -1;
+            }
+            return 2;
+        }
+        if (c == '\0') {
+            snprintf(err, errlen, "NUL byte");
+            return -1;
+        }
+        if (quoted && c == '"') {
+            c = getc(r->f);
+            if (c != '"') { /* the closing quote */
+                quoted = false;
+                if (c != ',' && c != '\n' && c != '\r' && c != EOF) {
+                    snprintf(err, errlen, "text after a closing quote");
+                    return -1;
+                }
+                continue;
+            }
+        } else if (!quoted) {
+            if (c == ',') return 0;
+            if (c == '\r') {
+                c = getc(r->f);
+                if (c != '\n') {
+                    snprintf(err, errlen, "carriage return without a line feed");
+                    return -1;
+                }
+            }
+            if (c == '\n') {
+                r->line++;
+                return 1;
+            }
+            if (c == '"') {
+                snprintf(err, errlen, "quote inside an unquoted field");
+                return -1;
+            }
+        }
+        if (c == '\n') r->line++;
+        if (*len + 2 >= sizeof r->buf) {
+            snprintf(err, errlen, "record longer than %d bytes", RECORD_MAX);
+            return -1;
+        }
+        r->buf[(*len)++] = (char)c;
+        c = getc(r->f);
+    }
+}
+
+/* The next record into r->field. 1 read, 0 end of file, -1 with err. */
+static int read_record(struct reader *r, char *err, size_t errlen)
+{
+    int c = getc(r->f);
+    if (c == EOF) return 0;
+    ungetc(c, r->f);
+    r->start = r->line;
+    r->nfields = 0;
+    size_t len = 0;
+    for (;;) {
+        if (r->nfields == MAX_FIELDS) {
+            snprintf(err, errlen, "more than %d fields", MAX_FIELDS);
+            return -1;
+        }
+        r->field[r->nfields++] = r->buf + len;
+        int rc = read_field(r, &len, err, errlen);
+        if (rc < 0) return -1;
+        r->buf[len++] = '\0';
+        if (rc > 0) return 1;
+    }
+}
+
+/* The schema's column names, split out of csv_header(). */
+static int schema_columns(char names[][32], int max)
+{
+    const char *h = csv_header();
+    int n = 0;
+    while (*h && n < max) {
+        size_t len = strcspn(h, ",");
+        snprintf(names[n++], 32, "%.*s", (int)len, h);
+        h += len;
+        if (*h == ',') h++;
+    }
+    return n;
+}
+
+static int check_header(struct reader *r, char *err, size_t errlen)
+{
+    char names[64][32];
+    int n = schema_columns(names, 64);
+    if (r->nfields < n) {
+        snprintf(err, errlen, "header has %d columns, the schema %d (first: %s)", r->nfields, n,
+                 names[0]);
+        return -1;
+    }
+    for (int i = 0; i < n; i++)
+        if (strcmp(r->field[i], names[i]) != 0) {
+            snprintf(err, errlen, "header column %d is '%.40s', expected '%.31s'", i + 1,
+                     r->field[i], names[i]);
+            return -1;
+        }
+    return 0;
+}
+
+/* Column indexes (the schema's order, DESIGN.md section 7). */
+enum {
+    COL_MODEL = 3,
+    COL_SCENARIO = 5,
+    COL_REQUESTS = 11,
+    COL_ERRORS = 12,
+    COL_CHECK_FAILURES = 13,
+    COL_TIMEOUTS = 14,
+    COL_REQ_PER_S = 16,
+    COL_MB_PER_S = 17,
+    COL_LAT_MEAN = 19,
+    COL_LAT_P50 = 20,
+    COL_LAT_P90 = 21,
+    COL_LAT_P99 = 22,
+    COL_LAT_P999 = 23,
+    COL_LAT_MAX = 24,
+    COL_SERVER_CPU = 25,
+    COL_SERVER_RSS = 26,
+};
+
+static int parse_count(const char *s, uint64_t *out)
+{
+    if (*s < '0' || *s > '9') return -1;
+    errno = 0;
+    char *end;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end) return -1;
+    *out = v;
+    return 0;
+}
+
+/* A non-negative finite number; empty is NAN when allow_empty. */
+static int parse_value(const char *s, bool allow_empty, double *out)
+{
+    if (!*s && allow_empty) {
+        *out = NAN;
+        return 0;
+    }
+    if (!((*s >= '0' && *s <= '9') || *s == '.')) return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || *end || !isfinite(v) || v < 0) return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_row(struct reader *r, struct cmp_row *row, char *err, size_t errlen)
+{
+    static const struct {
+        int col;
+        int metric;
+        bool optional;
+    } values[] = {
+        {COL_REQ_PER_S, CMP_REQ_PER_S, false},    {COL_MB_PER_S, CMP_MB_PER_S, false},
+        {COL_LAT_MEAN, CMP_LAT_MEAN_US, false},   {COL_LAT_P50, CMP_LAT_P50_US, false},
+        {COL_LAT_P90, CMP_LAT_P90_US, false},     {COL_LAT_P99, CMP_LAT_P99_US, false},
+        {COL_LAT_P999, CMP_LAT_P999_US, false},   {COL_LAT_MAX, CMP_LAT_MAX_US, false},
+        {COL_SERVER_CPU, CMP_SERVER_CPU_S, true}, {COL_SERVER_RSS, CMP_SERVER_RSS_KB, true},
+    };
+    static const int counts[] = {COL_REQUESTS, COL_ERRORS, COL_CHECK_FAILURES, COL_TIMEOUTS};
+    char names[64][32];
+    schema_columns(names, 64);
+    *row = (struct cmp_row){.line = r->start};
+    const char *model = r->field[COL_MODEL], *scen = r->field[COL_SCENARIO];
+    if (!*model || strlen(model) >= sizeof row->model || !*scen ||
+        strlen(scen) >= sizeof row->scenario) {
+        snprintf(err, errlen, "model and scenario must be 1..63 characters");
+        return -1;
+    }
+    strcpy(row->model, model);
+    strcpy(row->scenario, scen);
+    uint64_t *dst[] = {&row->requests, &row->errors, &row->check_failures, &row->timeouts};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        if (parse_count(r->field[counts[i]], dst[i]) < 0) {
+            snprintf(err, errlen, "%s: '%.40s' is not a count", names[counts[i]],
+                     r->field[counts[i]]);
+            return -1;
+        }
+    for (int i = 0; i < CMP__COUNT; i++)
+        row->v[i] = NAN;
+    for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
+        if (parse_value(r->field[values[i].col], values[i].optional, &row->v[values[i].metric]) <
+            0) {
+            snprintf(err, errlen, "%s: '%.40s' is not a number", names[values[i].col],
+                     r->field[values[i].col]);
+            return -1;
+        }
+    if (!isnan(row->v[CMP_SERVER_CPU_S]) && row->requests > 0)
+        row->v[CMP_CPU_PER_REQ_US] = row->v[CMP_SERVER_CPU_S] * 1e6 / (double)row->requests;
+    return 0;
+}
+
+static int add_row(struct cmp_file *f, const struct cmp_row *row, size_t *cap)
+{
+    if (f->n == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct cmp_row *n = realloc(f->rows, ncap * sizeof *n);
+        if (!n) return -1;
+        f->rows = n;
+        *cap = ncap;
+    }
+    f->rows[f->n++] = *row;
+    return 0;
+}
+
+int cmp_load(const char *path, struct cmp_file *f, char *err, size_t errlen)
+{
+    memset(f, 0, sizeof *f);
+    snprintf(f->path, sizeof f->path, "%s", path);
+    struct reader *r = calloc(1, sizeof *r);
+    if (!r) {
+        snprintf(err, errlen, "%s: out of memory", path);
+        return -1;
+    }
+    r->line = 1;
+    r->f = fopen(path, "r");
+    char why[256] = "";
+    int rc = -1;
+    size_t cap = 0;
+    if (!r->f) {
+        snprintf(err, errlen, "%s: %s", path, strerror(errno));
+        free(r);
+        return -1;
+    }
+    int got = read_record(r, why, sizeof why);
+    if (got == 0) snprintf(why, sizeof why, "empty file, expected the CSV header");
+    if (got <= 0 || check_header(r, why, sizeof why) < 0) goto out;
+    int ncols = r->nfields;
+    while ((got = read_record(r, why, sizeof why)) > 0) {
+        if (r->nfields == 1 && r->field[0][0] == '\0') continue; /* a blank line */
+        if (r->nfields != ncols) {
+            snprintf(why, sizeof why, "%d fields, the header has %d", r->nfields, ncols);
+            goto out;
+        }
+        struct cmp_row row;
+        if (parse_row(r, &row, why, sizeof why) < 0) goto out;
+        if (add_row(f, &row, &cap) < 0) {
+            snprintf(why, sizeof why, "out of memory");
+            goto out;
+        }
+    }
+    if (got == 0 && ferror(r->f))
+        snprintf(why, sizeof why, "read error: %s", strerror(errno));
+    else if (got == 0)
+        rc = 0;
+out:
+    if (rc < 0) {
+        snprintf(err, errlen, "%s:%d: %s", path, r->start ? r->start : r->line, why);
+        cmp_file_free(f);
+    }
+    fclose(r->f);
+    free(r);
+    return rc;
+}
+
+void cmp_file_free(struct cmp_file *f)
+{
+    free(f->rows);
+    f->rows = NULL;
+    f->n = 0;
+}
+
+/* ---- groups ------------------------------------------------------------- */
+
+double cmp_median(double *v, size_t n)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) /* drop the NANs */
+        if (!isnan(v[i])) v[k++] = v[i];
+    if (k == 0) return NAN;
+    for (size_t i = 1; i < k; i++)
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
+}
+
+const struct cmp_group *cmp_find(const struct cmp_set *s, const char *model, const char *scenario)
+{
+    for (size_t i = 0; i < s->n; i++)
+        if (strcmp(s->g[i].model, model) == 0 && strcmp(s->g[i].scenario, scenario) == 0)
+            return &s->g[i];
+    return NULL;
+}
+
+int cmp_group_rows(const struct cmp_file *f, struct cmp_set *out)
+{
+    out->g = calloc(f->n ? f->n : 1, sizeof *out->g);
+    double *vals = malloc((f->n ? f->n : 1) * sizeof *vals);
+    out->n = 0;
+    if (!out->g || !vals) {
+        free(vals);
+        cmp_set_free(out);
+        return -1;
+    }
+    for (size_t i = 0; i < f->n; i++) {
+        const struct cmp_row *r = &f->rows[i];
+        struct cmp_group *g = (struct cmp_group *)cmp_find(out, r->model, r->scenario);
+        if (g) continue; /* done when first seen */
+        g = &out->g[out->n++];
+        snprintf(g->model, sizeof g->model, "%s", r->model);
+        snprintf(g->scenario, sizeof g->scenario, "%s", r->scenario);
+        for (int m = 0; m < CMP__COUNT; m++) {
+            size_t k = 0;
+            for (size_t j = i; j < f->n; j++) {
+                const struct cmp_row *o = &f->rows[j];
+                if (strcmp(o->model, r->model) != 0 || strcmp(o->scenario, r->scenario) != 0)
+                    continue;
+                vals[k++] = o->v[m];
+                if (m == 0) {
+                    g->nrows++;
+                    g->requests += o->requests;
+                    g->errors += o->errors;
+                    g->check_failures += o->check_failures;
+                    g->timeouts += o->timeouts;
+                }
+            }
+            g->v[m] = cmp_median(vals, k);
+        }
+    }
+    free(vals);
+    return 0;
+}
+
+void cmp_set_free(struct cmp_set *s)
+{
+    free(s->g);
+    s->g = NULL;
+    s->n = 0;
+}
+
+void cmp_apply_reference(struct cmp_set *s, const char *reference)
+{
+    /* The reference values first: dividing in place would turn them into 1. */
+    double *ref = malloc((s->n ? s->n : 1) * CMP__COUNT * sizeof *ref);
+    bool *have = calloc(s->n ? s->n : 1, sizeof *have);
+    for (size_t i = 0; i < s->n; i++) {
+        const struct cmp_group *r = cmp_find(s, reference, s->g[i].scenario);
+        if (r && ref && have) {
+            memcpy(ref + i * CMP__COUNT, r->v, sizeof r->v);
+            have[i] = true;
+        }
+    }
+    for (size_t i = 0; i < s->n; i++) {
+        struct cmp_group *g = &s->g[i];
+        g->no_reference = !(have && have[i]);
+        for (int m = 0; m < CMP__COUNT; m++) {
+            double d = g->no_reference ? NAN : ref[i * CMP__COUNT + m];
+            g->v[m] = !isnan(d) && d > 0 ? g->v[m] / d : NAN;
+        }
+    }
+    free(ref);
+    free(have);
+}
+
+/* ---- the comparison ------------------------------------------------------ */
+
+static void fmt_value(char *buf, size_t len, double v, bool ratio)
+{
+    if (isnan(v))
+        snprintf(buf, len, "-");
+    else if (ratio)
+        snprintf(buf, len, "%.3f", v);
+    else if (v >= 100 || v == floor(v))
+        snprintf(buf, len, "%.0f", v);
+    else
+        snprintf(buf, len, "%.2f", v);
+}
+
+/* One metric of one key: prints the line; true when it regressed. */
+static bool compare_metric(FILE *out, const struct cmp_group *ga, const struct cmp_group *gb, int m,
+                           const struct cmp_opts *o, bool first)
+{
+    double a = ga->v[m], b = gb->v[m];
+    char va[32], vb[32], change[32] = "";
+    bool ratio = o->reference != NULL;
+    fmt_value(va, sizeof va, a, ratio);
+    fmt_value(vb, sizeof vb, b, ratio);
+    bool bad = false;
+    /* A failed run in A (no requests) measured nothing to hold B to. */
+    bool comparable = !isnan(a) && !isnan(b) && a > 0 && ga->requests > 0;
+    if (comparable) {
+        snprintf(change, sizeof change, "%+.1f%%", (b - a) / a * 100);
+        bad = metrics[m].higher_better ? b < (1 - o->threshold) * a : b > (1 + o->threshold) * a;
+    }
+    char label[48];
+    snprintf(label, sizeof label, "%s%s%s", metrics[m].label, ratio ? " / " : "",
+             ratio ? o->reference : "");
+    fprintf(out, "%-16s %-14s %-20s %12s %12s %9s%s\n", first ? ga->scenario : "",
+            first ? ga->model : "", label, va, vb, change, bad ? "  REGRESSION" : "");
+    return bad;
+}
+
+/* One key in both files. true when it regressed. */
+static bool compare_group(FILE *out, const struct cmp_group *ga, const struct cmp_group *gb,
+                          const struct cmp_opts *o)
+{
+    bool bad = false, first = true;
+    for (int m = 0; m < CMP__COUNT; m++) {
+        if (!(o->metrics & CMP_BIT(m))) continue;
+        bad |= compare_metric(out, ga, gb, m, o, first);
+        first = false;
+    }
+    if (o->reference && (ga->no_reference || gb->no_reference))
+        fprintf(out, "%-16s %-14s (no %s row in this scenario of %s: no ratios)\n", "", "",
+                o->reference, ga->no_reference ? "A" : "B");
+    uint64_t fa = ga->errors + ga->check_failures + ga->timeouts;
+    uint64_t fb = gb->errors + gb->check_failures + gb->timeouts;
+    if (fa || fb) {
+        fprintf(out, "%-16s %-14s %-20s %12" PRIu64 " %12" PRIu64 " %9s%s\n", "", "",
+                "errors+checks+tmo", fa, fb, "", fb ? "  REGRESSION" : "");
+    }
+    return bad || fb > 0;
+}
+
+int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct cmp_opts *o,
+                FILE *out, struct cmp_summary *sum, char *err, size_t errlen)
+{
+    *sum = (struct cmp_summary){0};
+    struct cmp_set sa = {0}, sb = {0};
+    if (cmp_group_rows(a, &sa) < 0 || cmp_group_rows(b, &sb) < 0) {
+        cmp_set_free(&sa);
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (o->reference) {
+        cmp_apply_reference(&sa, o->reference);
+        cmp_apply_reference(&sb, o->reference);
+    }
+    fprintf(out, "A: %s (%zu rows)\nB: %s (%zu rows)\n", a->path, a->n, b->path, b->n);
+    fprintf(out, "threshold %.4g%%%s%s%s; several rows of one (model, scenario): their median\n\n",
+            o->threshold * 100, o->reference ? ", ratios to model " : "",
+            o->reference ? o->reference : "", o->reference ? " within each file" : "");
+    fprintf(out, "%-16s %-14s %-20s %12s %12s %9s\n", "scenario", "model", "metric", "A", "B",
+            "change");
+    for (size_t i = 0; i < sa.n; i++) {
+        const struct cmp_group *gb = cmp_find(&sb, sa.g[i].model, sa.g[i].scenario);
+        if (!gb) continue;
+        sum->matched++;
+        if (compare_group(out, &sa.g[i], gb, o)) sum->regressions++;
+    }
+    for (size_t i = 0; i < sa.n; i++)
+        if (!cmp_find(&sb, sa.g[i].model, sa.g[i].scenario)) {
+            fprintf(out, "missing in B: %s / %s  REGRESSION\n", sa.g[i].scenario, sa.g[i].model);
+            sum->missing++;
+            sum->regressions++;
+        }
+    for (size_t i = 0; i < sb.n; i++)
+        if (!cmp_find(&sa, sb.g[i].model, sb.g[i].scenario)) {
+            fprintf(out, "new in B: %s / %s\n", sb.g[i].scenario, sb.g[i].model);
+            sum->added++;
+        }
+    fprintf(out, "\n%zu matched, %zu missing in B, %zu new in B: %s\n", sum->matched, sum->missing,
+            sum->added, sum->regressions ? "REGRESSION" : "no regression");
+    if (sum->regressions)
+        fprintf(out, "%zu of %zu (model, scenario) pairs of A regressed\n", sum->regressions, sa.n);
+    cmp_set_free(&sa);
+    cmp_set_free(&sb);
+    return sum->regressions ? 1 : 0;
+}
+
+/* ---- the command line ------------------------------------------------------ */
+
+static const char COMPARE_USAGE[] =
+    "usage: loadgen compare A.csv B.csv [--threshold PCT] [--metric a,b,...]\n"
+    "                       [--reference MODEL]\n"
+    "\n"
+    "Matches the rows of two result files by (model, scenario) (the median when\n"
+    "a file has several rows for one), prints both side by side with the change,\n"
+    "and flags B's regressions: throughput below (1 - PCT%) x A, latency, CPU or\n"
+    "memory above (1 + PCT%) x A, any errors, check failures or timeouts in B,\n"
+    "a row of A missing from B. New rows in B are reported, not regressions.\n"
+    "\n"
+    "  --threshold PCT     allowed change in percent (default 10)\n"
+    "  --metric LIST       metrics compared (default\n"
+    "                      req_per_s,mb_per_s,lat_p50_us,lat_p99_us,cpu_per_req_us);\n"
+    "                      also lat_mean_us lat_p90_us lat_p999_us lat_max_us\n"
+    "                      server_cpu_s server_rss_kb\n"
+    "  --reference MODEL   compare each model's ratio to MODEL in the same file\n"
+    "                      and scenario instead of raw numbers (survives a noisy\n"
+    "                      machine)\n"
+    "\n"
+    "Exit status: 0 no regression, 1 regression, 2 usage error or unreadable CSV.\n";
+
+static int usage(FILE *errout, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static int usage(FILE *errout, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("loadgen compare: ", errout);
+    vfprintf(errout, fmt, ap);
+    fputs("\ntry 'loadgen compare --help'\n", errout);
+    va_end(ap);
+    return EXIT_USAGE;
+}
+
+/* "10", "10%", "2.5": percent in [0, 1000]. */
+static int parse_threshold(const char *s, double *out)
+{
+    if (!s || !((*s >= '0' && *s <= '9') || *s == '.')) return -1;
+    errno = 0;
+    char *end;
+    double v = strtod(s, &end);
+    if (errno || end == s || (*end && strcmp(end, "%") != 0) || !isfinite(v) || v < 0 || v > 1000)
+        return -1;
+    *out = v / 100;
+    return 0;
+}
+
+static int parse_compare_args(int argc, char **argv, const char **files, struct cmp_opts *o,
+                              FILE *out, FILE *errout)
+{
+    *o = (struct cmp_opts){.threshold = 0.10, .metrics = CMP_DEFAULT_METRICS};
+    int nfiles = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *arg = argv[i];
+        if (strcmp(arg, "--help") == 0 || strcmp(arg, "-h") == 0) {
+            fputs(COMPARE_USAGE, out);
+            return 1;
+        }
+        if (strncmp(arg, "--", 2) != 0 || arg[2] == '\0') {
+            if (nfiles == 2) return usage(errout, "unexpected argument '%s'", arg);
+            files[nfiles++] = arg;
+            continue;
+        }
+        const char *eq = strchr(arg, '=');
+        size_t nl = eq ? (size_t)(eq - arg) : strlen(arg);
+        const char *val = eq ? eq + 1 : i + 1 < argc ? argv[i + 1] : NULL;
+        bool is_threshold = nl == 11 && strncmp(arg, "--threshold", nl) == 0;
+        bool is_metric = nl == 8 && strncmp(arg, "--metric", nl) == 0;
+        bool is_reference = nl == 11 && strncmp(arg, "--reference", nl) == 0;
+        if (!is_threshold && !is_metric && !is_reference)
+            return usage(errout, "unknown option '%.*s'", (int)(nl > 40 ? 40 : nl), arg);
+        if (!val) return usage(errout, "%.*s needs a value", (int)nl, arg);
+        if (!eq) i++;
+        char err[512];
+        if (is_threshold && parse_threshold(val, &o->threshold) < 0)
+            return usage(errout, "--threshold: '%s' is not a percentage in [0, 1000]", val);
+        if (is_metric && cmp_parse_metrics(val, &o->metrics, err, sizeof err) < 0)
+            return usage(errout, "%s", err);
+        if (is_reference) {
+            if (!*val || strlen(val) >= 64)
+                return usage(errout, "--reference: a model name, 1..63 characters");
+            o->reference = val;
+        }
+    }
+    if (nfiles != 2) return usage(errout, "needs two CSV files, A (before) and B (after)");
+    return 0;
+}
+
+static bool has_model(const struct cmp_file *f, const char *model)
+{
+    for (size_t i = 0; i < f->n; i++)
+        if (strcmp(f->rows[i].model, model) == 0) return true;
+    return false;
+}
+
+int compare_main(int argc, char **argv, FILE *out, FILE *errout)
+{
+    const char *files[2];
+    struct cmp_opts o;
+    int rc = parse_compare_args(argc, argv, files, &o, out, errout);
+    if (rc) return rc == 1 ? 0 : rc;
+    struct cmp_file a, b;
+    char err[1400];
+    if (cmp_load(files[0], &a, err, sizeof err) < 0) {
+        fprintf(errout, "loadgen compare: %s\n", err);
+        return EXIT_USAGE;
+    }
+    if (cmp_load(files[1], &b, err, sizeof err) < 0) {
+        fprintf(errout, "loadgen compare: %s\n", err);
+        cmp_file_free(&a);
+        return EXIT_USAGE;
+    }
+    if (o.reference && !has_model(&a, o.reference) && !has_model(&b, o.reference)) {
+        fprintf(errout, "loadgen compare: --reference %s: no row of that model in %s or %s\n",
+                o.reference, files[0], files[1]);
+        cmp_file_free(&a);
+        cmp_file_free(&b);
+        return EXIT_USAGE;
+    }
+    struct cmp_summary sum;
+    rc = cmp_compare(&a, &b, &o, out, &sum, err, sizeof err);
+    if (rc < 0) {
+        fprintf(errout, "loadgen compare: %s\n", err);
+        rc = EXIT_USAGE;
+    }
+    cmp_file_free(&a);
+    cmp_file_free(&b);
+    return rc;
+}

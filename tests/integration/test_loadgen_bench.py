@@ -1,0 +1,279 @@
+"""Integration tests of `loadgen bench`, `loadgen compare` and `ci/plot`.
+
+bench runs two real models (epoll, thread) over http-hello and echo for 1 s
+each and must leave a row per (model, scenario) with the server's CPU and
+RSS, and no server process behind. A fake server (a Python script given as
+--server) offers models that crash at start, ignore SIGTERM, or leave a
+process behind: each is a failed row, the bench goes on to a good model and
+exits 1. compare must flag a 50 % drop in req/s and pass identical files;
+ci/plot must write SVG files.
+"""
+import csv
+import glob
+import os
+import shutil
+import stat
+import subprocess
+import sys
+import tempfile
+import unittest
+
+_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
+LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
+REFSERVER = os.environ.get("REFSERVER") or os.path.join(_REPO, "build", "servers", "refserver")
+SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
+PLOT = os.path.join(SOURCE_DIR, "ci", "plot")
+
+CSV_COLUMNS = [
+    "started_at", "git_rev", "host", "model", "protocol", "scenario", "engine", "threads",
+    "connections", "rate", "duration_s", "requests", "errors", "check_failures", "timeouts",
+    "bytes", "req_per_s", "mb_per_s", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us",
+    "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
+]
+
+# The fake server: `--list-models` offers crash, hang, orphan and good.
+#   crash   writes a line on stderr and exits 3 before listening
+#   hang    runs the real epoll model as a child, but ignores SIGTERM itself
+#   orphan  starts a `sleep` child, then becomes the real epoll model: it
+#           exits 0 on SIGTERM and leaves the sleep behind in its group
+#   good    the real epoll model
+FAKE_SERVER = r'''#!/usr/bin/env python3
+import os, signal, subprocess, sys
+REAL = os.environ["FAKE_REAL_SERVER"]
+args = sys.argv[1:]
+if args == ["--list-models"]:
+    for m in ("crash", "hang", "orphan", "good"):
+        print(m + "  fake")
+    sys.exit(0)
+i = args.index("--model") + 1
+model, args[i] = args[i], "epoll"
+if model == "crash":
+    sys.stderr.write("fake: crashing on purpose\n")
+    sys.exit(3)
+if model == "hang":
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    child = subprocess.Popen([REAL] + args)
+    while True:
+        child.wait()
+if model == "orphan":
+    subprocess.Popen(["sleep", "60"])
+os.execv(REAL, [REAL] + args)
+'''
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        return header, [dict(zip(header, row)) for row in reader]
+
+
+def processes_mentioning(text):
+    """pids whose command line contains text (our fixtures path is unique)."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % name, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open("/proc/%s/stat" % name) as f:
+                state = f.read().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if text in cmd and state != "Z":
+            found.append((int(name), cmd))
+    return found
+
+
+class BenchCase(unittest.TestCase):
+    tmp = None
+
+    @classmethod
+    def setUpClass(cls):
+        for b in (LOADGEN, REFSERVER):
+            if not os.access(b, os.X_OK):
+                raise unittest.SkipTest("not built: " + b)
+        cls.tmp = tempfile.mkdtemp(prefix="lg-bench-test-")
+        cls.fixtures = os.path.join(cls.tmp, "fixtures")
+        out = subprocess.run([LOADGEN, "fixtures", cls.fixtures], capture_output=True,
+                             timeout=60)
+        if out.returncode != 0:
+            raise RuntimeError("loadgen fixtures failed: %s" % out.stderr.decode())
+
+    @classmethod
+    def tearDownClass(cls):
+        if cls.tmp:
+            shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def bench(self, *args, server=REFSERVER, env=None, timeout=120):
+        cmd = [LOADGEN, "bench", "--server", server, "--fixtures", self.fixtures] + list(args)
+        out = subprocess.run(cmd, capture_output=True, timeout=timeout, cwd=self.tmp,
+                             env=env)
+        return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+    def assert_no_server_left(self):
+        left = processes_mentioning(self.fixtures)
+        for pid, _ in left:  # do not disturb the other tests, then fail
+            try:
+                os.kill(pid, 9)
+            except OSError:
+                pass
+        self.assertEqual(left, [])
+
+
+class TestBench(BenchCase):
+    def test_two_models_two_scenarios(self):
+        out_dir = os.path.join(self.tmp, "results")
+        scen = ",".join(os.path.join(SCENARIOS, s) for s in ("http-hello.ini", "echo.ini"))
+        rc, out, err = self.bench("--models", "epoll,thread", "--scenarios", scen,
+                                  "--duration", "1", "--out-dir", out_dir)
+        msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)
+        self.assertEqual(rc, 0, msg)
+        self.assert_no_server_left()
+        latest = os.path.join(out_dir, "latest.csv")
+        dated = [p for p in glob.glob(os.path.join(out_dir, "*.csv")) if p != latest]
+        self.assertEqual(len(dated), 1, os.listdir(out_dir))
+        self.assertRegex(os.path.basename(dated[0]), r"^\d{4}-\d{2}-\d{2}-[^/]+\.csv$")
+        header, rows = read_rows(latest)
+        self.assertEqual(header, CSV_COLUMNS)
+        self.assertEqual(read_rows(dated[0]), (header, rows))
+        keys = sorted((r["model"], r["scenario"]) for r in rows)
+        self.assertEqual(keys, [("epoll", "echo"), ("epoll", "http-hello"),
+                                ("thread", "echo"), ("thread", "http-hello")], msg)
+        for r in rows:
+            with self.subTest(model=r["model"], scenario=r["scenario"]):
+                self.assertGreater(int(r["requests"]), 0, msg)
+                self.assertEqual(int(r["errors"]) + int(r["check_failures"])
+                                 + int(r["timeouts"]), 0, msg)
+                self.assertGreater(float(r["server_cpu_s"]), 0, msg)
+                self.assertGreater(int(r["server_rss_kb"]), 0, msg)
+                self.assertGreater(float(r["loadgen_cpu_s"]), 0, msg)
+        # The ranked table: one per scenario, every model in it.
+        for scenario in ("http-hello", "echo"):
+            self.assertRegex(out, r"\n%s \(" % scenario)
+        self.assertRegex(out, r"\n  1  +(epoll|thread) +\d+")
+        self.assertRegex(out, r"\n  2  +(epoll|thread) +\d+")
+
+    def test_failed_models_are_recorded_and_the_bench_goes_on(self):
+        fake = os.path.join(self.tmp, "fake-server")
+        with open(fake, "w") as f:
+            f.write(FAKE_SERVER)
+        os.chmod(fake, os.stat(fake).st_mode | stat.S_IXUSR)
+        csv_path = os.path.join(self.tmp, "fake.csv")
+        env = dict(os.environ, FAKE_REAL_SERVER=REFSERVER)
+        rc, out, err = self.bench("--models", "crash,hang,orphan,good", "--scenarios",
+                                  os.path.join(SCENARIOS, "http-hello.ini"), "--duration", "1",
+                                  "--connections", "8", "--stop-timeout", "2",
+                                  "--csv", csv_path, server=fake, env=env)
+        msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)
+        self.assertEqual(rc, 1, msg)
+        self.assert_no_server_left()
+        header, rows = read_rows(csv_path)
+        self.assertEqual(header, CSV_COLUMNS)
+        by_model = {r["model"]: r for r in rows}
+        self.assertEqual(sorted(by_model), ["crash", "good", "hang", "orphan"], msg)
+        for model in ("crash", "hang", "orphan"):
+            with self.subTest(model=model):
+                self.assertEqual(int(by_model[model]["requests"]), 0, msg)
+                self.assertGreaterEqual(int(by_model[model]["errors"]), 1, msg)
+        self.assertGreater(int(by_model["good"]["requests"]), 0, msg)
+        self.assertEqual(int(by_model["good"]["errors"]), 0, msg)
+        # The reasons, in the table.
+        self.assertRegex(out, r"crash +FAILED: exited before listening: exit status 3: "
+                              r"fake: crashing on purpose")
+        self.assertRegex(out, r"hang +FAILED: did not exit within 2 s of SIGTERM")
+        self.assertRegex(out, r"orphan +FAILED: left processes behind")
+        self.assertRegex(out, r"\n  1  +good +\d+")
+
+    def test_usage_errors(self):
+        for args in (["--models", "nosuchmodel"], ["--duration", "0"], ["--repeat", "x"],
+                     ["--scenarios", os.path.join(self.tmp, "missing.ini")], ["--bogus", "1"]):
+            with self.subTest(args=args):
+                rc, out, err = self.bench(*args, timeout=30)
+                self.assertEqual(rc, 2, out + err)
+                self.assertIn("loadgen bench", err)
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(CSV_COLUMNS)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in CSV_COLUMNS])
+
+
+def sample_row(model, scenario, rps, connections=64):
+    return {
+        "started_at": "2024-01-01T00:00:00Z", "git_rev": "abc1234", "host": "h",
+        "model": model, "protocol": "http", "scenario": scenario, "engine": "raw",
+        "threads": 2, "connections": connections, "rate": 0, "duration_s": "1.000",
+        "requests": int(rps), "errors": 0, "check_failures": 0, "timeouts": 0,
+        "bytes": int(rps) * 300, "req_per_s": "%.2f" % rps, "mb_per_s": "%.2f" % (rps * 3e-4),
+        "lat_min_us": 20, "lat_mean_us": 500, "lat_p50_us": 400, "lat_p90_us": 900,
+        "lat_p99_us": 2000, "lat_p999_us": 5000, "lat_max_us": 9000,
+        "server_cpu_s": "%.3f" % (rps * 1e-5), "server_rss_kb": 2600, "loadgen_cpu_s": "0.5",
+    }
+
+
+class TestCompare(BenchCase):
+    def compare(self, a, b, *args):
+        out = subprocess.run([LOADGEN, "compare", a, b] + list(args), capture_output=True,
+                             timeout=30)
+        return out.returncode, out.stdout.decode(), out.stderr.decode()
+
+    def test_lower_throughput_is_a_regression_identical_is_not(self):
+        a = os.path.join(self.tmp, "a.csv")
+        b = os.path.join(self.tmp, "b.csv")
+        write_csv(a, [sample_row("epoll", "http-hello", 40000),
+                      sample_row("thread", "http-hello", 30000)])
+        write_csv(b, [sample_row("epoll", "http-hello", 20000),
+                      sample_row("thread", "http-hello", 30000)])
+        rc, out, err = self.compare(a, a)
+        self.assertEqual(rc, 0, out + err)
+        self.assertIn("no regression", out)
+        rc, out, err = self.compare(a, b)
+        self.assertEqual(rc, 1, out + err)
+        self.assertRegex(out, r"http-hello +epoll +req/s +40000 +20000 +-50\.0% +REGRESSION")
+
+    def test_bad_header_is_usage_error_with_file_and_line(self):
+        bad = os.path.join(self.tmp, "bad.csv")
+        with open(bad, "w") as f:
+            f.write("started_at,git_rev,HOST\n")
+        rc, out, err = self.compare(bad, bad)
+        self.assertEqual(rc, 2, out + err)
+        self.assertIn(bad + ":1:", err)
+
+
+class TestPlot(BenchCase):
+    def test_plot_writes_svg_files(self):
+        if not shutil.which("gnuplot"):
+            self.skipTest("gnuplot not installed")
+        src = os.path.join(self.tmp, "plot.csv")
+        rows = []
+        for model, rps in (("epoll", 40000), ("thread", 30000)):
+            for conn in (16, 64):
+                rows.append(sample_row(model, "http-hello", rps * conn / 64, conn))
+            rows.append(sample_row(model, "echo", rps * 2))
+        write_csv(src, rows)
+        out_dir = os.path.join(self.tmp, "plots")
+        out = subprocess.run([sys.executable, PLOT, src, out_dir], capture_output=True,
+                             timeout=60)
+        self.assertEqual(out.returncode, 0, out.stderr.decode())
+        listed = out.stdout.decode().split()
+        self.assertTrue(listed)
+        names = sorted(os.path.basename(p) for p in listed)
+        self.assertIn("throughput-http-hello.svg", names)
+        self.assertIn("latency-echo.svg", names)
+        self.assertIn("connections-http-hello.svg", names)  # 16 and 64 connections
+        self.assertNotIn("connections-echo.svg", names)     # one value only
+        for p in listed:
+            with open(p) as f:
+                text = f.read()
+            self.assertIn("<svg", text, p)
+            self.assertIn("epoll", text, p)
+
+
+if __name__ == "__main__":
+    unittest.main()
