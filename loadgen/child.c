@@ -1,0 +1,362 @@
+/* child.c - child processes and their resources, for the bench (child.h).
+ *
+ *   1. spawn with a pipe on stdout, wait with a deadline (pidfd where there
+ *      is one, else a polled waitpid), kill the process group;
+ *   2. what a process group used, from /proc: CPU seconds, peak RSS. */
+#include "child.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
+
+#include "bench.h"
+#include "loadgen.h"
+
+/* ---- 1. child processes ----------------------------------------------- */
+
+static double now_s(void)
+{
+    return (double)lg_now_ns() / 1e9;
+}
+
+int child_set_cloexec(int fd)
+{
+    int fl = fcntl(fd, F_GETFD);
+    return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
+}
+
+
+/* In the child, between fork and exec: only async-signal-safe calls. */
+static void child_exec(char *const argv[], int in, int out, int err, bool group, pid_t parent,
+                       bool search_path, int errpipe)
+{
+    if (group) setpgid(0, 0);
+#ifdef __linux__
+    /* If loadgen dies (SIGKILL, a second ^C), the server goes too. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent) _exit(127);
+#else
+    (void)parent;
+#endif
+    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) goto fail;
+    /* loadgen ignores SIGPIPE; an ignored signal stays ignored across exec. */
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGPIPE, &dfl, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    if (search_path)
+        execvp(argv[0], argv);
+    else
+        execv(argv[0], argv);
+fail:;
+    int e = errno;
+    ssize_t w = write(errpipe, &e, sizeof e);
+    (void)w;
+    _exit(127);
+}
+
+/* fork + exec argv with stdin from /dev/null and the given stdout/stderr.
+ * 0, or -1 with a message (exec failures included). */
+int child_spawn(struct child *c, char *const argv[], int out, int err, bool group,
+                 bool search_path, char *msg, size_t msglen)
+{
+    *c = (struct child){.pidfd = -1, .group = group};
+    int ep[2];
+    int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (in < 0 || pipe(ep) < 0) {
+        snprintf(msg, msglen, "cannot start %s: %s", argv[0], strerror(errno));
+        if (in >= 0) close(in);
+        return -1;
+    }
+    child_set_cloexec(ep[0]);
+    child_set_cloexec(ep[1]);
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) child_exec(argv, in, out, err, group, parent, search_path, ep[1]);
+    int saved = errno;
+    close(in);
+    close(ep[1]);
+    if (pid < 0) {
+        close(ep[0]);
+        snprintf(msg, msglen, "cannot start %s: fork: %s", argv[0], strerror(saved));
+        return -1;
+    }
+    if (group) setpgid(pid, pid); /* both sides: no race with our first killpg */
+    c->pid = pid;
+#ifdef SYS_pidfd_open
+    c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (c->pidfd >= 0) child_set_cloexec(c->pidfd);
+#endif
+    int e = 0;
+    ssize_t n;
+    do
+        n = read(ep[0], &e, sizeof e);
+    while (n < 0 && errno == EINTR);
+    close(ep[0]);
+    if (n == (ssize_t)sizeof e) { /* exec failed */
+        waitpid(pid, NULL, 0);
+        if (c->pidfd >= 0) close(c->pidfd);
+        *c = (struct child){.pidfd = -1};
+        snprintf(msg, msglen, "cannot start %s: %s", argv[0], strerror(e));
+        return -1;
+    }
+    return 0;
+}
+
+/* Reap c if it exited. true once reaped. */
+bool child_reap(struct child *c)
+{
+    if (c->pid <= 0) return true;
+    pid_t r;
+    do
+        r = wait4(c->pid, &c->status, WNOHANG, &c->ru);
+    while (r < 0 && errno == EINTR);
+    if (r == c->pid || (r < 0 && errno == ECHILD)) {
+        if (r < 0) c->status = 0;
+        if (c->pidfd >= 0) close(c->pidfd);
+        c->pidfd = -1;
+        c->pid = -c->pid; /* keep the pid (negated) for the group checks */
+        return true;
+    }
+    return false;
+}
+
+/* Wait up to timeout_s for c to exit. true once reaped. */
+bool child_wait(struct child *c, double timeout_s)
+{
+    double deadline = now_s() + timeout_s;
+    for (;;) {
+        if (child_reap(c)) return true;
+        double left = deadline - now_s();
+        if (left <= 0) return false;
+        int ms = left > 0.01 ? 10 : (int)(left * 1000) + 1;
+        struct pollfd p = {.fd = c->pidfd, .events = POLLIN};
+        if (c->pidfd >= 0) /* readable when the process exits */
+            ms = (int)(left * 1000) + 1;
+        poll(&p, c->pidfd >= 0 ? 1 : 0, ms);
+    }
+}
+
+/* SIGKILL (the whole group when it has one) and reap. */
+void child_kill(struct child *c)
+{
+    if (c->pid > 0) {
+        if (c->group)
+            kill(-c->pid, SIGKILL);
+        else
+            kill(c->pid, SIGKILL);
+        child_wait(c, 5);
+    }
+}
+
+void child_describe(int status, char *buf, size_t len)
+{
+    if (WIFEXITED(status))
+        snprintf(buf, len, "exit status %d", WEXITSTATUS(status));
+    else if (WIFSIGNALED(status))
+        snprintf(buf, len, "killed by signal %d (%s)", WTERMSIG(status),
+                 strsignal(WTERMSIG(status)));
+    else
+        snprintf(buf, len, "wait status 0x%x", (unsigned)status);
+}
+
+/* Read fd until EOF, at most cap-1 bytes kept, within timeout_s. The length
+ * read, or -1 on timeout. */
+static ssize_t read_all(int fd, char *buf, size_t cap, double timeout_s)
+{
+    size_t len = 0;
+    double deadline = now_s() + timeout_s;
+    for (;;) {
+        double left = deadline - now_s();
+        if (left <= 0) return -1;
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, (int)(left * 1000) + 1) <= 0) continue;
+        char tmp[4096];
+        ssize_t n = read(fd, tmp, sizeof tmp);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        size_t keep = (size_t)n < cap - 1 - len ? (size_t)n : cap - 1 - len;
+        memcpy(buf + len, tmp, keep);
+        len += keep;
+    }
+    buf[len] = '\0';
+    return (ssize_t)len;
+}
+
+/* Run argv, capture its stdout (at most cap-1 bytes) within timeout_s.
+ * The exit status (0..255), or -1 with a message. */
+int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, double timeout_s,
+                   char *msg, size_t msglen)
+{
+    int p[2];
+    if (pipe(p) < 0) {
+        snprintf(msg, msglen, "pipe: %s", strerror(errno));
+        return -1;
+    }
+    child_set_cloexec(p[0]);
+    child_set_cloexec(p[1]);
+    int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    struct child c;
+    int rc = child_spawn(&c, argv, p[1], devnull >= 0 ? devnull : 2, true, search_path, msg, msglen);
+    close(p[1]);
+    if (devnull >= 0) close(devnull);
+    if (rc < 0) {
+        close(p[0]);
+        return -1;
+    }
+    ssize_t n = read_all(p[0], buf, cap, timeout_s);
+    close(p[0]);
+    if (n < 0 || !child_wait(&c, 2)) {
+        child_kill(&c);
+        snprintf(msg, msglen, "%s did not finish within %.0f s", argv[0], timeout_s);
+        return -1;
+    }
+    if (!WIFEXITED(c.status)) {
+        char st[96];
+        child_describe(c.status, st, sizeof st);
+        snprintf(msg, msglen, "%s: %s", argv[0], st);
+        return -1;
+    }
+    return WEXITSTATUS(c.status);
+}
+
+/* ---- 2. the server's resources ---------------------------------------- */
+
+/* Fields of /proc/PID/stat after "(comm)": state ppid pgrp ... utime is
+ * field 14, so index 11 counting from state (field 3). */
+static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
+    if (!p) return -1;
+    p++;
+    for (int field = 3; field <= 17; field++) {
+        char *end;
+        while (*p == ' ')
+            p++;
+        if (field == 3) { /* state, a letter */
+            p++;
+            continue;
+        }
+        unsigned long long v = strtoull(p, &end, 10);
+        if (end == p) return -1;
+        p = end;
+        if (field == 5)
+            *pgrp = (pid_t)v;
+        else if (field >= 14)
+            t[field - 14] = v;
+    }
+    return 0;
+}
+
+/* VmHWM of pid in KiB; -1 when absent (a zombie has none). */
+static long proc_hwm_kb(pid_t pid)
+{
+    char path[64], buf[4096];
+    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    const char *h = strstr(buf, "\nVmHWM:");
+    return h ? strtol(h + 7, NULL, 10) : -1;
+}
+
+/* Calls fn(pid, arg) for every process of group pgid. -1 when /proc is unreadable. */
+static int for_group(pid_t pgid, void (*fn)(pid_t, const unsigned long long *, void *), void *arg)
+{
+    DIR *d = opendir("/proc");
+    if (!d) return -1;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0])) continue;
+        pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
+        pid_t pg = 0;
+        unsigned long long t[4];
+        if (proc_stat(pid, &pg, t) == 0 && pg == pgid) fn(pid, t, arg);
+    }
+    closedir(d);
+    return 0;
+}
+
+static void add_cpu(pid_t pid, const unsigned long long *t, void *arg)
+{
+    (void)pid;
+    *(unsigned long long *)arg += t[0] + t[1] + t[2] + t[3];
+}
+
+double bench_group_cpu_s(pid_t pgid)
+{
+    unsigned long long ticks = 0;
+    long hz = sysconf(_SC_CLK_TCK);
+    if (for_group(pgid, add_cpu, &ticks) < 0 || hz <= 0) return -1;
+    return (double)ticks / (double)hz;
+}
+
+static void add_hwm(pid_t pid, const unsigned long long *t, void *arg)
+{
+    (void)t;
+    long kb = proc_hwm_kb(pid);
+    if (kb > 0) *(long *)arg += kb;
+}
+
+long bench_group_hwm_kb(pid_t pgid)
+{
+    long kb = 0;
+    if (for_group(pgid, add_hwm, &kb) < 0) return -1;
+    return kb;
+}
+
+/* Some process of group pgid is still alive (zombies still count until
+ * their parent reaps them). */
+bool child_group_alive(pid_t pgid)
+{
+    return kill(-pgid, 0) == 0 || errno == EPERM;
+}
+
+double bench_median(double *v, size_t n)
+{
+    if (n == 0) return 0;
+    for (size_t i = 1; i < n; i++) /* insertion sort: n is --repeat */
+        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
+            double t = v[j];
+            v[j] = v[j - 1];
+            v[j - 1] = t;
+        }
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+

@@ -1,0 +1,31 @@
+/* child.h - child processes for the bench: spawn with pipes, wait with a
+ * deadline, kill the whole process group; and what a process group uses
+ * (CPU, peak RSS) read from /proc. Split out of bench.c. */
+#ifndef LOADGEN_CHILD_H
+#define LOADGEN_CHILD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+struct child {
+    pid_t pid;  /* 0 = none (or reaped) */
+    int pidfd;  /* -1 when the platform has none */
+    bool group; /* leads its own process group (pgid == pid) */
+    int status; /* wait status once reaped */
+    struct rusage ru;
+};
+
+int child_spawn(struct child *c, char *const argv[], int out, int err, bool group,
+                 bool search_path, char *msg, size_t msglen);
+bool child_reap(struct child *c);
+bool child_wait(struct child *c, double timeout_s);
+void child_kill(struct child *c);
+void child_describe(int status, char *buf, size_t len);
+int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, double timeout_s,
+                   char *msg, size_t msglen);
+bool child_group_alive(pid_t pgid);
+int child_set_cloexec(int fd);
+
+#endif
