@@ -65,4 +65,29 @@ bench-loadgen: build
 	@BUILD=$(BUILD) ci/bench-loadgen
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
+
+# make fuzz: libFuzzer (clang) builds of tests/fuzz, each target run for
+# FUZZ_SECONDS on its seed corpus; new inputs go to $(BUILD)-fuzz/corpus/,
+# crashes to $(BUILD)-fuzz/crash-<target>-*. Stops at the first crash.
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= http fsroot echo scenario httpparse
+
+.PHONY: fuzz
+fuzz:
+	@$(CMAKE) -S . -B $(BUILD)-fuzz -DCMAKE_C_COMPILER=clang -DWITH_FUZZ=ON \
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@$(CMAKE) --build $(BUILD)-fuzz -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(BUILD)-fuzz/corpus/$$t; \
+	  dict=; [ -f tests/fuzz/$$t.dict ] && dict=-dict=tests/fuzz/$$t.dict; \
+	  log=$(BUILD)-fuzz/fuzz-$$t.log; \
+	  echo "fuzz_$$t: $(FUZZ_SECONDS)s (log: $$log)"; \
+	  if ! $(BUILD)-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
+	      -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/crash-$$t- $$dict \
+	      $(BUILD)-fuzz/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; then \
+	    tail -n 40 $$log; echo "fuzz_$$t: FAILED (input saved as $(BUILD)-fuzz/crash-$$t-*)"; \
+	    exit 1; \
+	  fi; \
+	  grep -E '^#[0-9]+[[:space:]]+DONE' $$log || true; \
+	done

@@ -206,6 +206,12 @@ static enum hp_ev parse_header(struct hp *p, const char *s, size_t n, bool trunc
     if (s[0] == ' ' || s[0] == '\t')
         return HP_MORE; /* obsolete line folding: continues a header we ignore */
     const char *colon = memchr(s, ':', n);
+    if (!colon && truncated) { /* a name longer than the kept prefix: not framing */
+        for (size_t i = 0; i < n; i++)
+            if (!is_tchar((unsigned char)s[i]))
+                return fail(p, "malformed header name");
+        return HP_MORE;
+    }
     if (!colon || colon == s)
         return fail(p, "malformed header line");
     size_t nn = (size_t)(colon - s);
@@ -240,7 +246,7 @@ static int hexval(char c)
     return -1;
 }
 
-static enum hp_ev parse_chunk_size(struct hp *p, const char *s, size_t n)
+static enum hp_ev parse_chunk_size(struct hp *p, const char *s, size_t n, bool truncated)
 {
     uint64_t size = 0;
     size_t i = 0;
@@ -251,6 +257,8 @@ static enum hp_ev parse_chunk_size(struct hp *p, const char *s, size_t n)
     }
     if (i == 0)
         return fail(p, "malformed chunk size");
+    if (i == n && truncated) /* the digits go on past the kept prefix */
+        return fail(p, "chunk size line too long");
     while (i < n && (s[i] == ' ' || s[i] == '\t'))
         i++;
     if (i < n && s[i] != ';')
@@ -276,7 +284,7 @@ static enum hp_ev on_line(struct hp *p, const char *s, size_t n, bool truncated)
     case S_HEADER:
         return parse_header(p, s, n, truncated);
     case S_CHUNK_SIZE:
-        return parse_chunk_size(p, s, n);
+        return parse_chunk_size(p, s, n, truncated);
     case S_CHUNK_CRLF:
         if (n != 0)
             return fail(p, "missing line end after chunk data");
@@ -312,11 +320,17 @@ static enum hp_ev feed_line(struct hp *p, const char *buf, size_t len, size_t *u
         return fail(p, "not an HTTP answer");
     }
     *used = take;
-    p->head_total += take;
-    if (p->head_total > HP_HEAD_MAX)
-        return fail(p, "header section too long");
+    if (!p->headers_done) { /* chunk framing after the headers is not "head" */
+        p->head_total += take;
+        if (p->head_total > HP_HEAD_MAX)
+            return fail(p, "header section too long");
+    }
     if (nl && p->linelen == 0 && !p->line_long) {
         size_t n = take - 1; /* whole line in the slice: parse in place */
+        /* the same HP_LINE_MAX prefix a line split across slices keeps, so
+         * how TCP cut the stream never changes what it means */
+        if (n > HP_LINE_MAX)
+            return on_line(p, buf, HP_LINE_MAX, true);
         if (n > 0 && buf[n - 1] == '\r')
             n--;
         return on_line(p, buf, n, false);

@@ -4,10 +4,14 @@
  *
  * Input: 8 control bytes, then the bytes the "client" sends.
  *   c[0]      flags: bit 0 one_request (the iterative model),
- *                    bit 1 fail the I/O of action number c[7] (result -1)
+ *                    bit 1 fail the I/O of action number c[7] (result -1),
+ *                    bit 2 access_log on (written to /dev/null),
+ *                    bit 3 the first ACT_SENDFILE from action c[7] on
+ *                          reports 0 (the file shrank)
  *   c[1..4]   read chunk sizes, cycled: c + 1 bytes (255: all the rest)
- *   c[5..6]   write sizes, cycled: >= 128 the whole action, else c + 1 bytes
- *   c[7]      the action that fails when bit 1 is set
+ *   c[5..6]   write sizes, cycled: >= 128 the whole action, else c + 1
+ *             bytes plus an eighth of the action (bounds the steps)
+ *   c[7]      the action number for bits 1 and 3
  * EOF (a feed of 0 bytes) follows the last byte.
  *
  * Invariants (abort on violation):
@@ -16,10 +20,12 @@
  *   - ACT_READ means room: feed() consumes at least one byte of a non-empty
  *     slice right after it; no ACT_READ after EOF was fed;
  *   - ACT_WRITE / ACT_SENDFILE ask for at least one byte of a valid buffer/fd;
- *   - after a failed I/O the next action is ACT_CLOSE;
+ *   - after a failed I/O or a short file the next action is ACT_CLOSE;
  *   - the output is a sequence of answers "HTTP/1.1 DDD ...", each with one
  *     Content-Length (1xx aside) and a known status (500 = a bug here), and
- *     nothing follows an answer that says "Connection: close". */
+ *     nothing follows an answer that says "Connection: close";
+ *   - the same input read and written whole gives the same answers (Date,
+ *     /time and interim 100 Continue aside): cutting must not change them. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -38,8 +44,9 @@
 #define SINK_CAP (16u << 20)
 #define BIG_SIZE 20000 /* above HTTP_INLINE_MAX: goes out as ACT_SENDFILE */
 
-/* Harness state made once (the fixture root). */
+/* Harness state made once (the fixture root, the access log's sink). */
 static struct fsroot *root;
+static FILE *devnull;
 
 static void make_root(void)
 {
@@ -195,30 +202,35 @@ static void check_output(const struct sink *s, bool head_possible)
     FZ_CHECK(ok, "bad answer stream");
 }
 
+/* Bytes to read or write now. A partial write also moves an eighth of what
+ * is left, so a large answer takes tens of steps, not one per byte. */
 static size_t pick(struct fz_cycle *c, size_t want, bool read)
 {
     unsigned v = fz_next(c);
-    size_t n = read ? (v == 255 ? want : v + 1) : (v >= 128 ? want : v + 1);
+    size_t n = read ? (v == 255 ? want : v + 1) : (v >= 128 ? want : v + 1 + want / 8);
     return n < want ? n : want;
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-    if (!root) {
-        make_root();
-        fz_fds_snapshot();
-    }
-    if (size < CTRL) return 0;
-    const uint8_t *in = data + CTRL;
-    size_t inlen = size - CTRL;
-    struct server_ctx ctx = {.root = root, .one_request = data[0] & 1};
-    bool inject = data[0] & 2;
-    struct fz_cycle rd = {data + 1, 4, 0}, wr = {data + 5, 2, 0};
-    struct session *s = session_new(&http_proto, &ctx, "fuzz:1");
-    FZ_CHECK(s != NULL, "session_new");
+/* How one run drives the session. */
+struct drive {
+    const uint8_t *in;
+    size_t inlen;
+    struct fz_cycle rd, wr; /* rd.n == 0: whole reads; wr.n == 0: whole writes */
+    bool inject, shrink;    /* fail action number fail_at / short file from it on */
+    unsigned fail_at;
+};
 
-    struct sink out = {0};
-    char tmp[65536];
+static size_t pick_or_all(struct fz_cycle *c, size_t want, bool read)
+{
+    return c->n ? pick(c, want, read) : want;
+}
+
+/* Runs one session over d->in, the answers into out. */
+static void run(const struct server_ctx *ctx, struct drive *d, struct sink *out)
+{
+    struct session *s = session_new(&http_proto, ctx, "fuzz:1");
+    FZ_CHECK(s != NULL, "session_new");
+    static char tmp[65536];
     size_t pos = 0, io = 0;
     bool eof = false, failed = false;
     for (unsigned steps = 0;; steps++) {
@@ -229,42 +241,113 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (a.kind == ACT_CLOSE) break;
         if (a.kind == ACT_READ) {
             FZ_CHECK(!eof, "ACT_READ after EOF");
-            if (pos == inlen) {
+            if (pos == d->inlen) {
                 FZ_CHECK(session_feed(s, tmp, 0) == 0, "EOF feed consumed bytes");
                 eof = true;
                 continue;
             }
-            size_t n = pick(&rd, inlen - pos, true);
-            size_t k = session_feed(s, in + pos, n);
+            size_t n = pick_or_all(&d->rd, d->inlen - pos, true);
+            size_t k = session_feed(s, d->in + pos, n);
             FZ_CHECK(k <= n, "feed consumed %zu of %zu", k, n);
             FZ_CHECK(k > 0, "ACT_READ, then feed of %zu bytes consumed none", n);
             pos += k;
             continue;
         }
         FZ_CHECK(a.kind == ACT_WRITE || a.kind == ACT_SENDFILE, "unknown action %d", (int)a.kind);
-        if (inject && io++ == data[7]) {
+        if (d->inject && io == d->fail_at) {
             session_done(s, &a, -1);
             failed = true;
             continue;
         }
+        if (d->shrink && io >= d->fail_at && a.kind == ACT_SENDFILE) {
+            session_done(s, &a, 0);
+            failed = true;
+            d->shrink = false;
+            continue;
+        }
+        io++;
         if (a.kind == ACT_WRITE) {
             FZ_CHECK(a.buf != NULL && a.len > 0, "empty ACT_WRITE");
-            size_t n = pick(&wr, a.len, false);
-            sink_put(&out, a.buf, n);
+            size_t n = pick_or_all(&d->wr, a.len, false);
+            sink_put(out, a.buf, n);
             session_done(s, &a, (ssize_t)n);
         } else {
             FZ_CHECK(a.fd >= 0 && a.count > 0 && a.off >= 0, "bad ACT_SENDFILE");
-            size_t n = pick(&wr, a.count, false);
+            size_t n = pick_or_all(&d->wr, a.count, false);
             if (n > sizeof tmp) n = sizeof tmp;
             ssize_t r = pread(a.fd, tmp, n, a.off);
             FZ_CHECK(r >= 0, "pread of the SENDFILE fd: %s", strerror(errno));
-            sink_put(&out, tmp, (size_t)r);
+            sink_put(out, tmp, (size_t)r);
             session_done(s, &a, r);
         }
     }
     session_free(s);
+}
+
+/* Blanks what depends on the clock (Date headers, /time bodies) and drops
+ * interim "100 Continue" answers (sent only when the body had not arrived
+ * with the head, so they depend on how the input was cut). */
+static void normalise(struct sink *o)
+{
+    static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
+    size_t w = 0;
+    for (size_t i = 0; i < o->len;) {
+        if (o->len - i >= sizeof cont - 1 && memcmp(o->buf + i, cont, sizeof cont - 1) == 0) {
+            i += sizeof cont - 1;
+            continue;
+        }
+        o->buf[w++] = o->buf[i++];
+    }
+    o->len = w;
+    for (size_t i = 0; i + 6 + 29 <= o->len; i++)
+        if (memcmp(o->buf + i, "Date: ", 6) == 0) memset(o->buf + i + 6, 'D', 29);
+    /* "YYYY-MM-DDTHH:MM:SSZ" */
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    for (size_t i = 0; i + 20 <= o->len; i++) {
+        size_t k = 0;
+        while (k < 20 && (shape[k] == 'd' ? o->buf[i + k] >= '0' && o->buf[i + k] <= '9'
+                                          : o->buf[i + k] == shape[k]))
+            k++;
+        if (k == 20) memset(o->buf + i, 'T', 20);
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    if (!root) {
+        make_root();
+        devnull = fopen("/dev/null", "w");
+        FZ_CHECK(devnull != NULL, "/dev/null");
+        fz_fds_snapshot();
+    }
+    if (size < CTRL) return 0;
+    const uint8_t *in = data + CTRL;
+    size_t inlen = size - CTRL;
+    struct server_ctx ctx = {.root = root, .one_request = data[0] & 1, .access_log = data[0] & 4};
+    FILE *saved_stderr = stderr;
+    if (ctx.access_log) stderr = devnull; /* the log goes to stderr: silence it */
+    struct drive d = {in,       inlen, {data + 1, 4, 0}, {data + 5, 2, 0}, data[0] & 2,
+                      data[0] & 8, data[7]};
+    bool cut = d.inject || d.shrink;
+    struct sink out = {0}, ref = {0};
+    run(&ctx, &d, &out);
+    /* The same input read and written whole: the answers must not depend
+     * on how the stream was cut. */
+    struct drive whole = {in, inlen, {NULL, 0, 0}, {NULL, 0, 0}, false, false, 0};
+    if (!cut) run(&ctx, &whole, &ref);
+    stderr = saved_stderr;
     fz_fds_check("http session");
-    if (!inject && !out.overflow) check_output(&out, find((const char *)in, inlen, "HEAD ") != NULL);
+    if (!cut && !out.overflow) {
+        check_output(&out, find((const char *)in, inlen, "HEAD ") != NULL);
+        normalise(&out);
+        normalise(&ref);
+        FZ_CHECK(out.len == ref.len && (!out.len || memcmp(out.buf, ref.buf, out.len) == 0),
+                 "answers depend on the read/write sizes: %zu bytes cut, %zu bytes whole:\n"
+                 "%.*s\n----\n%.*s",
+                 out.len, ref.len, (int)(out.len < 1500 ? out.len : 1500), out.buf,
+                 (int)(ref.len < 1500 ? ref.len : 1500), ref.buf);
+    }
     free(out.buf);
+    free(ref.buf);
     return 0;
 }

@@ -14,12 +14,13 @@
 
 void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
 {
-    fprintf(stderr, "\n%s:%d: invariant violated: %s\n  ", file, line, cond);
+    /* straight to fd 2: a target may have pointed stderr elsewhere */
+    dprintf(2, "\n%s:%d: invariant violated: %s\n  ", file, line, cond);
     va_list ap;
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vdprintf(2, fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
+    dprintf(2, "\n");
     abort();
 }
 
