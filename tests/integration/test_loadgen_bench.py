@@ -21,16 +21,11 @@ import unittest
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
 LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
+
+from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
 REFSERVER = os.environ.get("REFSERVER") or os.path.join(_REPO, "build", "servers", "refserver")
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
 PLOT = os.path.join(SOURCE_DIR, "ci", "plot")
-
-CSV_COLUMNS = [
-    "started_at", "git_rev", "host", "model", "protocol", "scenario", "engine", "threads",
-    "connections", "rate", "duration_s", "requests", "errors", "check_failures", "timeouts",
-    "bytes", "req_per_s", "mb_per_s", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us",
-    "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
-]
 
 # The fake server: `--list-models` offers crash, hang, orphan and good.
 #   crash   writes a line on stderr and exits 3 before listening
@@ -62,13 +57,6 @@ os.execv(REAL, [REAL] + args)
 '''
 
 
-def read_rows(path):
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        return header, [dict(zip(header, row)) for row in reader]
-
-
 def processes_mentioning(text):
     """pids whose command line contains text (our fixtures path is unique)."""
     found = []
@@ -95,12 +83,7 @@ class BenchCase(unittest.TestCase):
         for b in (LOADGEN, REFSERVER):
             if not os.access(b, os.X_OK):
                 raise unittest.SkipTest("not built: " + b)
-        cls.tmp = tempfile.mkdtemp(prefix="lg-bench-test-")
-        cls.fixtures = os.path.join(cls.tmp, "fixtures")
-        out = subprocess.run([LOADGEN, "fixtures", cls.fixtures], capture_output=True,
-                             timeout=60)
-        if out.returncode != 0:
-            raise RuntimeError("loadgen fixtures failed: %s" % out.stderr.decode())
+        cls.tmp, cls.fixtures = make_fixtures("lg-bench-test-")
 
     @classmethod
     def tearDownClass(cls):

@@ -23,15 +23,10 @@ from peer_vsftpd import VsftpdPeer  # noqa: E402
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
 LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
+
+from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
 FTP_SCENARIOS = ["ftp-get.ini", "ftp-list.ini", "ftp-put.ini", "ftp-mixed.ini"]
-
-CSV_COLUMNS = [
-    "started_at", "git_rev", "host", "model", "protocol", "scenario", "engine", "threads",
-    "connections", "rate", "duration_s", "requests", "errors", "check_failures", "timeouts",
-    "bytes", "req_per_s", "mb_per_s", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us",
-    "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
-]
 
 # check_payload() of loadgen/check.c, byte for byte: byte i is taken from
 # mix64(i / 8) (splitmix64's finaliser), 6 bits per byte, into this alphabet.
@@ -61,13 +56,6 @@ def free_port():
         return s.getsockname()[1]
 
 
-def read_rows(path):
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        return header, [dict(zip(header, row)) for row in reader]
-
-
 def replace_file(path, data):
     tmp = path + ".new"
     with open(tmp, "wb") as f:
@@ -86,12 +74,7 @@ class FtpCase(unittest.TestCase):
         why = VsftpdPeer.available()
         if why:
             raise unittest.SkipTest(why)
-        cls.tmp = tempfile.mkdtemp(prefix="lg-ftp-test-")
-        cls.fixtures = os.path.join(cls.tmp, "fixtures")
-        out = subprocess.run([LOADGEN, "fixtures", cls.fixtures], capture_output=True,
-                             timeout=120)
-        if out.returncode != 0:
-            raise RuntimeError("loadgen fixtures failed: %s" % out.stderr.decode())
+        cls.tmp, cls.fixtures = make_fixtures("lg-ftp-test-")
 
     @classmethod
     def tearDownClass(cls):

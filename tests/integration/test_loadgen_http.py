@@ -30,16 +30,10 @@ except ImportError:  # written by another engineer; the refserver tests skip wit
 _REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
 LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
+
+from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
 REFSERVER = os.environ.get("REFSERVER") or os.path.join(_REPO, "build", "servers", "refserver")
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
-
-CSV_COLUMNS = [
-    "started_at", "git_rev", "host", "model", "protocol", "scenario", "engine", "threads",
-    "connections", "rate", "duration_s", "requests", "errors", "check_failures", "timeouts",
-    "bytes", "req_per_s", "mb_per_s", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us",
-    "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
-]
-
 
 def http_scenarios():
     return sorted(glob.glob(os.path.join(SCENARIOS, "http-*.ini")))
@@ -55,13 +49,6 @@ def needs_dynamic(path):
     return False
 
 
-def read_rows(path):
-    with open(path, newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader)
-        return header, [dict(zip(header, row)) for row in reader]
-
-
 class LoadgenCase(unittest.TestCase):
     tmp = None
     fixtures = None
@@ -70,12 +57,7 @@ class LoadgenCase(unittest.TestCase):
     def setUpClass(cls):
         if not os.access(LOADGEN, os.X_OK):
             raise unittest.SkipTest("loadgen not built: " + LOADGEN)
-        cls.tmp = tempfile.mkdtemp(prefix="lg-http-test-")
-        cls.fixtures = os.path.join(cls.tmp, "fixtures")
-        out = subprocess.run([LOADGEN, "fixtures", cls.fixtures], capture_output=True,
-                             timeout=120)
-        if out.returncode != 0:
-            raise RuntimeError("loadgen fixtures failed: %s" % out.stderr.decode())
+        cls.tmp, cls.fixtures = make_fixtures("lg-http-test-")
 
     @classmethod
     def tearDownClass(cls):
