@@ -71,7 +71,7 @@ clean:
 # FUZZ_SECONDS on its seed corpus; new inputs go to $(BUILD)-fuzz/corpus/,
 # crashes to $(BUILD)-fuzz/crash-<target>-*. Stops at the first crash.
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= http fsroot echo scenario httpparse
+FUZZ_TARGETS ?= http fsroot echo scenario httpparse ftp
 
 .PHONY: fuzz
 fuzz:

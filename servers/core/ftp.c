@@ -98,13 +98,16 @@ static void reply(struct ftp *f, const char *fmt, ...)
     f->out_len += (size_t)n;
 }
 
-/* A reply with a path in double quotes, each '"' doubled (RFC 959 app. II). */
+/* A reply with a path in double quotes, each '"' doubled (RFC 959 app. II),
+ * and each 0xff byte too: the control connection is Telnet, where a lone
+ * 0xff is IAC, a command (RFC 854); clean_line() undoes "\xff\xff" on input,
+ * so a name holding 0xff must go out doubled (found by fuzz_ftp). */
 static void reply_path(struct ftp *f, int code, const char *path, const char *text)
 {
     char q[2 * FSROOT_PATH_MAX];
     size_t o = 0;
     for (const char *p = path; *p && o + 2 < sizeof q; p++) {
-        if (*p == '"') q[o++] = '"';
+        if (*p == '"' || *p == '\xff') q[o++] = *p;
         q[o++] = *p;
     }
     q[o] = '\0';

@@ -1058,6 +1058,8 @@ static void test_dele_mkd_rmd(void **state)
     ASSERT_CODE(d, "MKD upload/newdir\r\n", 550);
     ASSERT_CODE(d, "CWD upload\r\n", 250);
     ASSERT_REPLY(d, "XMKD a\"b\r\n", "257 \"/upload/a\"\"b\" created\r\n");
+    /* 0xff is Telnet's IAC: doubled on input, so doubled again in the reply */
+    ASSERT_REPLY(d, "MKD \xff\xffx\r\n", "257 \"/upload/\xff\xffx\" created\r\n");
     ASSERT_CODE(d, "XRMD a\"b\r\n", 250);
     ASSERT_CODE(d, "MKD .evil\r\n", 550);
     ASSERT_CODE(d, "MKD ../../evil\r\n", 550);
