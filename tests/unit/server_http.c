@@ -752,13 +752,24 @@ static void test_pipelined(void **state)
     drv_free(&d);
 }
 
-/* Replaces every Date header value by a fixed string (it may tick). */
-static void strip_dates(char *s)
+/* Replaces every Date header value by a fixed string (it may tick between
+ * two runs). Not strstr: the output holds binary bodies with NULs, and a
+ * Date after one of them must be found too. */
+static char *find(char *p, const char *end, const char *needle)
 {
-    char *p = s;
-    while ((p = strstr(p, "\r\nDate: ")) != NULL) {
+    size_t n = strlen(needle);
+    for (; p + n <= end; p++)
+        if (memcmp(p, needle, n) == 0) return p;
+    return NULL;
+}
+
+static void strip_dates(char *s, size_t len)
+{
+    char *p = s, *end = s + len;
+    while ((p = find(p, end, "\r\nDate: ")) != NULL) {
         p += 8;
-        char *e = strstr(p, "\r\n");
+        char *e = find(p, end, "\r\n");
+        if (!e) break;
         memset(p, 'D', (size_t)(e - p));
     }
 }
@@ -768,7 +779,7 @@ static void test_split_everywhere(void **state)
     (void)state;
     struct drv ref;
     run1(&ref, pipelined, true);
-    strip_dates(ref.out);
+    strip_dates(ref.out, ref.len);
     size_t len = strlen(pipelined);
     for (size_t cut = 1; cut < len; cut++) {
         struct drv d;
@@ -777,7 +788,7 @@ static void test_split_everywhere(void **state)
         assert_false(d.closed);
         drive(&d, pipelined + cut, len - cut, true);
         assert_true(d.closed);
-        strip_dates(d.out);
+        strip_dates(d.out, d.len);
         assert_int_equal(d.len, ref.len);
         if (memcmp(d.out, ref.out, ref.len) != 0) fail_msg("split at %zu differs", cut);
         drv_free(&d);
