@@ -611,11 +611,11 @@ static int check_expect_fits(struct pctx *c, const struct lg_step *st, const str
     else if (st->expect == LG_EXPECT_LISTING &&
              !(p == LG_PROTO_FTP && (strcmp(meth, "LIST") == 0 || strcmp(meth, "NLST") == 0)))
         why = "expect = listing is for FTP LIST and NLST";
-    else if (p == LG_PROTO_FTP && body_expect && strcmp(meth, "RETR") != 0)
+    else if (p == LG_PROTO_FTP && body_expect && strcmp(meth, "RETR") != 0 &&
+             !(strcmp(meth, "STOR") == 0 && st->expect == LG_EXPECT_ECHO))
         why = strcmp(meth, "STOR") == 0
-                  ? "check an upload with a following RETR step of the same path, "
-                    "expect = echo and the same body_size"
-                  : "FTP body checks are for RETR";
+                  ? "an upload is checked with expect = echo (read back and compared)"
+                  : "FTP body checks are for RETR (and expect = echo for STOR)";
     else if (p == LG_PROTO_ECHO && st->expect != LG_EXPECT_NONE && st->expect != LG_EXPECT_ECHO)
         why = "echo steps take expect = echo or none";
     if (why) {

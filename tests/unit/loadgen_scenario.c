@@ -262,8 +262,11 @@ static void test_bad_files(void **state)
     expect_error("protocol = http\n[scenario]\n", 1, "outside a section");
     expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = GET\npath = x\n", 4, "FTP");
     expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = STOR\npath = x\n"
-                 "body_size = 5\nexpect = echo\n",
-                 7, "RETR");
+                 "body_size = 5\nexpect = file\nexpect_body = a.txt\n",
+                 7, "expect = echo");
+    expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = LIST\npath = x\n"
+                 "expect = hash\nexpect_length = 1\nexpect_hash = 0\n",
+                 6, "RETR");
     expect_error("[scenario]\nprotocol = ftp\n[step a]\nmethod = LIST\npath = x\n"
                  "body_size = 5\n",
                  6, "body_size");
