@@ -341,3 +341,23 @@ def _write(path, data):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "wb") as f:
         f.write(data)
+
+
+def classes_per_model(namespace, prefix, mixin):
+    """Puts one unittest.TestCase class per model into namespace (a module's
+    globals()), named PREFIX_<model>, so a failure names its model. If the
+    models cannot be listed, a failing PREFIX_ListModels test says why."""
+    import unittest
+    try:
+        models = list_models()
+    except Exception as e:  # noqa: BLE001 - turned into a failing test
+        err = "cannot list models: %r" % e
+
+        def test_list_models(self):
+            self.fail(err)
+        name = prefix + "ListModels"
+        namespace[name] = type(name, (unittest.TestCase,), {"test_list_models": test_list_models})
+        return
+    for m in models:
+        name = prefix + "_" + re.sub(r"\W", "_", m)
+        namespace[name] = type(name, (mixin, unittest.TestCase), {"MODEL": m})

@@ -8,7 +8,7 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import RefServer, list_models  # noqa: E402
+from serverutil import classes_per_model, RefServer, list_models  # noqa: E402
 
 IO_TIMEOUT = 10
 
@@ -118,23 +118,7 @@ class EchoModelTests:
             self.fail("server did not close after the client's EOF")
 
 
-def _make_classes():
-    try:
-        models = list_models()
-    except Exception as e:  # noqa: BLE001 - turned into a failing test
-        err = "cannot list models: %r" % e
-
-        def test_list_models(self):
-            self.fail(err)
-        globals()["EchoListModels"] = type("EchoListModels", (unittest.TestCase,),
-                                           {"test_list_models": test_list_models})
-        return
-    for m in models:
-        name = "EchoTest_" + re.sub(r"\W", "_", m)
-        globals()[name] = type(name, (EchoModelTests, unittest.TestCase), {"MODEL": m})
-
-
-_make_classes()
+classes_per_model(globals(), "EchoTest", EchoModelTests)
 
 if __name__ == "__main__":
     unittest.main()

@@ -23,7 +23,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import (LOADGEN, SOURCE_DIR, RefServer, list_models,  # noqa: E402
+from serverutil import (classes_per_model, LOADGEN, SOURCE_DIR, RefServer, list_models,  # noqa: E402
                         make_docroot, wait_until)
 
 IO_TIMEOUT = 10
@@ -466,10 +466,7 @@ class FtpModelTests:
             os.unlink(os.path.join(self.upload, "c%d.bin" % i))
 
 
-for _model in list_models():
-    _name = "FtpTest_" + _model
-    globals()[_name] = type(_name, (FtpModelTests, unittest.TestCase), {"MODEL": _model})
-del _model, _name
+classes_per_model(globals(), "FtpTest", FtpModelTests)
 
 
 SCENARIOS = ("ftp-get.ini", "ftp-list.ini", "ftp-put.ini", "ftp-mixed.ini")

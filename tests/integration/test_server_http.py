@@ -18,7 +18,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import RefServer, list_models, make_docroot, wait_until  # noqa: E402
+from serverutil import classes_per_model, RefServer, list_models, make_docroot, wait_until  # noqa: E402
 
 IO_TIMEOUT = 10  # seconds for any single client operation
 HUGE_SIZE = 16 << 20
@@ -552,23 +552,7 @@ class HttpModelTests:
                         "zombies not reaped within 0.5 s: %s" % self.srv.zombies())
 
 
-def _make_classes():
-    try:
-        models = list_models()
-    except Exception as e:  # noqa: BLE001 - turned into a failing test
-        err = "cannot list models: %r" % e
-
-        def test_list_models(self):
-            self.fail(err)
-        globals()["HttpListModels"] = type("HttpListModels", (unittest.TestCase,),
-                                           {"test_list_models": test_list_models})
-        return
-    for m in models:
-        name = "HttpTest_" + re.sub(r"\W", "_", m)
-        globals()[name] = type(name, (HttpModelTests, unittest.TestCase), {"MODEL": m})
-
-
-_make_classes()
+classes_per_model(globals(), "HttpTest", HttpModelTests)
 
 if __name__ == "__main__":
     unittest.main()
