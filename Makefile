@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot
+        bench compare plot format format-check
 
 all: build
 
@@ -21,6 +21,14 @@ setup:
 # threaded code (thread/threadpool/reuseport models, loadgen) under
 # ThreadSanitizer.
 test: setup test-fast test-sanitizers test-tsan
+
+# make format: rewrite the C files to .clang-format; make test checks it
+# first and fails with the names of the files that do not follow it.
+format:
+	@ci/format
+
+format-check:
+	@ci/format --check
 
 test-fast: build
 	@cd $(BUILD) && $(CTEST) --output-on-failure -j $(JOBS)
