@@ -35,14 +35,14 @@ struct ftp_listing {
 };
 
 /* Opens the listing of the canonical path (l is overwritten): a
- * directory's entries, or else the path's own entry, and then path is cut
+ * directory's entries, or else a file's own entry, and then path is cut
  * to its directory (where a link is resolved, and what the access log
  * names). FSROOT_OK or the fsroot error (l then lists nothing). */
 int ftp_listing_open(struct ftp_listing *l, const struct fsroot *root, char *path);
 
 /* Formats the next entries of l, found in the directory dir, into buf
- * while another longest line fits in cap. Returns the bytes written: 0
- * only once every entry has been through. */
+ * while another longest line fits in cap (at least FTP_LIST_LINE_MAX).
+ * Returns the bytes written: 0 only once every entry has been through. */
 size_t ftp_listing_fill(struct ftp_listing *l, const struct fsroot *root, const char *dir,
                         enum ftp_list_style style, char *buf, size_t cap);
 

@@ -1,7 +1,9 @@
-/* Unit tests of the FTP session (servers/core/ftp.c), driven in memory by a
- * fake driver: replies go to a control buffer, data-channel actions are
- * performed on buffers (TRANSFER_OUT appends to a data buffer, TRANSFER_IN
- * writes scripted bytes into the upload's file). */
+/* Unit tests of the FTP session (servers/core/ftp.c, ftp_cmds.c), driven
+ * in memory by a fake driver: replies go to a control buffer, data-channel
+ * actions are performed on buffers (TRANSFER_OUT appends to a data buffer,
+ * TRANSFER_IN writes scripted bytes into the upload's file). The users
+ * file, the listing lines and the line text have their own tests
+ * (server_ftp_users.c, server_ftp_list.c, server_ftp_line.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -430,64 +432,6 @@ static void test_login_named(void **state)
     ASSERT_REPLY(d, "USER alice\r\nPASS s3cret\r\n",
                  "331 Please specify the password.\r\n530 Login incorrect.\r\n");
     drv_free(d);
-    ftp_users_free(u);
-}
-
-static void test_users_file(void **state)
-{
-    (void)state;
-    char err[256];
-    write_users("# users\r\n\r\n   \nalice:pw\r\n  # indented comment\ncarol.x_y-z:p w:d\n");
-    struct ftp_users *u = ftp_users_load(users_path, err, sizeof err);
-    assert_non_null(u);
-    assert_true(ftp_users_check(u, "alice", "pw"));
-    assert_false(ftp_users_check(u, "alice", "pw\r"));
-    assert_false(ftp_users_check(u, "alice", "p"));
-    assert_false(ftp_users_check(u, "alice", ""));
-    assert_false(ftp_users_check(u, "Alice", "pw"));
-    assert_true(ftp_users_check(u, "carol.x_y-z", "p w:d"));
-    assert_false(ftp_users_check(u, "nobody", "pw"));
-    assert_false(ftp_users_check(u, "", ""));
-    assert_false(ftp_users_check(NULL, "alice", "pw"));
-    ftp_users_free(u);
-
-    static const struct {
-        const char *text, *want;
-    } bad[] = {
-        {"alice:pw\n\nnocolon\n", ":3: expected name:password"},
-        {":pw\n", ":1: bad user name"},
-        {"al ice:pw\n", ":1: bad user name"},
-        {"alice:pw\nalice:other\n", ":2: duplicate user name"},
-        {"anonymous:x\n", ":1: user name reserved"},
-        {"FTP:x\n", ":1: user name reserved"},
-        {"alice:\n", ":1: empty password"},
-        {"alice:a\tb\n", ":1: control character"},
-        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:x\n",
-         ":1: bad user name"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_users(bad[i].text);
-        err[0] = '\0';
-        assert_null(ftp_users_load(users_path, err, sizeof err));
-        if (!strstr(err, bad[i].want) || strncmp(err, users_path, strlen(users_path)) != 0)
-            fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].want);
-    }
-    char longline[400];
-    memset(longline, 'p', sizeof longline);
-    memcpy(longline, "alice:", 6);
-    longline[sizeof longline - 2] = '\n';
-    longline[sizeof longline - 1] = '\0';
-    write_users(longline);
-    assert_null(ftp_users_load(users_path, err, sizeof err));
-    assert_non_null(strstr(err, ":1: "));
-    char missing[700];
-    snprintf(missing, sizeof missing, "%s/no-such-users", base);
-    assert_null(ftp_users_load(missing, err, sizeof err));
-    assert_non_null(strstr(err, "no-such-users: "));
-    write_users(""); /* an empty file is an empty table */
-    u = ftp_users_load(users_path, err, sizeof err);
-    assert_non_null(u);
-    assert_false(ftp_users_check(u, "alice", "pw"));
     ftp_users_free(u);
 }
 
@@ -1246,7 +1190,6 @@ int main(void)
         cmocka_unit_test(test_login_anonymous),
         cmocka_unit_test(test_login_required),
         cmocka_unit_test(test_login_named),
-        cmocka_unit_test(test_users_file),
         cmocka_unit_test(test_simple_commands),
         cmocka_unit_test(test_pwd_cwd),
         cmocka_unit_test(test_pasv_epsv),
