@@ -36,11 +36,8 @@
 static void ftp_state(struct ftp *f, enum ftp_state next)
 {
     static const char *const names[] = {
-        [FTP_IDLE] = "IDLE",
-        [FTP_OPEN_PASSIVE] = "OPEN_PASSIVE",
-        [FTP_ACCEPT] = "ACCEPT",
-        [FTP_TRANSFER] = "TRANSFER",
-        [FTP_CLOSE_DATA] = "CLOSE_DATA",
+        [FTP_IDLE] = "IDLE",         [FTP_OPEN_PASSIVE] = "OPEN_PASSIVE", [FTP_ACCEPT] = "ACCEPT",
+        [FTP_TRANSFER] = "TRANSFER", [FTP_CLOSE_DATA] = "CLOSE_DATA",
     };
     if (FTP_TRACE && f->state != next)
         fprintf(stderr, "ftp %s: %s -> %s\n", f->peer, names[f->state], names[next]);
@@ -84,18 +81,22 @@ void ftp_reply_path(struct ftp *f, int code, const char *path, const char *text)
 static const char *xfer_name(enum ftp_xfer_kind k)
 {
     switch (k) {
-    case FTP_XFER_RETR: return "RETR";
-    case FTP_XFER_LIST: return "LIST";
-    case FTP_XFER_NLST: return "NLST";
-    default: return "STOR";
+    case FTP_XFER_RETR:
+        return "RETR";
+    case FTP_XFER_LIST:
+        return "LIST";
+    case FTP_XFER_NLST:
+        return "NLST";
+    default:
+        return "STOR";
     }
 }
 
 static void log_xfer(struct ftp *f, int code)
 {
     if (!f->ctx || !f->ctx->access_log) return;
-    fprintf(stderr, "%s \"%s %s\" %d %llu\n", f->peer, xfer_name(f->xfer.kind), f->xfer.path,
-            code, f->xfer.bytes);
+    fprintf(stderr, "%s \"%s %s\" %d %llu\n", f->peer, xfer_name(f->xfer.kind), f->xfer.path, code,
+            f->xfer.bytes);
 }
 
 /* ---- transfers ---------------------------------------------------------- */
@@ -239,7 +240,7 @@ static void opened(struct ftp *f, ssize_t port)
         return;
     }
     ftp_reply(f, "227 Entering Passive Mode (%u,%u,%u,%u,%d,%d).\r\n", a, b, c, d, (int)port / 256,
-          (int)port % 256);
+              (int)port % 256);
 }
 
 static void accepted(struct ftp *f, ssize_t result)
@@ -345,8 +346,12 @@ static void next_data_action(struct ftp *f, struct action *out)
         out->ip_out = f->ip;
         out->ip_out_len = sizeof f->ip;
         break;
-    case FTP_ACCEPT: out->kind = ACT_ACCEPT_DATA; break;
-    case FTP_CLOSE_DATA: out->kind = ACT_CLOSE_DATA; break;
+    case FTP_ACCEPT:
+        out->kind = ACT_ACCEPT_DATA;
+        break;
+    case FTP_CLOSE_DATA:
+        out->kind = ACT_CLOSE_DATA;
+        break;
     case FTP_TRANSFER:
         if (f->xfer.kind == FTP_XFER_STOR) {
             out->kind = ACT_TRANSFER_IN;
@@ -364,7 +369,8 @@ static void next_data_action(struct ftp *f, struct action *out)
             out->count = out->len;
         }
         break;
-    case FTP_IDLE: break;
+    case FTP_IDLE:
+        break;
     }
 }
 
@@ -409,7 +415,8 @@ static void ftp_done(void *state, const struct action *a, ssize_t result)
     case ACT_CLOSE_DATA:
         if (f->state == FTP_CLOSE_DATA) closed(f);
         break;
-    default: break;
+    default:
+        break;
     }
     pump(f);
 }

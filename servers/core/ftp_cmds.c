@@ -46,8 +46,10 @@ static bool names_dir(const char *arg)
 
 static void reply_fs_error(struct ftp *f, int rc)
 {
-    if (rc == FSROOT_EIO) ftp_reply(f, "451 Local error.\r\n");
-    else ftp_reply(f, "550 No such file or directory.\r\n");
+    if (rc == FSROOT_EIO)
+        ftp_reply(f, "451 Local error.\r\n");
+    else
+        ftp_reply(f, "550 No such file or directory.\r\n");
 }
 
 /* ---- commands ----------------------------------------------------------- */
@@ -66,8 +68,19 @@ static void cmd_user(struct ftp *f, const char *arg)
     f->login.have_user = true;
     snprintf(f->login.user, sizeof f->login.user, "%s", arg); /* a longer name can never match */
     if (strlen(arg) > FTP_USER_MAX) f->login.user[0] = '\0';
-    if (ftp_user_is_anonymous(f->login.user)) ftp_reply(f, "331 Anonymous login ok, send your email as password.\r\n");
-    else ftp_reply(f, "331 Please specify the password.\r\n");
+    if (ftp_user_is_anonymous(f->login.user))
+        ftp_reply(f, "331 Anonymous login ok, send your email as password.\r\n");
+    else
+        ftp_reply(f, "331 Please specify the password.\r\n");
+}
+
+/* Anonymous names log in with any password, the others as the users table
+ * says. */
+static bool password_ok(const struct ftp *f, const char *pass)
+{
+    if (!f->login.user[0]) return false; /* a name too long to ever match */
+    if (ftp_user_is_anonymous(f->login.user)) return true;
+    return ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, pass);
 }
 
 static void cmd_pass(struct ftp *f, const char *arg)
@@ -81,9 +94,7 @@ static void cmd_pass(struct ftp *f, const char *arg)
         return;
     }
     f->login.have_user = false;
-    bool ok = f->login.user[0] && (ftp_user_is_anonymous(f->login.user) ||
-                             ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, arg));
-    if (ok) {
+    if (password_ok(f, arg)) {
         f->login.logged_in = true;
         ftp_reply(f, "230 Login successful.\r\n");
         return;
@@ -100,7 +111,7 @@ static void cmd_feat(struct ftp *f, const char *arg)
 {
     (void)arg;
     ftp_reply(f, "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n REST STREAM\r\n UTF8\r\n"
-             " TVFS\r\n211 End\r\n");
+                 " TVFS\r\n211 End\r\n");
 }
 
 static void cmd_opts(struct ftp *f, const char *arg)
@@ -115,10 +126,10 @@ static void cmd_help(struct ftp *f, const char *arg)
 {
     (void)arg;
     ftp_reply(f, "214-The following commands are recognized:\r\n"
-             " ABOR ALLO CDUP CWD DELE EPSV FEAT HELP LIST MDTM MKD MODE NLST NOOP OPTS\r\n"
-             " PASS PASV PWD QUIT REST RETR RMD SIZE STAT STOR STRU SYST TYPE USER\r\n"
-             " XCUP XCWD XMKD XPWD XRMD\r\n"
-             "214 Help OK.\r\n");
+                 " ABOR ALLO CDUP CWD DELE EPSV FEAT HELP LIST MDTM MKD MODE NLST NOOP OPTS\r\n"
+                 " PASS PASV PWD QUIT REST RETR RMD SIZE STAT STOR STRU SYST TYPE USER\r\n"
+                 " XCUP XCWD XMKD XPWD XRMD\r\n"
+                 "214 Help OK.\r\n");
 }
 
 static void cmd_stat(struct ftp *f, const char *arg)
@@ -127,9 +138,10 @@ static void cmd_stat(struct ftp *f, const char *arg)
         ftp_reply(f, "504 STAT with an argument is not implemented.\r\n");
         return;
     }
-    ftp_reply(f, "211-refserver FTP status:\r\n Connected to %s\r\n Logged in: %s\r\n"
-             " TYPE: %s, MODE: Stream, STRU: File\r\n211 End of status.\r\n",
-          f->peer, f->login.logged_in ? "yes" : "no", f->binary ? "BINARY" : "ASCII");
+    ftp_reply(f,
+              "211-refserver FTP status:\r\n Connected to %s\r\n Logged in: %s\r\n"
+              " TYPE: %s, MODE: Stream, STRU: File\r\n211 End of status.\r\n",
+              f->peer, f->login.logged_in ? "yes" : "no", f->binary ? "BINARY" : "ASCII");
 }
 
 static void cmd_pwd(struct ftp *f, const char *arg)
@@ -182,15 +194,19 @@ static void cmd_type(struct ftp *f, const char *arg)
 static void cmd_mode(struct ftp *f, const char *arg)
 {
     if (!need_arg(f, arg)) return;
-    if (strcasecmp(arg, "S") == 0) ftp_reply(f, "200 Mode set to S.\r\n");
-    else ftp_reply(f, "504 Command not implemented for that parameter.\r\n");
+    if (strcasecmp(arg, "S") == 0)
+        ftp_reply(f, "200 Mode set to S.\r\n");
+    else
+        ftp_reply(f, "504 Command not implemented for that parameter.\r\n");
 }
 
 static void cmd_stru(struct ftp *f, const char *arg)
 {
     if (!need_arg(f, arg)) return;
-    if (strcasecmp(arg, "F") == 0) ftp_reply(f, "200 Structure set to F.\r\n");
-    else ftp_reply(f, "504 Command not implemented for that parameter.\r\n");
+    if (strcasecmp(arg, "F") == 0)
+        ftp_reply(f, "200 Structure set to F.\r\n");
+    else
+        ftp_reply(f, "504 Command not implemented for that parameter.\r\n");
 }
 
 static void cmd_pasv(struct ftp *f, const char *arg)
@@ -275,7 +291,8 @@ static const char *skip_options(const char *arg)
         const char *sp = strchr(arg, ' ');
         if (!sp) return "";
         arg = sp + 1;
-        while (*arg == ' ') arg++;
+        while (*arg == ' ')
+            arg++;
     }
     return arg;
 }
@@ -367,7 +384,7 @@ static void cmd_mdtm(struct ftp *f, const char *arg)
         return;
     }
     ftp_reply(f, "213 %04d%02d%02d%02d%02d%02d\r\n", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-          tm.tm_hour, tm.tm_min, tm.tm_sec);
+              tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
 /* DELE, MKD, RMD: an *at() call in the parent directory. Returns the
@@ -409,24 +426,30 @@ static void cmd_dele(struct ftp *f, const char *arg)
         return;
     }
     int rc = in_parent(f, arg, p, do_unlink);
-    if (rc == 0) ftp_reply(f, "250 Delete operation successful.\r\n");
-    else if (rc < 0) ftp_reply(f, "550 Delete operation failed.\r\n");
+    if (rc == 0)
+        ftp_reply(f, "250 Delete operation successful.\r\n");
+    else if (rc < 0)
+        ftp_reply(f, "550 Delete operation failed.\r\n");
 }
 
 static void cmd_rmd(struct ftp *f, const char *arg)
 {
     char p[FSROOT_PATH_MAX];
     int rc = in_parent(f, arg, p, do_rmdir);
-    if (rc == 0) ftp_reply(f, "250 Remove directory operation successful.\r\n");
-    else if (rc < 0) ftp_reply(f, "550 Remove directory operation failed.\r\n");
+    if (rc == 0)
+        ftp_reply(f, "250 Remove directory operation successful.\r\n");
+    else if (rc < 0)
+        ftp_reply(f, "550 Remove directory operation failed.\r\n");
 }
 
 static void cmd_mkd(struct ftp *f, const char *arg)
 {
     char p[FSROOT_PATH_MAX];
     int rc = in_parent(f, arg, p, do_mkdir);
-    if (rc == 0) ftp_reply_path(f, 257, p, "created");
-    else if (rc < 0) ftp_reply(f, "550 Create directory operation failed.\r\n");
+    if (rc == 0)
+        ftp_reply_path(f, 257, p, "created");
+    else if (rc < 0)
+        ftp_reply(f, "550 Create directory operation failed.\r\n");
 }
 
 static void cmd_noop(struct ftp *f, const char *arg)
@@ -484,7 +507,8 @@ static const struct command {
 void ftp_command(struct ftp *f, char *line)
 {
     size_t vl = 0;
-    while (line[vl] && line[vl] != ' ') vl++;
+    while (line[vl] && line[vl] != ' ')
+        vl++;
     char *arg = line[vl] ? line + vl + 1 : line + vl;
     line[vl] = '\0';
     bool alpha = vl > 0;

@@ -15,7 +15,8 @@ bool ftp_has_ctl(const char *s)
 
 void ftp_clean_line(const char *p, size_t n, char *out)
 {
-    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r')) n--;
+    while (n > 0 && (p[n - 1] == '\n' || p[n - 1] == '\r'))
+        n--;
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)p[i];

@@ -30,7 +30,8 @@ static void ls_mode(mode_t m, char *s)
 {
     static const char rwx[] = "rwxrwxrwx";
     s[0] = S_ISDIR(m) ? 'd' : '-';
-    for (int i = 0; i < 9; i++) s[i + 1] = (m & (0400 >> i)) ? rwx[i] : '-';
+    for (int i = 0; i < 9; i++)
+        s[i + 1] = (m & (0400 >> i)) ? rwx[i] : '-';
     s[10] = '\0';
 }
 
@@ -46,8 +47,8 @@ size_t ftp_list_format(const char *name, const struct stat *st, enum ftp_list_st
         char mode[11], date[32];
         ls_mode(st->st_mode, mode);
         ls_date(st->st_mtime, now, date, sizeof date);
-        n = snprintf(buf, cap, "%s 1 ftp ftp %12lld %s %s\r\n", mode, (long long)st->st_size,
-                     date, name);
+        n = snprintf(buf, cap, "%s 1 ftp ftp %12lld %s %s\r\n", mode, (long long)st->st_size, date,
+                     name);
     }
     return n > 0 && (size_t)n < cap ? (size_t)n : 0;
 }

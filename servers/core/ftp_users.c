@@ -73,7 +73,8 @@ static const char *parse_user(const struct ftp_users *u, char *line, struct ftp_
 /* A line with nothing to parse: empty, only blanks, or a comment. */
 static bool blank(const char *s)
 {
-    while (*s == ' ' || *s == '\t') s++;
+    while (*s == ' ' || *s == '\t')
+        s++;
     return *s == '\0' || *s == '#';
 }
 
@@ -99,8 +100,10 @@ struct ftp_users *ftp_users_read(FILE *fp, const char *name, char *err, size_t e
     while (!why && fgets(line, sizeof line, fp)) {
         lineno++;
         size_t len = strlen(line);
-        if (len > 0 && line[len - 1] == '\n') line[--len] = '\0';
-        else if (!feof(fp)) why = "line too long";
+        if (len > 0 && line[len - 1] == '\n')
+            line[--len] = '\0';
+        else if (!feof(fp))
+            why = "line too long";
         if (len > 0 && line[len - 1] == '\r') line[--len] = '\0';
         if (why || blank(line)) continue;
         if (!grow(u, &cap)) {
@@ -112,8 +115,10 @@ struct ftp_users *ftp_users_read(FILE *fp, const char *name, char *err, size_t e
     }
     if (!why && ferror(fp)) why = strerror(errno);
     if (why) {
-        if (lineno) snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
-        else snprintf(err, errlen, "%s: %s", name, why);
+        if (lineno)
+            snprintf(err, errlen, "%s:%u: %s", name, lineno, why);
+        else
+            snprintf(err, errlen, "%s: %s", name, why);
         ftp_users_free(u);
         return NULL;
     }

@@ -35,12 +35,12 @@ static void test_clean_line_ends(void **state)
 static void test_clean_line_telnet(void **state)
 {
     (void)state;
-    assert_clean("NO\xff\xffOP\r\n", 8, "NO\xffOP");     /* IAC IAC is a 0xff byte */
+    assert_clean("NO\xff\xffOP\r\n", 8, "NO\xffOP");      /* IAC IAC is a 0xff byte */
     assert_clean("\xff\xf4\xff\xf2NOOP\r\n", 10, "NOOP"); /* IAC IP, IAC DM */
     assert_clean("\xff\xfb\x01NOOP\n", 7, "NOOP");        /* IAC WILL ECHO */
     assert_clean("\xff\xfe\x22NOOP\n", 7, "NOOP");        /* IAC DONT x */
     assert_clean("NOOP\xff", 5, "NOOP\xff");              /* a lone IAC at the end stays */
-    assert_clean("\xff\xfb", 2, "");                       /* a cut WILL: the option is gone */
+    assert_clean("\xff\xfb", 2, "");                      /* a cut WILL: the option is gone */
 }
 
 static void test_clean_line_nul(void **state)
@@ -48,7 +48,8 @@ static void test_clean_line_nul(void **state)
     (void)state;
     char out[16];
     ftp_clean_line("CWD a\0b\r\n", 9, out);
-    assert_string_equal(out, "CWD a\x01" "b");
+    assert_string_equal(out, "CWD a\x01"
+                             "b");
     assert_true(ftp_has_ctl(out));
 }
 
@@ -97,9 +98,9 @@ static void test_quote_path_cut(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_clean_line_ends),   cmocka_unit_test(test_clean_line_telnet),
-        cmocka_unit_test(test_clean_line_nul),    cmocka_unit_test(test_has_ctl),
-        cmocka_unit_test(test_quote_path),        cmocka_unit_test(test_quote_path_cut),
+        cmocka_unit_test(test_clean_line_ends), cmocka_unit_test(test_clean_line_telnet),
+        cmocka_unit_test(test_clean_line_nul),  cmocka_unit_test(test_has_ctl),
+        cmocka_unit_test(test_quote_path),      cmocka_unit_test(test_quote_path_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

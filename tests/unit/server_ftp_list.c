@@ -312,16 +312,11 @@ static void test_listing_chunks(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_format_long),
-        cmocka_unit_test(test_format_dates),
-        cmocka_unit_test(test_format_names),
-        cmocka_unit_test(test_format_not_shown),
-        cmocka_unit_test(test_format_room),
-        cmocka_unit_test(test_listing_dir),
-        cmocka_unit_test(test_listing_subdir_link),
-        cmocka_unit_test(test_listing_file),
-        cmocka_unit_test(test_listing_missing),
-        cmocka_unit_test(test_listing_chunks),
+        cmocka_unit_test(test_format_long),         cmocka_unit_test(test_format_dates),
+        cmocka_unit_test(test_format_names),        cmocka_unit_test(test_format_not_shown),
+        cmocka_unit_test(test_format_room),         cmocka_unit_test(test_listing_dir),
+        cmocka_unit_test(test_listing_subdir_link), cmocka_unit_test(test_listing_file),
+        cmocka_unit_test(test_listing_missing),     cmocka_unit_test(test_listing_chunks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

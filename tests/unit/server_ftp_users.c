@@ -124,7 +124,8 @@ static void test_parse_malformed(void **state)
         {"alice:a\x7f\n", NAME ":1: control character in password"},
         {"alice:a\rb\n", NAME ":1: control character in password"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_refused(bad[i].text, bad[i].want);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_refused(bad[i].text, bad[i].want);
 }
 
 static void test_short_error_buffer(void **state)
