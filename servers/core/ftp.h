@@ -30,37 +30,23 @@
  * running transfer).
  *
  * ctx->one_request is ignored: an FTP session is one client's whole visit.
+ *
+ * The files: ftp.c (the control connection, the data channel, this proto),
+ * ftp_cmds.c (the commands), ftp_session.h (their shared state),
+ * ftp_list.c (LIST/NLST lines), ftp_users.c (the users file), ftp_line.c
+ * (Telnet line text: IAC, control bytes, quoting).
  */
 #ifndef SERVERMODELS_FTP_H
 #define SERVERMODELS_FTP_H
 
-#include <stddef.h>
-
 #include "conn.h"
+#include "ftp_users.h" /* the users table that server_ctx.users points to */
 
 /* Longest command line, CRLF included; longer lines get 500 and are dropped. */
 #define FTP_LINE_MAX 512
-/* Longest user name / password in the users file. */
-#define FTP_USER_MAX 64
-#define FTP_PASS_MAX 128
 /* Failed logins before the session is closed with 421. */
 #define FTP_MAX_BAD_LOGINS 3
 
 extern const struct proto ftp_proto;
-
-/* The named users (--users FILE). One "name:password" per line; '#' starts
- * a comment line; blank lines are skipped; a trailing CR is ignored. The
- * password is everything after the first ':' (it may contain ':'). Names
- * are 1..FTP_USER_MAX bytes of [A-Za-z0-9._-], unique, and not "anonymous"
- * or "ftp" (those are always anonymous). */
-struct ftp_users;
-
-/* Loads a users file. NULL on error, with "path:line: reason" (or
- * "path: reason") in err. */
-struct ftp_users *ftp_users_load(const char *path, char *err, size_t errlen);
-void ftp_users_free(struct ftp_users *users);
-/* True when name is in the table with that password (constant-time compare
- * of the password). users may be NULL (nobody). */
-bool ftp_users_check(const struct ftp_users *users, const char *name, const char *pass);
 
 #endif

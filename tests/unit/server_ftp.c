@@ -1,7 +1,9 @@
-/* Unit tests of the FTP session (servers/core/ftp.c), driven in memory by a
- * fake driver: replies go to a control buffer, data-channel actions are
- * performed on buffers (TRANSFER_OUT appends to a data buffer, TRANSFER_IN
- * writes scripted bytes into the upload's file). */
+/* Unit tests of the FTP session (servers/core/ftp.c, ftp_cmds.c), driven
+ * in memory by a fake driver: replies go to a control buffer, data-channel
+ * actions are performed on buffers (TRANSFER_OUT appends to a data buffer,
+ * TRANSFER_IN writes scripted bytes into the upload's file). The users
+ * file, the listing lines and the line text have their own tests
+ * (server_ftp_users.c, server_ftp_list.c, server_ftp_line.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -115,7 +117,8 @@ static int setup(void **state)
     write_file("root/.hidden", "secret", 6);
     write_file("root/.hdir/x", "secret", 6);
     write_file("root/sub/inner.txt", "inner\n", 6);
-    for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
+    for (size_t i = 0; i < BIG_SIZE; i++)
+        big[i] = (char)(i * 31 + (i >> 8));
     write_file("root/big.bin", big, BIG_SIZE);
     write_file("outside.txt", "outside", 7);
     ln("a.txt", "root/link_in");
@@ -155,14 +158,14 @@ struct drv {
     size_t max_io; /* largest write/transfer performed at once */
     bool closed;
     /* data channel behaviour */
-    const char *ip;        /* what OPEN_PASSIVE reports */
-    ssize_t open_result;   /* the port, or -1 */
-    ssize_t accept_result; /* 0 or -1 */
+    const char *ip;         /* what OPEN_PASSIVE reports */
+    ssize_t open_result;    /* the port, or -1 */
+    ssize_t accept_result;  /* 0 or -1 */
     ssize_t out_fail_after; /* TRANSFER_OUT fails after this many bytes (-1: never) */
-    const char *upload;    /* bytes TRANSFER_IN delivers */
+    const char *upload;     /* bytes TRANSFER_IN delivers */
     size_t upload_len, upload_pos;
-    ssize_t upload_end;    /* TRANSFER_IN's last result: 0 (EOF) or -1 */
-    const char *watch;     /* rel path that must not exist during TRANSFER_IN */
+    ssize_t upload_end; /* TRANSFER_IN's last result: 0 (EOF) or -1 */
+    const char *watch;  /* rel path that must not exist during TRANSFER_IN */
     int watch_checks;
     /* counters */
     int opens, accepts, outs, ins, data_closes;
@@ -360,10 +363,10 @@ static void test_login_required(void **state)
     (void)state;
     struct drv *d = drv_new();
     drv_send(d, "");
-    static const char *const need[] = {"PWD", "CWD sub", "CDUP", "TYPE I", "PASV", "EPSV",
-                                       "LIST", "NLST", "RETR a.txt", "STOR x", "SIZE a.txt",
-                                       "MDTM a.txt", "DELE a.txt", "MKD x", "RMD sub",
-                                       "REST 0", "STAT", "PORT 1,2,3,4,5,6", "XPWD", "ABOR"};
+    static const char *const need[] = {
+        "PWD",     "CWD sub",    "CDUP",   "TYPE I",           "PASV",       "EPSV",       "LIST",
+        "NLST",    "RETR a.txt", "STOR x", "SIZE a.txt",       "MDTM a.txt", "DELE a.txt", "MKD x",
+        "RMD sub", "REST 0",     "STAT",   "PORT 1,2,3,4,5,6", "XPWD",       "ABOR"};
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
         char line[64];
         snprintf(line, sizeof line, "%s\r\n", need[i]);
@@ -433,64 +436,6 @@ static void test_login_named(void **state)
     ftp_users_free(u);
 }
 
-static void test_users_file(void **state)
-{
-    (void)state;
-    char err[256];
-    write_users("# users\r\n\r\n   \nalice:pw\r\n  # indented comment\ncarol.x_y-z:p w:d\n");
-    struct ftp_users *u = ftp_users_load(users_path, err, sizeof err);
-    assert_non_null(u);
-    assert_true(ftp_users_check(u, "alice", "pw"));
-    assert_false(ftp_users_check(u, "alice", "pw\r"));
-    assert_false(ftp_users_check(u, "alice", "p"));
-    assert_false(ftp_users_check(u, "alice", ""));
-    assert_false(ftp_users_check(u, "Alice", "pw"));
-    assert_true(ftp_users_check(u, "carol.x_y-z", "p w:d"));
-    assert_false(ftp_users_check(u, "nobody", "pw"));
-    assert_false(ftp_users_check(u, "", ""));
-    assert_false(ftp_users_check(NULL, "alice", "pw"));
-    ftp_users_free(u);
-
-    static const struct {
-        const char *text, *want;
-    } bad[] = {
-        {"alice:pw\n\nnocolon\n", ":3: expected name:password"},
-        {":pw\n", ":1: bad user name"},
-        {"al ice:pw\n", ":1: bad user name"},
-        {"alice:pw\nalice:other\n", ":2: duplicate user name"},
-        {"anonymous:x\n", ":1: user name reserved"},
-        {"FTP:x\n", ":1: user name reserved"},
-        {"alice:\n", ":1: empty password"},
-        {"alice:a\tb\n", ":1: control character"},
-        {"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa:x\n",
-         ":1: bad user name"},
-    };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
-        write_users(bad[i].text);
-        err[0] = '\0';
-        assert_null(ftp_users_load(users_path, err, sizeof err));
-        if (!strstr(err, bad[i].want) || strncmp(err, users_path, strlen(users_path)) != 0)
-            fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].want);
-    }
-    char longline[400];
-    memset(longline, 'p', sizeof longline);
-    memcpy(longline, "alice:", 6);
-    longline[sizeof longline - 2] = '\n';
-    longline[sizeof longline - 1] = '\0';
-    write_users(longline);
-    assert_null(ftp_users_load(users_path, err, sizeof err));
-    assert_non_null(strstr(err, ":1: "));
-    char missing[700];
-    snprintf(missing, sizeof missing, "%s/no-such-users", base);
-    assert_null(ftp_users_load(missing, err, sizeof err));
-    assert_non_null(strstr(err, "no-such-users: "));
-    write_users(""); /* an empty file is an empty table */
-    u = ftp_users_load(users_path, err, sizeof err);
-    assert_non_null(u);
-    assert_false(ftp_users_check(u, "alice", "pw"));
-    ftp_users_free(u);
-}
-
 /* ---- simple commands ---------------------------------------------------- */
 
 static void test_simple_commands(void **state)
@@ -498,8 +443,9 @@ static void test_simple_commands(void **state)
     (void)state;
     struct drv *d = logged_in();
     ASSERT_REPLY(d, "SYST\r\n", "215 UNIX Type: L8\r\n");
-    ASSERT_REPLY(d, "FEAT\r\n", "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n"
-                                " REST STREAM\r\n UTF8\r\n TVFS\r\n211 End\r\n");
+    ASSERT_REPLY(d, "FEAT\r\n",
+                 "211-Features:\r\n EPSV\r\n PASV\r\n SIZE\r\n MDTM\r\n"
+                 " REST STREAM\r\n UTF8\r\n TVFS\r\n211 End\r\n");
     ASSERT_REPLY(d, "OPTS UTF8 ON\r\n", "200 Always in UTF8 mode.\r\n");
     ASSERT_CODE(d, "OPTS MLST type\r\n", 501);
     ASSERT_REPLY(d, "TYPE I\r\n", "200 Switching to Binary mode.\r\n");
@@ -680,9 +626,22 @@ static void test_retr_errors(void **state)
     (void)state;
     struct drv *d = logged_in();
     static const char *const refused[] = {
-        "missing.txt", "sub", "/", ".hidden", ".hdir/x", "sub/../.hidden", "../outside.txt",
-        "../../etc/passwd", "/../outside.txt", "/../../../../etc/passwd", "link_out",
-        "dir_out/outside.txt", "sub/../../outside.txt", "a.txt/", "a\\b", "q\"uote",
+        "missing.txt",
+        "sub",
+        "/",
+        ".hidden",
+        ".hdir/x",
+        "sub/../.hidden",
+        "../outside.txt",
+        "../../etc/passwd",
+        "/../outside.txt",
+        "/../../../../etc/passwd",
+        "link_out",
+        "dir_out/outside.txt",
+        "sub/../../outside.txt",
+        "a.txt/",
+        "a\\b",
+        "q\"uote",
     };
     ASSERT_CODE(d, "EPSV\r\n", 229);
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
@@ -711,8 +670,9 @@ static void test_data_failures(void **state)
     struct drv *d = logged_in();
     d->accept_result = -1;
     ASSERT_CODE(d, "EPSV\r\n", 229);
-    ASSERT_REPLY(d, "RETR a.txt\r\n", "150 Opening BINARY mode data connection (6 bytes).\r\n"
-                                      "425 Can't open data connection.\r\n");
+    ASSERT_REPLY(d, "RETR a.txt\r\n",
+                 "150 Opening BINARY mode data connection (6 bytes).\r\n"
+                 "425 Can't open data connection.\r\n");
     assert_string_equal(d->trace, "AC");
     d->accept_result = 0;
     d->out_fail_after = 100000;
@@ -732,8 +692,9 @@ static void test_list(void **state)
     (void)state;
     struct drv *d = logged_in();
     ASSERT_CODE(d, "PASV\r\n", 227);
-    ASSERT_REPLY(d, "LIST\r\n", "150 Here comes the directory listing.\r\n"
-                                "226 Transfer complete.\r\n");
+    ASSERT_REPLY(d, "LIST\r\n",
+                 "150 Here comes the directory listing.\r\n"
+                 "226 Transfer complete.\r\n");
     d->data[d->dlen] = '\0';
     const char *l = d->data;
     regex_t re;
@@ -761,7 +722,8 @@ static void test_list(void **state)
     assert_non_null(strstr(l, "\r\nd"));
     assert_non_null(strstr(l, " sub\r\n"));
     regex_t link; /* a link is shown as the file it points to */
-    assert_int_equal(regcomp(&link, "\n-rw-r--r-- 1 ftp ftp +6 [^\r]* link_in\r\n", REG_EXTENDED), 0);
+    assert_int_equal(regcomp(&link, "\n-rw-r--r-- 1 ftp ftp +6 [^\r]* link_in\r\n", REG_EXTENDED),
+                     0);
     assert_int_equal(regexec(&link, l, 0, NULL, 0), 0);
     regfree(&link);
     assert_null(strstr(l, "hid"));
@@ -790,8 +752,8 @@ static void test_list(void **state)
     assert_non_null(strstr(d->data, " inner.txt\r\n"));
     ASSERT_CODE(d, "CDUP\r\n", 250);
     ASSERT_CODE(d, "PASV\r\n", 227); /* a refused LIST leaves the listener */
-    static const char *const refused[] = {"missing", "..", ".hdir", "dir_out", "-la ..",
-                                          "/../", ".hidden"};
+    static const char *const refused[] = {"missing", "..",   ".hdir",  "dir_out",
+                                          "-la ..",  "/../", ".hidden"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         char line[64];
         snprintf(line, sizeof line, "LIST %s\r\n", refused[i]);
@@ -799,8 +761,9 @@ static void test_list(void **state)
         snprintf(line, sizeof line, "NLST %s\r\n", refused[i]);
         ASSERT_REPLY(d, line, "550 No such file or directory.\r\n");
     }
-    ASSERT_REPLY(d, "LIST\r\n", "150 Here comes the directory listing.\r\n"
-                                "226 Transfer complete.\r\n");
+    ASSERT_REPLY(d, "LIST\r\n",
+                 "150 Here comes the directory listing.\r\n"
+                 "226 Transfer complete.\r\n");
     ASSERT_REPLY(d, "LIST\r\n", "425 Use PASV or EPSV first.\r\n");
     drv_free(d);
 }
@@ -852,7 +815,8 @@ static void test_list_huge(void **state)
     ASSERT_CODE(d, "EPSV\r\n", 229);
     drv_send(d, "LIST huge\r\n");
     size_t lines = 0;
-    for (size_t i = 0; i < d->dlen; i++) lines += d->data[i] == '\n';
+    for (size_t i = 0; i < d->dlen; i++)
+        lines += d->data[i] == '\n';
     assert_int_equal(lines, N);
     drv_free(d);
     char cmd[700];
@@ -984,9 +948,9 @@ static void test_stor_errors(void **state)
     struct drv *d = logged_in();
     ASSERT_CODE(d, "STOR upload/x\r\n", 425);
     ASSERT_CODE(d, "EPSV\r\n", 229);
-    static const char *const refused[] = {"nodir/x", "sub", "/", ".evil", "upload/.evil",
-                                          "../x", "/../x", "dir_out/x", "upload/", ".hdir/x",
-                                          "upload/new/"};
+    static const char *const refused[] = {"nodir/x",      "sub",     "/",          ".evil",
+                                          "upload/.evil", "../x",    "/../x",      "dir_out/x",
+                                          "upload/",      ".hdir/x", "upload/new/"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         char line[64];
         snprintf(line, sizeof line, "STOR %s\r\n", refused[i]);
@@ -1014,8 +978,8 @@ static void test_size_mdtm(void **state)
     ASSERT_REPLY(d, "SIZE big.bin\r\n", "213 307211\r\n");
     ASSERT_REPLY(d, "SIZE link_in\r\n", "213 6\r\n");
     ASSERT_REPLY(d, "SIZE empty.txt\r\n", "213 0\r\n");
-    static const char *const refused[] = {"sub", "missing", ".hidden", "link_out", "a.txt/",
-                                          "../outside.txt", "dir_out/outside.txt"};
+    static const char *const refused[] = {
+        "sub", "missing", ".hidden", "link_out", "a.txt/", "../outside.txt", "dir_out/outside.txt"};
     for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
         char line[64];
         snprintf(line, sizeof line, "SIZE %s\r\n", refused[i]);
@@ -1112,7 +1076,10 @@ static void test_line_ends_and_telnet(void **state)
     struct drv *d = logged_in();
     ASSERT_REPLY(d, "NOOP\n", "200 NOOP ok.\r\n");
     ASSERT_REPLY(d, "pwd\r\n", "257 \"/\" is the current directory\r\n");
-    ASSERT_REPLY(d, "\xff\xf4\xff\xf2" "ABOR\r\n", "226 No transfer to abort.\r\n");
+    ASSERT_REPLY(d,
+                 "\xff\xf4\xff\xf2"
+                 "ABOR\r\n",
+                 "226 No transfer to abort.\r\n");
     ASSERT_REPLY(d, "NO\xff\xfb\x01OP\r\n", "200 NOOP ok.\r\n");
     ASSERT_REPLY(d, "NOOP\r\nNOOP", "200 NOOP ok.\r\n"); /* the rest waits for its LF */
     ASSERT_REPLY(d, "\r\n", "200 NOOP ok.\r\n");
@@ -1175,7 +1142,8 @@ static void test_backpressure(void **state)
     enum { N = 2000 };
     char *in = malloc(N * 6 + 1);
     assert_non_null(in);
-    for (int i = 0; i < N; i++) memcpy(in + i * 6, "NOOP\r\n", 6);
+    for (int i = 0; i < N; i++)
+        memcpy(in + i * 6, "NOOP\r\n", 6);
     in[N * 6] = '\0';
     struct drv *d = logged_in();
     d->max_io = 100;
@@ -1187,7 +1155,8 @@ static void test_backpressure(void **state)
     d->clen = 0;
     drv_run(d, false);
     assert_int_equal(d->clen, (size_t)N * 14);
-    for (int i = 0; i < N; i++) assert_memory_equal(d->ctrl + i * 14, "200 NOOP ok.\r\n", 14);
+    for (int i = 0; i < N; i++)
+        assert_memory_equal(d->ctrl + i * 14, "200 NOOP ok.\r\n", 14);
     free(in);
     drv_free(d);
 }
@@ -1246,7 +1215,6 @@ int main(void)
         cmocka_unit_test(test_login_anonymous),
         cmocka_unit_test(test_login_required),
         cmocka_unit_test(test_login_named),
-        cmocka_unit_test(test_users_file),
         cmocka_unit_test(test_simple_commands),
         cmocka_unit_test(test_pwd_cwd),
         cmocka_unit_test(test_pasv_epsv),

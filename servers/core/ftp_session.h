@@ -1,0 +1,101 @@
+/* ftp_session.h - the FTP session's state, shared by ftp.c (the control
+ * connection, the data channel and the proto interface) and ftp_cmds.c
+ * (the commands). Private to servers/core: drivers see only ftp.h/conn.h.
+ */
+#ifndef SERVERMODELS_FTP_SESSION_H
+#define SERVERMODELS_FTP_SESSION_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "conn.h"
+#include "fsroot.h"
+#include "ftp.h"
+#include "ftp_list.h"
+
+/* Input: a few pipelined lines. */
+#define FTP_IN_CAP (2 * FTP_LINE_MAX)
+/* The longest reply: a 257 with a path whose every byte is a doubled '"'. */
+#define FTP_REPLY_MAX (2 * FSROOT_PATH_MAX + 128)
+#define FTP_OUT_CAP (FTP_REPLY_MAX + 4096)
+/* Listing chunks; one line is at most FTP_LIST_LINE_MAX bytes. */
+#define FTP_DATA_CAP 8192
+
+/* The session's state: the data-channel operation under way, if any (at
+ * most one). Only ftp_state() in ftp.c changes it. */
+enum ftp_state {
+    FTP_IDLE,         /* answering commands */
+    FTP_OPEN_PASSIVE, /* ACT_OPEN_PASSIVE for PASV or EPSV */
+    FTP_ACCEPT,       /* ACT_ACCEPT_DATA */
+    FTP_TRANSFER,     /* ACT_TRANSFER_OUT / ACT_TRANSFER_IN until done */
+    FTP_CLOSE_DATA,   /* ACT_CLOSE_DATA, then the final reply */
+};
+
+enum ftp_xfer_kind { FTP_XFER_RETR, FTP_XFER_LIST, FTP_XFER_NLST, FTP_XFER_STOR };
+
+/* Who is logged in (ftp_reset_login() clears it). */
+struct ftp_login {
+    bool logged_in;
+    bool have_user; /* USER given, PASS awaited */
+    int bad_logins;
+    char user[FTP_USER_MAX + 1]; /* "" for a name too long to ever match */
+};
+
+/* The transfer under way, or ending until its final reply
+ * (ftp_reset_transfer() forgets it). */
+struct ftp_xfer {
+    enum ftp_xfer_kind kind;
+    int final_code; /* the reply once the data channel is closed */
+    const char *final_text;
+    int fd;          /* RETR: the file */
+    off_t off, left; /* RETR: next offset, bytes left */
+    struct fsroot_upload up;
+    bool uploading;             /* STOR: up holds an open temp file */
+    struct ftp_listing listing; /* LIST/NLST: the entries left... */
+    size_t data_pos, data_len;  /* ...and the chunk in ftp.data not yet sent */
+    unsigned long long bytes;
+    char path[FSROOT_PATH_MAX]; /* canonical path, for the access log */
+};
+
+struct ftp {
+    const struct server_ctx *ctx;
+    char peer[64];
+    /* the control connection */
+    size_t in_off, in_len;
+    size_t out_pos, out_len;
+    bool discarding; /* dropping the rest of an overlong line */
+    bool eof, failed, closing;
+    enum ftp_state state;
+    struct ftp_login login;
+    /* data-channel settings */
+    bool binary, epsv_all;
+    bool listener; /* a passive listener is open and unused */
+    bool open_epsv;
+    off_t rest;
+    char ip[64]; /* ACT_OPEN_PASSIVE's ip_out */
+    struct ftp_xfer xfer;
+    /* buffers, only ever read up to what was written */
+    char cwd[FSROOT_PATH_MAX];
+    char in[FTP_IN_CAP];
+    char out[FTP_OUT_CAP];
+    char data[FTP_DATA_CAP];
+};
+
+/* ftp.c: replies and the data channel, for the commands. */
+
+/* Queues a reply (the output buffer always has room for FTP_REPLY_MAX). */
+void ftp_reply(struct ftp *f, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* "code "path" text": the path quoted as RFC 959 app. II says. */
+void ftp_reply_path(struct ftp *f, int code, const char *path, const char *text);
+/* PASV (epsv false) or EPSV: asks the driver for a passive listener. */
+void ftp_open_passive(struct ftp *f, bool epsv);
+/* Starts a transfer over the listener: replies "150 text" and asks the
+ * driver to accept the data connection. What it moves is already in
+ * f->xfer (the file, the upload or the listing, and the path). */
+void ftp_xfer_start(struct ftp *f, enum ftp_xfer_kind kind, const char *text);
+
+/* ftp_cmds.c: answers one command line (line end and Telnet removed). */
+void ftp_command(struct ftp *f, char *line);
+
+#endif
