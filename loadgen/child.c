@@ -1,4 +1,4 @@
-/* child.c - child processes and their resources, for the bench (child.h).
+/* child.c - child processes and what they use, for the bench (child.h).
  *
  *   1. spawn with a pipe on stdout, wait with a deadline (pidfd where there
  *      is one, else a polled waitpid), kill the process group;
@@ -9,27 +9,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <inttypes.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
-#include "bench.h"
 #include "loadgen.h"
 
 /* ---- 1. child processes ----------------------------------------------- */
@@ -319,7 +311,7 @@ static void add_cpu(pid_t pid, const unsigned long long *t, void *arg)
     *(unsigned long long *)arg += t[0] + t[1] + t[2] + t[3];
 }
 
-double bench_group_cpu_s(pid_t pgid)
+double proc_group_cpu_s(pid_t pgid)
 {
     unsigned long long ticks = 0;
     long hz = sysconf(_SC_CLK_TCK);
@@ -334,7 +326,7 @@ static void add_hwm(pid_t pid, const unsigned long long *t, void *arg)
     if (kb > 0) *(long *)arg += kb;
 }
 
-long bench_group_hwm_kb(pid_t pgid)
+long proc_group_hwm_kb(pid_t pgid)
 {
     long kb = 0;
     if (for_group(pgid, add_hwm, &kb) < 0) return -1;
@@ -347,16 +339,3 @@ bool child_group_alive(pid_t pgid)
 {
     return kill(-pgid, 0) == 0 || errno == EPERM;
 }
-
-double bench_median(double *v, size_t n)
-{
-    if (n == 0) return 0;
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is --repeat */
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
