@@ -1,7 +1,7 @@
 /* bench.c - the model x scenario matrix: start the server, run, record, stop.
  *
  * Reads top to bottom as the bench does its work:
- *   1. options, the model list (SERVER --list-models), the scenario files;
+ *   1. options; the models and scenario files (bench_plan.c);
  *   2. one (model, scenario) run: start the server (bench_server.c), the
  *      run itself (run_scenario, as `loadgen run` does it), stop, record;
  *   3. the matrix, then the ranked tables and the CSV files (bench_report.c).
@@ -9,8 +9,6 @@
 #define _XOPEN_SOURCE 700 /* nftw() and its flags */
 #include "bench.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
@@ -23,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bench_plan.h"
 #include "bench_report.h"
 #include "bench_server.h"
 #include "child.h"
@@ -30,8 +29,6 @@
 #include "optval.h"
 #include "run.h"
 #include "scenario.h"
-
-#define MAX_NAMES 256
 
 static const char BENCH_USAGE[] =
     "usage: loadgen bench --server PATH/refserver [options]\n"
@@ -141,7 +138,8 @@ static const struct option BENCH_OPTIONS[] = {
     {"threads", required_argument, 0, O_THREADS},
     {"repeat", required_argument, 0, O_REPEAT},
     {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0}};
+    {0, 0, 0, 0},
+};
 
 /* A numeric option's value. 0, or EXIT_USAGE after a message. */
 static int set_number(struct bench_opts *o, int opt, const char *name, const char *val)
@@ -149,16 +147,24 @@ static int set_number(struct bench_opts *o, int opt, const char *name, const cha
     char msg[256];
     int rc = 0;
     switch (opt) {
-    case O_DURATION: rc = optval_seconds(name, val, 0, 86400, true, &o->duration, msg, sizeof msg); break;
+    case O_DURATION:
+        rc = optval_seconds(name, val, 0, 86400, true, &o->duration, msg, sizeof msg);
+        break;
     case O_READY_TIMEOUT:
         rc = optval_seconds(name, val, 0, 3600, true, &o->server.ready_timeout_s, msg, sizeof msg);
         break;
     case O_STOP_TIMEOUT:
         rc = optval_seconds(name, val, 0, 3600, true, &o->server.stop_timeout_s, msg, sizeof msg);
         break;
-    case O_CONNECTIONS: rc = optval_count(name, val, 1, 100000, &o->connections, msg, sizeof msg); break;
-    case O_THREADS: rc = optval_count(name, val, 1, 1024, &o->threads, msg, sizeof msg); break;
-    case O_REPEAT: rc = optval_uint(name, val, 1, 1000, &o->repeat, msg, sizeof msg); break;
+    case O_CONNECTIONS:
+        rc = optval_count(name, val, 1, 100000, &o->connections, msg, sizeof msg);
+        break;
+    case O_THREADS:
+        rc = optval_count(name, val, 1, 1024, &o->threads, msg, sizeof msg);
+        break;
+    case O_REPEAT:
+        rc = optval_uint(name, val, 1, 1000, &o->repeat, msg, sizeof msg);
+        break;
     }
     return rc ? usage("%s", msg) : 0;
 }
@@ -169,18 +175,33 @@ static int set_opt(struct bench_opts *o, int opt, const char *name, const char *
     if (!*val && opt != O_LABEL_SUFFIX && opt != O_SERVER_ARG)
         return usage("%s: empty value", name);
     switch (opt) {
-    case O_SERVER: o->server.path = val; break;
-    case O_MODELS: o->models = val; break;
-    case O_SCENARIOS: o->scenarios = val; break;
-    case O_FIXTURES: o->fixtures = val; break;
-    case O_CSV: o->csv = val; break;
-    case O_OUT_DIR: o->out_dir = val; break;
-    case O_LABEL_SUFFIX: o->label_suffix = val; break;
+    case O_SERVER:
+        o->server.path = val;
+        break;
+    case O_MODELS:
+        o->models = val;
+        break;
+    case O_SCENARIOS:
+        o->scenarios = val;
+        break;
+    case O_FIXTURES:
+        o->fixtures = val;
+        break;
+    case O_CSV:
+        o->csv = val;
+        break;
+    case O_OUT_DIR:
+        o->out_dir = val;
+        break;
+    case O_LABEL_SUFFIX:
+        o->label_suffix = val;
+        break;
     case O_SERVER_ARG:
         if (o->server.nargs == SERVER_MAX_ARGS) return usage("too many --server-arg");
         o->server.args[o->server.nargs++] = val;
         break;
-    default: return set_number(o, opt, name, val);
+    default:
+        return set_number(o, opt, name, val);
     }
     return 0;
 }
@@ -233,162 +254,6 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
     }
     if (optind < argc) return usage("unexpected argument '%s'", argv[optind]);
     return check_opts(o);
-}
-
-/* A model name as the CSV and the command line will carry it. */
-static bool valid_name(const char *s, size_t len)
-{
-    if (len == 0 || len >= 32 || s[0] == '-') return false;
-    for (size_t i = 0; i < len; i++)
-        if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-' && s[i] != '.')
-            return false;
-    return true;
-}
-
-struct names {
-    char *v[MAX_NAMES];
-    size_t n;
-};
-
-static void names_free(struct names *ns)
-{
-    for (size_t i = 0; i < ns->n; i++)
-        free(ns->v[i]);
-    ns->n = 0;
-}
-
-static int names_add(struct names *ns, const char *s, size_t len)
-{
-    if (ns->n == MAX_NAMES) return -1;
-    char *c = strndup(s, len);
-    if (!c) return -1;
-    ns->v[ns->n++] = c;
-    return 0;
-}
-
-static bool names_has(const struct names *ns, const char *s)
-{
-    for (size_t i = 0; i < ns->n; i++)
-        if (strcmp(ns->v[i], s) == 0) return true;
-    return false;
-}
-
-/* SERVER --list-models, first word of each line. */
-static int list_models(const struct bench_opts *o, struct names *out)
-{
-    char buf[16384], msg[512];
-    const char *server = o->server.path;
-    char *argv[] = {(char *)server, "--list-models", NULL};
-    int rc = child_capture(argv, false, buf, sizeof buf, 10, msg, sizeof msg);
-    if (rc != 0) {
-        if (rc > 0) snprintf(msg, sizeof msg, "%s --list-models: exit status %d", server, rc);
-        fprintf(stderr, "loadgen bench: %s\n", msg);
-        return -1;
-    }
-    char *save = NULL;
-    for (char *line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-        line += strspn(line, " \t");
-        size_t len = strcspn(line, " \t\r");
-        if (len == 0) continue;
-        if (!valid_name(line, len) || names_add(out, line, len) < 0) {
-            fprintf(stderr, "loadgen bench: %s --list-models: bad model name '%.*s'\n", server,
-                    (int)(len > 40 ? 40 : len), line);
-            return -1;
-        }
-    }
-    if (out->n == 0) {
-        fprintf(stderr, "loadgen bench: %s --list-models printed no model\n", server);
-        return -1;
-    }
-    return 0;
-}
-
-/* --models a,b (each must be one the server offers) or all. */
-static int pick_models(const struct bench_opts *o, struct names *out)
-{
-    struct names all = {0};
-    if (list_models(o, &all) < 0) return -1;
-    if (!o->models || strcmp(o->models, "all") == 0) {
-        *out = all;
-        return 0;
-    }
-    int rc = 0;
-    for (const char *p = o->models; *p && rc == 0;) {
-        size_t len = strcspn(p, ",");
-        char name[64];
-        snprintf(name, sizeof name, "%.*s", (int)(len < 63 ? len : 63), p);
-        if (len == 0 || len > 63 || !names_has(&all, name)) {
-            fprintf(stderr, "loadgen bench: --models: '%s' is not a model of %s (it has:", name,
-                    o->server.path);
-            for (size_t i = 0; i < all.n; i++)
-                fprintf(stderr, " %s", all.v[i]);
-            fprintf(stderr, ")\n");
-            rc = -1;
-        } else if (!names_has(out, name) && names_add(out, name, len) < 0) {
-            rc = -1;
-        }
-        p += len;
-        if (*p == ',') p++;
-    }
-    names_free(&all);
-    return rc;
-}
-
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Every *.ini of dir, sorted. */
-static int scenarios_of_dir(const char *dir, struct names *out)
-{
-    DIR *d = opendir(dir);
-    if (!d) {
-        fprintf(stderr, "loadgen bench: %s: %s\n", dir, strerror(errno));
-        return -1;
-    }
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        size_t len = strlen(e->d_name);
-        if (len < 5 || e->d_name[0] == '.' || strcmp(e->d_name + len - 4, ".ini") != 0) continue;
-        char path[2048];
-        int n = snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (n < 0 || (size_t)n >= sizeof path || names_add(out, path, (size_t)n) < 0) {
-            closedir(d);
-            fprintf(stderr, "loadgen bench: %s: too many scenario files\n", dir);
-            return -1;
-        }
-    }
-    closedir(d);
-    qsort(out->v, out->n, sizeof out->v[0], cmp_str);
-    if (out->n == 0) {
-        fprintf(stderr, "loadgen bench: %s: no *.ini scenario file\n", dir);
-        return -1;
-    }
-    return 0;
-}
-
-/* --scenarios F.ini,G.ini or DIR (its *.ini, sorted). */
-static int pick_scenarios(const struct bench_opts *o, struct names *out)
-{
-    const char *spec = o->scenarios ? o->scenarios : "scenarios";
-    struct stat sb;
-    if (!strchr(spec, ',') && stat(spec, &sb) == 0 && S_ISDIR(sb.st_mode))
-        return scenarios_of_dir(spec, out);
-    if (!o->scenarios && stat(spec, &sb) != 0) {
-        fprintf(stderr, "loadgen bench: no --scenarios given and ./scenarios not found\n");
-        return -1;
-    }
-    for (const char *p = spec; *p;) {
-        size_t len = strcspn(p, ",");
-        if (len == 0 || names_add(out, p, len) < 0) {
-            fprintf(stderr, "loadgen bench: --scenarios: empty or too many file names\n");
-            return -1;
-        }
-        p += len;
-        if (*p == ',') p++;
-    }
-    return 0;
 }
 
 /* ---- 2. one run --------------------------------------------------------- */
@@ -642,8 +507,8 @@ int bench_main(int argc, char **argv)
     struct bench b = {.o = &o, .fixtures = o.fixtures};
     char tmpdir[1024] = "";
     rc = EXIT_USAGE;
-    if (pick_models(&o, &b.models) < 0 || pick_scenarios(&o, &b.scen_files) < 0 ||
-        load_scenarios(&b) < 0)
+    if (plan_models(o.server.path, o.models, &b.models) < 0 ||
+        plan_scenarios(o.scenarios, &b.scen_files) < 0 || load_scenarios(&b) < 0)
         goto out;
     b.log = (struct bench_log){.models = b.models.v, .nmodels = b.models.n, .repeat = o.repeat};
     report_git_rev(b.rev, sizeof b.rev);

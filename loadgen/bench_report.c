@@ -94,8 +94,8 @@ static void summarise(const struct bench_log *log, size_t mi, size_t si, struct 
     size_t cap = log->repeat;
     double *v = calloc(7 * cap, sizeof *v);
     if (!v) return;
-    struct samples s = {v, v + cap, v + 2 * cap, v + 3 * cap, v + 4 * cap, v + 5 * cap,
-                        v + 6 * cap, 0, 0};
+    struct samples s = {v, v + cap, v + 2 * cap, v + 3 * cap, v + 4 * cap, v + 5 * cap, v + 6 * cap,
+                        0, 0};
     for (size_t i = 0; i < log->nrecs; i++) {
         const struct bench_record *r = &log->recs[i];
         if (r->model != mi || r->scen != si) continue;
@@ -139,8 +139,7 @@ static void print_line(const struct line *l, int rank, const char *proto)
     if (l->rss >= 0) snprintf(rss, sizeof rss, "%.0f", l->rss);
     printf("  %-2d %-12s %12.0f %9.2f %9.0f %9.0f %7" PRIu64 " %8s %10s %9s", rank, l->model,
            l->rps, l->mbs, l->p50, l->p99, l->errors, cpu, cpr, rss);
-    if (l->ok < l->runs)
-        printf("  (%zu of %zu runs failed: %s)", l->runs - l->ok, l->runs, l->why);
+    if (l->ok < l->runs) printf("  (%zu of %zu runs failed: %s)", l->runs - l->ok, l->runs, l->why);
     printf("\n");
 }
 
@@ -181,8 +180,7 @@ static int mkdirs(const char *dir)
     return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-int report_pick_files(struct report_files *f, const char *csv, const char *out_dir,
-                      const char *rev)
+int report_pick_files(struct report_files *f, const char *csv, const char *out_dir, const char *rev)
 {
     memset(f, 0, sizeof *f);
     if (csv) {
@@ -210,8 +208,7 @@ int report_pick_files(struct report_files *f, const char *csv, const char *out_d
     return 0;
 }
 
-int report_write_latest(const char *latest, const struct bench_log *log, char *err,
-                        size_t errlen)
+int report_write_latest(const char *latest, const struct bench_log *log, char *err, size_t errlen)
 {
     char tmp[1300];
     snprintf(tmp, sizeof tmp, "%s.tmp.%d", latest, (int)getpid());

@@ -46,8 +46,7 @@ struct report_files {
 int report_pick_files(struct report_files *f, const char *csv, const char *out_dir,
                       const char *rev);
 /* latest.csv: the log's rows, replaced atomically. 0, or -1 with err set. */
-int report_write_latest(const char *latest, const struct bench_log *log, char *err,
-                        size_t errlen);
+int report_write_latest(const char *latest, const struct bench_log *log, char *err, size_t errlen);
 /* git rev-parse --short HEAD in the current directory, else $GIT_REV, else
  * "unknown". */
 void report_git_rev(char *buf, size_t len);

@@ -14,7 +14,7 @@
 
 /* How to start and stop it (bench's options). */
 struct server_spec {
-    const char *path;                   /* the refserver binary */
+    const char *path;                  /* the refserver binary */
     const char *args[SERVER_MAX_ARGS]; /* --server-arg values, appended */
     size_t nargs;
     double ready_timeout_s; /* for the "listening on" line */

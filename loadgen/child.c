@@ -37,7 +37,6 @@ int child_set_cloexec(int fd)
     return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
 
-
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void child_exec(char *const argv[], int in, int out, int err, bool group, pid_t parent,
                        bool search_path, int errpipe)
@@ -72,8 +71,8 @@ fail:;
 
 /* fork + exec argv with stdin from /dev/null and the given stdout/stderr.
  * 0, or -1 with a message (exec failures included). */
-int child_spawn(struct child *c, char *const argv[], int out, int err, bool group,
-                 bool search_path, char *msg, size_t msglen)
+int child_spawn(struct child *c, char *const argv[], int out, int err, bool group, bool search_path,
+                char *msg, size_t msglen)
 {
     *c = (struct child){.pidfd = -1, .group = group};
     int ep[2];
@@ -203,7 +202,7 @@ static ssize_t read_all(int fd, char *buf, size_t cap, double timeout_s)
 /* Run argv, capture its stdout (at most cap-1 bytes) within timeout_s.
  * The exit status (0..255), or -1 with a message. */
 int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, double timeout_s,
-                   char *msg, size_t msglen)
+                  char *msg, size_t msglen)
 {
     int p[2];
     if (pipe(p) < 0) {
@@ -214,7 +213,8 @@ int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, d
     child_set_cloexec(p[1]);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     struct child c;
-    int rc = child_spawn(&c, argv, p[1], devnull >= 0 ? devnull : 2, true, search_path, msg, msglen);
+    int rc =
+        child_spawn(&c, argv, p[1], devnull >= 0 ? devnull : 2, true, search_path, msg, msglen);
     close(p[1]);
     if (devnull >= 0) close(devnull);
     if (rc < 0) {

@@ -17,14 +17,14 @@ struct child {
     struct rusage ru;
 };
 
-int child_spawn(struct child *c, char *const argv[], int out, int err, bool group,
-                 bool search_path, char *msg, size_t msglen);
+int child_spawn(struct child *c, char *const argv[], int out, int err, bool group, bool search_path,
+                char *msg, size_t msglen);
 bool child_reap(struct child *c);
 bool child_wait(struct child *c, double timeout_s);
 void child_kill(struct child *c);
 void child_describe(int status, char *buf, size_t len);
 int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, double timeout_s,
-                   char *msg, size_t msglen);
+                  char *msg, size_t msglen);
 bool child_group_alive(pid_t pgid);
 int child_set_cloexec(int fd);
 

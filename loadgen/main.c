@@ -55,6 +55,8 @@ static const char FIXTURES_USAGE[] =
     "Creates (or refreshes) the deterministic fixture tree the scenarios are\n"
     "checked against under DIR. Idempotent.\n";
 
+/* One line of help per line of source. */
+/* clang-format off */
 static const char MAIN_USAGE[] =
     "usage: loadgen COMMAND [ARGS]\n"
     "\n"
@@ -65,6 +67,7 @@ static const char MAIN_USAGE[] =
     "  compare A.csv B.csv [options]                   two result files side by side, regressions\n"
     "\n"
     "'loadgen COMMAND --help' describes each command.\n";
+/* clang-format on */
 
 /* ---- run: the command line -------------------------------------------- */
 
@@ -99,7 +102,8 @@ static const struct option RUN_OPTIONS[] = {
     {"engine", required_argument, 0, O_ENGINE},
     {"progress", no_argument, 0, O_PROGRESS},
     {"help", no_argument, 0, 'h'},
-    {0, 0, 0, 0}};
+    {0, 0, 0, 0},
+};
 
 /* getopt_long refused argv[optind - 1]: say why, as precisely as it tells. */
 static int refused_option(char **argv)
@@ -119,11 +123,21 @@ static int set_run_option(struct run_opts *o, int opt, const char *val)
     char msg[256];
     int rc = 0;
     switch (opt) {
-    case O_TARGET: o->target = val; break;
-    case O_FIXTURES: o->fixtures = val; break;
-    case O_CSV: o->csv = val; break;
-    case O_LABEL: o->label = val; break;
-    case O_PROGRESS: o->progress = true; break;
+    case O_TARGET:
+        o->target = val;
+        break;
+    case O_FIXTURES:
+        o->fixtures = val;
+        break;
+    case O_CSV:
+        o->csv = val;
+        break;
+    case O_LABEL:
+        o->label = val;
+        break;
+    case O_PROGRESS:
+        o->progress = true;
+        break;
     case O_ENGINE:
         if (strcmp(val, "raw") == 0)
             o->engine = LG_ENGINE_RAW;
@@ -132,7 +146,9 @@ static int set_run_option(struct run_opts *o, int opt, const char *val)
         else
             return run_usage_error("--engine: '%s' is neither raw nor curl", val);
         break;
-    case O_THREADS: rc = optval_count("--threads", val, 1, 1024, &o->threads, msg, sizeof msg); break;
+    case O_THREADS:
+        rc = optval_count("--threads", val, 1, 1024, &o->threads, msg, sizeof msg);
+        break;
     case O_CONNECTIONS:
         rc = optval_count("--connections", val, 1, 100000, &o->connections, msg, sizeof msg);
         break;
@@ -143,7 +159,9 @@ static int set_run_option(struct run_opts *o, int opt, const char *val)
     case O_DURATION:
         rc = optval_seconds("--duration", val, 0, 86400 * 7, true, &o->duration, msg, sizeof msg);
         break;
-    case O_RATE: rc = optval_rate("--rate", val, 1e8, &o->rate, msg, sizeof msg); break;
+    case O_RATE:
+        rc = optval_rate("--rate", val, 1e8, &o->rate, msg, sizeof msg);
+        break;
     case O_TIMEOUT:
         rc = optval_seconds("--timeout", val, 0, 3600, true, &o->timeout, msg, sizeof msg);
         break;

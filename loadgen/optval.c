@@ -37,8 +37,7 @@ int optval_seconds(const char *opt, const char *val, double min, double max, boo
     return -1;
 }
 
-int optval_rate(const char *opt, const char *val, double max, double *out, char *msg,
-                size_t msglen)
+int optval_rate(const char *opt, const char *val, double max, double *out, char *msg, size_t msglen)
 {
     double v;
     if (units_rate(val, 0, max, &v) == 0 && v > 0) {

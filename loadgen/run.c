@@ -93,13 +93,13 @@ static int make_config(const struct run_opts *o, const struct lg_scenario *sc,
                        struct lg_config *cfg)
 {
     *cfg = (struct lg_config){.sc = sc};
-    if (!o->target || parse_target(o->target, cfg->host, sizeof cfg->host, cfg->port,
-                                   sizeof cfg->port) < 0)
+    if (!o->target ||
+        parse_target(o->target, cfg->host, sizeof cfg->host, cfg->port, sizeof cfg->port) < 0)
         return run_usage_error("--target: '%s' is not HOST:PORT or [IPv6]:PORT",
                                o->target ? o->target : "");
     cfg->fixtures = o->fixtures;
     cfg->threads = o->threads ? (unsigned)o->threads : sc->threads ? sc->threads : 1;
-    cfg->connections = o->connections ? (unsigned)o->connections
+    cfg->connections = o->connections    ? (unsigned)o->connections
                        : sc->connections ? sc->connections
                                          : 10;
     if (o->duration > 0 || o->requests) {
@@ -397,8 +397,8 @@ static void note_why(struct run_result *res, const char *what, const char *err)
 
 /* Everything before the timed run: the configuration, the checks, the
  * verify pass, the CSV file. 0, or the exit status after a message. */
-static int prepare(const struct run_opts *opts, struct lg_scenario *sc,
-                   struct lg_config *cfg, struct run_result *res)
+static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct lg_config *cfg,
+                   struct run_result *res)
 {
     char err[1024];
     if (make_config(opts, sc, cfg)) {

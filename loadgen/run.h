@@ -35,11 +35,14 @@ struct run_opts {
     pid_t server_pgid;
 };
 
-#define RUN_OPTS_INIT {.duration = -1, .rate = -1, .timeout = -1, .warmup = -1}
+#define RUN_OPTS_INIT                                                                              \
+    {                                                                                              \
+        .duration = -1, .rate = -1, .timeout = -1, .warmup = -1                                    \
+    }
 
 struct run_result {
-    bool ran;          /* the timed run happened: row is filled */
-    bool interrupted;  /* SIGINT / SIGTERM cut it short */
+    bool ran;         /* the timed run happened: row is filled */
+    bool interrupted; /* SIGINT / SIGTERM cut it short */
     struct csv_row row;
     char why[512]; /* when !ran: what stopped it (verify failure, ...) */
 };
