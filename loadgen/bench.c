@@ -206,16 +206,6 @@ static int set_opt(struct bench_opts *o, int opt, const char *name, const char *
     return 0;
 }
 
-/* The option getopt_long refused, argv[optind - 1], by its name. */
-static int refused_option(char **argv)
-{
-    const char *arg = argv[optind - 1];
-    if (optopt == 'h' && strncmp(arg, "--", 2) == 0) return usage("--help takes no value");
-    if (optopt > 0 && optopt < 256) return usage("unknown option '-%c'", optopt);
-    size_t len = strcspn(arg, "=");
-    return usage("unknown option '%.*s'", (int)(len > 64 ? 64 : len), arg);
-}
-
 /* The checks once every option is read. 0, or EXIT_USAGE after a message. */
 static int check_opts(const struct bench_opts *o)
 {
@@ -246,7 +236,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
             return 1;
         }
         if (c == ':') return usage("%s needs a value", argv[optind - 1]);
-        if (c == '?') return refused_option(argv);
+        if (c == '?') {
+            char msg[128];
+            optval_refused(BENCH_OPTIONS, argv, msg, sizeof msg);
+            return usage("%s", msg);
+        }
         char name[32];
         snprintf(name, sizeof name, "--%s", BENCH_OPTIONS[index].name);
         int rc = set_opt(o, c, name, optarg);

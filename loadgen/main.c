@@ -105,18 +105,6 @@ static const struct option RUN_OPTIONS[] = {
     {0, 0, 0, 0},
 };
 
-/* getopt_long refused argv[optind - 1]: say why, as precisely as it tells. */
-static int refused_option(char **argv)
-{
-    const char *arg = argv[optind - 1];
-    if (optopt == O_PROGRESS) return run_usage_error("--progress takes no value");
-    if (optopt == 'h' && strncmp(arg, "--", 2) == 0)
-        return run_usage_error("--help takes no value");
-    if (optopt > 0 && optopt < 256) return run_usage_error("unknown option '-%c'", optopt);
-    size_t len = strcspn(arg, "=");
-    return run_usage_error("unknown option '%.*s'", (int)(len > 64 ? 64 : len), arg);
-}
-
 /* One option's value into o. 0, or EXIT_USAGE after a message. */
 static int set_run_option(struct run_opts *o, int opt, const char *val)
 {
@@ -199,7 +187,11 @@ static int parse_run_args(int argc, char **argv, const char **scenario, struct r
             return 1;
         }
         if (c == ':') return run_usage_error("%s needs a value", argv[optind - 1]);
-        if (c == '?') return refused_option(argv);
+        if (c == '?') {
+            char msg[128];
+            optval_refused(RUN_OPTIONS, argv, msg, sizeof msg);
+            return run_usage_error("%s", msg);
+        }
         int rc = set_run_option(o, c, optarg);
         if (rc) return rc;
     }

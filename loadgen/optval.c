@@ -1,8 +1,10 @@
 /* optval.c - numeric option values through common/units.h (optval.h). */
 #include "optval.h"
 
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "units.h"
 
@@ -47,4 +49,21 @@ int optval_rate(const char *opt, const char *val, double max, double *out, char 
     snprintf(msg, msglen, "%s: '%s' is not a rate in (0, %.0f] per second (%s)", opt, val, max,
              UNITS_RATE);
     return -1;
+}
+
+void optval_refused(const struct option *longopts, char **argv, char *msg, size_t msglen)
+{
+    const char *arg = argv[optind - 1];
+    /* A known option with a value it does not take: optopt is its val. */
+    for (const struct option *o = longopts; o->name && optopt; o++)
+        if (o->val == optopt && o->has_arg == no_argument && strncmp(arg, "--", 2) == 0) {
+            snprintf(msg, msglen, "--%s takes no value", o->name);
+            return;
+        }
+    if (optopt > 0 && optopt < 256) {
+        snprintf(msg, msglen, "unknown option '-%c'", optopt);
+        return;
+    }
+    size_t len = strcspn(arg, "=");
+    snprintf(msg, msglen, "unknown option '%.*s'", (int)(len > 64 ? 64 : len), arg);
 }
