@@ -1,4 +1,4 @@
-/* child.c - child processes and their resources, for the bench (child.h).
+/* child.c - child processes and what they use, for the bench (child.h).
  *
  *   1. spawn with a pipe on stdout, wait with a deadline (pidfd where there
  *      is one, else a polled waitpid), kill the process group;
@@ -9,27 +9,19 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
-#include <inttypes.h>
-#include <math.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <sys/time.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <sys/prctl.h>
 #endif
 
-#include "bench.h"
 #include "loadgen.h"
 
 /* ---- 1. child processes ----------------------------------------------- */
@@ -44,7 +36,6 @@ int child_set_cloexec(int fd)
     int fl = fcntl(fd, F_GETFD);
     return fl < 0 ? -1 : fcntl(fd, F_SETFD, fl | FD_CLOEXEC);
 }
-
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
 static void child_exec(char *const argv[], int in, int out, int err, bool group, pid_t parent,
@@ -80,8 +71,8 @@ fail:;
 
 /* fork + exec argv with stdin from /dev/null and the given stdout/stderr.
  * 0, or -1 with a message (exec failures included). */
-int child_spawn(struct child *c, char *const argv[], int out, int err, bool group,
-                 bool search_path, char *msg, size_t msglen)
+int child_spawn(struct child *c, char *const argv[], int out, int err, bool group, bool search_path,
+                char *msg, size_t msglen)
 {
     *c = (struct child){.pidfd = -1, .group = group};
     int ep[2];
@@ -211,7 +202,7 @@ static ssize_t read_all(int fd, char *buf, size_t cap, double timeout_s)
 /* Run argv, capture its stdout (at most cap-1 bytes) within timeout_s.
  * The exit status (0..255), or -1 with a message. */
 int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, double timeout_s,
-                   char *msg, size_t msglen)
+                  char *msg, size_t msglen)
 {
     int p[2];
     if (pipe(p) < 0) {
@@ -222,7 +213,8 @@ int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, d
     child_set_cloexec(p[1]);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     struct child c;
-    int rc = child_spawn(&c, argv, p[1], devnull >= 0 ? devnull : 2, true, search_path, msg, msglen);
+    int rc =
+        child_spawn(&c, argv, p[1], devnull >= 0 ? devnull : 2, true, search_path, msg, msglen);
     close(p[1]);
     if (devnull >= 0) close(devnull);
     if (rc < 0) {
@@ -319,7 +311,7 @@ static void add_cpu(pid_t pid, const unsigned long long *t, void *arg)
     *(unsigned long long *)arg += t[0] + t[1] + t[2] + t[3];
 }
 
-double bench_group_cpu_s(pid_t pgid)
+double proc_group_cpu_s(pid_t pgid)
 {
     unsigned long long ticks = 0;
     long hz = sysconf(_SC_CLK_TCK);
@@ -334,7 +326,7 @@ static void add_hwm(pid_t pid, const unsigned long long *t, void *arg)
     if (kb > 0) *(long *)arg += kb;
 }
 
-long bench_group_hwm_kb(pid_t pgid)
+long proc_group_hwm_kb(pid_t pgid)
 {
     long kb = 0;
     if (for_group(pgid, add_hwm, &kb) < 0) return -1;
@@ -347,16 +339,3 @@ bool child_group_alive(pid_t pgid)
 {
     return kill(-pgid, 0) == 0 || errno == EPERM;
 }
-
-double bench_median(double *v, size_t n)
-{
-    if (n == 0) return 0;
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is --repeat */
-        for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
-            double t = v[j];
-            v[j] = v[j - 1];
-            v[j - 1] = t;
-        }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-

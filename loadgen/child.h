@@ -1,6 +1,6 @@
 /* child.h - child processes for the bench: spawn with pipes, wait with a
  * deadline, kill the whole process group; and what a process group uses
- * (CPU, peak RSS) read from /proc. Split out of bench.c. */
+ * (CPU, peak RSS) read from /proc. */
 #ifndef LOADGEN_CHILD_H
 #define LOADGEN_CHILD_H
 
@@ -17,15 +17,22 @@ struct child {
     struct rusage ru;
 };
 
-int child_spawn(struct child *c, char *const argv[], int out, int err, bool group,
-                 bool search_path, char *msg, size_t msglen);
+int child_spawn(struct child *c, char *const argv[], int out, int err, bool group, bool search_path,
+                char *msg, size_t msglen);
 bool child_reap(struct child *c);
 bool child_wait(struct child *c, double timeout_s);
 void child_kill(struct child *c);
 void child_describe(int status, char *buf, size_t len);
 int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, double timeout_s,
-                   char *msg, size_t msglen);
+                  char *msg, size_t msglen);
 bool child_group_alive(pid_t pgid);
 int child_set_cloexec(int fd);
+
+/* CPU seconds (user + system, counting reaped children) summed over every
+ * live process of process group pgid, from /proc/PID/stat; -1 if unreadable. */
+double proc_group_cpu_s(pid_t pgid);
+/* Peak RSS (VmHWM, KiB) summed over every live process of process group
+ * pgid; -1 if unreadable. */
+long proc_group_hwm_kb(pid_t pgid);
 
 #endif

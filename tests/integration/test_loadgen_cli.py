@@ -206,6 +206,55 @@ class TestCli(unittest.TestCase):
         self.assertIn("verify", err)
         self.assertFalse(os.path.exists(os.path.join(self.tmp, "x.csv")))
 
+    # -- units: every number goes through common/units.h ----------------------
+    def test_unit_spellings_reach_the_verify_pass(self):
+        cases = [
+            ("--timeout", "250ms"), ("--timeout", "1s"), ("--duration", "1500ms"),
+            ("--duration", "2m"), ("--duration", "0.5"), ("--warmup", "500ms"),
+            ("--warmup", "0"), ("--rate", "2.5k"), ("--rate", "2.5k/s"), ("--rate", "100"),
+            ("--requests", "10k"), ("--connections", "1k"), ("--threads", "2"),
+        ]
+        for flag, value in cases:
+            with self.subTest(flag=flag, value=value):
+                rc, out, err = self.lg("run", self.sc["good"], "--target", self.target, flag,
+                                       value)
+                self.assertEqual(rc, 1, "%s %s: exit %d\n%s" % (flag, value, rc, err))
+                self.assertIn("verify", err)
+
+    def test_bad_unit_spellings_name_the_option_and_the_syntax(self):
+        cases = [
+            ("--timeout", "5x", "e.g. 1.5, 250ms"), ("--duration", "2min", "e.g. 1.5, 250ms"),
+            ("--duration", "1h5m", "e.g. 1.5, 250ms"), ("--warmup", "5x", "e.g. 1.5, 250ms"),
+            ("--rate", "-1", "e.g. 1000, 20k"), ("--rate", "2.5k/m", "e.g. 1000, 20k"),
+            ("--rate", "0/s", "e.g. 1000, 20k"), ("--requests", "1.5", "e.g. 100 or 10k"),
+            ("--requests", "10x", "e.g. 100 or 10k"), ("--connections", "1.5", "e.g. 100 or 10k"),
+            ("--connections", "200k", "1..100000"), ("--threads", "2k", "1..1024"),
+        ]
+        for flag, value, syntax in cases:
+            with self.subTest(flag=flag, value=value):
+                err = self.assert_usage("run", self.sc["good"], "--target", self.target, flag,
+                                        value, mentions=flag)
+                self.assertIn("'%s'" % value, err)
+                self.assertIn(syntax, err)
+
+    def test_bench_numbers_use_the_same_units(self):
+        # Valid spellings get past the options to the model check (exit 2 for
+        # --models, not for a number); bad ones are refused by name.
+        srv = os.path.join(self.tmp, "no-server")
+        with open(srv, "w") as f:
+            f.write("#!/bin/sh\necho only\n")
+        os.chmod(srv, 0o755)
+        err = self.assert_usage("bench", "--server", srv, "--models", "nosuchmodel",
+                                "--duration", "1500ms", "--ready-timeout", "2s",
+                                "--stop-timeout", "500ms", "--connections", "1k",
+                                "--threads", "2", "--repeat", "1", mentions="--models")
+        self.assertNotIn("--duration", err)
+        for flag, value in (("--duration", "5x"), ("--connections", "1.5"),
+                            ("--repeat", "1k5"), ("--stop-timeout", "0")):
+            with self.subTest(flag=flag, value=value):
+                err = self.assert_usage("bench", "--server", srv, flag, value, mentions=flag)
+                self.assertIn("e.g.", err)
+
     # -- fixtures -------------------------------------------------------------
     def test_fixtures_creates_the_tree(self):
         d = os.path.join(self.tmp, "fx", "nested")

@@ -1,0 +1,65 @@
+/* run.h - one run of a loaded scenario against a server, as `loadgen run`
+ * and `loadgen bench` both do it:
+ *
+ *   options over scenario over defaults -> check_prepare (fixtures) ->
+ *   verify pass (libcurl, every distinct step once) -> the timed run on one
+ *   engine, with a progress line on a terminal -> summary on stdout ->
+ *   the CSV row (appended to opts->csv when given, returned in any case).
+ *
+ * SIGINT / SIGTERM during the timed run stop it early; it still reports. */
+#ifndef LOADGEN_RUN_H
+#define LOADGEN_RUN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "csv.h"
+#include "loadgen.h"
+
+#define EXIT_USAGE 2
+
+/* What the caller asks for; a value not given (NULL, 0, < 0, as RUN_OPTS_INIT
+ * leaves it) is the scenario's, else the default. */
+struct run_opts {
+    const char *target;   /* HOST:PORT or [IPv6]:PORT (required) */
+    const char *fixtures; /* required when a step checks a file */
+    const char *csv;      /* append the row here */
+    const char *label;    /* the CSV's model column */
+    enum lg_engine engine;
+    bool progress;                           /* progress line even when not a terminal */
+    uint64_t threads, connections, requests; /* 0 = not given */
+    double duration, rate, timeout, warmup;  /* < 0 = not given */
+    /* > 0 (bench): the server's process group; the row's server_cpu_s is
+     * the CPU it used over the timed run. */
+    pid_t server_pgid;
+};
+
+#define RUN_OPTS_INIT                                                                              \
+    {                                                                                              \
+        .duration = -1, .rate = -1, .timeout = -1, .warmup = -1                                    \
+    }
+
+struct run_result {
+    bool ran;         /* the timed run happened: row is filled */
+    bool interrupted; /* SIGINT / SIGTERM cut it short */
+    struct csv_row row;
+    char why[512]; /* when !ran: what stopped it (verify failure, ...) */
+};
+
+/* The whole run of sc (loaded with scenario_load; check_prepare fills in
+ * what each step must answer). Returns the exit status:
+ * 0 every answer checked good, 1 errors, timeouts, check failures or a
+ * failed verify pass, EXIT_USAGE a bad option or fixture tree (a message
+ * is printed in every failing case). res is always filled. */
+int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run_result *res);
+
+/* From now on SIGINT / SIGTERM stop the timed run under way (a second one
+ * ends loadgen at once) and are remembered for run_stop_requested(). */
+void run_catch_signals(void);
+bool run_stop_requested(void);
+
+/* A usage error of 'loadgen run': "loadgen: MESSAGE", a hint, EXIT_USAGE. */
+int run_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#endif
