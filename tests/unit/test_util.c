@@ -108,6 +108,20 @@ bool scratch_exists(const char *rel)
     return lstat(scratch_path(rel), &st) == 0;
 }
 
+int scratch_count_entries(const char *rel, const char *prefix)
+{
+    DIR *d = opendir(scratch_path(rel));
+    assert_non_null(d);
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+            strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            n++;
+    closedir(d);
+    return n;
+}
+
 char *read_whole_file(const char *path, size_t *len)
 {
     FILE *f = fopen(path, "rb");
@@ -127,6 +141,33 @@ char *read_whole_file(const char *path, size_t *len)
     buf[n] = '\0';
     if (len) *len = n;
     return buf;
+}
+
+static int saved_stderr = -1;
+
+void capture_stderr_begin(void)
+{
+    assert_int_equal(saved_stderr, -1); /* not nested */
+    fflush(stderr);
+    saved_stderr = dup(2);
+    assert_true(saved_stderr >= 0);
+    const char *p = scratch_write("stderr.log", "", 0);
+    int fd = open(p, O_WRONLY);
+    assert_true(fd >= 0);
+    assert_int_equal(dup2(fd, 2), 2);
+    close(fd);
+}
+
+char *capture_stderr_end(void)
+{
+    assert_true(saved_stderr >= 0); /* capture_stderr_begin() first */
+    fflush(stderr);
+    assert_int_equal(dup2(saved_stderr, 2), 2);
+    close(saved_stderr);
+    saved_stderr = -1;
+    char *text = read_whole_file(scratch_path("stderr.log"), NULL);
+    assert_non_null(text);
+    return text;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int type, struct FTW *ftw)

@@ -35,6 +35,10 @@ void scratch_symlink(const char *target, const char *rel);
 /* True if SCRATCH/rel exists (a dangling symlink exists). */
 bool scratch_exists(const char *rel);
 
+/* How many entries of directory SCRATCH/rel have names starting with prefix
+ * ("" counts all; "." and ".." are never counted). */
+int scratch_count_entries(const char *rel, const char *prefix);
+
 /* The whole file at path, malloc'ed and NUL-terminated (the caller frees);
  * its length in *len if len is not NULL. NULL if it cannot be opened. */
 char *read_whole_file(const char *path, size_t *len);
@@ -42,6 +46,12 @@ char *read_whole_file(const char *path, size_t *len);
 /* Removes path and, for a directory, everything below it, without following
  * symlinks (nftw, depth first). 0, or -1 with errno set. */
 int remove_tree(const char *path);
+
+/* Redirects file descriptor 2 into a scratch file until capture_stderr_end(),
+ * which restores it and returns what was written (malloc'ed, NUL-terminated;
+ * the caller frees). */
+void capture_stderr_begin(void);
+char *capture_stderr_end(void);
 
 /* PROJECT_SOURCE_DIR/rel, e.g. repo_path("scenarios"), as scratch_path. */
 const char *repo_path(const char *rel);
