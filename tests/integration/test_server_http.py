@@ -7,18 +7,17 @@ import email.utils
 import http.client
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import classes_per_model, RefServer, list_models, make_docroot, wait_until  # noqa: E402
+from serverutil import (classes_per_model, class_temp_dir, RefServer, make_docroot,  # noqa: E402
+                        wait_until)
 
 IO_TIMEOUT = 10  # seconds for any single client operation
 HUGE_SIZE = 16 << 20
@@ -144,7 +143,7 @@ class HttpModelTests:
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="itest-http-%s-" % cls.MODEL)
+        cls.tmp = class_temp_dir(cls, "itest-http-%s-" % cls.MODEL)
         cls.fx = make_docroot(os.path.join(cls.tmp, "root"))
         # Traversal bait in the root's parent: "/../x" or "/sub/../../outside"
         # would reach these if the server resolved paths naively.
@@ -160,18 +159,10 @@ class HttpModelTests:
             f.seek(HUGE_SIZE - 65536)
             f.write(os.urandom(65536))
         cls.fx["files"]["/huge.bin"] = cls.huge
-        try:
-            cls.srv = RefServer(cls.MODEL, root=cls.fx["root"])
-        except BaseException:  # tearDownClass does not run after a failed setUpClass
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise
+        cls.srv = RefServer(cls.MODEL, root=cls.fx["root"])
+        cls.addClassCleanup(cls.srv.close)
         cls.addr = cls.srv.address
         cls.iterative = cls.MODEL == "iterative"
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def setUp(self):
         self.assertIsNone(self.srv.proc.poll(), "server died earlier:\n" + self.srv.stderr_text())
