@@ -3,6 +3,7 @@ prints (HttpTest_<model>), so a failure names the model.
 
 Clients: curl (subprocess), Python's http.client, and raw sockets for the
 things clients smooth over (pipelining, malformed requests, traversal)."""
+import calendar
 import email.utils
 import http.client
 import os
@@ -390,10 +391,10 @@ class HttpModelTests:
         body = r.read().decode(errors="replace")
         self.assertEqual(r.status, 200)
         self.assertEqual(int(r.getheader("Content-Length")), len(body.encode()))
-        clock = re.search(r"\d{1,2}:\d{2}:\d{2}", body)
-        epoch = [int(n) for n in re.findall(r"\b\d{10}\b", body)]
-        self.assertTrue(clock or any(abs(n - time.time()) < 120 for n in epoch),
-                        "no time in %r" % body)
+        # One ISO-8601 UTC line ("2024-01-02T03:04:05Z"), and the time is now.
+        self.assertRegex(body, r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n$")
+        when = calendar.timegm(time.strptime(body.strip(), "%Y-%m-%dT%H:%M:%SZ"))
+        self.assertLess(abs(when - time.time()), 120, body)
 
     # -- the root --
 
