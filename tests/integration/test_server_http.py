@@ -530,14 +530,17 @@ class HttpModelTests:
         self.sigterm_during_slow_download("/huge.bin")
 
     def test_no_zombies_after_20_connections(self):
-        if self.MODEL != "fork":
-            self.skipTest("a process per connection only in fork")
+        """What a model forks per connection (fork does) is gone and reaped
+        soon after: no more processes than before, no zombie. The models
+        that fork nothing or a fixed set of workers must stay as they are."""
+        before = self.srv.children()
         for _ in range(20):
             status, _, _, _ = raw_request(self.addr, get_req("/hello.txt",
                                                              extra="Connection: close\r\n"))
             self.assertEqual(status, 200)
-        self.assertTrue(wait_until(lambda: not self.srv.children(), 3),
-                        "children still running: %s" % self.srv.children())
+        self.assertTrue(wait_until(lambda: len(self.srv.children()) <= len(before), 3),
+                        "children still running: %s (before: %s)"
+                        % (self.srv.children(), before))
         # SIGCHLD-driven reaping takes milliseconds; 0.5 s is a generous bound
         # that still catches a reaper that only runs on a periodic timer.
         self.assertTrue(wait_until(lambda: not self.srv.zombies(), 0.5),
