@@ -5,14 +5,14 @@
         ng.pid              # the master process (SIGSTOP it to stall the server)
         ng.worker_pids()    # its worker (one)
         ng.kill()           # SIGKILL master and worker (the server is gone)
-        ng.has_dynamic      # /time and POST /echo are served (echo module loaded)
 
 The config comes from nginx.conf.in: one worker, 127.0.0.1 only, the root is
 the fixtures dir (served as is, read-only), pid, logs and temp paths inside a
 private temporary directory, access_log off, error_log to that directory.
 /time (an ISO-8601 UTC date line) and POST /echo (the body back) are served
-when Debian's echo module (libnginx-mod-http-echo, a dependency of
-nginx-light) is there, so the http-mixed scenario runs against nginx too.
+by Debian's echo module (libnginx-mod-http-echo, a dependency of nginx-light,
+which ci/setup installs), so the http-mixed scenario runs against nginx too;
+without the module available() says so and start() fails.
 
 The port is chosen by binding port 0 and closing; if another process takes it
 in between, nginx exits with a bind error and we retry with a new one.
@@ -31,12 +31,14 @@ import sys
 import tempfile
 import time
 
+from serverutil import child_pids, free_port
+
 NGINX = "/usr/sbin/nginx"
 ECHO_MODULE = "/usr/lib/nginx/modules/ngx_http_echo_module.so"
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONF_TEMPLATE = os.path.join(HERE, "nginx.conf.in")
 
-# Only with the echo module: /time and POST /echo like refserver's.
+# With the echo module: /time and POST /echo like refserver's.
 DYNAMIC_LOCATIONS = r"""
         # /time: ISO-8601 UTC ("+00:00" -> "Z"; nginx runs with TZ=UTC)
         location = /time {
@@ -59,13 +61,6 @@ DYNAMIC_HTTP = r"""
 """
 
 
-def free_port():
-    """A port nobody listened on a moment ago (bind 0, close)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _accepts(port):
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -82,12 +77,13 @@ class NginxPeer:
         """None when nginx can run here, else the reason it cannot."""
         if not os.access(NGINX, os.X_OK):
             return NGINX + " not installed"
+        if not os.path.exists(ECHO_MODULE):
+            return ECHO_MODULE + " not installed (libnginx-mod-http-echo)"
         return None
 
-    def __init__(self, root, start_timeout=10.0, dynamic=True):
+    def __init__(self, root, start_timeout=10.0):
         self.root = os.path.abspath(root)
         self.start_timeout = start_timeout
-        self.has_dynamic = dynamic and os.path.exists(ECHO_MODULE)
         self.host = "127.0.0.1"
         self.port = None
         self.proc = None
@@ -100,18 +96,7 @@ class NginxPeer:
 
     def worker_pids(self):
         """The master's children (its worker processes)."""
-        pids = []
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == self.pid:
-                pids.append(int(entry))
-        return pids
+        return child_pids(self.pid) if self.pid else []
 
     def error_log(self):
         path = os.path.join(self.tmp, "error.log") if self.tmp else None
@@ -124,18 +109,13 @@ class NginxPeer:
     def _write_conf(self, port):
         with open(CONF_TEMPLATE) as f:
             text = f.read()
-        load = ""
-        locations = ""
-        http_extra = ""
-        if self.has_dynamic:
-            load = "load_module %s;\n" % ECHO_MODULE
-            locations = DYNAMIC_LOCATIONS
-            http_extra = DYNAMIC_HTTP
+        load = "load_module %s;\n" % ECHO_MODULE
         # As root the worker would run as nobody, who may not traverse the
         # caller's private temporary directories: keep the caller's identity.
         user = "user root root;" if os.geteuid() == 0 else ""
-        for key, val in (("@USER@", user), ("@LOAD_MODULES@", load), ("@HTTP_EXTRA@", http_extra),
-                         ("@LOCATIONS@", locations), ("@PREFIX@", self.tmp),
+        for key, val in (("@USER@", user), ("@LOAD_MODULES@", load),
+                         ("@HTTP_EXTRA@", DYNAMIC_HTTP), ("@LOCATIONS@", DYNAMIC_LOCATIONS),
+                         ("@PREFIX@", self.tmp),
                          ("@PORT@", str(port)), ("@ROOT@", self.root)):
             text = text.replace(key, val)
         path = os.path.join(self.tmp, "nginx.conf")

@@ -27,15 +27,11 @@ import subprocess
 import tempfile
 import time
 
+from serverutil import alive, descendant_pids, free_port, wait_until
+
 VSFTPD = "/usr/sbin/vsftpd"
 HERE = os.path.dirname(os.path.abspath(__file__))
 CONF_TEMPLATE = os.path.join(HERE, "vsftpd.conf.in")
-
-
-def _free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _ftp_user():
@@ -155,7 +151,7 @@ class VsftpdPeer:
             raise RuntimeError(why)
         self._prepare_tree()
         for _ in range(5):
-            if self._start_once(_free_port()):
+            if self._start_once(free_port()):
                 return self
         with open(self.log_path, "rb") as f:
             tail = f.read()[-500:].decode(errors="replace")
@@ -163,42 +159,14 @@ class VsftpdPeer:
         raise RuntimeError("vsftpd would not start: " + tail)
 
     # -- teardown ------------------------------------------------------------
-    @staticmethod
-    def _descendants(root):
-        """PIDs below root (vsftpd's session processes call setsid, so its
-        process group does not hold them)."""
-        children = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % entry) as f:
-                    ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(ppid, []).append(int(entry))
-        found, todo = [], [root]
-        while todo:
-            for child in children.get(todo.pop(), []):
-                found.append(child)
-                todo.append(child)
-        return found
-
-    @staticmethod
-    def _alive(pid):
-        try:
-            with open("/proc/%d/stat" % pid) as f:
-                return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-        except OSError:
-            return False
-
     def _kill(self):
         """SIGTERM to the listener, SIGKILL to the session processes below it
         (a session busy in a transfer ignores SIGTERM); returns once they are
         all gone (SIGKILL for the listener too after 5 s)."""
         if not self.proc:
             return
-        sessions = self._descendants(self.proc.pid)
+        # The session processes call setsid: found by parentage, not group.
+        sessions = descendant_pids(self.proc.pid)
         for pid, sig in [(self.proc.pid, signal.SIGTERM)] + [(p, signal.SIGKILL) for p in sessions]:
             try:
                 os.kill(pid, sig)
@@ -209,9 +177,7 @@ class VsftpdPeer:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
-        deadline = time.monotonic() + 5
-        while any(self._alive(p) for p in sessions) and time.monotonic() < deadline:
-            time.sleep(0.02)  # polling a condition with a deadline
+        wait_until(lambda: not any(alive(p) for p in sessions), 5, 0.02)
         self.proc = None
 
     def stop(self):

@@ -10,6 +10,9 @@ Shared by every integration test (stdlib only). The API is fixed:
         .zombies()
     make_docroot(path) -> dict                  the HTTP fixture tree
     wait_until(pred, timeout, interval=0.01)    poll a condition with a deadline
+    free_port() -> int                          a port nothing listens on
+    class_temp_dir(cls, prefix) -> path         a temp dir removed after the class
+    child_pids(pid), descendant_pids(pid), alive(pid)   from /proc
 
 The server is started in its own session (so its process group id is its
 pid): whatever it forks stays in that group, so descendants left behind after
@@ -20,6 +23,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import threading
@@ -47,6 +51,22 @@ def wait_until(pred, timeout, interval=0.01):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def free_port():
+    """A port nothing listens on: bound a moment ago, then closed."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def class_temp_dir(cls, prefix):
+    """A new temporary directory for a TestCase class, removed once its tests
+    ran. Called from setUpClass; the removal is a class cleanup, so it also
+    happens when setUpClass fails after this call."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    cls.addClassCleanup(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def list_models():
@@ -121,7 +141,7 @@ def _group_members(pgid):
     return members
 
 
-def _alive(pid):
+def alive(pid):
     """True if pid exists and is not a zombie."""
     st = _proc_stat(pid)
     return st is not None and st[0] not in ("Z", "X")
@@ -211,7 +231,7 @@ class RefServer:
     # -- processes --
     def children(self):
         """Live (not zombie) descendants of the running server (remembered for stop())."""
-        kids = [p for p in descendant_pids(self.proc.pid) if _alive(p)]
+        kids = [p for p in descendant_pids(self.proc.pid) if alive(p)]
         self._known_kids.update(kids)
         return kids
 
@@ -230,7 +250,7 @@ class RefServer:
 
     def _record_leftover(self):
         cands = set(_group_members(self.proc.pid)) | self._known_kids
-        self.leftover = sorted(p for p in cands if p != self.proc.pid and _alive(p))
+        self.leftover = sorted(p for p in cands if p != self.proc.pid and alive(p))
         self.returncode = self.proc.returncode
 
     def send_signal(self, sig):

@@ -11,20 +11,15 @@ ci/plot must write SVG files.
 import csv
 import glob
 import os
-import shutil
 import stat
 import subprocess
 import sys
-import tempfile
 import unittest
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
-LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lgutil import CSV_COLUMNS, SCENARIOS, make_fixtures, read_rows  # noqa: E402
+from serverutil import LOADGEN, REFSERVER, SOURCE_DIR, alive, class_temp_dir  # noqa: E402
 
-from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
-REFSERVER = os.environ.get("REFSERVER") or os.path.join(_REPO, "build", "servers", "refserver")
-SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
 PLOT = os.path.join(SOURCE_DIR, "ci", "plot")
 
 # The fake server: `--list-models` offers crash, hang, orphan and good.
@@ -66,11 +61,9 @@ def processes_mentioning(text):
         try:
             with open("/proc/%s/cmdline" % name, "rb") as f:
                 cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-            with open("/proc/%s/stat" % name) as f:
-                state = f.read().rsplit(")", 1)[1].split()[0]
         except OSError:
             continue
-        if text in cmd and state != "Z":
+        if text in cmd and alive(int(name)):
             found.append((int(name), cmd))
     return found
 
@@ -80,15 +73,8 @@ class BenchCase(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        for b in (LOADGEN, REFSERVER):
-            if not os.access(b, os.X_OK):
-                raise unittest.SkipTest("not built: " + b)
-        cls.tmp, cls.fixtures = make_fixtures("lg-bench-test-")
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.tmp:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.tmp = class_temp_dir(cls, "lg-bench-test-")
+        cls.fixtures = make_fixtures(os.path.join(cls.tmp, "fixtures"))
 
     def bench(self, *args, server=REFSERVER, env=None, timeout=120):
         cmd = [LOADGEN, "bench", "--server", server, "--fixtures", self.fixtures] + list(args)
@@ -231,8 +217,6 @@ class TestCompare(BenchCase):
 
 class TestPlot(BenchCase):
     def test_plot_writes_svg_files(self):
-        if not shutil.which("gnuplot"):
-            self.skipTest("gnuplot not installed")
         src = os.path.join(self.tmp, "plot.csv")
         rows = []
         for model, rps in (("epoll", 40000), ("thread", 30000)):

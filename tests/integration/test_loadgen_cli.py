@@ -3,15 +3,13 @@ exits 0, `loadgen fixtures` creates the tree. No server is needed: where a
 command line is valid, nothing listens on the target and the verify pass
 fails with exit status 1 (not 2), which proves the line was accepted."""
 import os
-import shutil
-import socket
 import subprocess
-import tempfile
+import sys
 import unittest
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
-LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from serverutil import LOADGEN, class_temp_dir  # noqa: E402
+from serverutil import free_port as closed_port  # noqa: E402  (nothing listens on it)
 
 GOOD_SCENARIO = """\
 [scenario]
@@ -58,18 +56,10 @@ path = /
 """
 
 
-def closed_port():
-    """A port nothing listens on (bound a moment ago, then closed)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@unittest.skipUnless(os.access(LOADGEN, os.X_OK), "loadgen not built: " + LOADGEN)
 class TestCli(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="lg-cli-test-")
+        cls.tmp = class_temp_dir(cls, "lg-cli-test-")
         cls.sc = {}
         for name, text in (("good", GOOD_SCENARIO), ("file", FILE_SCENARIO),
                            ("ftp", FTP_SCENARIO), ("badkey", BAD_KEY_SCENARIO)):
@@ -78,10 +68,6 @@ class TestCli(unittest.TestCase):
                 f.write(text)
             cls.sc[name] = path
         cls.target = "127.0.0.1:%d" % closed_port()
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def lg(self, *args, timeout=60):
         out = subprocess.run([LOADGEN] + list(args), capture_output=True, timeout=timeout)

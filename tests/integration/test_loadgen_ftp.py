@@ -8,24 +8,16 @@ disappears (bad status), a wrong expectation (the verify pass stops the run),
 a server refusing sessions with 421 (a bad status, not a timeout), nothing
 listening (the verify pass fails).
 """
-import csv
 import os
-import shutil
-import socket
-import subprocess
 import sys
-import tempfile
+import types
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lgutil import SCENARIOS, LoadgenRuns, flip_bit  # noqa: E402
 from peer_vsftpd import VsftpdPeer  # noqa: E402
+from serverutil import free_port  # noqa: E402
 
-_REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-SOURCE_DIR = os.environ.get("SOURCE_DIR") or _REPO
-LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
-
-from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
-SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
 FTP_SCENARIOS = ["ftp-get.ini", "ftp-list.ini", "ftp-put.ini", "ftp-mixed.ini"]
 
 # check_payload() of loadgen/check.c, byte for byte: byte i is taken from
@@ -50,36 +42,15 @@ def payload(n):
     return bytes(out)
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def replace_file(path, data):
-    tmp = path + ".new"
-    with open(tmp, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
-class FtpCase(unittest.TestCase):
-    tmp = None
-    fixtures = None
+class FtpCase(LoadgenRuns, unittest.TestCase):
+    TMP_PREFIX = "lg-ftp-test-"
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(LOADGEN, os.X_OK):
-            raise unittest.SkipTest("loadgen not built: " + LOADGEN)
         why = VsftpdPeer.available()
-        if why:
-            raise unittest.SkipTest(why)
-        cls.tmp, cls.fixtures = make_fixtures("lg-ftp-test-")
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.tmp:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+        if why:  # ci/setup installs vsftpd: not being able to run it is an error
+            raise RuntimeError("vsftpd cannot run here: " + why)
+        super().setUpClass()
 
     def scenario(self, name, steps, **keys):
         """Write a small FTP scenario file; steps: [(name, {key: value})]."""
@@ -93,60 +64,11 @@ class FtpCase(unittest.TestCase):
             f.write("\n".join(lines) + "\n")
         return path
 
-    def cmd(self, scenario, ftp, csv_path, args):
-        return [LOADGEN, "run", scenario, "--target", "%s:%d" % (ftp.host, ftp.port),
-                "--fixtures", self.fixtures, "--csv", csv_path] + list(args)
-
-    def loadgen(self, scenario, ftp, *args):
-        """Run `loadgen run`; returns (exit status, stdout, stderr, csv rows)."""
-        csv_path = os.path.join(self.tmp, "run.csv")
-        if os.path.exists(csv_path):
-            os.unlink(csv_path)
-        out = subprocess.run(self.cmd(scenario, ftp, csv_path, args), capture_output=True,
-                             timeout=120)
-        rows = []
-        if os.path.exists(csv_path):
-            header, rows = read_rows(csv_path)
-            self.assertEqual(header, CSV_COLUMNS)
-        return out.returncode, out.stdout.decode(), out.stderr.decode(), rows
-
-    def start_with_progress(self, scenario, ftp, *args):
-        """Start loadgen with --progress; returns (process, csv path) once the
-        timed run is under way (its first progress line, after ~1 s)."""
-        csv_path = os.path.join(self.tmp, "progress.csv")
-        if os.path.exists(csv_path):
-            os.unlink(csv_path)
-        proc = subprocess.Popen(self.cmd(scenario, ftp, csv_path, list(args) + ["--progress"]),
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        self.addCleanup(lambda: proc.poll() is None and proc.kill())
-        first = proc.stderr.readline()
-        if not first:  # (reading the rest eagerly would wait for the end of the run)
-            self.fail("no progress line: %r" % proc.stderr.read())
-        return proc, csv_path
-
-    def finish(self, proc, csv_path):
-        out, err = proc.communicate(timeout=60)
-        header, rows = read_rows(csv_path)
-        self.assertEqual(header, CSV_COLUMNS)
-        self.assertEqual(len(rows), 1)
-        return proc.returncode, out.decode(), err.decode(), rows[0]
-
     def assert_clean(self, rc, out, err, rows):
-        msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (rc, out, err)
-        self.assertEqual(rc, 0, msg)
-        self.assertEqual(len(rows), 1, msg)
-        row = rows[0]
-        self.assertEqual(row["protocol"], "ftp")
-        self.assertEqual(row["engine"], "curl")
-        self.assertGreater(int(row["requests"]), 0, msg)
-        for col in ("errors", "check_failures", "timeouts"):
-            self.assertEqual(int(row[col]), 0, "%s\n%s" % (col, msg))
-        if row["scenario"] != "stor-dir":  # uploads only: nothing received
-            self.assertGreater(int(row["bytes"]), 0, msg)
-        self.assertGreaterEqual(int(row["lat_max_us"]), int(row["lat_p99_us"]))
-        self.assertGreaterEqual(int(row["lat_p99_us"]), int(row["lat_p50_us"]))
-        self.assertGreater(int(row["lat_min_us"]), 0)
-        return row
+        # A scenario of uploads only ("stor-dir") receives nothing.
+        received = not rows or rows[0]["scenario"] != "stor-dir"
+        return self.assert_clean_run(rc, out, err, rows, engine="curl", protocol="ftp",
+                                     received=received)
 
 
 class TestShippedScenarios(FtpCase):
@@ -156,12 +78,7 @@ class TestShippedScenarios(FtpCase):
     def setUpClass(cls):
         super().setUpClass()
         cls.ftp = VsftpdPeer(cls.fixtures).start()
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.ftp:
-            cls.ftp.stop()
-        super().tearDownClass()
+        cls.addClassCleanup(cls.ftp.stop)
 
     def test_every_ftp_scenario_runs_clean(self):
         for name in FTP_SCENARIOS:
@@ -210,9 +127,8 @@ class TestShippedScenarios(FtpCase):
         self.assertEqual(rows, [])  # no timed run, no row
 
     def test_nothing_listening_fails_the_verify_pass(self):
-        class Nowhere:
-            host, port = "127.0.0.1", free_port()
-        rc, out, err, rows = self.loadgen(os.path.join(SCENARIOS, "ftp-get.ini"), Nowhere,
+        nowhere = types.SimpleNamespace(host="127.0.0.1", port=free_port())
+        rc, out, err, rows = self.loadgen(os.path.join(SCENARIOS, "ftp-get.ini"), nowhere,
                                           "--requests", "10")
         self.assertEqual(rc, 1, out + err)
         self.assertIn("verify: step", err)
@@ -232,11 +148,7 @@ class TestFailuresAreCounted(FtpCase):
             proc, csv_path = self.start_with_progress(self.one_file_scenario(), ftp,
                                                       "--duration", "2.5", "--connections", "4")
             # The verify pass is over: serve 1k.bin with one bit flipped.
-            served = os.path.join(ftp.root, "1k.bin")
-            with open(served, "rb") as f:
-                data = bytearray(f.read())
-            data[500] ^= 0x01
-            replace_file(served, bytes(data))
+            flip_bit(os.path.join(ftp.root, "1k.bin"), 500)
             rc, out, err, row = self.finish(proc, csv_path)
         self.assertEqual(rc, 1, out + err)
         self.assertGreater(int(row["check_failures"]), 0, out)

@@ -3,16 +3,15 @@ line on stderr), the readiness line, SIGINT, what goes to stderr."""
 import http.client
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import REFSERVER, RefServer, list_models, make_docroot  # noqa: E402
+from serverutil import (REFSERVER, RefServer, class_temp_dir, list_models,  # noqa: E402
+                        make_docroot)
 
 
 def run(*args, timeout=10):
@@ -29,13 +28,9 @@ class CliTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="itest-cli-")
+        cls.tmp = class_temp_dir(cls, "itest-cli-")
         cls.fx = make_docroot(os.path.join(cls.tmp, "root"))
         cls.root = cls.fx["root"]
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
 
     def test_list_models(self):
         r = run("--list-models")

@@ -1,14 +1,13 @@
 """Echo protocol integration tests (--proto echo), one TestCase class per model
 `refserver --list-models` prints (EchoTest_<model>)."""
 import os
-import re
 import socket
 import sys
 import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import classes_per_model, RefServer, list_models  # noqa: E402
+from serverutil import classes_per_model, RefServer  # noqa: E402
 
 IO_TIMEOUT = 10
 

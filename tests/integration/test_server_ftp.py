@@ -1,29 +1,27 @@
 """FTP protocol integration tests (--proto ftp), one TestCase class per model
 `refserver --list-models` prints (FtpTest_<model>), with real clients: Python's
-ftplib, curl, lftp (skipped if missing) and raw sockets; plus the shipped FTP
+ftplib, curl, lftp and raw sockets; plus the shipped FTP
 scenarios run by loadgen against the epoll model (FtpLoadgenScenarios).
 
 Every model's server is started once per class and serves a fresh
 make_docroot() tree with an upload/ directory and a users file. Connections
 are always closed before the next one opens, so the iterative model (one
 client at a time) passes the same tests."""
-import csv
 import ftplib
 import io
 import os
 import re
-import shutil
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import (classes_per_model, LOADGEN, SOURCE_DIR, RefServer, list_models,  # noqa: E402
+from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
+from serverutil import (classes_per_model, class_temp_dir, RefServer, list_models,  # noqa: E402
                         make_docroot, wait_until)
 
 IO_TIMEOUT = 10
@@ -109,7 +107,7 @@ class FtpModelTests:
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="ftp-it-")
+        cls.tmp = class_temp_dir(cls, "ftp-it-")
         cls.fx = make_docroot(os.path.join(cls.tmp, "root"))
         cls.root = cls.fx["root"]
         cls.upload = os.path.join(cls.root, "upload")
@@ -118,21 +116,8 @@ class FtpModelTests:
         with open(cls.users, "w") as f:
             f.write("# test users\n\n" + "".join("%s:%s\n" % kv for kv in USERS.items()))
         args = ["--idle-timeout", "10", "--users", cls.users]
-        try:
-            cls.srv = RefServer(cls.MODEL, proto="ftp", root=cls.root, args=args)
-        except BaseException:
-            cls._cleanup_dirs()
-            raise
-
-    @classmethod
-    def _cleanup_dirs(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
-        shutil.rmtree(cls.fx["outside_dir"], ignore_errors=True)
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.close()
-        cls._cleanup_dirs()
+        cls.srv = RefServer(cls.MODEL, proto="ftp", root=cls.root, args=args)
+        cls.addClassCleanup(cls.srv.close)
 
     def setUp(self):
         self.assertIsNone(self.srv.proc.poll(), "server died earlier:\n" + self.srv.stderr_text())
@@ -338,8 +323,6 @@ class FtpModelTests:
 
     # -- lftp --------------------------------------------------------------
     def test_lftp_cls_get_put(self):
-        if not shutil.which("lftp"):
-            self.skipTest("lftp is not installed")
         got = os.path.join(self.tmp, "lftp-got.bin")
         src = os.path.join(self.tmp, "lftp-src.bin")
         data = os.urandom(200000)
@@ -469,54 +452,24 @@ class FtpModelTests:
 classes_per_model(globals(), "FtpTest", FtpModelTests)
 
 
-SCENARIOS = ("ftp-get.ini", "ftp-list.ini", "ftp-put.ini", "ftp-mixed.ini")
-
-
-class FtpLoadgenScenarios(unittest.TestCase):
+class FtpLoadgenScenarios(LoadgenRuns, unittest.TestCase):
     """The shipped FTP scenarios, run by loadgen against refserver (epoll)."""
+    TMP_PREFIX = "ftp-lg-"
 
     @classmethod
     def setUpClass(cls):
-        if not os.access(LOADGEN, os.X_OK):
-            raise unittest.SkipTest("loadgen not built: " + LOADGEN)
+        super().setUpClass()
         model = "epoll" if "epoll" in list_models() else list_models()[0]
-        cls.tmp = tempfile.mkdtemp(prefix="ftp-lg-")
-        cls.fixtures = os.path.join(cls.tmp, "fx")
-        out = subprocess.run([LOADGEN, "fixtures", cls.fixtures], capture_output=True,
-                             timeout=60)
-        if out.returncode != 0:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise RuntimeError("loadgen fixtures failed: " + out.stderr.decode())
-        try:
-            cls.srv = RefServer(model, proto="ftp", root=cls.fixtures)
-        except BaseException:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
-            raise
-
-    @classmethod
-    def tearDownClass(cls):
-        cls.srv.close()
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        cls.srv = RefServer(model, proto="ftp", root=cls.fixtures)
+        cls.addClassCleanup(cls.srv.close)
 
     def test_shipped_ftp_scenarios_run_clean(self):
-        for name in SCENARIOS:
+        for name in ("ftp-get.ini", "ftp-list.ini", "ftp-put.ini", "ftp-mixed.ini"):
             with self.subTest(scenario=name):
-                csv_path = os.path.join(self.tmp, name + ".csv")
-                cmd = [LOADGEN, "run", os.path.join(SOURCE_DIR, "scenarios", name),
-                       "--target", "%s:%d" % (self.srv.host, self.srv.port),
-                       "--fixtures", self.fixtures, "--requests", "100",
-                       "--connections", "4", "--csv", csv_path]
-                out = subprocess.run(cmd, capture_output=True, timeout=120)
-                msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (
-                    out.returncode, out.stdout.decode(errors="replace"),
-                    out.stderr.decode(errors="replace"))
-                self.assertEqual(out.returncode, 0, msg)
-                with open(csv_path, newline="") as f:
-                    rows = list(csv.DictReader(f))
-                self.assertEqual(len(rows), 1, msg)
-                self.assertEqual(int(rows[0]["requests"]), 100, msg)
-                for col in ("errors", "check_failures", "timeouts"):
-                    self.assertEqual(int(rows[0][col]), 0, "%s\n%s" % (col, msg))
+                res = self.loadgen(os.path.join(SCENARIOS, name), self.srv, "--requests", "100",
+                                   "--connections", "4")
+                row = self.assert_clean_run(*res, engine="curl", protocol="ftp")
+                self.assertEqual(int(row["requests"]), 100, res[1])
         self.assertIsNone(self.srv.proc.poll(), self.srv.stderr_text())
 
 

@@ -1,6 +1,5 @@
 /* Unit tests for loadgen/check.c: fixtures resolved to length + XXH64,
  * escapes refused, payloads, /time bodies, listings, status. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,9 +7,6 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <ftw.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,29 +17,23 @@
 #include "check.h"
 #include "fixtures.h"
 #include "scenario.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/lg_check_XXXXXX";
 static char fixdir[600];
 static char errbuf[1024];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(fixdir, sizeof fixdir, "%s/fx", tmpdir);
+    if (!scratch_create("lg_check")) return -1;
+    snprintf(fixdir, sizeof fixdir, "%s", scratch_path("fx"));
     return fixtures_create(fixdir, errbuf, sizeof errbuf);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
 /* A one-step scenario. */
@@ -60,12 +50,11 @@ static uint64_t file_hash(const char *rel, size_t *len)
 {
     char p[800];
     snprintf(p, sizeof p, "%s/%s", fixdir, rel);
-    FILE *f = fopen(p, "rb");
-    assert_non_null(f);
-    static char buf[1 << 21];
-    *len = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    return XXH64(buf, *len, 0);
+    char *data = read_whole_file(p, len);
+    assert_non_null(data);
+    uint64_t h = XXH64(data, *len, 0);
+    free(data);
+    return h;
 }
 
 static void test_prepare_files(void **state)
@@ -144,42 +133,25 @@ static void test_prepare_echo_and_listing(void **state)
     assert_int_equal(check_prepare(&sc, NULL, errbuf, sizeof errbuf), 0);
 }
 
-static const char *scenarios_dir(char *buf, size_t len)
+/* Every shipped scenario's fixtures exist in the generated tree. */
+static void prepare_shipped(const char *path)
 {
-    char file[1024];
-    snprintf(file, sizeof file, "%s", __FILE__);
-    snprintf(buf, len, "%s/../../scenarios", dirname(file));
-    return buf;
+    struct lg_scenario sc;
+    assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), 0);
+    if (check_prepare(&sc, fixdir, errbuf, sizeof errbuf) != 0) {
+        print_error("%s\n", errbuf);
+        fail();
+    }
+    for (size_t i = 0; i < sc.nsteps; i++)
+        if (sc.steps[i].expect == LG_EXPECT_FILE || sc.steps[i].expect == LG_EXPECT_ECHO)
+            assert_true(sc.steps[i].expect_length >= 0);
+    scenario_free(&sc);
 }
 
-/* Every shipped scenario's fixtures exist in the generated tree. */
 static void test_shipped_scenarios_prepare(void **state)
 {
     (void)state;
-    char dirpath[1100];
-    DIR *d = opendir(scenarios_dir(dirpath, sizeof dirpath));
-    assert_non_null(d);
-    struct dirent *e;
-    int n = 0;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".ini") != 0) continue;
-        char path[2300];
-        snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
-        struct lg_scenario sc;
-        assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), 0);
-        if (check_prepare(&sc, fixdir, errbuf, sizeof errbuf) != 0) {
-            print_error("%s\n", errbuf);
-            fail();
-        }
-        for (size_t i = 0; i < sc.nsteps; i++)
-            if (sc.steps[i].expect == LG_EXPECT_FILE || sc.steps[i].expect == LG_EXPECT_ECHO)
-                assert_true(sc.steps[i].expect_length >= 0);
-        scenario_free(&sc);
-        n++;
-    }
-    closedir(d);
-    assert_true(n >= 8);
+    assert_true(for_each_file(repo_path("scenarios"), ".ini", prepare_shipped) >= 8);
 }
 
 static void test_payload(void **state)

@@ -1,7 +1,6 @@
 /* Unit tests for loadgen/compare.c: reading result CSVs (header checked,
  * FILE:LINE errors), grouping with medians, thresholds in both directions,
  * errors in B, missing and new rows, reference ratios, exit statuses. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +8,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,26 +16,20 @@
 
 #include "compare.h"
 #include "csv.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/lg_compare_XXXXXX";
 static char err[2048];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return scratch_create("lg_compare") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
 /* A row as bench writes it. */
@@ -70,14 +62,12 @@ static struct csv_row row(const char *model, const char *scenario, double rps)
     return r;
 }
 
-/* Writes header + rows to tmpdir/name; returns the path (static buffer per slot). */
+/* Writes header + rows to SCRATCH/name; returns the path (see scratch_path). */
 static const char *write_rows(const char *name, const struct csv_row *rows, size_t n)
 {
-    static char paths[64][1200]; /* a ring: callers keep a few paths at once */
-    static int slot;
-    char *path = paths[slot++ % 64];
-    snprintf(path, 1200, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
     assert_non_null(f);
     fprintf(f, "%s\n", csv_header());
     for (size_t i = 0; i < n; i++) {
@@ -86,17 +76,8 @@ static const char *write_rows(const char *name, const struct csv_row *rows, size
         fprintf(f, "%s\n", line);
     }
     fclose(f);
-    return path;
-}
-
-static const char *write_text(const char *name, const char *text)
-{
-    static char path[1200];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    const char *path = scratch_write(name, text, len);
+    free(text);
     return path;
 }
 
@@ -162,7 +143,7 @@ static void test_load_accepts_columns_added_at_the_end_and_quoting(void **state)
     const char *after_host = strchr(comma + 1, ',');
     snprintf(text, sizeof text, "%s,extra\n%.*s,\"multi\nline, host\"%s,x\n\n%s,y\n", csv_header(),
              (int)(comma - line), line, after_host, line);
-    const char *p = write_text("quoted.csv", text);
+    const char *p = scratch_write_text("quoted.csv", text);
     struct cmp_file f;
     assert_int_equal(cmp_load(p, &f, err, sizeof err), 0);
     assert_int_equal(f.n, 2);
@@ -174,7 +155,7 @@ static void test_load_accepts_columns_added_at_the_end_and_quoting(void **state)
 
 static void assert_load_error(const char *name, const char *text, const char *want)
 {
-    const char *p = write_text(name, text);
+    const char *p = scratch_write_text(name, text);
     char expect[1400];
     snprintf(expect, sizeof expect, "%s:%s", p, want);
     struct cmp_file f;
@@ -509,7 +490,7 @@ static void test_main_exit_statuses(void **state)
     struct csv_row ra = row("epoll", "s", 1000), rb = row("epoll", "s", 500);
     char *a = strdup(write_rows("main-a.csv", &ra, 1));
     char *b = strdup(write_rows("main-b.csv", &rb, 1));
-    char *bad = strdup(write_text("main-bad.csv", "not,a,header\n"));
+    char *bad = strdup(scratch_write_text("main-bad.csv", "not,a,header\n"));
     char *o, *e;
     assert_int_equal(run_main(&o, &e, a, a, NULL), 0);
     free(o), free(e);

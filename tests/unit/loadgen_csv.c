@@ -1,6 +1,5 @@
 /* Unit tests for loadgen/csv.c: the header is DESIGN.md section 7's column
  * list, written once; quoting; number formats; rows filled from stats. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,13 +7,13 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "csv.h"
+#include "test_util.h"
 
 /* DESIGN.md section 7, in order. */
 static const char expected_header[] =
@@ -23,25 +22,18 @@ static const char expected_header[] =
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
     "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s";
 
-static char tmpdir[] = "/tmp/lg_csv_XXXXXX";
 static char errbuf[1024];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return scratch_create("lg_csv") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
 static struct csv_row sample(void)
@@ -127,27 +119,16 @@ static void test_quoting(void **state)
     assert_true(strncmp(buf, want, strlen(want)) == 0);
 }
 
-static char *slurp(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    assert_non_null(f);
-    static char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    return buf;
-}
-
 static void test_append(void **state)
 {
     (void)state;
-    char path[600];
-    snprintf(path, sizeof path, "%s/out.csv", tmpdir);
+    const char *path = scratch_path("out.csv");
     struct csv_row r = sample();
     assert_int_equal(csv_append(path, &r, errbuf, sizeof errbuf), 0);
     strcpy(r.model, "poll");
     assert_int_equal(csv_append(path, &r, errbuf, sizeof errbuf), 0);
-    char *text = slurp(path);
+    char *text = read_whole_file(path, NULL);
+    assert_non_null(text);
     char row1[2048], row2[2048];
     struct csv_row first = sample();
     csv_format_row(&first, row1, sizeof row1);
@@ -155,15 +136,17 @@ static void test_append(void **state)
     char want[8192];
     snprintf(want, sizeof want, "%s\n%s\n%s\n", expected_header, row1, row2);
     assert_string_equal(text, want);
+    free(text);
 
     /* An existing empty file gets the header too. */
-    snprintf(path, sizeof path, "%s/empty.csv", tmpdir);
-    fclose(fopen(path, "w"));
+    path = scratch_write("empty.csv", "", 0);
     assert_int_equal(csv_append(path, &r, errbuf, sizeof errbuf), 0);
-    text = slurp(path);
+    text = read_whole_file(path, NULL);
+    assert_non_null(text);
     assert_true(strncmp(text, expected_header, strlen(expected_header)) == 0);
+    free(text);
 
-    snprintf(path, sizeof path, "%s/no/such/dir.csv", tmpdir);
+    path = scratch_path("no/such/dir.csv");
     assert_int_equal(csv_append(path, &r, errbuf, sizeof errbuf), -1);
     assert_non_null(strstr(errbuf, "dir.csv"));
 }

@@ -1,6 +1,5 @@
 /* Unit tests for loadgen/fixtures.c: the tree, byte-identical every time,
  * and a known hash of 1m.bin as a guard for determinism across machines. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,7 +8,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,12 +17,12 @@
 #include <xxhash.h>
 
 #include "fixtures.h"
+#include "test_util.h"
 
 /* XXH64 (seed 0) of 1m.bin, computed once: it must never change, or
  * result files and scenario hashes from other machines stop matching. */
 #define HASH_1M 0x2a4274d8c3ab4324ULL /* checked against a Python splitmix64 */
 
-static char tmpdir[] = "/tmp/lg_fixtures_XXXXXX";
 static char errbuf[1024];
 
 static const char *const all_files[] = {
@@ -35,51 +33,39 @@ static const char *const all_files[] = {
 };
 #define NFILES (sizeof all_files / sizeof all_files[0])
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return scratch_create("lg_fixtures") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
 static void path_of(char *buf, size_t len, const char *sub, const char *file)
 {
-    snprintf(buf, len, "%s/%s/%s", tmpdir, sub, file);
+    snprintf(buf, len, "%s/%s/%s", scratch_dir(), sub, file);
 }
 
 static uint64_t hash_file(const char *path, off_t *size)
 {
-    int fd = open(path, O_RDONLY);
-    assert_true(fd >= 0);
-    XXH64_state_t st;
-    XXH64_reset(&st, 0);
-    static unsigned char buf[65536];
-    ssize_t n;
-    *size = 0;
-    while ((n = read(fd, buf, sizeof buf)) > 0) {
-        XXH64_update(&st, buf, (size_t)n);
-        *size += n;
-    }
-    close(fd);
-    return XXH64_digest(&st);
+    size_t len;
+    char *data = read_whole_file(path, &len);
+    assert_non_null(data);
+    uint64_t h = XXH64(data, len, 0);
+    free(data);
+    *size = (off_t)len;
+    return h;
 }
 
 static void test_tree_and_sizes(void **state)
 {
     (void)state;
     char dir[600], p[800];
-    snprintf(dir, sizeof dir, "%s/tree/new/deeper", tmpdir); /* created with parents */
+    snprintf(dir, sizeof dir, "%s", scratch_path("tree/new/deeper")); /* created with parents */
     assert_int_equal(fixtures_create(dir, errbuf, sizeof errbuf), 0);
     static const struct {
         const char *name;
@@ -117,8 +103,8 @@ static void test_deterministic_and_idempotent(void **state)
 {
     (void)state;
     char a[600], b[600], p[800];
-    snprintf(a, sizeof a, "%s/a", tmpdir);
-    snprintf(b, sizeof b, "%s/b", tmpdir);
+    snprintf(a, sizeof a, "%s", scratch_path("a"));
+    snprintf(b, sizeof b, "%s", scratch_path("b"));
     assert_int_equal(fixtures_create(a, errbuf, sizeof errbuf), 0);
     assert_int_equal(fixtures_create(b, errbuf, sizeof errbuf), 0);
     struct stat before, after;
@@ -136,25 +122,23 @@ static void test_deterministic_and_idempotent(void **state)
         assert_int_equal(sa, sb);
     }
     /* The binary files differ from each other (own seeds). */
-    char p1[800], p2[800];
-    off_t s;
-    path_of(p1, sizeof p1, "a", "1k.bin");
-    path_of(p2, sizeof p2, "a", "64k.bin");
-    unsigned char x[1024], y[1024];
-    FILE *f1 = fopen(p1, "rb"), *f2 = fopen(p2, "rb");
-    assert_int_equal(fread(x, 1, sizeof x, f1), sizeof x);
-    assert_int_equal(fread(y, 1, sizeof y, f2), sizeof y);
-    fclose(f1);
-    fclose(f2);
-    assert_true(memcmp(x, y, sizeof x) != 0);
-    (void)s;
+    size_t nx, ny;
+    char *x = read_whole_file(scratch_path("a/1k.bin"), &nx);
+    char *y = read_whole_file(scratch_path("a/64k.bin"), &ny);
+    assert_non_null(x);
+    assert_non_null(y);
+    assert_int_equal(nx, 1024);
+    assert_true(ny > nx);
+    assert_true(memcmp(x, y, nx) != 0);
+    free(x);
+    free(y);
 }
 
 static void test_known_hash(void **state)
 {
     (void)state;
     char d[600], p[800];
-    snprintf(d, sizeof d, "%s/h", tmpdir);
+    snprintf(d, sizeof d, "%s", scratch_path("h"));
     assert_int_equal(fixtures_create(d, errbuf, sizeof errbuf), 0);
     path_of(p, sizeof p, "h", "1m.bin");
     off_t size;
@@ -169,7 +153,7 @@ static void test_repairs_damage(void **state)
 {
     (void)state;
     char d[600], p[800];
-    snprintf(d, sizeof d, "%s/r", tmpdir);
+    snprintf(d, sizeof d, "%s", scratch_path("r"));
     assert_int_equal(fixtures_create(d, errbuf, sizeof errbuf), 0);
     path_of(p, sizeof p, "r", "64k.bin");
     off_t size;
@@ -191,11 +175,7 @@ static void test_repairs_damage(void **state)
 static void test_errors(void **state)
 {
     (void)state;
-    char p[600];
-    snprintf(p, sizeof p, "%s/plainfile", tmpdir);
-    FILE *f = fopen(p, "w");
-    assert_non_null(f);
-    fclose(f);
+    const char *p = scratch_write("plainfile", "", 0);
     errbuf[0] = '\0';
     assert_int_equal(fixtures_create(p, errbuf, sizeof errbuf), -1);
     assert_non_null(strstr(errbuf, "plainfile"));

@@ -1,6 +1,5 @@
 /* Unit tests for loadgen/scenario.c: the shipped scenario files parse, the
  * defaults, and every kind of bad file is refused with FILE:LINE. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,57 +7,43 @@
 
 #include <cmocka.h>
 
-#include <dirent.h>
-#include <ftw.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "scenario.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/lg_scenario_XXXXXX";
 static char errbuf[1024];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return scratch_create("lg_scenario") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
-/* Write text to tmpdir/name and load it. */
+/* Write text to SCRATCH/name and load it. */
 static int load_text(const char *name, const char *text, struct lg_scenario *sc)
 {
-    char path[512];
-    snprintf(path, sizeof path, "%s/%s", tmpdir, name);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    const char *path = scratch_write_text(name, text);
     errbuf[0] = '\0';
     return scenario_load(path, sc, errbuf, sizeof errbuf);
 }
 
-/* The text must be refused with "tmpdir/bad.ini:LINE: ...what...". */
+/* The text must be refused with "SCRATCH/bad.ini:LINE: ...what...". */
 static void expect_error(const char *text, int line, const char *what)
 {
     struct lg_scenario sc;
     int rc = load_text("bad.ini", text, &sc);
     char prefix[600];
-    snprintf(prefix, sizeof prefix, "%s/bad.ini:%d: ", tmpdir, line);
+    snprintf(prefix, sizeof prefix, "%s:%d: ", scratch_path("bad.ini"), line);
     if (rc != -1 || strncmp(errbuf, prefix, strlen(prefix)) != 0 || !strstr(errbuf, what)) {
         print_error("rc %d, message '%s', want '%s...%s'\n", rc, errbuf, prefix, what);
         fail();
@@ -67,46 +52,28 @@ static void expect_error(const char *text, int line, const char *what)
     assert_int_equal(sc.nsteps, 0);
 }
 
-static const char *scenarios_dir(char *buf, size_t len)
+static void parses(const char *path)
 {
-    char file[1024];
-    snprintf(file, sizeof file, "%s", __FILE__);
-    snprintf(buf, len, "%s/../../scenarios", dirname(file));
-    return buf;
+    struct lg_scenario sc;
+    if (scenario_load(path, &sc, errbuf, sizeof errbuf) != 0) {
+        print_error("%s\n", errbuf);
+        fail();
+    }
+    assert_true(sc.nsteps > 0);
+    assert_true(sc.duration_s > 0 && sc.duration_s <= 10); /* short defaults */
+    scenario_free(&sc);
 }
 
 static void test_shipped_files_parse(void **state)
 {
     (void)state;
-    char dirpath[1100];
-    DIR *d = opendir(scenarios_dir(dirpath, sizeof dirpath));
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        size_t l = strlen(e->d_name);
-        if (l < 5 || strcmp(e->d_name + l - 4, ".ini") != 0) continue;
-        char path[2300];
-        snprintf(path, sizeof path, "%s/%s", dirpath, e->d_name);
-        struct lg_scenario sc;
-        if (scenario_load(path, &sc, errbuf, sizeof errbuf) != 0) {
-            print_error("%s\n", errbuf);
-            fail();
-        }
-        assert_true(sc.nsteps > 0);
-        assert_true(sc.duration_s > 0 && sc.duration_s <= 10); /* short defaults */
-        scenario_free(&sc);
-        n++;
-    }
-    closedir(d);
-    assert_true(n >= 8);
+    assert_true(for_each_file(repo_path("scenarios"), ".ini", parses) >= 8);
 }
 
 static void test_http_mixed_contents(void **state)
 {
     (void)state;
-    char dirpath[1100], path[1200];
-    snprintf(path, sizeof path, "%s/http-mixed.ini", scenarios_dir(dirpath, sizeof dirpath));
+    const char *path = repo_path("scenarios/http-mixed.ini");
     struct lg_scenario sc;
     assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), 0);
     assert_string_equal(sc.name, "http-mixed");
@@ -298,12 +265,7 @@ static void test_bad_lines(void **state)
     expect_error(text, 4, "at most 198");
 
     char nul[] = HTTP_HEAD "name = a\0b\n[step a]\npath = /\n";
-    char path[512];
-    snprintf(path, sizeof path, "%s/nul.ini", tmpdir);
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fwrite(nul, 1, sizeof nul - 1, f);
-    fclose(f);
+    const char *path = scratch_write("nul.ini", nul, sizeof nul - 1);
     struct lg_scenario sc;
     assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), -1);
     assert_non_null(strstr(errbuf, ":3: NUL"));
@@ -313,11 +275,10 @@ static void test_unreadable(void **state)
 {
     (void)state;
     struct lg_scenario sc;
-    char path[512];
-    snprintf(path, sizeof path, "%s/does-not-exist.ini", tmpdir);
+    const char *path = scratch_path("does-not-exist.ini");
     assert_int_equal(scenario_load(path, &sc, errbuf, sizeof errbuf), -1);
     assert_non_null(strstr(errbuf, "does-not-exist.ini"));
-    assert_int_equal(scenario_load(tmpdir, &sc, errbuf, sizeof errbuf), -1);
+    assert_int_equal(scenario_load(scratch_dir(), &sc, errbuf, sizeof errbuf), -1);
     assert_non_null(strstr(errbuf, "not a regular file"));
     /* An empty file: no [scenario]. */
     expect_error("", 1, "no [scenario]");

@@ -16,73 +16,46 @@
 #include <unistd.h>
 
 #include "fsroot.h"
+#include "test_util.h"
 
-static char base[PATH_MAX], rootdir[PATH_MAX + 8];
+static char rootdir[PATH_MAX];
 static struct fsroot *root;
-
-static void write_file(const char *rel, const char *data)
-{
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, strlen(data)), (ssize_t)strlen(data));
-    close(fd);
-}
-
-static void mk(const char *rel)
-{
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    assert_int_equal(mkdir(p, 0755), 0);
-}
-
-static void ln(const char *target, const char *rel)
-{
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    assert_int_equal(symlink(target, p), 0);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    char tmpl[] = "/tmp/fsroot-test-XXXXXX";
-    assert_non_null(mkdtemp(tmpl));
-    assert_non_null(realpath(tmpl, base)); /* absolute links must use the real path */
-    snprintf(rootdir, sizeof rootdir, "%s/root", base);
-    mk("root");
-    mk("root/sub");
-    mk("root/sub/deep");
-    mk("root/.hdir");
-    mk("root2");
-    write_file("root/a.txt", "A");
-    write_file("root/file.", "Dot at end");
-    write_file("root/%2e", "literal percent name");
-    write_file("root/sub/b.txt", "B");
-    write_file("root/sub/deep/c.txt", "C");
-    write_file("root/.hidden", "H");
-    write_file("root/.hdir/x", "X");
-    write_file("root2/secret", "S");
-    write_file("outside.txt", "O");
-    char t[PATH_MAX + 64];
-    ln("sub/b.txt", "root/link_in");
-    snprintf(t, sizeof t, "%s/root/a.txt", base);
-    ln(t, "root/link_abs_in");
-    ln("../outside.txt", "root/link_out");
-    ln("/etc/passwd", "root/link_abs_out");
-    snprintf(t, sizeof t, "%s/root2/secret", base);
-    ln(t, "root/link_sibling"); /* "/x/root2" shares the prefix "/x/root" */
-    ln("../root2/secret", "root/link_sibling_rel");
-    ln("sub", "root/dir_in");
-    ln("..", "root/dir_out");
-    ln("../../a.txt", "root/sub/deep/up2");
-    ln("../../../outside.txt", "root/sub/deep/up3");
-    ln("loop", "root/loop");
-    ln(".hidden", "root/link_hidden");
-    ln("missing", "root/dangling");
-    snprintf(t, sizeof t, "%s/root/fifo", base);
-    assert_int_equal(mkfifo(t, 0644), 0);
+    /* scratch_create gives the real path: absolute links must use it */
+    assert_non_null(scratch_create("fsroot-test"));
+    snprintf(rootdir, sizeof rootdir, "%s", scratch_path("root"));
+    scratch_mkdir("root");
+    scratch_mkdir("root/sub");
+    scratch_mkdir("root/sub/deep");
+    scratch_mkdir("root/.hdir");
+    scratch_mkdir("root2");
+    scratch_write_text("root/a.txt", "A");
+    scratch_write_text("root/file.", "Dot at end");
+    scratch_write_text("root/%2e", "literal percent name");
+    scratch_write_text("root/sub/b.txt", "B");
+    scratch_write_text("root/sub/deep/c.txt", "C");
+    scratch_write_text("root/.hidden", "H");
+    scratch_write_text("root/.hdir/x", "X");
+    scratch_write_text("root2/secret", "S");
+    scratch_write_text("outside.txt", "O");
+    scratch_symlink("sub/b.txt", "root/link_in");
+    scratch_symlink(scratch_path("root/a.txt"), "root/link_abs_in");
+    scratch_symlink("../outside.txt", "root/link_out");
+    scratch_symlink("/etc/passwd", "root/link_abs_out");
+    /* "/x/root2" shares the prefix "/x/root" */
+    scratch_symlink(scratch_path("root2/secret"), "root/link_sibling");
+    scratch_symlink("../root2/secret", "root/link_sibling_rel");
+    scratch_symlink("sub", "root/dir_in");
+    scratch_symlink("..", "root/dir_out");
+    scratch_symlink("../../a.txt", "root/sub/deep/up2");
+    scratch_symlink("../../../outside.txt", "root/sub/deep/up3");
+    scratch_symlink("loop", "root/loop");
+    scratch_symlink(".hidden", "root/link_hidden");
+    scratch_symlink("missing", "root/dangling");
+    assert_int_equal(mkfifo(scratch_path("root/fifo"), 0644), 0);
     root = fsroot_new(rootdir);
     assert_non_null(root);
     return 0;
@@ -92,22 +65,17 @@ static int teardown(void **state)
 {
     (void)state;
     fsroot_free(root);
-    char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return scratch_remove();
 }
 
 static void test_new(void **state)
 {
     (void)state;
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/nope", base);
     errno = 0;
-    assert_null(fsroot_new(p));
+    assert_null(fsroot_new(scratch_path("nope")));
     assert_int_equal(errno, ENOENT);
-    snprintf(p, sizeof p, "%s/outside.txt", base);
     errno = 0;
-    assert_null(fsroot_new(p));
+    assert_null(fsroot_new(scratch_path("outside.txt")));
     assert_int_equal(errno, ENOTDIR);
     assert_string_equal(fsroot_path(root), rootdir);
 }
@@ -332,18 +300,12 @@ static void read_back(const char *rel, const char *want)
     close(fd);
 }
 
+/* Entries of a directory under the root, hidden ones included. */
 static size_t count_entries(const char *dir)
 {
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/root%s", base, dir);
-    char cmd[PATH_MAX + 100];
-    snprintf(cmd, sizeof cmd, "ls -A '%s' | wc -l", p);
-    FILE *f = popen(cmd, "r");
-    assert_non_null(f);
-    unsigned long n = 0;
-    assert_int_equal(fscanf(f, "%lu", &n), 1);
-    pclose(f);
-    return n;
+    char rel[PATH_MAX];
+    snprintf(rel, sizeof rel, "root%s", dir);
+    return (size_t)scratch_count_entries(rel, "");
 }
 
 static void test_upload(void **state)
@@ -386,11 +348,8 @@ static void test_upload(void **state)
     assert_int_equal(fsroot_upload_begin(root, "/nodir/x", &u), FSROOT_ENOTFOUND);
     assert_int_equal(fsroot_upload_begin(root, "/", &u), FSROOT_EFORBIDDEN);
     assert_int_equal(fsroot_upload_begin(root, "/.hdir/x", &u), FSROOT_ENOTFOUND);
-    char p[PATH_MAX + 64];
-    snprintf(p, sizeof p, "%s/root/sub/new.txt", base);
-    unlink(p);
-    snprintf(p, sizeof p, "%s/root/sub/via.txt", base);
-    unlink(p);
+    assert_int_equal(unlink(scratch_path("root/sub/new.txt")), 0);
+    assert_int_equal(unlink(scratch_path("root/sub/via.txt")), 0);
 }
 
 static void test_open_parent(void **state)

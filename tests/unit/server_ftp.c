@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,79 +23,18 @@
 #include "conn.h"
 #include "fsroot.h"
 #include "ftp.h"
+#include "test_util.h"
 
 /* ---- fixture ------------------------------------------------------------ */
 
-static char base[256], rootdir[300];
+static char rootdir[PATH_MAX];
 static struct fsroot *root;
 static struct server_ctx ctx;
-
-static void path_of(char *p, size_t cap, const char *rel)
-{
-    snprintf(p, cap, "%s/%s", base, rel);
-}
-
-static void write_file(const char *rel, const void *data, size_t len)
-{
-    char p[600];
-    path_of(p, sizeof p, rel);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
-    close(fd);
-}
-
-static void mk(const char *rel)
-{
-    char p[600];
-    path_of(p, sizeof p, rel);
-    assert_int_equal(mkdir(p, 0755), 0);
-}
-
-static void ln(const char *target, const char *rel)
-{
-    char p[600];
-    path_of(p, sizeof p, rel);
-    assert_int_equal(symlink(target, p), 0);
-}
-
-static bool exists(const char *rel)
-{
-    char p[600];
-    struct stat st;
-    path_of(p, sizeof p, rel);
-    return lstat(p, &st) == 0;
-}
-
-/* Bytes of a file under base (malloc'ed, NUL-terminated), NULL if missing. */
-static char *slurp(const char *rel, size_t *len)
-{
-    char p[600];
-    path_of(p, sizeof p, rel);
-    FILE *fp = fopen(p, "rb");
-    if (!fp) return NULL;
-    char *buf = malloc(4 << 20);
-    assert_non_null(buf);
-    size_t n = fread(buf, 1, (4 << 20) - 1, fp);
-    fclose(fp);
-    buf[n] = '\0';
-    if (len) *len = n;
-    return buf;
-}
 
 /* Entries of a directory whose names start with ".upload" (temp files). */
 static int temp_files(const char *rel)
 {
-    char p[600];
-    path_of(p, sizeof p, rel);
-    DIR *d = opendir(p);
-    assert_non_null(d);
-    int n = 0;
-    struct dirent *de;
-    while ((de = readdir(d)) != NULL)
-        if (strncmp(de->d_name, ".upload", 7) == 0) n++;
-    closedir(d);
-    return n;
+    return scratch_count_entries(rel, ".upload");
 }
 
 #define BIG_SIZE (300 * 1024 + 11)
@@ -104,26 +43,24 @@ static char big[BIG_SIZE];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof base, "/tmp/ftp-test-XXXXXX");
-    assert_non_null(mkdtemp(base));
-    snprintf(rootdir, sizeof rootdir, "%s/root", base);
-    mk("root");
-    mk("root/sub");
-    mk("root/upload");
-    mk("root/.hdir");
-    mk("root/q\"uote");
-    write_file("root/a.txt", "hello\n", 6);
-    write_file("root/empty.txt", "", 0);
-    write_file("root/.hidden", "secret", 6);
-    write_file("root/.hdir/x", "secret", 6);
-    write_file("root/sub/inner.txt", "inner\n", 6);
-    for (size_t i = 0; i < BIG_SIZE; i++)
-        big[i] = (char)(i * 31 + (i >> 8));
-    write_file("root/big.bin", big, BIG_SIZE);
-    write_file("outside.txt", "outside", 7);
-    ln("a.txt", "root/link_in");
-    ln("../outside.txt", "root/link_out");
-    ln("..", "root/dir_out");
+    assert_non_null(scratch_create("ftp-test"));
+    snprintf(rootdir, sizeof rootdir, "%s", scratch_path("root"));
+    scratch_mkdir("root");
+    scratch_mkdir("root/sub");
+    scratch_mkdir("root/upload");
+    scratch_mkdir("root/.hdir");
+    scratch_mkdir("root/q\"uote");
+    scratch_write("root/a.txt", "hello\n", 6);
+    scratch_write("root/empty.txt", "", 0);
+    scratch_write("root/.hidden", "secret", 6);
+    scratch_write("root/.hdir/x", "secret", 6);
+    scratch_write("root/sub/inner.txt", "inner\n", 6);
+    for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
+    scratch_write("root/big.bin", big, BIG_SIZE);
+    scratch_write("outside.txt", "outside", 7);
+    scratch_symlink("a.txt", "root/link_in");
+    scratch_symlink("../outside.txt", "root/link_out");
+    scratch_symlink("..", "root/dir_out");
     root = fsroot_new(rootdir);
     assert_non_null(root);
     ctx.root = root;
@@ -136,9 +73,7 @@ static int teardown(void **state)
 {
     (void)state;
     fsroot_free(root);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return scratch_remove();
 }
 
 /* ---- the fake driver ---------------------------------------------------- */
@@ -222,7 +157,7 @@ static ssize_t do_transfer_out(struct drv *d, const struct action *a)
 static ssize_t do_transfer_in(struct drv *d, const struct action *a)
 {
     if (d->watch) {
-        assert_false(exists(d->watch)); /* never visible before the commit */
+        assert_false(scratch_exists(d->watch)); /* never visible before the commit */
         d->watch_checks++;
     }
     if (d->upload_pos == d->upload_len) return d->upload_end;
@@ -389,8 +324,8 @@ static char users_path[600];
 
 static void write_users(const char *text)
 {
-    write_file("users.txt", text, strlen(text));
-    path_of(users_path, sizeof users_path, "users.txt");
+    scratch_write("users.txt", text, strlen(text));
+    snprintf(users_path, sizeof users_path, "%s", scratch_path("users.txt"));
 }
 
 static void test_login_named(void **state)
@@ -781,7 +716,7 @@ static void test_nlst(void **state)
     drv_send(d, "NLST sub\r\n");
     d->data[d->dlen] = '\0';
     assert_string_equal(d->data, "inner.txt\r\n");
-    mk("root/emptydir");
+    scratch_mkdir("root/emptydir");
     ASSERT_CODE(d, "EPSV\r\n", 229);
     const char *r = drv_send(d, "NLST emptydir\r\n");
     assert_non_null(strstr(r, "226 "));
@@ -793,13 +728,13 @@ static void test_nlst(void **state)
 static void test_list_huge(void **state)
 {
     (void)state;
-    mk("root/huge");
+    scratch_mkdir("root/huge");
     char name[300], rel[400];
     enum { N = 300 };
     for (int i = 0; i < N; i++) {
         snprintf(name, sizeof name, "%03d-%0200d", i, 0);
         snprintf(rel, sizeof rel, "root/huge/%s", name);
-        write_file(rel, "x", 1);
+        scratch_write(rel, "x", 1);
     }
     struct drv *d = logged_in();
     d->max_io = 3000;
@@ -819,9 +754,7 @@ static void test_list_huge(void **state)
         lines += d->data[i] == '\n';
     assert_int_equal(lines, N);
     drv_free(d);
-    char cmd[700];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s/root/huge'", base);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(remove_tree(scratch_path("root/huge")), 0);
 }
 
 /* ---- STOR --------------------------------------------------------------- */
@@ -842,7 +775,7 @@ static void test_stor(void **state)
     assert_int_equal(d->trace[0], 'A');
     assert_int_equal(d->trace[d->tlen - 1], 'C');
     size_t len;
-    char *got = slurp("root/upload/new.bin", &len);
+    char *got = read_whole_file(scratch_path("root/upload/new.bin"), &len);
     assert_non_null(got);
     assert_int_equal(len, BIG_SIZE);
     assert_memory_equal(got, big, BIG_SIZE);
@@ -857,11 +790,11 @@ static void test_stor(void **state)
     d->watch = NULL;
     ASSERT_CODE(d, "CWD upload\r\nEPSV\r\n", 250);
     assert_non_null(strstr(drv_send(d, "STOR new.bin\r\n"), "226 "));
-    got = slurp("root/upload/new.bin", &len);
+    got = read_whole_file(scratch_path("root/upload/new.bin"), &len);
     assert_string_equal(got, "new content\n");
     free(got);
     ASSERT_REPLY(d, "DELE new.bin\r\n", "250 Delete operation successful.\r\n");
-    assert_false(exists("root/upload/new.bin"));
+    assert_false(scratch_exists("root/upload/new.bin"));
     drv_free(d);
 }
 
@@ -876,14 +809,14 @@ static void test_stor_aborted(void **state)
     ASSERT_CODE(d, "EPSV\r\n", 229);
     const char *r = drv_send(d, "STOR upload/half.bin\r\n");
     assert_string_equal(r, "150 Ok to send data.\r\n426 Connection closed; transfer aborted.\r\n");
-    assert_false(exists("root/upload/half.bin"));
+    assert_false(scratch_exists("root/upload/half.bin"));
     assert_int_equal(temp_files("root/upload"), 0);
     /* the accept fails: nothing left either */
     d->accept_result = -1;
     ASSERT_CODE(d, "EPSV\r\n", 229);
     r = drv_send(d, "STOR upload/half.bin\r\n");
     assert_non_null(strstr(r, "425 Can't open data connection.\r\n"));
-    assert_false(exists("root/upload/half.bin"));
+    assert_false(scratch_exists("root/upload/half.bin"));
     assert_int_equal(temp_files("root/upload"), 0);
     drv_free(d);
 
@@ -937,7 +870,7 @@ static void test_stor_aborted(void **state)
             session_done(d->s, &a, 0);
         }
     }
-    assert_false(exists("root/upload/gone2.bin"));
+    assert_false(scratch_exists("root/upload/gone2.bin"));
     assert_int_equal(temp_files("root/upload"), 0);
     drv_free(d);
 }
@@ -958,8 +891,8 @@ static void test_stor_errors(void **state)
         if (code != 550) fail_msg("STOR %s: got '%s'", refused[i], d->ctrl);
     }
     assert_int_equal(d->accepts, 0);
-    assert_false(exists("root/.evil"));
-    assert_false(exists("x"));
+    assert_false(scratch_exists("root/.evil"));
+    assert_false(scratch_exists("x"));
     ASSERT_CODE(d, "STOR\r\n", 501);
     ASSERT_CODE(d, "REST 5\r\n", 350);
     ASSERT_CODE(d, "STOR upload/x\r\n", 554);
@@ -989,10 +922,8 @@ static void test_size_mdtm(void **state)
     }
     ASSERT_CODE(d, "SIZE\r\n", 501);
     ASSERT_CODE(d, "MDTM\r\n", 501);
-    char p[600];
-    path_of(p, sizeof p, "root/a.txt");
     struct timespec ts[2] = {{1612325106, 0}, {1612325106, 0}}; /* 2021-02-03 04:05:06 UTC */
-    assert_int_equal(utimensat(AT_FDCWD, p, ts, 0), 0);
+    assert_int_equal(utimensat(AT_FDCWD, scratch_path("root/a.txt"), ts, 0), 0);
     ASSERT_REPLY(d, "MDTM a.txt\r\n", "213 20210203040506\r\n");
     drv_free(d);
 }
@@ -1001,24 +932,24 @@ static void test_dele_mkd_rmd(void **state)
 {
     (void)state;
     struct drv *d = logged_in();
-    write_file("root/upload/del.txt", "x", 1);
+    scratch_write("root/upload/del.txt", "x", 1);
     ASSERT_REPLY(d, "DELE upload/del.txt\r\n", "250 Delete operation successful.\r\n");
-    assert_false(exists("root/upload/del.txt"));
+    assert_false(scratch_exists("root/upload/del.txt"));
     ASSERT_CODE(d, "DELE upload/del.txt\r\n", 550);
     ASSERT_CODE(d, "DELE sub\r\n", 550);
-    assert_true(exists("root/sub"));
+    assert_true(scratch_exists("root/sub"));
     ASSERT_CODE(d, "DELE ../outside.txt\r\n", 550);
     ASSERT_CODE(d, "DELE dir_out/outside.txt\r\n", 550);
     ASSERT_CODE(d, "DELE .hidden\r\n", 550);
     ASSERT_CODE(d, "DELE /\r\n", 550);
     ASSERT_CODE(d, "DELE a.txt/\r\n", 550);
-    assert_true(exists("root/a.txt"));
+    assert_true(scratch_exists("root/a.txt"));
     ASSERT_CODE(d, "DELE\r\n", 501);
-    assert_true(exists("outside.txt"));
-    assert_true(exists("root/.hidden"));
+    assert_true(scratch_exists("outside.txt"));
+    assert_true(scratch_exists("root/.hidden"));
 
     ASSERT_REPLY(d, "MKD upload/newdir\r\n", "257 \"/upload/newdir\" created\r\n");
-    assert_true(exists("root/upload/newdir"));
+    assert_true(scratch_exists("root/upload/newdir"));
     ASSERT_CODE(d, "MKD upload/newdir\r\n", 550);
     ASSERT_CODE(d, "CWD upload\r\n", 250);
     ASSERT_REPLY(d, "XMKD a\"b\r\n", "257 \"/upload/a\"\"b\" created\r\n");
@@ -1029,12 +960,12 @@ static void test_dele_mkd_rmd(void **state)
     ASSERT_CODE(d, "MKD ../../evil\r\n", 550);
     ASSERT_CODE(d, "MKD nodir/x\r\n", 550);
     ASSERT_CODE(d, "MKD\r\n", 501);
-    assert_false(exists("evil"));
-    write_file("root/upload/newdir/f", "x", 1);
+    assert_false(scratch_exists("evil"));
+    scratch_write("root/upload/newdir/f", "x", 1);
     ASSERT_CODE(d, "RMD newdir\r\n", 550); /* not empty */
     ASSERT_CODE(d, "DELE newdir/f\r\n", 250);
     ASSERT_REPLY(d, "RMD newdir\r\n", "250 Remove directory operation successful.\r\n");
-    assert_false(exists("root/upload/newdir"));
+    assert_false(scratch_exists("root/upload/newdir"));
     ASSERT_CODE(d, "RMD newdir\r\n", 550);
     ASSERT_CODE(d, "RMD /\r\n", 550);
     ASSERT_CODE(d, "RMD ../../sub\r\n", 550);
@@ -1187,23 +1118,12 @@ static void test_access_log(void **state)
 {
     (void)state;
     ctx.access_log = true;
-    fflush(stderr);
-    int saved = dup(2);
-    char logp[600];
-    path_of(logp, sizeof logp, "access.log");
-    int fd = open(logp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    capture_stderr_begin();
     struct drv *d = logged_in();
     drv_send(d, "EPSV\r\nRETR a.txt\r\nEPSV\r\nRETR missing\r\nNOOP\r\n");
     drv_free(d);
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
     ctx.access_log = false;
-    char *log = slurp("access.log", NULL);
-    assert_non_null(log);
+    char *log = capture_stderr_end();
     assert_string_equal(log, "127.0.0.1:4242 \"RETR /a.txt\" 226 6\n");
     free(log);
 }

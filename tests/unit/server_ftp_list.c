@@ -9,7 +9,6 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +17,7 @@
 
 #include "fsroot.h"
 #include "ftp_list.h"
+#include "test_util.h"
 
 /* 2023-11-14 22:13:20 UTC */
 #define NOW ((time_t)1700000000)
@@ -135,13 +135,14 @@ static void test_format_room(void **state)
 
 /* ---- listings of a directory -------------------------------------------- */
 
-static char base[256], rootdir[300];
+static char rootdir[600];
 static struct fsroot *root;
 
+/* A directory, FIFO or file with exactly this mode (the scratch helpers
+ * create with the umask's modes; listings show modes). */
 static void make(const char *rel, mode_t mode)
 {
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
+    const char *p = scratch_path(rel);
     if (S_ISDIR(mode)) {
         assert_int_equal(mkdir(p, mode & 07777), 0);
     } else if (S_ISFIFO(mode)) {
@@ -155,19 +156,11 @@ static void make(const char *rel, mode_t mode)
     assert_int_equal(chmod(p, mode & 07777), 0); /* whatever the umask */
 }
 
-static void link_at(const char *target, const char *rel)
-{
-    char p[600];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    assert_int_equal(symlink(target, p), 0);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof base, "/tmp/ftp-list-XXXXXX");
-    assert_non_null(mkdtemp(base));
-    snprintf(rootdir, sizeof rootdir, "%s/root", base);
+    assert_non_null(scratch_create("ftp-list"));
+    snprintf(rootdir, sizeof rootdir, "%s", scratch_path("root"));
     make("root", S_IFDIR | 0755);
     make("root/a.txt", S_IFREG | 0644);
     make("root/sub", S_IFDIR | 0750);
@@ -176,27 +169,20 @@ static int setup(void **state)
     make("root/fifo", S_IFIFO | 0644);
     make("root/bad\nname", S_IFREG | 0644);
     make("outside.txt", S_IFREG | 0644);
-    link_at("a.txt", "root/link_in");
-    link_at("../outside.txt", "root/link_out");
-    link_at("../a.txt", "root/sub/up");
-    link_at("missing", "root/dangling");
+    scratch_symlink("a.txt", "root/link_in");
+    scratch_symlink("../outside.txt", "root/link_out");
+    scratch_symlink("../a.txt", "root/sub/up");
+    scratch_symlink("missing", "root/dangling");
     root = fsroot_new(rootdir);
     assert_non_null(root);
     return 0;
-}
-
-static int rm_one(const char *p, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)ftw;
-    return flag == FTW_DP ? rmdir(p) : unlink(p);
 }
 
 static int teardown(void **state)
 {
     (void)state;
     fsroot_free(root);
-    return nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
 /* The whole listing of path (the canonical path; cut as open cuts it). */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "ftp_users.h"
+#include "test_util.h"
 
 #define NAME "users.txt" /* what the errors call the stream */
 
@@ -143,22 +144,18 @@ static void test_short_error_buffer(void **state)
 static void test_load_file(void **state)
 {
     (void)state;
-    char path[] = "/tmp/ftp-users-XXXXXX", err[256];
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd); /* an empty file is an empty table */
+    char path[600], err[256];
+    assert_non_null(scratch_create("ftp-users"));
+    snprintf(path, sizeof path, "%s", scratch_write("users", "", 0)); /* empty: an empty table */
     struct ftp_users *u = ftp_users_load(path, err, sizeof err);
     assert_non_null(u);
     assert_int_equal(ftp_users_count(u), 0);
     assert_false(ftp_users_check(u, "alice", "pw"));
     ftp_users_free(u);
 
-    FILE *fp = fopen(path, "w");
-    assert_non_null(fp);
-    fputs("alice:pw\nbroken\n", fp);
-    fclose(fp);
+    scratch_write_text("users", "alice:pw\nbroken\n");
     assert_null(ftp_users_load(path, err, sizeof err));
-    char want[300];
+    char want[700];
     snprintf(want, sizeof want, "%s:2: expected name:password", path);
     assert_string_equal(err, want);
 
@@ -166,6 +163,7 @@ static void test_load_file(void **state)
     assert_null(ftp_users_load(path, err, sizeof err));
     snprintf(want, sizeof want, "%s: No such file or directory", path);
     assert_string_equal(err, want);
+    assert_int_equal(scratch_remove(), 0);
 }
 
 static void test_check(void **state)

@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <fcntl.h>
+#include <limits.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,36 +20,13 @@
 #include "conn.h"
 #include "fsroot.h"
 #include "http.h"
+#include "test_util.h"
 
 /* ---- fixture ------------------------------------------------------------ */
 
-static char base[256], rootdir[300];
+static char rootdir[PATH_MAX];
 static struct fsroot *root;
 static struct server_ctx ctx;
-
-static void write_file(const char *rel, const void *data, size_t len)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    assert_int_equal(write(fd, data, len), (ssize_t)len);
-    close(fd);
-}
-
-static void mk(const char *rel)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    assert_int_equal(mkdir(p, 0755), 0);
-}
-
-static void ln(const char *target, const char *rel)
-{
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", base, rel);
-    assert_int_equal(symlink(target, p), 0);
-}
 
 #define BIG_SIZE (100 * 1024 + 7)
 static char big[BIG_SIZE];
@@ -56,31 +34,30 @@ static char big[BIG_SIZE];
 static int setup(void **state)
 {
     (void)state;
-    snprintf(base, sizeof base, "/tmp/http-test-XXXXXX");
-    assert_non_null(mkdtemp(base));
-    snprintf(rootdir, sizeof rootdir, "%s/root", base);
-    mk("root");
-    mk("root/sub");
-    mk("root/noindex");
-    mk("root/.git");
-    write_file("root/index.html", "<h1>home</h1>\n", 14);
-    write_file("root/a.txt", "hello\n", 6);
-    write_file("root/empty.txt", "", 0);
-    write_file("root/data.json", "{}", 2);
-    write_file("root/pic.PNG", "png", 3);
-    write_file("root/noext", "x", 1);
-    write_file("root/.hidden", "secret", 6);
-    write_file("root/.git/config", "secret", 6);
-    write_file("root/sub/index.html", "sub index\n", 10);
-    write_file("root/sub/style.css", "body{}", 6);
-    write_file("root/a b.txt", "space", 5);
+    assert_non_null(scratch_create("http-test"));
+    snprintf(rootdir, sizeof rootdir, "%s", scratch_path("root"));
+    scratch_mkdir("root");
+    scratch_mkdir("root/sub");
+    scratch_mkdir("root/noindex");
+    scratch_mkdir("root/.git");
+    scratch_write("root/index.html", "<h1>home</h1>\n", 14);
+    scratch_write("root/a.txt", "hello\n", 6);
+    scratch_write("root/empty.txt", "", 0);
+    scratch_write("root/data.json", "{}", 2);
+    scratch_write("root/pic.PNG", "png", 3);
+    scratch_write("root/noext", "x", 1);
+    scratch_write("root/.hidden", "secret", 6);
+    scratch_write("root/.git/config", "secret", 6);
+    scratch_write("root/sub/index.html", "sub index\n", 10);
+    scratch_write("root/sub/style.css", "body{}", 6);
+    scratch_write("root/a b.txt", "space", 5);
     for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
-    write_file("root/big.bin", big, BIG_SIZE);
-    write_file("outside.txt", "outside", 7);
-    ln("a.txt", "root/link_in");
-    ln("../a.txt", "root/sub/up");
-    ln("../outside.txt", "root/link_out");
-    ln("..", "root/dir_out");
+    scratch_write("root/big.bin", big, BIG_SIZE);
+    scratch_write("outside.txt", "outside", 7);
+    scratch_symlink("a.txt", "root/link_in");
+    scratch_symlink("../a.txt", "root/sub/up");
+    scratch_symlink("../outside.txt", "root/link_out");
+    scratch_symlink("..", "root/dir_out");
     root = fsroot_new(rootdir);
     assert_non_null(root);
     ctx.root = root;
@@ -92,9 +69,7 @@ static int teardown(void **state)
 {
     (void)state;
     fsroot_free(root);
-    char cmd[400];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", base);
-    return system(cmd) == 0 ? 0 : -1;
+    return scratch_remove();
 }
 
 /* ---- driver ------------------------------------------------------------- */
@@ -975,28 +950,16 @@ static void test_access_log(void **state)
 {
     (void)state;
     /* Goes to stderr: checked by redirecting it to a file. */
-    char path[400];
-    snprintf(path, sizeof path, "%s/log", base);
-    fflush(stderr);
-    int saved = dup(2);
-    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    assert_true(fd >= 0);
-    dup2(fd, 2);
-    close(fd);
+    capture_stderr_begin();
     ctx.access_log = true;
     struct drv d;
     run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\n\r\n", true);
     drv_free(&d);
     ctx.access_log = false;
-    fflush(stderr);
-    dup2(saved, 2);
-    close(saved);
-    char buf[512] = "";
-    fd = open(path, O_RDONLY);
-    assert_true(read(fd, buf, sizeof buf - 1) > 0);
-    close(fd);
-    assert_string_equal(buf, "127.0.0.1:1234 \"GET /a.txt\" 200 6\n"
+    char *log = capture_stderr_end();
+    assert_string_equal(log, "127.0.0.1:1234 \"GET /a.txt\" 200 6\n"
                              "127.0.0.1:1234 \"GET /nope\" 404 14\n");
+    free(log);
 }
 
 int main(void)
