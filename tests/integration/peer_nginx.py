@@ -137,7 +137,9 @@ class NginxPeer:
             if self.proc.poll() is not None:
                 self.proc = None
                 return False  # exited: most likely the port was taken
-            if _accepts(port):
+            # The master's socket accepts before its worker exists; ready
+            # means a worker is there to answer (tests signal the worker).
+            if _accepts(port) and self.worker_pids():
                 self.port = port
                 return True
             time.sleep(0.01)  # polling interval of a readiness check, not a sync
