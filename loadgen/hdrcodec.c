@@ -35,7 +35,8 @@
 /* The longest payload any histogram within our range can have. */
 #define PAYLOAD_MAX ((size_t)HIST_COUNTS_LEN * LEB_MAX)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -177,8 +178,8 @@ static uint8_t *inflate_all(const uint8_t *z, size_t zlen, size_t *out_len, char
         fail(err, errlen, "out of memory");
         return NULL;
     }
-    z_stream zs = {.next_in = (Bytef *)z, .avail_in = (uInt)zlen, .next_out = out,
-                   .avail_out = (uInt)cap + 1};
+    z_stream zs = {
+        .next_in = (Bytef *)z, .avail_in = (uInt)zlen, .next_out = out, .avail_out = (uInt)cap + 1};
     int rc = inflateInit(&zs);
     if (rc == Z_OK) rc = inflate(&zs, Z_FINISH);
     size_t produced = cap + 1 - zs.avail_out;
@@ -255,8 +256,7 @@ static int decode_counts(const uint8_t *p, size_t len, struct hist *h, char *err
 int hdr_decode(const uint8_t *buf, size_t len, struct hist *into, char *err, size_t errlen)
 {
     if (len < WRAPPER_LEN)
-        return fail(err, errlen, "compressed histogram of %zu bytes, shorter than its header",
-                    len);
+        return fail(err, errlen, "compressed histogram of %zu bytes, shorter than its header", len);
     uint32_t cookie = (uint32_t)get_be(buf, 4);
     if (COOKIE_BASE(cookie) != COOKIE_BASE_V2_COMPRESSED)
         return fail(err, errlen,

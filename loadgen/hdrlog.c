@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "hdrcodec.h"
 
-#define LEGEND "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
+#define LEGEND                                                                                     \
+    "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
 #define START_TIME "#[StartTime: "
 #define BASE_TIME "#[BaseTime: "
 #define SCENARIO "#[Scenario: "
@@ -25,7 +27,8 @@
 /* Timestamps this far below the StartTime are relative to it (HdrHistogram's rule). */
 #define ONE_YEAR_S (365 * 24 * 3600.0)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
@@ -94,7 +97,8 @@ struct hdrlog_writer *hdrlog_create(const char *path, double start_time_s,
     }
     snprintf(w->tmp, n, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(w->tmp);
-    if (fd >= 0) w->f = fdopen(fd, "w");
+    /* mkstemp() makes it 0600; a log is as readable as a CSV. */
+    if (fd >= 0 && fchmod(fd, 0644) == 0) w->f = fdopen(fd, "w");
     if (!w->f) {
         fail(err, errlen, "%s: %s", w->tmp, strerror(errno));
         if (fd >= 0) {
@@ -338,7 +342,8 @@ int hdrlog_read(const char *path, struct hdrlog *out, char *err, size_t errlen)
     fclose(f);
     if (rc == 0 && out->n == 0 && !out->run) {
         ps.line = 0;
-        snprintf(ps.why, sizeof ps.why, "no histogram in the log (empty or not an HdrHistogram log)");
+        snprintf(ps.why, sizeof ps.why,
+                 "no histogram in the log (empty or not an HdrHistogram log)");
         rc = -1;
     }
     if (rc < 0) {

@@ -67,24 +67,24 @@ void hdrlog_discard(struct hdrlog_writer *w);
 /* ---- reading --------------------------------------------------------------- */
 
 struct hdrlog_interval {
-    double start_s;  /* absolute: seconds since the epoch when the log has a
-                        StartTime or BaseTime, else as written */
+    double start_s; /* absolute: seconds since the epoch when the log has a
+                       StartTime or BaseTime, else as written */
     double length_s;
-    uint64_t count;  /* values in the interval */
+    uint64_t count; /* values in the interval */
     int line;
 };
 
 struct hdrlog {
-    double start_time_s; /* #[StartTime: ], NAN when absent */
-    double base_time_s;  /* #[BaseTime: ], NAN when absent */
-    char scenario[64];   /* #[Scenario: ], "" when absent */
-    char target[256];    /* #[Target: ], "" when absent */
-    struct hist *intervals;         /* the sum of the untagged interval histograms */
-    struct hdrlog_interval *iv;     /* the untagged intervals, in file order */
+    double start_time_s;        /* #[StartTime: ], NAN when absent */
+    double base_time_s;         /* #[BaseTime: ], NAN when absent */
+    char scenario[64];          /* #[Scenario: ], "" when absent */
+    char target[256];           /* #[Target: ], "" when absent */
+    struct hist *intervals;     /* the sum of the untagged interval histograms */
+    struct hdrlog_interval *iv; /* the untagged intervals, in file order */
     size_t n;
-    struct hist *run;               /* the Tag=run histogram; NULL when absent */
-    struct hdrlog_interval run_iv;  /* its window (valid when run != NULL) */
-    size_t other_tags;              /* lines with other tags, skipped */
+    struct hist *run;              /* the Tag=run histogram; NULL when absent */
+    struct hdrlog_interval run_iv; /* its window (valid when run != NULL) */
+    size_t other_tags;             /* lines with other tags, skipped */
 };
 
 /* Read a whole log. Every line is checked: a bad timestamp, bad base64, a
