@@ -1,5 +1,4 @@
 /* hdrlog.c - HdrHistogram interval logs, format 1.3 (see hdrlog.h). */
-#define _POSIX_C_SOURCE 200809L
 #include "hdrlog.h"
 
 #include <errno.h>
