@@ -12,8 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
+#include "atomicfile.h"
 #include "units.h"
 
 #define EXIT_USAGE 2
@@ -529,22 +529,14 @@ static int parse_args(int argc, char **argv, struct options *o, FILE *out, FILE 
 /* text to path through a temporary file and a rename. */
 static int write_atomically(const char *path, const char *text, size_t len, FILE *errout)
 {
-    size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
-    char *tmp = malloc(n);
-    if (!tmp) return -1;
-    snprintf(tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
-    int rc =
-        f && fwrite(text, 1, len, f) == len && fflush(f) == 0 && fsync(fileno(f)) == 0 ? 0 : -1;
-    if (f && fclose(f) != 0) rc = -1;
-    if (!f && fd >= 0) close(fd);
-    if (rc == 0 && rename(tmp, path) != 0) rc = -1;
-    if (rc != 0) {
-        fprintf(errout, "loadgen scenario-from-log: %s: %s\n", path, strerror(errno));
-        if (fd >= 0) unlink(tmp);
+    char err[1024];
+    struct atomic_file out;
+    int rc = atomic_open(&out, path, err, sizeof err);
+    if (rc == 0) {
+        fwrite(text, 1, len, out.f);
+        rc = atomic_commit(&out, err, sizeof err);
     }
-    free(tmp);
+    if (rc < 0) fprintf(errout, "loadgen scenario-from-log: %s\n", err);
     return rc;
 }
 

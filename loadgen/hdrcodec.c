@@ -16,12 +16,13 @@
  * nothing for a plain histogram, so the decoder ignores them too. */
 #include "hdrcodec.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <zlib.h>
+
+#include "atomicfile.h"
 
 #define COOKIE_BASE_V2 0x1c849303u
 #define COOKIE_BASE_V2_COMPRESSED 0x1c849304u
@@ -34,18 +35,6 @@
 #define LEB_MAX 9
 /* The longest payload any histogram within our range can have. */
 #define PAYLOAD_MAX ((size_t)HIST_COUNTS_LEN * LEB_MAX)
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
 
 /* ---- big-endian fields ---------------------------------------------------- */
 
@@ -137,7 +126,7 @@ uint8_t *hdr_encode(const struct hist *h, size_t *len, char *err, size_t errlen)
     if (!plain || !out) {
         free(plain);
         free(out);
-        fail(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     size_t n = encode_plain(h, plain);
@@ -146,7 +135,7 @@ uint8_t *hdr_encode(const struct hist *h, size_t *len, char *err, size_t errlen)
     free(plain);
     if (zrc != Z_OK) {
         free(out);
-        fail(err, errlen, "zlib: %s", zError(zrc));
+        errf(err, errlen, "zlib: %s", zError(zrc));
         return NULL;
     }
     put_be(out, COOKIE_BASE_V2_COMPRESSED | COOKIE_WORD_BITS, 4);
@@ -162,7 +151,7 @@ char *hdr_encode_base64(const struct hist *h, char *err, size_t errlen)
     if (!bin) return NULL;
     char *s = hdr_base64_encode(bin, len);
     free(bin);
-    if (!s) fail(err, errlen, "out of memory");
+    if (!s) errf(err, errlen, "out of memory");
     return s;
 }
 
@@ -175,7 +164,7 @@ static uint8_t *inflate_all(const uint8_t *z, size_t zlen, size_t *out_len, char
     size_t cap = HEADER_LEN + PAYLOAD_MAX;
     uint8_t *out = malloc(cap + 1); /* +1: room to notice an oversized stream */
     if (!out) {
-        fail(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     z_stream zs = {
@@ -192,39 +181,39 @@ static uint8_t *inflate_all(const uint8_t *z, size_t zlen, size_t *out_len, char
     }
     free(out);
     if (trailing)
-        fail(err, errlen, "%u bytes after the end of the compressed histogram", zs.avail_in);
+        errf(err, errlen, "%u bytes after the end of the compressed histogram", zs.avail_in);
     else if (produced > cap)
-        fail(err, errlen, "histogram longer than any within 1 us .. %llu us",
+        errf(err, errlen, "histogram longer than any within 1 us .. %llu us",
              (unsigned long long)HIST_MAX_US);
     else if (rc == Z_BUF_ERROR || rc == Z_OK)
-        fail(err, errlen, "compressed histogram is truncated");
+        errf(err, errlen, "compressed histogram is truncated");
     else
-        fail(err, errlen, "zlib: %s", msg ? msg : zError(rc));
+        errf(err, errlen, "zlib: %s", msg ? msg : zError(rc));
     return NULL;
 }
 
 static int check_header(const uint8_t *p, size_t len, char *err, size_t errlen)
 {
     if (len < HEADER_LEN)
-        return fail(err, errlen, "encoded histogram of %zu bytes, shorter than its %d-byte header",
+        return errf(err, errlen, "encoded histogram of %zu bytes, shorter than its %d-byte header",
                     len, HEADER_LEN);
     uint32_t cookie = (uint32_t)get_be(p, 4);
     if (COOKIE_BASE(cookie) != COOKIE_BASE_V2)
-        return fail(err, errlen, "inner cookie 0x%08x is not a V2 histogram (0x%08x)", cookie,
+        return errf(err, errlen, "inner cookie 0x%08x is not a V2 histogram (0x%08x)", cookie,
                     COOKIE_BASE_V2 | COOKIE_WORD_BITS);
     uint32_t payload = (uint32_t)get_be(p + 4, 4);
     if ((size_t)payload != len - HEADER_LEN)
-        return fail(err, errlen, "payload length %u, but %zu bytes follow the header", payload,
+        return errf(err, errlen, "payload length %u, but %zu bytes follow the header", payload,
                     len - HEADER_LEN);
     uint32_t digits = (uint32_t)get_be(p + 12, 4);
     uint64_t lowest = get_be(p + 16, 8), highest = get_be(p + 24, 8);
     if (digits != SIG_DIGITS || lowest != LOWEST)
-        return fail(err, errlen,
+        return errf(err, errlen,
                     "histogram with %u significant digits and lowest value %llu: only %d digits "
                     "and lowest %d are supported",
                     digits, (unsigned long long)lowest, SIG_DIGITS, LOWEST);
     if (highest < 2 * lowest || highest > INT64_MAX)
-        return fail(err, errlen, "bad highest trackable value %llu", (unsigned long long)highest);
+        return errf(err, errlen, "bad highest trackable value %llu", (unsigned long long)highest);
     return 0;
 }
 
@@ -236,18 +225,18 @@ static int decode_counts(const uint8_t *p, size_t len, struct hist *h, char *err
     while (pos < len) {
         int64_t v;
         if (get_zigzag(p, len, &pos, &v) < 0)
-            return fail(err, errlen, "payload ends inside a count (byte %zu)", pos);
+            return errf(err, errlen, "payload ends inside a count (byte %zu)", pos);
         if (v < 0) {
             uint64_t zeros = v == INT64_MIN ? (uint64_t)INT64_MAX + 1 : (uint64_t)-v;
             index = zeros > UINT64_MAX - index ? UINT64_MAX : index + zeros;
             continue;
         }
         if (v > 0 && index >= HIST_COUNTS_LEN)
-            return fail(err, errlen, "a count past %llu us (index %llu of %d)",
+            return errf(err, errlen, "a count past %llu us (index %llu of %d)",
                         (unsigned long long)HIST_MAX_US, (unsigned long long)index,
                         HIST_COUNTS_LEN);
         if (v > 0 && hist_add_at(h, (size_t)index, (uint64_t)v) < 0)
-            return fail(err, errlen, "counts overflow");
+            return errf(err, errlen, "counts overflow");
         if (index < UINT64_MAX) index++;
     }
     return 0;
@@ -256,29 +245,29 @@ static int decode_counts(const uint8_t *p, size_t len, struct hist *h, char *err
 int hdr_decode(const uint8_t *buf, size_t len, struct hist *into, char *err, size_t errlen)
 {
     if (len < WRAPPER_LEN)
-        return fail(err, errlen, "compressed histogram of %zu bytes, shorter than its header", len);
+        return errf(err, errlen, "compressed histogram of %zu bytes, shorter than its header", len);
     uint32_t cookie = (uint32_t)get_be(buf, 4);
     if (COOKIE_BASE(cookie) != COOKIE_BASE_V2_COMPRESSED)
-        return fail(err, errlen,
+        return errf(err, errlen,
                     "cookie 0x%08x is not a V2 compressed histogram (0x%08x; V0/V1 encodings are "
                     "not supported)",
                     cookie, COOKIE_BASE_V2_COMPRESSED | COOKIE_WORD_BITS);
     uint32_t zlen = (uint32_t)get_be(buf + 4, 4);
     if (zlen == 0 || zlen > len - WRAPPER_LEN)
-        return fail(err, errlen, "compressed length %u, but %zu bytes follow (truncated?)", zlen,
+        return errf(err, errlen, "compressed length %u, but %zu bytes follow (truncated?)", zlen,
                     len - WRAPPER_LEN);
     if (zlen < len - WRAPPER_LEN)
-        return fail(err, errlen, "%zu bytes after the compressed histogram",
+        return errf(err, errlen, "%zu bytes after the compressed histogram",
                     len - WRAPPER_LEN - zlen);
     size_t plen;
     uint8_t *plain = inflate_all(buf + WRAPPER_LEN, zlen, &plen, err, errlen);
     if (!plain) return -1;
     struct hist *tmp = hist_new();
-    int rc = tmp ? 0 : fail(err, errlen, "out of memory");
+    int rc = tmp ? 0 : errf(err, errlen, "out of memory");
     if (rc == 0) rc = check_header(plain, plen, err, errlen);
     if (rc == 0) rc = decode_counts(plain, plen, tmp, err, errlen);
     if (rc == 0 && hist_count(tmp) > UINT64_MAX - hist_count(into))
-        rc = fail(err, errlen, "counts overflow");
+        rc = errf(err, errlen, "counts overflow");
     if (rc == 0) hist_merge(into, tmp);
     hist_free(tmp);
     free(plain);
@@ -326,13 +315,13 @@ static int b64_value(char c)
 uint8_t *hdr_base64_decode(const char *s, size_t len, size_t *out_len, char *err, size_t errlen)
 {
     if (len == 0 || len % 4) {
-        fail(err, errlen, "base64 of %zu characters (not a positive multiple of 4)", len);
+        errf(err, errlen, "base64 of %zu characters (not a positive multiple of 4)", len);
         return NULL;
     }
     size_t pad = (s[len - 1] == '=') + (s[len - 1] == '=' && s[len - 2] == '=');
     uint8_t *out = malloc(len / 4 * 3);
     if (!out) {
-        fail(err, errlen, "out of memory");
+        errf(err, errlen, "out of memory");
         return NULL;
     }
     size_t n = 0;
@@ -343,7 +332,7 @@ uint8_t *hdr_base64_decode(const char *s, size_t len, size_t *out_len, char *err
             int d = is_pad ? 0 : b64_value(s[i + j]);
             if (d < 0) {
                 free(out);
-                fail(err, errlen, "bad base64 character 0x%02x at offset %zu",
+                errf(err, errlen, "bad base64 character 0x%02x at offset %zu",
                      (unsigned char)s[i + j], i + j);
                 return NULL;
             }

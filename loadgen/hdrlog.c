@@ -3,16 +3,14 @@
 
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "hdrcodec.h"
+#include "atomicfile.h"
 
 #define LEGEND                                                                                     \
     "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""
@@ -26,23 +24,10 @@
 /* Timestamps this far below the StartTime are relative to it (HdrHistogram's rule). */
 #define ONE_YEAR_S (365 * 24 * 3600.0)
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ---- writing --------------------------------------------------------------- */
 
 struct hdrlog_writer {
-    FILE *f;
-    char *path, *tmp;
+    struct atomic_file out;
     bool failed;
 };
 
@@ -74,40 +59,19 @@ static void put_header(FILE *f, double start, const struct hdrlog_meta *meta)
     fprintf(f, LEGEND "\n");
 }
 
-static void writer_free(struct hdrlog_writer *w)
-{
-    if (w->f) fclose(w->f);
-    free(w->path);
-    free(w->tmp);
-    free(w);
-}
-
 struct hdrlog_writer *hdrlog_create(const char *path, double start_time_s,
                                     const struct hdrlog_meta *meta, char *err, size_t errlen)
 {
     struct hdrlog_writer *w = calloc(1, sizeof *w);
-    size_t n = strlen(path) + sizeof ".tmp.XXXXXX";
-    if (w) w->path = strdup(path);
-    if (w) w->tmp = malloc(n);
-    if (!w || !w->path || !w->tmp) {
-        if (w) writer_free(w);
-        fail(err, errlen, "%s: out of memory", path);
+    if (!w) {
+        errf(err, errlen, "%s: out of memory", path);
         return NULL;
     }
-    snprintf(w->tmp, n, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(w->tmp);
-    /* mkstemp() makes it 0600; a log is as readable as a CSV. */
-    if (fd >= 0 && fchmod(fd, 0644) == 0) w->f = fdopen(fd, "w");
-    if (!w->f) {
-        fail(err, errlen, "%s: %s", w->tmp, strerror(errno));
-        if (fd >= 0) {
-            close(fd);
-            unlink(w->tmp);
-        }
-        writer_free(w);
+    if (atomic_open(&w->out, path, err, errlen) < 0) {
+        free(w);
         return NULL;
     }
-    put_header(w->f, start_time_s, meta);
+    put_header(w->out.f, start_time_s, meta);
     return w;
 }
 
@@ -119,13 +83,13 @@ static int write_line(struct hdrlog_writer *w, const char *tag, double offset_s,
         w->failed = true;
         return -1;
     }
-    if (tag) fprintf(w->f, TAG_PREFIX "%s,", tag);
-    int rc = fprintf(w->f, "%.3f,%.3f,%.3f,%s\n", offset_s, length_s,
+    if (tag) fprintf(w->out.f, TAG_PREFIX "%s,", tag);
+    int rc = fprintf(w->out.f, "%.3f,%.3f,%.3f,%s\n", offset_s, length_s,
                      (double)hist_max(h) / MAX_VALUE_RATIO, b64);
     free(b64);
-    if (rc < 0 || ferror(w->f)) {
+    if (rc < 0 || ferror(w->out.f)) {
         w->failed = true;
-        return fail(err, errlen, "%s: %s", w->tmp, strerror(errno));
+        return errf(err, errlen, "%s: %s", w->out.tmp, strerror(errno));
     }
     return 0;
 }
@@ -144,25 +108,22 @@ int hdrlog_write_run(struct hdrlog_writer *w, double offset_s, double length_s,
 
 int hdrlog_commit(struct hdrlog_writer *w, char *err, size_t errlen)
 {
-    int rc = w->failed ? fail(err, errlen, "%s: an earlier write failed", w->path) : 0;
-    if (rc == 0 && (fflush(w->f) != 0 || fsync(fileno(w->f)) != 0))
-        rc = fail(err, errlen, "%s: %s", w->tmp, strerror(errno));
-    if (fclose(w->f) != 0 && rc == 0) rc = fail(err, errlen, "%s: %s", w->tmp, strerror(errno));
-    w->f = NULL;
-    if (rc == 0 && rename(w->tmp, w->path) != 0)
-        rc = fail(err, errlen, "%s: %s", w->path, strerror(errno));
-    if (rc != 0) unlink(w->tmp);
-    writer_free(w);
+    int rc;
+    if (w->failed) {
+        rc = errf(err, errlen, "%s: an earlier write failed", w->out.path);
+        atomic_abort(&w->out);
+    } else {
+        rc = atomic_commit(&w->out, err, errlen);
+    }
+    free(w);
     return rc;
 }
 
 void hdrlog_discard(struct hdrlog_writer *w)
 {
     if (!w) return;
-    if (w->f) fclose(w->f);
-    w->f = NULL;
-    unlink(w->tmp);
-    writer_free(w);
+    atomic_abort(&w->out);
+    free(w);
 }
 
 /* ---- reading --------------------------------------------------------------- */
@@ -333,7 +294,7 @@ int hdrlog_read(const char *path, struct hdrlog *out, char *err, size_t errlen)
 {
     *out = (struct hdrlog){.start_time_s = NAN, .base_time_s = NAN};
     FILE *f = fopen(path, "r");
-    if (!f) return fail(err, errlen, "%s: %s", path, strerror(errno));
+    if (!f) return errf(err, errlen, "%s: %s", path, strerror(errno));
     out->intervals = hist_new();
     struct parse ps = {.log = out};
     int rc = out->intervals ? read_lines(f, &ps) : -1;
@@ -347,9 +308,9 @@ int hdrlog_read(const char *path, struct hdrlog *out, char *err, size_t errlen)
     }
     if (rc < 0) {
         if (ps.line)
-            fail(err, errlen, "%s:%d: %s", path, ps.line, ps.why);
+            errf(err, errlen, "%s:%d: %s", path, ps.line, ps.why);
         else
-            fail(err, errlen, "%s: %s", path, ps.why);
+            errf(err, errlen, "%s: %s", path, ps.why);
         hdrlog_free(out);
     }
     return rc;

@@ -10,11 +10,10 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
-#include <unistd.h>
 
 #include "csvread.h"
+#include "atomicfile.h"
 
 #define EXIT_USAGE 2
 
@@ -38,18 +37,6 @@ const char MERGE_USAGE[] =
     "engines, targets or models, windows overlapping less than 90 %, an\n"
     "unreadable CSV, a truncated or corrupt log.\n";
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, errlen, fmt, ap);
-    va_end(ap);
-    return -1;
-}
-
 /* ---- inputs ---------------------------------------------------------------- */
 
 struct last_row {
@@ -69,7 +56,7 @@ static int load_input(struct merge_input *in, char *err, size_t errlen)
 {
     struct last_row last = {.found = false};
     if (csv_read_file(in->csv_path, keep_last, &last, err, errlen) < 0) return -1;
-    if (!last.found) return fail(err, errlen, "%s: no result row", in->csv_path);
+    if (!last.found) return errf(err, errlen, "%s: no result row", in->csv_path);
     in->row = last.row;
     return hdrlog_read(in->hlog_path, &in->log, err, errlen);
 }
@@ -99,7 +86,7 @@ static int run_window(const struct merge_input *in, double *start, double *end, 
     }
     *start = parse_started_at(in->row.started_at);
     if (*start < 0)
-        return fail(err, errlen, "%s: started_at '%s' is not YYYY-MM-DDTHH:MM:SSZ", in->csv_path,
+        return errf(err, errlen, "%s: started_at '%s' is not YYYY-MM-DDTHH:MM:SSZ", in->csv_path,
                     in->row.started_at);
     *end = *start + in->row.duration_s;
     return 0;
@@ -115,7 +102,7 @@ static int same_text(const struct merge_input *in, size_t n, size_t off, const c
     for (size_t i = 1; i < n; i++) {
         const char *v = (const char *)&in[i].row + off;
         if (strcmp(v, first) != 0)
-            return fail(err, errlen, "runs of different %s: %s has '%s', %s has '%s'", what,
+            return errf(err, errlen, "runs of different %s: %s has '%s', %s has '%s'", what,
                         in[0].csv_path, first, in[i].csv_path, v);
     }
     return 0;
@@ -126,10 +113,10 @@ static int check_logs(const struct merge_input *in, size_t n, char *err, size_t 
     for (size_t i = 0; i < n; i++) {
         const struct hdrlog *log = &in[i].log;
         if (*log->scenario && strcmp(log->scenario, in[i].row.scenario) != 0)
-            return fail(err, errlen, "%s is a log of scenario '%s', its CSV %s of '%s'",
+            return errf(err, errlen, "%s is a log of scenario '%s', its CSV %s of '%s'",
                         in[i].hlog_path, log->scenario, in[i].csv_path, in[i].row.scenario);
         if (strcmp(log->target, in[0].log.target) != 0)
-            return fail(err, errlen, "runs against different targets: %s has '%s', %s has '%s'",
+            return errf(err, errlen, "runs against different targets: %s has '%s', %s has '%s'",
                         in[0].hlog_path, *in[0].log.target ? in[0].log.target : "(none)",
                         in[i].hlog_path, *log->target ? log->target : "(none)");
     }
@@ -151,9 +138,9 @@ static int check_windows(const struct merge_input *in, size_t n, double *start, 
         if (i == 0 || e < common_end) common_end = e;
     }
     double span = *end - *start, common = common_end - common_start;
-    if (!(span > 0)) return fail(err, errlen, "the runs' windows are empty (duration 0)");
+    if (!(span > 0)) return errf(err, errlen, "the runs' windows are empty (duration 0)");
     if (common < MERGE_MIN_OVERLAP * span)
-        return fail(err, errlen,
+        return errf(err, errlen,
                     "the runs' windows do not match: they share %.3f s of %.3f s (%.0f %%, at "
                     "least %.0f %% needed); start them with one --start-at",
                     common > 0 ? common : 0, span, common > 0 ? 100 * common / span : 0,
@@ -223,7 +210,7 @@ static int fill_latency(struct csv_row *out, const struct merge_input *in, size_
                         size_t errlen)
 {
     struct hist *all = hist_new();
-    if (!all) return fail(err, errlen, "out of memory");
+    if (!all) return errf(err, errlen, "out of memory");
     double weighted = 0;
     bool any = false;
     for (size_t i = 0; i < n; i++) {
@@ -252,7 +239,7 @@ int merge_runs(const struct merge_input *in, size_t n, const char *label, struct
                char *err, size_t errlen)
 {
     double start, end;
-    if (n == 0) return fail(err, errlen, "no runs to merge");
+    if (n == 0) return errf(err, errlen, "no runs to merge");
     if (check_runs(in, n, label, err, errlen) < 0 ||
         check_windows(in, n, &start, &end, err, errlen) < 0)
         return -1;
@@ -284,7 +271,7 @@ static char *existing_csv(const char *path, size_t *len, char *err, size_t errle
     *len = 0;
     if (!f && errno == ENOENT) return calloc(1, 1);
     if (!f) {
-        fail(err, errlen, "%s: %s", path, strerror(errno));
+        errf(err, errlen, "%s: %s", path, strerror(errno));
         return NULL;
     }
     char *buf = NULL;
@@ -304,7 +291,7 @@ static char *existing_csv(const char *path, size_t *len, char *err, size_t errle
     if (!buf) buf = calloc(1, 1);
     if (bad || !buf) {
         free(buf);
-        fail(err, errlen, "%s: cannot read it", path);
+        errf(err, errlen, "%s: cannot read it", path);
         return NULL;
     }
     buf[*len] = '\0';
@@ -312,7 +299,7 @@ static char *existing_csv(const char *path, size_t *len, char *err, size_t errle
     if (*len && (*len < hl || memcmp(buf, csv_header(), hl) != 0 ||
                  (buf[hl] != '\n' && buf[hl] != '\r' && buf[hl] != ','))) {
         free(buf);
-        fail(err, errlen, "%s: not a result CSV (its first line is not the header)", path);
+        errf(err, errlen, "%s: not a result CSV (its first line is not the header)", path);
         return NULL;
     }
     return buf;
@@ -321,31 +308,22 @@ static char *existing_csv(const char *path, size_t *len, char *err, size_t errle
 int merge_write_csv(const char *path, const struct csv_row *row, char *err, size_t errlen)
 {
     char line[4096];
-    if (csv_format_row(row, line, sizeof line) < 0) return fail(err, errlen, "row too long");
+    if (csv_format_row(row, line, sizeof line) < 0) return errf(err, errlen, "row too long");
     size_t len;
     char *old = existing_csv(path, &len, err, errlen);
-    if (!old) return -1;
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.XXXXXX", path);
-    int fd = mkstemp(tmp);
-    FILE *f = fd >= 0 && fchmod(fd, 0644) == 0 ? fdopen(fd, "w") : NULL;
-    int rc = f ? 0 : fail(err, errlen, "%s: %s", tmp, strerror(errno));
-    if (rc == 0) {
-        fwrite(old, 1, len, f);
-        if (len == 0)
-            fprintf(f, "%s\n", csv_header());
-        else if (old[len - 1] != '\n')
-            fputc('\n', f);
-        fprintf(f, "%s\n", line);
-        if (fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0)
-            rc = fail(err, errlen, "%s: %s", tmp, strerror(errno));
+    struct atomic_file out;
+    if (!old || atomic_open(&out, path, err, errlen) < 0) {
+        free(old);
+        return -1;
     }
-    if (f && fclose(f) != 0 && rc == 0) rc = fail(err, errlen, "%s: %s", tmp, strerror(errno));
-    if (!f && fd >= 0) close(fd);
-    if (rc == 0 && rename(tmp, path) != 0) rc = fail(err, errlen, "%s: %s", path, strerror(errno));
-    if (rc != 0 && fd >= 0) unlink(tmp);
+    fwrite(old, 1, len, out.f);
+    if (len == 0)
+        fprintf(out.f, "%s\n", csv_header());
+    else if (old[len - 1] != '\n')
+        fputc('\n', out.f);
+    fprintf(out.f, "%s\n", line);
     free(old);
-    return rc;
+    return atomic_commit(&out, err, errlen);
 }
 
 /* ---- the command line -------------------------------------------------------------- */
