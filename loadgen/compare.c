@@ -133,8 +133,8 @@ static int parse_row(const struct csv_record *r, struct cmp_row *row, char *err,
     for (int i = 0; i < CMP__COUNT; i++)
         row->v[i] = NAN;
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        if (csv_parse_value(r->field[values[i].col], values[i].optional, &row->v[values[i].metric]) <
-            0) {
+        if (csv_parse_value(r->field[values[i].col], values[i].optional,
+                            &row->v[values[i].metric]) < 0) {
             snprintf(err, errlen, "%s: '%.40s' is not a number", names[values[i].col],
                      r->field[values[i].col]);
             return -1;
