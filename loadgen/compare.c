@@ -1,8 +1,8 @@
 /* compare.c - two result files side by side; regressions (see compare.h).
  *
- * Reads top to bottom: the metrics, the CSV reader (RFC 4180 quoting,
- * checked against csv.c's header), grouping by (model, scenario) with
- * medians, reference ratios, the comparison itself, the command line. */
+ * Reads top to bottom: the metrics, the rows (read by csvread.c), grouping
+ * by (model, scenario) with medians, reference ratios, the comparison
+ * itself, the command line. */
 #include "compare.h"
 
 #include <errno.h>
@@ -13,10 +13,9 @@
 #include <string.h>
 
 #include "csv.h"
+#include "csvread.h"
 
 #define EXIT_USAGE 2
-#define MAX_FIELDS 128
-#define RECORD_MAX 16384
 
 /* ---- metrics ------------------------------------------------------------ */
 
@@ -77,127 +76,7 @@ int cmp_parse_metrics(const char *list, unsigned *mask, char *err, size_t errlen
     return 0;
 }
 
-/* ---- the CSV reader ------------------------------------------------------ */
-
-struct reader {
-    FILE *f;
-    int line; /* physical line being read, 1-based */
-    char buf[RECORD_MAX];
-    char *field[MAX_FIELDS];
-    int nfields;
-    int start; /* line of the record's first byte */
-};
-
-/* One field into r->buf at *len. 0 more fields follow, 1 record ends,
- * 2 end of file, -1 with a reason in err. */
-static int read_field(struct reader *r, size_t *len, char *err, size_t errlen)
-{
-    int c = getc(r->f);
-    bool quoted = c == '"';
-    if (quoted) c = getc(r->f);
-    for (;;) {
-        if (c == EOF) {
-            if (quoted) {
-                snprintf(err, errlen, "unterminated quoted field");
-                return -1;
-            }
-            return 2;
-        }
-        if (c == '\0') {
-            snprintf(err, errlen, "NUL byte");
-            return -1;
-        }
-        if (quoted && c == '"') {
-            c = getc(r->f);
-            if (c != '"') { /* the closing quote */
-                quoted = false;
-                if (c != ',' && c != '\n' && c != '\r' && c != EOF) {
-                    snprintf(err, errlen, "text after a closing quote");
-                    return -1;
-                }
-                continue;
-            }
-        } else if (!quoted) {
-            if (c == ',') return 0;
-            if (c == '\r') {
-                c = getc(r->f);
-                if (c != '\n') {
-                    snprintf(err, errlen, "carriage return without a line feed");
-                    return -1;
-                }
-            }
-            if (c == '\n') {
-                r->line++;
-                return 1;
-            }
-            if (c == '"') {
-                snprintf(err, errlen, "quote inside an unquoted field");
-                return -1;
-            }
-        }
-        if (c == '\n') r->line++;
-        if (*len + 2 >= sizeof r->buf) {
-            snprintf(err, errlen, "record longer than %d bytes", RECORD_MAX);
-            return -1;
-        }
-        r->buf[(*len)++] = (char)c;
-        c = getc(r->f);
-    }
-}
-
-/* The next record into r->field. 1 read, 0 end of file, -1 with err. */
-static int read_record(struct reader *r, char *err, size_t errlen)
-{
-    int c = getc(r->f);
-    if (c == EOF) return 0;
-    ungetc(c, r->f);
-    r->start = r->line;
-    r->nfields = 0;
-    size_t len = 0;
-    for (;;) {
-        if (r->nfields == MAX_FIELDS) {
-            snprintf(err, errlen, "more than %d fields", MAX_FIELDS);
-            return -1;
-        }
-        r->field[r->nfields++] = r->buf + len;
-        int rc = read_field(r, &len, err, errlen);
-        if (rc < 0) return -1;
-        r->buf[len++] = '\0';
-        if (rc > 0) return 1;
-    }
-}
-
-/* The schema's column names, split out of csv_header(). */
-static int schema_columns(char names[][32], int max)
-{
-    const char *h = csv_header();
-    int n = 0;
-    while (*h && n < max) {
-        size_t len = strcspn(h, ",");
-        snprintf(names[n++], 32, "%.*s", (int)len, h);
-        h += len;
-        if (*h == ',') h++;
-    }
-    return n;
-}
-
-static int check_header(struct reader *r, char *err, size_t errlen)
-{
-    char names[64][32];
-    int n = schema_columns(names, 64);
-    if (r->nfields < n) {
-        snprintf(err, errlen, "header has %d columns, the schema %d (first: %s)", r->nfields, n,
-                 names[0]);
-        return -1;
-    }
-    for (int i = 0; i < n; i++)
-        if (strcmp(r->field[i], names[i]) != 0) {
-            snprintf(err, errlen, "header column %d is '%.40s', expected '%.31s'", i + 1,
-                     r->field[i], names[i]);
-            return -1;
-        }
-    return 0;
-}
+/* ---- reading rows (csvread.c) ------------------------------------------ */
 
 /* Column indexes (the schema's order, DESIGN.md section 7). */
 enum {
@@ -219,34 +98,7 @@ enum {
     COL_SERVER_RSS = 26,
 };
 
-static int parse_count(const char *s, uint64_t *out)
-{
-    if (*s < '0' || *s > '9') return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end) return -1;
-    *out = v;
-    return 0;
-}
-
-/* A non-negative finite number; empty is NAN when allow_empty. */
-static int parse_value(const char *s, bool allow_empty, double *out)
-{
-    if (!*s && allow_empty) {
-        *out = NAN;
-        return 0;
-    }
-    if (!((*s >= '0' && *s <= '9') || *s == '.')) return -1;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (errno || *end || !isfinite(v) || v < 0) return -1;
-    *out = v;
-    return 0;
-}
-
-static int parse_row(struct reader *r, struct cmp_row *row, char *err, size_t errlen)
+static int parse_row(const struct csv_record *r, struct cmp_row *row, char *err, size_t errlen)
 {
     static const struct {
         int col;
@@ -261,8 +113,8 @@ static int parse_row(struct reader *r, struct cmp_row *row, char *err, size_t er
     };
     static const int counts[] = {COL_REQUESTS, COL_ERRORS, COL_CHECK_FAILURES, COL_TIMEOUTS};
     char names[64][32];
-    schema_columns(names, 64);
-    *row = (struct cmp_row){.line = r->start};
+    csv_schema_columns(names, 64);
+    *row = (struct cmp_row){.line = r->line};
     const char *model = r->field[COL_MODEL], *scen = r->field[COL_SCENARIO];
     if (!*model || strlen(model) >= sizeof row->model || !*scen ||
         strlen(scen) >= sizeof row->scenario) {
@@ -273,7 +125,7 @@ static int parse_row(struct reader *r, struct cmp_row *row, char *err, size_t er
     strcpy(row->scenario, scen);
     uint64_t *dst[] = {&row->requests, &row->errors, &row->check_failures, &row->timeouts};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
-        if (parse_count(r->field[counts[i]], dst[i]) < 0) {
+        if (csv_parse_count(r->field[counts[i]], dst[i]) < 0) {
             snprintf(err, errlen, "%s: '%.40s' is not a count", names[counts[i]],
                      r->field[counts[i]]);
             return -1;
@@ -281,8 +133,8 @@ static int parse_row(struct reader *r, struct cmp_row *row, char *err, size_t er
     for (int i = 0; i < CMP__COUNT; i++)
         row->v[i] = NAN;
     for (size_t i = 0; i < sizeof values / sizeof values[0]; i++)
-        if (parse_value(r->field[values[i].col], values[i].optional, &row->v[values[i].metric]) <
-            0) {
+        if (csv_parse_value(r->field[values[i].col], values[i].optional,
+                            &row->v[values[i].metric]) < 0) {
             snprintf(err, errlen, "%s: '%.40s' is not a number", names[values[i].col],
                      r->field[values[i].col]);
             return -1;
@@ -292,16 +144,29 @@ static int parse_row(struct reader *r, struct cmp_row *row, char *err, size_t er
     return 0;
 }
 
-static int add_row(struct cmp_file *f, const struct cmp_row *row, size_t *cap)
+/* The capacity follows from n: 64 rows, doubled each time n reaches a power of two. */
+static int add_row(struct cmp_file *f, const struct cmp_row *row)
 {
-    if (f->n == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 64;
+    bool full = f->n == 0 || (f->n >= 64 && (f->n & (f->n - 1)) == 0);
+    if (full) {
+        size_t ncap = f->n ? f->n * 2 : 64;
         struct cmp_row *n = realloc(f->rows, ncap * sizeof *n);
         if (!n) return -1;
         f->rows = n;
-        *cap = ncap;
     }
     f->rows[f->n++] = *row;
+    return 0;
+}
+
+static int load_record(const struct csv_record *rec, void *ctx, char *why, size_t whylen)
+{
+    struct cmp_file *f = ctx;
+    struct cmp_row row;
+    if (parse_row(rec, &row, why, whylen) < 0) return -1;
+    if (add_row(f, &row) < 0) {
+        snprintf(why, whylen, "out of memory");
+        return -1;
+    }
     return 0;
 }
 
@@ -309,49 +174,8 @@ int cmp_load(const char *path, struct cmp_file *f, char *err, size_t errlen)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->path, sizeof f->path, "%s", path);
-    struct reader *r = calloc(1, sizeof *r);
-    if (!r) {
-        snprintf(err, errlen, "%s: out of memory", path);
-        return -1;
-    }
-    r->line = 1;
-    r->f = fopen(path, "r");
-    char why[256] = "";
-    int rc = -1;
-    size_t cap = 0;
-    if (!r->f) {
-        snprintf(err, errlen, "%s: %s", path, strerror(errno));
-        free(r);
-        return -1;
-    }
-    int got = read_record(r, why, sizeof why);
-    if (got == 0) snprintf(why, sizeof why, "empty file, expected the CSV header");
-    if (got <= 0 || check_header(r, why, sizeof why) < 0) goto out;
-    int ncols = r->nfields;
-    while ((got = read_record(r, why, sizeof why)) > 0) {
-        if (r->nfields == 1 && r->field[0][0] == '\0') continue; /* a blank line */
-        if (r->nfields != ncols) {
-            snprintf(why, sizeof why, "%d fields, the header has %d", r->nfields, ncols);
-            goto out;
-        }
-        struct cmp_row row;
-        if (parse_row(r, &row, why, sizeof why) < 0) goto out;
-        if (add_row(f, &row, &cap) < 0) {
-            snprintf(why, sizeof why, "out of memory");
-            goto out;
-        }
-    }
-    if (got == 0 && ferror(r->f))
-        snprintf(why, sizeof why, "read error: %s", strerror(errno));
-    else if (got == 0)
-        rc = 0;
-out:
-    if (rc < 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, r->start ? r->start : r->line, why);
-        cmp_file_free(f);
-    }
-    fclose(r->f);
-    free(r);
+    int rc = csv_read_file(path, load_record, f, err, errlen);
+    if (rc < 0) cmp_file_free(f);
     return rc;
 }
 

@@ -27,6 +27,8 @@
 #define BUCKETS 16
 #define COUNTS_LEN ((BUCKETS + 1) * SUB_HALF)
 
+_Static_assert(COUNTS_LEN == HIST_COUNTS_LEN, "hist.h's HIST_COUNTS_LEN matches the layout");
+
 struct hist {
     uint64_t total;
     uint64_t min, max, sum;
@@ -143,4 +145,52 @@ uint64_t hist_percentile(const struct hist *h, double p)
         }
     }
     return h->max;
+}
+
+void hist_copy(struct hist *dst, const struct hist *src)
+{
+    memcpy(dst, src, sizeof *dst);
+}
+
+uint64_t hist_count_at(const struct hist *h, size_t index)
+{
+    return index < COUNTS_LEN ? h->counts[index] : 0;
+}
+
+uint64_t hist_lowest_at(size_t index)
+{
+    uint64_t width;
+    return lowest_at(index, &width);
+}
+
+uint64_t hist_highest_at(size_t index)
+{
+    uint64_t width;
+    uint64_t v = lowest_at(index, &width) + width - 1;
+    return v > HIST_MAX_US ? HIST_MAX_US : v;
+}
+
+int hist_add_at(struct hist *h, size_t index, uint64_t count)
+{
+    if (index >= COUNTS_LEN || count > UINT64_MAX - h->total) return -1;
+    if (count == 0) return 0;
+    uint64_t width, low = lowest_at(index, &width);
+    uint64_t high = hist_highest_at(index);
+    h->counts[index] += count;
+    if (h->total == 0 || low < h->min) h->min = low;
+    if (high > h->max) h->max = high;
+    h->total += count;
+    h->sum += count * (low + (width >> 1));
+    return 0;
+}
+
+void hist_diff(struct hist *dst, const struct hist *now, const struct hist *before)
+{
+    hist_reset(dst);
+    for (size_t i = 0; i < COUNTS_LEN; i++)
+        if (now->counts[i] > before->counts[i])
+            (void)hist_add_at(dst, i, now->counts[i] - before->counts[i]);
+    if (now->clamped > before->clamped) dst->clamped = now->clamped - before->clamped;
+    /* A new overall maximum was recorded in this interval: it is exact. */
+    if (dst->total && now->max > before->max) dst->max = now->max;
 }

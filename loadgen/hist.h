@@ -6,6 +6,7 @@
 #ifndef LOADGEN_HIST_H
 #define LOADGEN_HIST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #define HIST_MAX_US 60000000ULL
@@ -24,5 +25,26 @@ double hist_mean(const struct hist *h);
 /* The value at percentile p (0 < p <= 100): the smallest recorded value v
  * such that at least p % of values are <= v, within the histogram's precision. */
 uint64_t hist_percentile(const struct hist *h, double p);
+
+/* Copy src into dst (both from hist_new()). */
+void hist_copy(struct hist *dst, const struct hist *src);
+/* dst = now - before, for interval histograms taken from a cumulative one
+ * (before must be an earlier copy of now). min, max and the sum are rebuilt
+ * from the buckets, as hist_add_at() does. */
+void hist_diff(struct hist *dst, const struct hist *now, const struct hist *before);
+
+/* The counts array, for encoders (hdrlog.c). Its layout is HdrHistogram's for
+ * lowest 1, highest HIST_MAX_US, 3 significant digits, so index i here is
+ * index i of an HdrHistogram with those parameters. */
+#define HIST_COUNTS_LEN 17408 /* (16 buckets + 1) * 1024 */
+uint64_t hist_count_at(const struct hist *h, size_t index);
+/* The lowest and highest value counted at index (< HIST_COUNTS_LEN). */
+uint64_t hist_lowest_at(size_t index);
+uint64_t hist_highest_at(size_t index);
+/* Add count values at index (decoders). min, max and the sum follow the
+ * bucket bounds: min the bucket's lowest value, max its highest (at most
+ * HIST_MAX_US), the sum its middle value, as HdrHistogram does for decoded
+ * histograms. -1 when index >= HIST_COUNTS_LEN or the total would overflow. */
+int hist_add_at(struct hist *h, size_t index, uint64_t count);
 
 #endif

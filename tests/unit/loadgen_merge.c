@@ -1,0 +1,439 @@
+/* Unit tests for loadgen/merge.c: counts summed, percentiles from the
+ * merged histograms (not averaged), req/s over the fleet's window, and the
+ * refusals: different scenarios, targets, models, windows, a corrupt or
+ * missing log, bad arguments; nothing written on any error. */
+#define _GNU_SOURCE /* nftw flags */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "csv.h"
+#include "csvread.h"
+#include "hdrlog.h"
+#include "hist.h"
+#include "merge.h"
+
+#define START 1700000000.0 /* 2023-11-14T22:13:20Z */
+
+static char tmpdir[] = "/tmp/lg_merge_XXXXXX";
+static char err[2048];
+
+static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb, (void)flag, (void)ftw;
+    return remove(p);
+}
+
+static int setup(void **state)
+{
+    (void)state;
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static char *path_of(const char *name)
+{
+    static char paths[32][1200];
+    static int slot;
+    char *p = paths[slot++ % 32];
+    snprintf(p, 1200, "%s/%s", tmpdir, name);
+    return p;
+}
+
+/* One host's run. */
+struct run {
+    const char *name; /* files NAME.csv and NAME.hlog */
+    const char *scenario, *target, *model;
+    double start, duration;
+    uint64_t lat_base; /* the run records lat_base, 2*lat_base, ... */
+    unsigned nvalues;
+};
+
+static struct run run_a(void)
+{
+    return (struct run){"a", "http-hello", "10.0.0.1:80", "epoll", START, 10.0, 100, 1000};
+}
+
+static void record_run(struct hist *h, const struct run *r)
+{
+    for (unsigned i = 1; i <= r->nvalues; i++)
+        hist_record(h, r->lat_base * i);
+}
+
+static void write_run(const struct run *r)
+{
+    struct hist *h = hist_new();
+    record_run(h, r);
+    struct csv_row row = {.threads = 2,
+                          .connections = 32,
+                          .rate = 0,
+                          .server_cpu_s = -1,
+                          .server_rss_kb = -1,
+                          .loadgen_cpu_s = 1.5};
+    time_t t = (time_t)r->start;
+    strftime(row.started_at, sizeof row.started_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+    snprintf(row.git_rev, sizeof row.git_rev, "abc123");
+    snprintf(row.host, sizeof row.host, "host-%s", r->name);
+    snprintf(row.model, sizeof row.model, "%s", r->model);
+    snprintf(row.protocol, sizeof row.protocol, "http");
+    snprintf(row.scenario, sizeof row.scenario, "%s", r->scenario);
+    snprintf(row.engine, sizeof row.engine, "raw");
+    row.duration_s = r->duration;
+    row.requests = r->nvalues;
+    row.errors = 1;
+    row.check_failures = 2;
+    row.timeouts = 3;
+    row.bytes = 1000ULL * r->nvalues;
+    row.req_per_s = r->nvalues / r->duration;
+    row.lat_min_us = hist_min(h);
+    row.lat_mean_us = (uint64_t)(hist_mean(h) + 0.5);
+    row.lat_p50_us = hist_percentile(h, 50);
+    row.lat_p90_us = hist_percentile(h, 90);
+    row.lat_p99_us = hist_percentile(h, 99);
+    row.lat_p999_us = hist_percentile(h, 99.9);
+    row.lat_max_us = hist_max(h);
+    char name[64];
+    snprintf(name, sizeof name, "%s.csv", r->name);
+    assert_int_equal(csv_append(path_of(name), &row, err, sizeof err), 0);
+
+    snprintf(name, sizeof name, "%s.hlog", r->name);
+    struct hdrlog_meta meta = {r->scenario, r->target};
+    struct hdrlog_writer *w = hdrlog_create(path_of(name), r->start, &meta, err, sizeof err);
+    assert_non_null(w);
+    assert_int_equal(hdrlog_write_interval(w, 0, r->duration, h, err, sizeof err), 0);
+    assert_int_equal(hdrlog_write_run(w, 0, r->duration, h, err, sizeof err), 0);
+    assert_int_equal(hdrlog_commit(w, err, sizeof err), 0);
+    hist_free(h);
+}
+
+/* Capture of merge_main's output streams. */
+struct result {
+    int rc;
+    char out[8192], err[8192];
+};
+
+static void run_merge(struct result *res, int argc, const char **argv)
+{
+    FILE *out = tmpfile(), *errf = tmpfile();
+    assert_non_null(out);
+    assert_non_null(errf);
+    res->rc = merge_main(argc, (char **)argv, out, errf);
+    rewind(out);
+    rewind(errf);
+    size_t n = fread(res->out, 1, sizeof res->out - 1, out);
+    res->out[n] = '\0';
+    n = fread(res->err, 1, sizeof res->err - 1, errf);
+    res->err[n] = '\0';
+    fclose(out);
+    fclose(errf);
+}
+
+static void expect_refused(struct result *res, const char *why)
+{
+    assert_int_equal(res->rc, 2);
+    assert_string_equal(res->out, "");
+    if (!strstr(res->err, why)) {
+        print_error("stderr '%s' does not say '%s'\n", res->err, why);
+        fail();
+    }
+}
+
+/* The merged row, read back from `--csv OUT`. */
+static int keep_row(const struct csv_record *rec, void *ctx, char *why, size_t whylen)
+{
+    return csv_parse_row(rec, ctx, why, whylen);
+}
+
+static void read_row(const char *path, struct csv_row *row)
+{
+    if (csv_read_file(path, keep_row, row, err, sizeof err) != 0) {
+        print_error("%s\n", err);
+        fail();
+    }
+}
+
+static void test_two_hosts(void **state)
+{
+    (void)state;
+    struct run a = run_a(), b = run_a();
+    b.name = "b";
+    b.lat_base = 1000; /* a slow host: averaging percentiles would be wrong */
+    b.nvalues = 3000;
+    b.start += 0.2;
+    write_run(&a);
+    write_run(&b);
+    char logs[2500];
+    snprintf(logs, sizeof logs, "%s,%s", path_of("a.hlog"), path_of("b.hlog"));
+    const char *argv[] = {path_of("a.csv"), path_of("b.csv"),    "--hdr-logs", logs,
+                          "--csv",          path_of("fleet.csv")};
+    struct result res;
+    run_merge(&res, 6, argv);
+    assert_int_equal(res.rc, 0);
+    assert_string_equal(res.out, "");
+    assert_non_null(strstr(res.err, "2 runs, 4000 requests"));
+
+    struct csv_row row;
+    read_row(path_of("fleet.csv"), &row);
+    assert_string_equal(row.host, "host-a+host-b");
+    assert_string_equal(row.model, "epoll");
+    assert_string_equal(row.scenario, "http-hello");
+    assert_string_equal(row.started_at, "2023-11-14T22:13:20Z");
+    assert_int_equal(row.requests, 4000);
+    assert_int_equal(row.errors, 2);
+    assert_int_equal(row.check_failures, 4);
+    assert_int_equal(row.timeouts, 6);
+    assert_int_equal(row.bytes, 4000000);
+    assert_int_equal(row.threads, 4);
+    assert_int_equal(row.connections, 64);
+    assert_true(fabs(row.duration_s - 10.2) < 1e-3);
+    assert_true(fabs(row.req_per_s - 4000 / 10.2) < 0.01);
+    assert_true(fabs(row.loadgen_cpu_s - 3.0) < 1e-9);
+    assert_true(row.server_cpu_s < 0 && row.server_rss_kb < 0);
+
+    /* Percentiles of all 4000 values together. */
+    struct hist *all = hist_new();
+    record_run(all, &a);
+    record_run(all, &b);
+    assert_int_equal(row.lat_min_us, 100);
+    assert_int_equal(row.lat_max_us, 3000000);
+    assert_int_equal(row.lat_p50_us, hist_percentile(all, 50));
+    assert_int_equal(row.lat_p90_us, hist_percentile(all, 90));
+    assert_int_equal(row.lat_p99_us, hist_percentile(all, 99));
+    assert_int_equal(row.lat_p999_us, hist_percentile(all, 99.9));
+    assert_true(llabs((long long)row.lat_mean_us - (long long)(hist_mean(all) + 0.5)) <= 1);
+    /* The p50 is 1/3 of the way into b's values, not the mean of two p50s. */
+    assert_true(row.lat_p50_us > 900000 && row.lat_p50_us < 1100000);
+    hist_free(all);
+
+    /* A second merge appends one row; the header stays single. */
+    run_merge(&res, 6, argv);
+    if (res.rc != 0) print_error("%s\n", res.err);
+    assert_int_equal(res.rc, 0);
+    FILE *f = fopen(path_of("fleet.csv"), "r");
+    char line[4096];
+    int lines = 0, headers = 0;
+    while (fgets(line, sizeof line, f)) {
+        lines++;
+        headers += strncmp(line, "started_at,", 11) == 0;
+    }
+    fclose(f);
+    assert_int_equal(lines, 3);
+    assert_int_equal(headers, 1);
+}
+
+/* One run merged alone reproduces its own row's latency columns. */
+static void test_one_run_is_itself(void **state)
+{
+    (void)state;
+    struct run a = run_a();
+    a.name = "solo";
+    a.lat_base = 37;
+    a.nvalues = 12345;
+    write_run(&a);
+    const char *argv[] = {path_of("solo.csv"), "--hdr-logs", path_of("solo.hlog")};
+    struct result res;
+    run_merge(&res, 3, argv);
+    assert_int_equal(res.rc, 0);
+    assert_non_null(strstr(res.out, csv_header()));
+    struct csv_row merged, own;
+    snprintf(err, sizeof err, "%s", path_of("solo-out.csv"));
+    FILE *f = fopen(err, "w");
+    fputs(res.out, f);
+    fclose(f);
+    read_row(err, &merged);
+    read_row(path_of("solo.csv"), &own);
+    assert_int_equal(merged.lat_min_us, own.lat_min_us);
+    assert_int_equal(merged.lat_mean_us, own.lat_mean_us);
+    assert_int_equal(merged.lat_p50_us, own.lat_p50_us);
+    assert_int_equal(merged.lat_p90_us, own.lat_p90_us);
+    assert_int_equal(merged.lat_p99_us, own.lat_p99_us);
+    assert_int_equal(merged.lat_p999_us, own.lat_p999_us);
+    assert_int_equal(merged.lat_max_us, own.lat_max_us);
+    assert_int_equal(merged.requests, own.requests);
+}
+
+/* Merging a and a variant of it must fail with why; fleet.csv untouched. */
+static void expect_pair_refused(const struct run *b, const char *label, const char *why)
+{
+    struct run a = run_a();
+    a.name = "ra";
+    write_run(&a);
+    write_run(b);
+    char logs[2500], bcsv[64], bhlog[64];
+    snprintf(bcsv, sizeof bcsv, "%s.csv", b->name);
+    snprintf(bhlog, sizeof bhlog, "%s.hlog", b->name);
+    snprintf(logs, sizeof logs, "%s,%s", path_of("ra.hlog"), path_of(bhlog));
+    const char *out = path_of("refused.csv");
+    const char *argv[] = {path_of("ra.csv"), path_of(bcsv), "--hdr-logs", logs,
+                          "--csv",           out,           "--label",    label};
+    struct result res;
+    run_merge(&res, label ? 8 : 6, argv);
+    expect_refused(&res, why);
+    assert_int_equal(access(out, F_OK), -1);
+}
+
+static void test_refusals(void **state)
+{
+    (void)state;
+    struct run b = run_a();
+    b.name = "scen";
+    b.scenario = "http-mixed";
+    expect_pair_refused(&b, NULL, "runs of different scenarios");
+    b = run_a();
+    b.name = "tgt";
+    b.target = "10.0.0.2:80";
+    expect_pair_refused(&b, NULL, "runs against different targets");
+    b = run_a();
+    b.name = "late";
+    b.start += 2; /* 8 s shared of 12 s */
+    expect_pair_refused(&b, NULL, "windows do not match");
+    b = run_a();
+    b.name = "short";
+    b.duration = 5;
+    expect_pair_refused(&b, NULL, "windows do not match");
+    b = run_a();
+    b.name = "model";
+    b.model = "poll";
+    expect_pair_refused(&b, NULL, "--label");
+}
+
+static void test_label_joins_models(void **state)
+{
+    (void)state;
+    struct run a = run_a(), b = run_a();
+    a.name = "la";
+    b.name = "lb";
+    b.model = "poll";
+    write_run(&a);
+    write_run(&b);
+    char logs[2500];
+    snprintf(logs, sizeof logs, "%s,%s", path_of("la.hlog"), path_of("lb.hlog"));
+    const char *argv[] = {
+        path_of("la.csv"), path_of("lb.csv"), "--hdr-logs", logs, "--label", "fleet"};
+    struct result res;
+    run_merge(&res, 6, argv);
+    assert_int_equal(res.rc, 0);
+    assert_non_null(strstr(res.out, ",fleet,http,http-hello,raw,"));
+}
+
+static void write_text(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    assert_non_null(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+static void test_bad_logs_and_csvs(void **state)
+{
+    (void)state;
+    struct run a = run_a();
+    a.name = "good";
+    write_run(&a);
+    /* A log cut in the middle of its last line. */
+    FILE *f = fopen(path_of("good.hlog"), "r");
+    char buf[8192];
+    size_t n = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    buf[n - 10] = '\0';
+    write_text(path_of("cut.hlog"), buf);
+    write_text(path_of("existing.csv"), "not,a,result\n1,2,3\n");
+    const char *argv[] = {path_of("good.csv"), "--hdr-logs", path_of("cut.hlog"), "--csv",
+                          path_of("existing.csv")};
+    struct result res;
+    run_merge(&res, 5, argv);
+    expect_refused(&res, "cut.hlog:");
+    /* The output file is untouched, and nothing else was left behind. */
+    f = fopen(path_of("existing.csv"), "r");
+    n = fread(buf, 1, sizeof buf - 1, f);
+    buf[n] = '\0';
+    fclose(f);
+    assert_string_equal(buf, "not,a,result\n1,2,3\n");
+    /* A good log but an output that is not a result CSV. */
+    argv[2] = path_of("good.hlog");
+    run_merge(&res, 5, argv);
+    expect_refused(&res, "not a result CSV");
+
+    write_text(path_of("empty.hlog"), "");
+    argv[2] = path_of("empty.hlog");
+    run_merge(&res, 3, argv);
+    expect_refused(&res, "no histogram in the log");
+
+    write_text(path_of("headonly.csv"), csv_header());
+    const char *argv2[] = {path_of("headonly.csv"), "--hdr-logs", path_of("good.hlog")};
+    run_merge(&res, 3, argv2);
+    expect_refused(&res, "no result row");
+    write_text(path_of("garbage.csv"), "hello\n");
+    argv2[0] = path_of("garbage.csv");
+    run_merge(&res, 3, argv2);
+    expect_refused(&res, "garbage.csv:1:");
+    argv2[0] = path_of("missing.csv");
+    run_merge(&res, 3, argv2);
+    expect_refused(&res, "missing.csv: No such file");
+
+    /* A log of another scenario than its CSV (swapped files). */
+    struct run other = run_a();
+    other.name = "other";
+    other.scenario = "ftp-get";
+    write_run(&other);
+    const char *argv3[] = {path_of("good.csv"), "--hdr-logs", path_of("other.hlog")};
+    run_merge(&res, 3, argv3);
+    expect_refused(&res, "is a log of scenario 'ftp-get'");
+    char cmd[1300];
+    snprintf(cmd, sizeof cmd, "test -z \"$(ls %s | grep tmp)\"", tmpdir);
+    assert_int_equal(system(cmd), 0);
+}
+
+static void test_usage(void **state)
+{
+    (void)state;
+    struct result res;
+    const char *help[] = {"--help"};
+    run_merge(&res, 1, help);
+    assert_int_equal(res.rc, 0);
+    assert_non_null(strstr(res.out, "usage: loadgen merge"));
+    run_merge(&res, 0, help);
+    expect_refused(&res, "no CSV files");
+    const char *nologs[] = {"a.csv", "b.csv"};
+    run_merge(&res, 2, nologs);
+    expect_refused(&res, "--hdr-logs is required");
+    const char *fewer[] = {"a.csv", "b.csv", "--hdr-logs", "a.hlog"};
+    run_merge(&res, 4, fewer);
+    expect_refused(&res, "2 CSV files but fewer logs");
+    const char *more[] = {"a.csv", "--hdr-logs", "a.hlog,b.hlog"};
+    run_merge(&res, 3, more);
+    expect_refused(&res, "1 CSV files but more logs");
+    const char *unknown[] = {"a.csv", "--frobnicate"};
+    run_merge(&res, 2, unknown);
+    expect_refused(&res, "unknown option '--frobnicate'");
+    const char *novalue[] = {"a.csv", "--hdr-logs"};
+    run_merge(&res, 2, novalue);
+    expect_refused(&res, "--hdr-logs needs a value");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_two_hosts),         cmocka_unit_test(test_one_run_is_itself),
+        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_label_joins_models),
+        cmocka_unit_test(test_bad_logs_and_csvs), cmocka_unit_test(test_usage),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
