@@ -200,8 +200,13 @@ out:
 
 static void take_text(char *dst, size_t cap, const char *s, bool *too_long)
 {
-    if (strlen(s) >= cap) *too_long = true;
-    snprintf(dst, cap, "%s", s);
+    size_t n = strlen(s);
+    if (n >= cap) {
+        *too_long = true;
+        n = cap - 1;
+    }
+    memcpy(dst, s, n);
+    dst[n] = '\0';
 }
 
 int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, size_t whylen)

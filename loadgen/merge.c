@@ -129,6 +129,7 @@ static int check_windows(const struct merge_input *in, size_t n, double *start, 
                          char *err, size_t errlen)
 {
     double common_start = 0, common_end = 0;
+    *start = *end = 0;
     for (size_t i = 0; i < n; i++) {
         double s, e;
         if (run_window(&in[i], &s, &e, err, errlen) < 0) return -1;
