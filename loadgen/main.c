@@ -4,6 +4,8 @@
  *   loadgen fixtures DIR                                    (fixtures.c)
  *   loadgen bench --server PATH/refserver [options]         (bench.c)
  *   loadgen compare A.csv B.csv [options]                   (compare.c)
+ *   loadgen merge A.csv B.csv ... --hdr-logs A.hlog,...     (merge.c)
+ *   loadgen scenario-from-log ACCESS.log [options]          (accesslog.c)
  *
  * Exit 0 when every answer was checked good, 1 on any error, timeout or
  * check failure (or a failed verify), 2 on a usage or scenario error. */
@@ -11,10 +13,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accesslog.h"
 #include "bench.h"
 #include "compare.h"
 #include "fixtures.h"
 #include "loadgen.h"
+#include "merge.h"
 #include "optval.h"
 #include "run.h"
 #include "scenario.h"
@@ -65,6 +69,8 @@ static const char MAIN_USAGE[] =
     "  fixtures DIR                                    create the fixture tree\n"
     "  bench --server PATH [options]                   every model x scenario: start, load, record\n"
     "  compare A.csv B.csv [options]                   two result files side by side, regressions\n"
+    "  merge A.csv B.csv ... --hdr-logs A.hlog,...     one row for runs on several hosts\n"
+    "  scenario-from-log ACCESS.log [options]          a weighted scenario from an access log\n"
     "\n"
     "'loadgen COMMAND --help' describes each command.\n";
 /* clang-format on */
@@ -254,6 +260,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "fixtures") == 0) return cmd_fixtures(argc - 2, argv + 2);
     if (strcmp(cmd, "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0) return compare_main(argc - 2, argv + 2, stdout, stderr);
+    if (strcmp(cmd, "merge") == 0) return merge_main(argc - 2, argv + 2, stdout, stderr);
+    if (strcmp(cmd, "scenario-from-log") == 0)
+        return scenario_from_log_main(argc - 2, argv + 2, stdout, stderr);
     fprintf(stderr, "loadgen: unknown command '%s'\n%s", cmd, MAIN_USAGE);
     return EXIT_USAGE;
 }
