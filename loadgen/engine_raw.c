@@ -59,8 +59,7 @@ int engine_raw_run(struct lg_run *run, struct lg_stats *out, char *err, size_t e
         snprintf(err, errlen, "out of memory");
         goto out;
     }
-    if (threads_init(ts, &pl, err, errlen) < 0)
-        goto out;
+    if (threads_init(ts, &pl, err, errlen) < 0) goto out;
     for (; started < nt; started++) {
         int e = pthread_create(&ts[started].tid, NULL, raw_thread_main, &ts[started]);
         if (e != 0) {

@@ -18,8 +18,7 @@ int policy_steps_init(struct policy_steps *ps, const struct lg_scenario *sc, cha
         snprintf(err, errlen, "the scenario has no steps");
         return -1;
     }
-    if (!sc->weighted)
-        return 0;
+    if (!sc->weighted) return 0;
     ps->cumw = calloc(sc->nsteps, sizeof *ps->cumw);
     if (!ps->cumw) {
         snprintf(err, errlen, "out of memory");
@@ -88,8 +87,7 @@ size_t policy_pick(const struct policy_steps *ps, uint64_t *rng, size_t *cursor)
 void policy_window_init(struct lg_run *run)
 {
     const struct lg_config *cfg = run->cfg;
-    if (run->t_start)
-        return; /* the caller set the clock */
+    if (run->t_start) return; /* the caller set the clock */
     run->t_start = lg_now_ns();
     run->t_measure = run->t_start + (uint64_t)(cfg->warmup_s * 1e9);
     run->t_end = cfg->requests ? 0 : run->t_measure + (uint64_t)(cfg->duration_s * 1e9);
@@ -109,15 +107,13 @@ bool policy_run_over(const struct lg_run *run, uint64_t now)
 bool policy_take_ticket(struct lg_run *run, uint64_t origin)
 {
     uint64_t n = run->cfg->requests;
-    if (!n || origin < run->t_measure)
-        return true;
+    if (!n || origin < run->t_measure) return true;
     return atomic_fetch_add_explicit(&run->issued, 1, memory_order_relaxed) < n;
 }
 
 uint64_t policy_interval_ns(const struct lg_config *cfg)
 {
-    if (cfg->rate <= 0)
-        return 0;
+    if (cfg->rate <= 0) return 0;
     unsigned conns = cfg->connections ? cfg->connections : 1;
     uint64_t ns = (uint64_t)((double)conns * 1e9 / cfg->rate);
     return ns ? ns : 1;
@@ -170,8 +166,7 @@ void policy_tally_free(struct policy_tally *t)
 void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
                    enum lg_error e)
 {
-    if (!policy_in_window(t->run, origin, now))
-        return;
+    if (!policy_in_window(t->run, origin, now)) return;
     uint64_t us = now > origin ? (now - origin) / 1000 : 0;
     hist_record(t->st.lat, us ? us : 1);
     t->st.requests++;
@@ -185,16 +180,14 @@ void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64
 
 void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t now, enum lg_error e)
 {
-    if (e == LG_ERR__COUNT || !policy_in_window(t->run, origin, now))
-        return;
+    if (e == LG_ERR__COUNT || !policy_in_window(t->run, origin, now)) return;
     t->st.err[e]++;
     t->failures++;
 }
 
 void policy_publish(struct policy_tally *t, uint64_t now, bool force)
 {
-    if (!t->live)
-        return;
+    if (!t->live) return;
     atomic_store_explicit(&t->live->requests, t->requests, memory_order_relaxed);
     atomic_store_explicit(&t->live->failures, t->failures, memory_order_relaxed);
     if (force || now >= t->next_p99) {

@@ -65,8 +65,8 @@ struct rconn {
     bool reused;  /* this socket already carried an answer */
     bool retried; /* this request was already resent once */
     bool in_heap;
-    uint32_t gen; /* bumped at every new socket: stale events are ignored */
-    uint32_t idx; /* in the thread's array */
+    uint32_t gen;  /* bumped at every new socket: stale events are ignored */
+    uint32_t idx;  /* in the thread's array */
     size_t cursor; /* next step (replay in order) */
     const struct rreq *rq;
     size_t sent;

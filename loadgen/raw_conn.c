@@ -35,8 +35,7 @@ static void send_some(struct rthread *t, struct rconn *c, uint64_t now);
 
 void raw_conn_close(struct rconn *c)
 {
-    if (c->fd >= 0)
-        close(c->fd);
+    if (c->fd >= 0) close(c->fd);
     c->fd = -1;
     c->reused = false;
 }
@@ -47,8 +46,7 @@ void raw_schedule_next(struct rthread *t, struct rconn *c, uint64_t now, uint64_
 {
     c->state = C_IDLE;
     uint64_t when = not_before;
-    if (t->plan->interval_ns && c->due > when)
-        when = c->due;
+    if (t->plan->interval_ns && c->due > when) when = c->due;
     if (when <= now) {
         raw_start_request(t, c, now);
         return;
@@ -62,11 +60,9 @@ static void conn_error(struct rthread *t, struct rconn *c, enum lg_error e, uint
     policy_failure(&t->tally, c->t_begin, now, e);
     raw_conn_close(c);
     c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;
-    if (c->backoff > BACKOFF_MAX_NS)
-        c->backoff = BACKOFF_MAX_NS;
+    if (c->backoff > BACKOFF_MAX_NS) c->backoff = BACKOFF_MAX_NS;
     c->state = C_IDLE;
-    if (!policy_run_over(t->run, now))
-        raw_schedule_next(t, c, now, now + c->backoff);
+    if (!policy_run_over(t->run, now)) raw_schedule_next(t, c, now, now + c->backoff);
 }
 
 static void conn_retire(struct rthread *t, struct rconn *c)
@@ -82,8 +78,7 @@ static int open_socket(int family)
     return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 #else
     int fd = socket(family, SOCK_STREAM, 0);
-    if (fd >= 0)
-        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    if (fd >= 0) fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     return fd;
 #endif
 }
@@ -138,8 +133,7 @@ void raw_start_request(struct rthread *t, struct rconn *c, uint64_t now)
     }
     c->rq = &pl->reqs[policy_pick(&pl->steps, &t->rng, &c->cursor)];
     c->t_begin = origin;
-    if (pl->interval_ns)
-        c->due += pl->interval_ns;
+    if (pl->interval_ns) c->due += pl->interval_ns;
     c->deadline = now + pl->timeout_ns;
     c->retried = false;
     c->sent = 0;
@@ -157,8 +151,7 @@ void raw_start_request(struct rthread *t, struct rconn *c, uint64_t now)
  * every HTTP client, resend once on a fresh connection. */
 static bool retry_stale(struct rthread *t, struct rconn *c, uint64_t now)
 {
-    if (!c->reused || c->retried || !hp_idle(&c->hp) || c->rx != 0)
-        return false;
+    if (!c->reused || c->retried || !hp_idle(&c->hp) || c->rx != 0) return false;
     raw_conn_close(c);
     c->retried = true;
     c->sent = 0;
@@ -180,8 +173,7 @@ static void send_some(struct rthread *t, struct rconn *c, uint64_t now)
             return; /* the next EPOLLOUT edge continues */
         } else {
             int e = errno;
-            if (!retry_stale(t, c, now))
-                conn_error(t, c, policy_errno_error(e), now);
+            if (!retry_stale(t, c, now)) conn_error(t, c, policy_errno_error(e), now);
             return;
         }
     }
@@ -203,21 +195,16 @@ static enum lg_error judge_head(const struct rconn *c)
 static enum lg_error judge(const struct rconn *c)
 {
     const struct rreq *rq = c->rq;
-    if (rq->st && !c->hp.headers_done)
-        return LG_ERR_PROTOCOL;
+    if (rq->st && !c->hp.headers_done) return LG_ERR_PROTOCOL;
     if (rq->st) {
         enum lg_error e = check_status(rq->st, c->hp.status);
-        if (e != LG_ERR__COUNT)
-            return e;
+        if (e != LG_ERR__COUNT) return e;
     }
-    if (rq->head)
-        return judge_head(c);
+    if (rq->head) return judge_head(c);
     if (rq->check_body) {
         uint64_t len = rq->st ? c->hp.body_len : c->rx;
-        if ((int64_t)len != rq->exp_len)
-            return LG_ERR_WRONG_LENGTH;
-        if (XXH64_digest(&c->xx) != rq->exp_hash)
-            return LG_ERR_WRONG_BODY;
+        if ((int64_t)len != rq->exp_len) return LG_ERR_WRONG_LENGTH;
+        if (XXH64_digest(&c->xx) != rq->exp_hash) return LG_ERR_WRONG_BODY;
     }
     if (rq->time_body && (c->small_over || !check_time_body(c->small, c->smalllen)))
         return LG_ERR_WRONG_BODY;
@@ -234,8 +221,7 @@ static void answered(struct rthread *t, struct rconn *c, bool must_close)
     if (must_close || c->sent < c->rq->len || (c->rq->st && (c->hp.close || !t->plan->keepalive)))
         raw_conn_close(c);
     c->state = C_IDLE;
-    if (policy_run_over(t->run, now))
-        return;
+    if (policy_run_over(t->run, now)) return;
     raw_schedule_next(t, c, now, now);
 }
 
@@ -263,10 +249,8 @@ static bool feed_echo(struct rthread *t, struct rconn *c, const char *buf, size_
     const char *nl = memchr(buf, '\n', n);
     size_t take = nl ? (size_t)(nl - buf) + 1 : n;
     c->rx += take;
-    if (c->rq->check_body)
-        XXH64_update(&c->xx, buf, take);
-    if (!nl)
-        return true;
+    if (c->rq->check_body) XXH64_update(&c->xx, buf, take);
+    if (!nl) return true;
     if (take < n) {
         conn_error(t, c, LG_ERR_PROTOCOL, lg_now_ns()); /* bytes nobody asked for */
         return false;
@@ -286,13 +270,10 @@ static bool feed_http(struct rthread *t, struct rconn *c, const char *buf, size_
         buf += used;
         n -= used;
         c->rx += used;
-        if (ev == HP_MORE)
-            return true;
+        if (ev == HP_MORE) return true;
         if (ev == HP_BODY) {
-            if (c->rq->check_body)
-                XXH64_update(&c->xx, b, bl);
-            if (c->rq->time_body)
-                keep_small(c, b, bl);
+            if (c->rq->check_body) XXH64_update(&c->xx, b, bl);
+            if (c->rq->time_body) keep_small(c, b, bl);
             continue;
         }
         if (ev == HP_ERROR || n > 0) { /* n > 0: bytes after the answer nobody asked for */
@@ -309,8 +290,7 @@ static void on_eof(struct rthread *t, struct rconn *c, uint64_t now)
         raw_conn_close(c);
         return;
     }
-    if (retry_stale(t, c, now))
-        return;
+    if (retry_stale(t, c, now)) return;
     if (c->rq->st && hp_eof(&c->hp) == HP_DONE) { /* an answer delimited by the close */
         answered(t, c, true);
         return;
@@ -341,10 +321,8 @@ static void recv_some(struct rthread *t, struct rconn *c)
                                 : feed_echo(t, c, t->rbuf, (size_t)n);
             /* A short read drained the socket; edge-triggered epoll reports
              * the next arrival, so no extra recv() that would say EAGAIN. */
-            if (!go || c->gen != gen || (size_t)n < RAW_RBUF_SIZE)
-                return;
-            if (c->state != C_RECEIVING && c->state != C_SENDING)
-                return;
+            if (!go || c->gen != gen || (size_t)n < RAW_RBUF_SIZE) return;
+            if (c->state != C_RECEIVING && c->state != C_SENDING) return;
         } else if (n == 0) {
             on_eof(t, c, lg_now_ns());
             return;
@@ -364,8 +342,7 @@ static void on_connected(struct rthread *t, struct rconn *c)
 {
     int err = 0;
     socklen_t len = sizeof err;
-    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0)
-        err = errno;
+    if (getsockopt(c->fd, SOL_SOCKET, SO_ERROR, &err, &len) < 0) err = errno;
     uint64_t now = lg_now_ns();
     if (err) {
         conn_error(t, c, policy_errno_error(err), now);
@@ -377,24 +354,20 @@ static void on_connected(struct rthread *t, struct rconn *c)
 
 void raw_on_event(struct rthread *t, const struct ev *e)
 {
-    if (e->idx >= t->nconns)
-        return;
+    if (e->idx >= t->nconns) return;
     struct rconn *c = &t->conns[e->idx];
     if (c->gen != e->gen || c->fd < 0 || c->state == C_DONE)
         return; /* for a socket closed earlier in this batch */
     if (c->state == C_CONNECTING) {
-        if (!e->out)
-            return;
+        if (!e->out) return;
         on_connected(t, c);
     } else if (c->state == C_SENDING && e->out) {
         send_some(t, c, lg_now_ns());
     }
-    if (c->gen != e->gen || c->fd < 0)
-        return;
+    if (c->gen != e->gen || c->fd < 0) return;
     /* Also while sending: a server may answer (and close) before reading
      * the whole request. */
-    if (e->in)
-        recv_some(t, c);
+    if (e->in) recv_some(t, c);
 }
 
 void raw_sweep_timeouts(struct rthread *t, uint64_t now)

@@ -32,8 +32,7 @@ static void heap_swap(struct rthread *t, size_t a, size_t b)
 
 void raw_heap_push(struct rthread *t, struct rconn *c)
 {
-    if (c->in_heap)
-        return;
+    if (c->in_heap) return;
     size_t i = t->heapn++;
     t->heap[i] = c;
     c->heap_pos = i;
@@ -53,12 +52,9 @@ static struct rconn *heap_pop(struct rthread *t)
     size_t i = 0;
     for (;;) {
         size_t l = 2 * i + 1, r = l + 1, m = i;
-        if (l < t->heapn && t->heap[l]->wake < t->heap[m]->wake)
-            m = l;
-        if (r < t->heapn && t->heap[r]->wake < t->heap[m]->wake)
-            m = r;
-        if (m == i)
-            break;
+        if (l < t->heapn && t->heap[l]->wake < t->heap[m]->wake) m = l;
+        if (r < t->heapn && t->heap[r]->wake < t->heap[m]->wake) m = r;
+        if (m == i) break;
         heap_swap(t, i, m);
         i = m;
     }
@@ -91,8 +87,7 @@ int raw_loop_add(struct rthread *t, struct rconn *c)
 static int loop_wait(struct rthread *t, struct ev *out, int max, uint64_t timeout_ns)
 {
     struct epoll_event evs[MAX_EVENTS];
-    if (max > MAX_EVENTS)
-        max = MAX_EVENTS;
+    if (max > MAX_EVENTS) max = MAX_EVENTS;
     int n = epoll_wait(t->ep, evs, max, ms_round_up(timeout_ns));
     for (int i = 0; i < n; i++) {
         out[i].idx = (uint32_t)evs[i].data.u64;
@@ -105,8 +100,7 @@ static int loop_wait(struct rthread *t, struct ev *out, int max, uint64_t timeou
 
 static void loop_free(struct rthread *t)
 {
-    if (t->ep >= 0)
-        close(t->ep);
+    if (t->ep >= 0) close(t->ep);
 }
 #else
 static int loop_init(struct rthread *t)
@@ -130,18 +124,15 @@ static int loop_wait(struct rthread *t, struct ev *out, int max, uint64_t timeou
         struct rconn *c = &t->conns[i];
         t->pfd[i].fd = c->fd;
         t->pfd[i].events = POLLIN;
-        if (c->state == C_CONNECTING || c->state == C_SENDING)
-            t->pfd[i].events |= POLLOUT;
+        if (c->state == C_CONNECTING || c->state == C_SENDING) t->pfd[i].events |= POLLOUT;
         t->pfd[i].revents = 0;
     }
     int n = poll(t->pfd, t->nconns, ms_round_up(timeout_ns));
-    if (n <= 0)
-        return n;
+    if (n <= 0) return n;
     int k = 0;
     for (unsigned i = 0; i < t->nconns && k < max; i++) {
         short r = t->pfd[i].revents;
-        if (!r || t->pfd[i].fd < 0)
-            continue;
+        if (!r || t->pfd[i].fd < 0) continue;
         out[k].idx = i;
         out[k].gen = t->conns[i].gen;
         out[k].in = r & (POLLIN | POLLHUP | POLLERR);
@@ -177,18 +168,15 @@ static void start_due(struct rthread *t, uint64_t now)
 {
     while (t->heapn && t->heap[0]->wake <= now) {
         struct rconn *c = heap_pop(t);
-        if (c->state == C_IDLE)
-            raw_start_request(t, c, now);
+        if (c->state == C_IDLE) raw_start_request(t, c, now);
     }
 }
 
 static uint64_t next_wakeup(const struct rthread *t, uint64_t now)
 {
     uint64_t when = t->next_tick;
-    if (t->heapn && t->heap[0]->wake < when)
-        when = t->heap[0]->wake;
-    if (t->run->t_end && t->run->t_end < when)
-        when = t->run->t_end;
+    if (t->heapn && t->heap[0]->wake < when) when = t->heap[0]->wake;
+    if (t->run->t_end && t->run->t_end < when) when = t->run->t_end;
     return when > now ? when - now : 0;
 }
 
@@ -200,8 +188,7 @@ void *raw_thread_main(void *arg)
     start_conns(t);
     for (;;) {
         uint64_t now = lg_now_ns();
-        if (policy_run_over(t->run, now) || t->active == 0)
-            break;
+        if (policy_run_over(t->run, now) || t->active == 0) break;
         start_due(t, now);
         if (now >= t->next_tick) {
             raw_sweep_timeouts(t, now);
@@ -239,13 +226,11 @@ int raw_thread_init(struct rthread *t, const struct rplan *pl, unsigned i, unsig
     t->active = nconns;
     t->rng = policy_seed(i);
     struct lg_live *live = pl->run->live ? &pl->run->live[i] : NULL;
-    if (policy_tally_init(&t->tally, pl->run, live) < 0)
-        return -1;
+    if (policy_tally_init(&t->tally, pl->run, live) < 0) return -1;
     t->conns = calloc(nconns, sizeof *t->conns);
     t->heap = calloc(nconns, sizeof *t->heap);
     t->rbuf = malloc(RAW_RBUF_SIZE);
-    if (!t->conns || !t->heap || !t->rbuf)
-        return -1;
+    if (!t->conns || !t->heap || !t->rbuf) return -1;
     for (unsigned k = 0; k < nconns; k++) {
         t->conns[k].fd = -1;
         t->conns[k].idx = k;

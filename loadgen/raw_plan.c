@@ -34,17 +34,17 @@ static int host_header(const struct lg_config *cfg, char *out, size_t outlen)
 }
 
 /* The request line and headers of st into head; its length, or -1. */
-static int http_head(char *head, size_t cap, const struct lg_step *st,
-                     const struct lg_config *cfg, char *err, size_t errlen)
+static int http_head(char *head, size_t cap, const struct lg_step *st, const struct lg_config *cfg,
+                     char *err, size_t errlen)
 {
     char host[300];
     if (host_header(cfg, host, sizeof host) < 0) {
         snprintf(err, errlen, "host name too long");
         return -1;
     }
-    int n = snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: %s\r\n%s", st->method,
-                     st->path[0] ? st->path : "/", host,
-                     cfg->keepalive ? "" : "Connection: close\r\n");
+    int n =
+        snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: %s\r\n%s", st->method,
+                 st->path[0] ? st->path : "/", host, cfg->keepalive ? "" : "Connection: close\r\n");
     if (st->body_size > 0 && n > 0 && (size_t)n < cap)
         n += snprintf(head + n, cap - (size_t)n,
                       "Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n",
@@ -77,8 +77,7 @@ static int http_expect(struct rreq *rq, const struct lg_step *st, const char *bo
         rq->time_body = true;
         break;
     case LG_EXPECT_LISTING:
-        snprintf(err, errlen, "step %s: listing checks are FTP only (use --engine curl)",
-                 st->name);
+        snprintf(err, errlen, "step %s: listing checks are FTP only (use --engine curl)", st->name);
         return -1;
     case LG_EXPECT_NONE:
         break;
@@ -91,8 +90,7 @@ static int prepare_http(struct rreq *rq, const struct lg_step *st, const struct 
 {
     char head[LG_PATH_MAX + 512];
     int n = http_head(head, sizeof head, st, cfg, err, errlen);
-    if (n < 0)
-        return -1;
+    if (n < 0) return -1;
     rq->len = (size_t)n + st->body_size;
     rq->buf = malloc(rq->len);
     if (!rq->buf) {
@@ -100,8 +98,7 @@ static int prepare_http(struct rreq *rq, const struct lg_step *st, const struct 
         return -1;
     }
     memcpy(rq->buf, head, (size_t)n);
-    if (st->body_size > 0)
-        check_payload(rq->buf + n, st->body_size);
+    if (st->body_size > 0) check_payload(rq->buf + n, st->body_size);
     rq->st = st;
     rq->head = strcmp(st->method, "HEAD") == 0;
     return http_expect(rq, st, rq->buf + n, err, errlen);
@@ -153,8 +150,7 @@ static void set_timing(struct rplan *pl, const struct lg_config *cfg)
     pl->keepalive = cfg->keepalive;
     pl->timeout_ns = policy_timeout_ns(cfg);
     pl->tick_ns = pl->timeout_ns / 10 < TICK_MAX_NS ? pl->timeout_ns / 10 : TICK_MAX_NS;
-    if (pl->tick_ns < TICK_MIN_NS)
-        pl->tick_ns = TICK_MIN_NS;
+    if (pl->tick_ns < TICK_MIN_NS) pl->tick_ns = TICK_MIN_NS;
     pl->interval_ns = policy_interval_ns(cfg);
 }
 
@@ -167,8 +163,7 @@ int raw_plan_init(struct rplan *pl, struct lg_run *run, char *err, size_t errlen
     if (check_config(cfg, err, errlen) < 0 || policy_steps_init(&pl->steps, sc, err, errlen) < 0)
         return -1;
     set_timing(pl, cfg);
-    if (resolve(pl, cfg, err, errlen) < 0)
-        return -1;
+    if (resolve(pl, cfg, err, errlen) < 0) return -1;
     pl->reqs = calloc(sc->nsteps, sizeof *pl->reqs);
     if (!pl->reqs) {
         snprintf(err, errlen, "out of memory");
@@ -178,8 +173,7 @@ int raw_plan_init(struct rplan *pl, struct lg_run *run, char *err, size_t errlen
         int rc = sc->proto == LG_PROTO_ECHO
                      ? prepare_echo(&pl->reqs[i], &sc->steps[i], err, errlen)
                      : prepare_http(&pl->reqs[i], &sc->steps[i], cfg, err, errlen);
-        if (rc < 0)
-            return -1;
+        if (rc < 0) return -1;
     }
     return 0;
 }

@@ -18,15 +18,15 @@ static char errbuf[256];
 
 static struct lg_scenario scenario_with(struct lg_step *steps, size_t n, bool weighted)
 {
-    return (struct lg_scenario){.proto = LG_PROTO_HTTP, .steps = steps, .nsteps = n,
-                                .weighted = weighted};
+    return (struct lg_scenario){
+        .proto = LG_PROTO_HTTP, .steps = steps, .nsteps = n, .weighted = weighted};
 }
 
 static void test_weighted_shares(void **state)
 {
     (void)state;
-    struct lg_step steps[3] = {{.name = "a", .weight = 1}, {.name = "b", .weight = 2},
-                               {.name = "c", .weight = 7}};
+    struct lg_step steps[3] = {
+        {.name = "a", .weight = 1}, {.name = "b", .weight = 2}, {.name = "c", .weight = 7}};
     struct lg_scenario sc = scenario_with(steps, 3, true);
     struct policy_steps ps;
     assert_int_equal(policy_steps_init(&ps, &sc, errbuf, sizeof errbuf), 0);
@@ -58,8 +58,10 @@ static void test_weighted_shares(void **state)
 static void test_deterministic_with_a_seed(void **state)
 {
     (void)state;
-    struct lg_step steps[4] = {{.name = "a", .weight = 5}, {.name = "b", .weight = 5},
-                               {.name = "c", .weight = 5}, {.name = "d", .weight = 5}};
+    struct lg_step steps[4] = {{.name = "a", .weight = 5},
+                               {.name = "b", .weight = 5},
+                               {.name = "c", .weight = 5},
+                               {.name = "d", .weight = 5}};
     struct lg_scenario sc = scenario_with(steps, 4, true);
     struct policy_steps ps;
     assert_int_equal(policy_steps_init(&ps, &sc, errbuf, sizeof errbuf), 0);
@@ -89,7 +91,7 @@ static void test_in_order(void **state)
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++)
         assert_int_equal(policy_pick(&ps, &rng, &c1), want[i]);
     assert_int_equal(policy_pick(&ps, &rng, &c2), 0); /* each connection has its own cursor */
-    assert_true(rng == rng0);                          /* in order draws nothing */
+    assert_true(rng == rng0);                         /* in order draws nothing */
     policy_steps_free(&ps);
 }
 
@@ -111,8 +113,8 @@ static void test_bad_weights(void **state)
 
 static struct lg_config cfg_for(uint64_t requests, double rate, unsigned conns)
 {
-    return (struct lg_config){.requests = requests, .rate = rate, .connections = conns,
-                              .duration_s = 1, .warmup_s = 0.5};
+    return (struct lg_config){
+        .requests = requests, .rate = rate, .connections = conns, .duration_s = 1, .warmup_s = 0.5};
 }
 
 /* Warm-up (origin before t_measure) and late answers (after t_end) are not
@@ -127,16 +129,15 @@ static void test_window_and_counting(void **state)
     assert_int_equal(policy_tally_init(&t, &run, &live), 0);
 
     policy_answer(&t, 1999, 2100, 50, LG_ERR_WRONG_BODY); /* warm-up, wrong: not counted */
-    policy_failure(&t, 1500, 2500, LG_ERR_TIMEOUT);        /* warm-up timeout */
-    policy_answer(&t, 2900, 3001, 50, LG_ERR__COUNT);      /* ended after t_end */
+    policy_failure(&t, 1500, 2500, LG_ERR_TIMEOUT);       /* warm-up timeout */
+    policy_answer(&t, 2900, 3001, 50, LG_ERR__COUNT);     /* ended after t_end */
     assert_int_equal(t.st.requests, 0);
     assert_int_equal(t.st.bytes, 0);
     assert_int_equal(hist_count(t.st.lat), 0);
-    assert_int_equal(lg_stats_errors(&t.st) + lg_stats_check_failures(&t.st) +
-                         lg_stats_timeouts(&t.st),
-                     0);
+    assert_int_equal(
+        lg_stats_errors(&t.st) + lg_stats_check_failures(&t.st) + lg_stats_timeouts(&t.st), 0);
 
-    policy_answer(&t, 2000, 2000, 10, LG_ERR__COUNT);      /* 0 us: recorded as 1 */
+    policy_answer(&t, 2000, 2000, 10, LG_ERR__COUNT);       /* 0 us: recorded as 1 */
     policy_answer(&t, 2500, 3000, 20, LG_ERR_WRONG_LENGTH); /* wrong, but an answer */
     policy_failure(&t, 2600, 2700, LG_ERR_RESET);
     policy_failure(&t, 2600, 2700, LG_ERR__COUNT); /* nothing failed: nothing counted */
@@ -184,7 +185,7 @@ static void test_schedule(void **state)
     (void)state;
     struct lg_config cfg = cfg_for(0, 1000, 10); /* 10 connections at 1000/s */
     struct lg_run run = {.cfg = &cfg, .t_start = 7};
-    assert_true(policy_interval_ns(&cfg) == 10000000ULL);  /* each one every 10 ms */
+    assert_true(policy_interval_ns(&cfg) == 10000000ULL); /* each one every 10 ms */
     assert_true(policy_first_slot(&run, 0) == 7);
     assert_true(policy_first_slot(&run, 3) == 7 + 3000000ULL);
     cfg.rate = 0;
@@ -218,10 +219,14 @@ static void test_errno_classes(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_weighted_shares),     cmocka_unit_test(test_deterministic_with_a_seed),
-        cmocka_unit_test(test_in_order),            cmocka_unit_test(test_bad_weights),
-        cmocka_unit_test(test_window_and_counting), cmocka_unit_test(test_tickets_and_end),
-        cmocka_unit_test(test_schedule),            cmocka_unit_test(test_errno_classes),
+        cmocka_unit_test(test_weighted_shares),
+        cmocka_unit_test(test_deterministic_with_a_seed),
+        cmocka_unit_test(test_in_order),
+        cmocka_unit_test(test_bad_weights),
+        cmocka_unit_test(test_window_and_counting),
+        cmocka_unit_test(test_tickets_and_end),
+        cmocka_unit_test(test_schedule),
+        cmocka_unit_test(test_errno_classes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
