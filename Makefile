@@ -47,7 +47,7 @@ test-tsan:
 	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS)
 	@cd $(BUILD)-tsan && SERVERMODELS_MODELS=$(TSAN_MODELS) \
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo|ftp)|integration_test_loadgen_http'
+	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo|ftp)|integration_test_loadgen_(http|engines)'
 
 # make bench: every built model x every scenario, 5 s each; rows to results/<date>-<rev>.csv
 # and results/latest.csv; e.g. BENCH_ARGS='--models epoll,thread --duration 3 --repeat 3'

@@ -17,11 +17,9 @@
  * once: a burst overflows the server's listen queue and, with SYN cookies,
  * leaves clients waiting for a greeting that never comes.
  *
- * What is counted: a request whose origin (start or slot) is at or after
- * t_measure and that ends by t_end; requests in flight at t_end are aborted
- * and not counted. stats.requests and the latency histogram count answers
- * (any reply, right or wrong); transport failures (connect, reset, timeout)
- * only count in err[].
+ * Step choice, the measured window (warm-up is not counted at all),
+ * --requests tickets, open-loop slots and counting follow the policy shared
+ * with the raw engine (policy.h); requests in flight at t_end are aborted.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -36,6 +34,7 @@
 
 #include "check.h"
 #include "curl_step.h"
+#include "policy.h"
 
 #define RAMP_NS 1000000ULL        /* FTP: one new control connection per ms */
 #define POLL_MAX_MS 50           /* how late a stop request may be seen */
@@ -44,7 +43,6 @@
  * timeout: one connection made 22 RETR/s at p50 50 ms (5 ms cap: 183/s at
  * 5.6 ms). FTP polls with a 1 ms cap; the cost is ~1k idle wake-ups a second. */
 #define POLL_MAX_MS_FTP 1
-#define LIVE_EVERY_NS 250000000ULL
 #define PAYLOAD_MAX (1ULL << 30)
 
 struct handle {
@@ -55,7 +53,7 @@ struct handle {
     uint64_t t0;      /* latency origin of the request in flight */
     uint64_t bytes;   /* received by the request in flight (all phases) */
     uint64_t seq;     /* requests started: STOR names */
-    size_t next_step;
+    size_t cursor; /* next step (replay in order) */
 };
 
 struct worker {
@@ -65,42 +63,16 @@ struct worker {
     CURLM *multi;
     struct handle *h;
     unsigned nh, busy, retired;
-    struct lg_stats st;
+    const struct policy_steps *steps;
+    struct policy_tally tally;
     uint64_t rng;
     uint64_t interval_ns; /* open loop: per-handle period; 0 = closed loop */
-    uint64_t weight_sum;
-    uint64_t live_at;
     const unsigned char *payload;
     pthread_t tid;
     int rc;
     bool added; /* a transfer was added since the last curl_multi_perform */
     char err[512];
 };
-
-/* ---- step choice ------------------------------------------------------ */
-
-static uint64_t xorshift64(uint64_t *s)
-{
-    uint64_t x = *s;
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    return *s = x;
-}
-
-static const struct lg_step *pick_step(struct worker *w, struct handle *h)
-{
-    const struct lg_scenario *sc = w->cfg->sc;
-    if (!sc->weighted || w->weight_sum == 0)
-        return &sc->steps[h->next_step++ % sc->nsteps];
-    uint64_t r = xorshift64(&w->rng) % w->weight_sum;
-    for (size_t i = 0; i < sc->nsteps; i++) {
-        if (r < sc->steps[i].weight)
-            return &sc->steps[i];
-        r -= sc->steps[i].weight;
-    }
-    return &sc->steps[sc->nsteps - 1];
-}
 
 /* ---- one request ------------------------------------------------------ */
 
@@ -121,17 +93,14 @@ static void retire(struct worker *w, struct handle *h)
 
 static void start_request(struct worker *w, struct handle *h, uint64_t now)
 {
-    struct lg_run *run = w->run;
     uint64_t origin = w->interval_ns ? h->next_ns : now;
-    /* --requests: a ticket per measured request (warm-up ones are free) */
-    if (w->cfg->requests && origin >= run->t_measure &&
-        atomic_fetch_add(&run->issued, 1) >= w->cfg->requests) {
+    if (!policy_take_ticket(w->run, origin)) {
         retire(w, h);
         return;
     }
     char tag[96];
     snprintf(tag, sizeof tag, "%ld-%u-%u-%" PRIu64, (long)getpid(), w->idx, h->gidx, h->seq++);
-    const struct lg_step *st = pick_step(w, h);
+    const struct lg_step *st = &w->cfg->sc->steps[policy_pick(w->steps, &w->rng, &h->cursor)];
     if (cs_start(&h->x, st, tag) < 0) {
         worker_fail(w, st->name, h->x.errbuf);
         retire(w, h);
@@ -153,27 +122,10 @@ static void start_request(struct worker *w, struct handle *h, uint64_t now)
 static void record(struct worker *w, const struct handle *h, const struct cs_result *r,
                    uint64_t now)
 {
-    const struct lg_run *run = w->run;
-    if (h->t0 < run->t_measure || (run->t_end && now > run->t_end))
-        return; /* warm-up, or past the end */
-    struct lg_live *live = run->live ? &run->live[w->idx] : NULL;
-    if (r->answered) {
-        uint64_t us = (now - h->t0) / 1000;
-        w->st.requests++;
-        w->st.bytes += h->bytes;
-        hist_record(w->st.lat, us ? us : 1);
-        if (live)
-            atomic_fetch_add(&live->requests, 1);
-    }
-    if (r->err != LG_ERR__COUNT) {
-        w->st.err[r->err]++;
-        if (live)
-            atomic_fetch_add(&live->failures, 1);
-    }
-    if (live && now >= w->live_at) {
-        atomic_store(&live->p99_us, hist_percentile(w->st.lat, 99.0));
-        w->live_at = now + LIVE_EVERY_NS;
-    }
+    if (r->answered)
+        policy_answer(&w->tally, h->t0, now, h->bytes, r->err);
+    else
+        policy_failure(&w->tally, h->t0, now, r->err);
 }
 
 static void finish_request(struct worker *w, struct handle *h, CURLcode res)
@@ -234,7 +186,7 @@ static void *worker_main(void *arg)
     struct lg_run *run = w->run;
     for (;;) {
         uint64_t now = lg_now_ns();
-        if (atomic_load(&run->stop) || (run->t_end && now >= run->t_end) || w->rc)
+        if (policy_run_over(run, now) || w->rc)
             break;
         int running;
         CURLMcode mc = curl_multi_perform(w->multi, &running);
@@ -244,6 +196,7 @@ static void *worker_main(void *arg)
         }
         drain(w);
         now = lg_now_ns();
+        policy_publish(&w->tally, now, false);
         uint64_t wait = start_due(w, now);
         if (w->busy == 0 && w->retired == w->nh)
             break; /* --requests: all tickets taken and answered */
@@ -262,9 +215,7 @@ static void *worker_main(void *arg)
     for (unsigned i = 0; i < w->nh; i++)
         if (w->h[i].busy) /* in flight at the end: aborted, not counted */
             curl_multi_remove_handle(w->multi, w->h[i].x.easy);
-    struct lg_live *live = run->live ? &run->live[w->idx] : NULL;
-    if (live)
-        atomic_store(&live->p99_us, hist_percentile(w->st.lat, 99.0));
+    policy_publish(&w->tally, lg_now_ns(), true);
     return NULL;
 }
 
@@ -277,27 +228,25 @@ static void worker_free(struct worker *w)
     free(w->h);
     if (w->multi)
         curl_multi_cleanup(w->multi);
-    lg_stats_free(&w->st);
+    policy_tally_free(&w->tally);
 }
 
 static int worker_init(struct worker *w, struct lg_run *run, unsigned idx, unsigned nthreads,
-                       unsigned conns, const unsigned char *payload)
+                       const struct policy_steps *steps, const unsigned char *payload)
 {
     const struct lg_config *cfg = run->cfg;
+    unsigned conns = cfg->connections ? cfg->connections : 1;
     memset(w, 0, sizeof *w);
     w->run = run;
     w->cfg = cfg;
     w->idx = idx;
+    w->steps = steps;
     w->payload = payload;
-    w->rng = 0x9E3779B97F4A7C15ULL * (idx + 1);
-    for (size_t i = 0; i < cfg->sc->nsteps; i++)
-        w->weight_sum += cfg->sc->steps[i].weight;
-    if (cfg->rate > 0)
-        w->interval_ns = (uint64_t)((double)conns * 1e9 / cfg->rate);
-    if (w->interval_ns == 0 && cfg->rate > 0)
-        w->interval_ns = 1;
+    w->rng = policy_seed(idx);
+    w->interval_ns = policy_interval_ns(cfg);
     w->nh = (conns - idx + nthreads - 1) / nthreads;
-    if (lg_stats_init(&w->st) < 0 || !(w->multi = curl_multi_init()) ||
+    struct lg_live *live = run->live ? &run->live[idx] : NULL;
+    if (policy_tally_init(&w->tally, run, live) < 0 || !(w->multi = curl_multi_init()) ||
         !(w->h = calloc(w->nh, sizeof *w->h)))
         return -1;
     curl_multi_setopt(w->multi, CURLMOPT_MAXCONNECTS, (long)w->nh + 1);
@@ -309,22 +258,12 @@ static int worker_init(struct worker *w, struct lg_run *run, unsigned idx, unsig
         h->gidx = idx + i * nthreads;
         h->next_ns = run->t_start + h->gidx * ramp;
         if (w->interval_ns) { /* spread the first slots over one period */
-            uint64_t slot = run->t_start + w->interval_ns / conns * h->gidx;
+            uint64_t slot = policy_first_slot(run, h->gidx);
             if (slot > h->next_ns)
                 h->next_ns = slot;
         }
     }
     return 0;
-}
-
-static void fill_times(struct lg_run *run)
-{
-    const struct lg_config *cfg = run->cfg;
-    if (run->t_start)
-        return; /* main.c set the clock */
-    run->t_start = lg_now_ns();
-    run->t_measure = run->t_start + (uint64_t)(cfg->warmup_s * 1e9);
-    run->t_end = cfg->requests ? 0 : run->t_measure + (uint64_t)(cfg->duration_s * 1e9);
 }
 
 /* check_payload bytes for every POST / STOR / echo step (shared, read-only). */
@@ -353,14 +292,13 @@ int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t 
         snprintf(err, errlen, "the curl engine does not speak the echo protocol: use --engine raw");
         return -1;
     }
-    if (sc->nsteps == 0) {
-        snprintf(err, errlen, "scenario %s has no steps", sc->name);
-        return -1;
-    }
     if (cs_global_init() < 0) {
         snprintf(err, errlen, "curl_global_init failed");
         return -1;
     }
+    struct policy_steps steps;
+    if (policy_steps_init(&steps, sc, err, errlen) < 0)
+        return -1;
     unsigned conns = cfg->connections ? cfg->connections : 1;
     unsigned nthreads = cfg->threads ? cfg->threads : 1;
     if (nthreads > conns)
@@ -372,13 +310,14 @@ int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t 
             snprintf(err, errlen, "out of memory");
         free(payload);
         free(w);
+        policy_steps_free(&steps);
         return -1;
     }
-    fill_times(run);
+    policy_window_init(run);
     int rc = 0;
     unsigned started = 0;
     for (unsigned i = 0; i < nthreads && rc == 0; i++)
-        if (worker_init(&w[i], run, i, nthreads, conns, payload) < 0) {
+        if (worker_init(&w[i], run, i, nthreads, &steps, payload) < 0) {
             snprintf(err, errlen, "curl engine: out of memory setting up %u connections", conns);
             rc = -1;
         }
@@ -395,11 +334,12 @@ int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t 
             snprintf(err, errlen, "%s", w[i].err);
             rc = -1;
         }
-        lg_stats_merge(out, &w[i].st);
+        lg_stats_merge(out, &w[i].tally.st);
         worker_free(&w[i]);
     }
     free(w);
     free(payload);
+    policy_steps_free(&steps);
     return rc;
 }
 

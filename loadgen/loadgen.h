@@ -4,7 +4,9 @@
  * step must answer from the fixtures (check.c), runs the verify pass through
  * libcurl (engine_curl.c), then the timed run on one engine (engine_raw.c or
  * engine_curl.c), merges the per-thread stats, prints the summary and appends
- * the CSV row (csv.c). Latency lives in an HDR-style histogram (hist.c).
+ * the CSV row (csv.c). Both engines follow one policy (policy.h): step
+ * choice, the measured window (warm-up is not counted), what is counted.
+ * Latency lives in an HDR-style histogram (hist.c).
  *
  * Nothing here is shared with the servers: a bug common to client and server
  * would pass its own checks.

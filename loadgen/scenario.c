@@ -8,19 +8,25 @@
  *   still exists (inih only reports keys) and every step knows its line;
  * - rejects lines inih would mangle or reject (too long, NUL bytes, missing
  *   ']' or '='), so the first error is always ours, with its line.
- * The first error stops the parse (the reader then reports end of file). */
+ * The first error stops the parse (the reader then reports end of file).
+ *
+ * Numbers go through common/units.h, as on the command line: durations
+ * ("5", "2.5s", "250ms", "2m"), counts ("10k"), rates ("2.5k", "1000/s"),
+ * sizes ("64k", "1M"). A bad value is reported as
+ * "FILE:LINE: key: bad value 'V' (expected syntax, range)". */
 #include "scenario.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
-#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <sys/stat.h>
+
+#include "units.h"
 
 #define MAX_STEPS 1024
 #define MAX_BODY_SIZE (1ULL << 30)
@@ -102,6 +108,8 @@ static void fail_at(struct pctx *c, int line, const char *fmt, ...)
 
 /* ---- values ---- */
 
+/* An exact whole number in [lo, hi] (status codes, checked lengths: not
+ * amounts a user scales, so no unit suffixes and no rounding through double). */
 static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
 {
     if (!isdigit((unsigned char)*s)) return -1;
@@ -113,15 +121,12 @@ static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
     return 0;
 }
 
-/* A finite number in [lo, hi]; with `seconds`, an optional "s" suffix. */
-static int parse_double(const char *s, double lo, double hi, bool seconds, double *out)
+/* A duration in seconds (common/units.h: "1.5", "250ms", "5s", "2m"), in
+ * [lo, hi]; with positive, 0 is refused too. */
+static int parse_seconds(const char *s, double lo, double hi, bool positive, double *out)
 {
-    if (!isdigit((unsigned char)*s) && *s != '.') return -1;
-    errno = 0;
-    char *end;
-    double v = strtod(s, &end);
-    if (seconds && *end == 's') end++;
-    if (errno || end == s || *end || !isfinite(v) || v < lo || v > hi) return -1;
+    double v;
+    if (units_duration(s, lo, hi, &v) || (positive && v <= 0)) return -1;
     *out = v;
     return 0;
 }
@@ -210,36 +215,37 @@ static int scenario_key(struct pctx *c, enum skey k, const char *v)
     case SK_PROTOCOL:
         return set_protocol(c, v);
     case SK_CONNECTIONS:
-        if (parse_u64(v, 1, 100000, &u))
-            return bad_value(c, "connections", v, "an integer in 1..100000");
+        if (units_count(v, 1, 100000, &u))
+            return bad_value(c, "connections", v, UNITS_COUNT ", in 1..100000");
         sc->connections = (unsigned)u;
         return 0;
     case SK_THREADS:
-        if (parse_u64(v, 1, 1024, &u)) return bad_value(c, "threads", v, "an integer in 1..1024");
+        if (units_count(v, 1, 1024, &u))
+            return bad_value(c, "threads", v, UNITS_COUNT ", in 1..1024");
         sc->threads = (unsigned)u;
         return 0;
     case SK_DURATION:
-        if (parse_double(v, 0, 1e7, true, &sc->duration_s) || sc->duration_s <= 0)
-            return bad_value(c, "duration", v, "seconds > 0, e.g. 5 or 5s");
+        if (parse_seconds(v, 0, 1e7, true, &sc->duration_s))
+            return bad_value(c, "duration", v, UNITS_DURATION ", > 0");
         return 0;
     case SK_REQUESTS:
-        if (parse_u64(v, 1, UINT64_MAX / 2, &sc->requests))
-            return bad_value(c, "requests", v, "an integer >= 1");
+        if (units_count(v, 1, UINT64_MAX / 2, &sc->requests))
+            return bad_value(c, "requests", v, UNITS_COUNT ", >= 1");
         return 0;
     case SK_RATE:
-        if (parse_double(v, 0, 1e9, false, &sc->rate))
-            return bad_value(c, "rate", v, "requests/s >= 0, 0 = closed loop");
+        if (units_rate(v, 0, 1e9, &sc->rate))
+            return bad_value(c, "rate", v, UNITS_RATE ", >= 0 (0 = closed loop)");
         return 0;
     case SK_KEEPALIVE:
         if (parse_bool(v, &sc->keepalive)) return bad_value(c, "keepalive", v, "yes or no");
         return 0;
     case SK_TIMEOUT:
-        if (parse_double(v, 0, 1e6, true, &sc->timeout_s) || sc->timeout_s <= 0)
-            return bad_value(c, "timeout", v, "seconds > 0");
+        if (parse_seconds(v, 0, 1e6, true, &sc->timeout_s))
+            return bad_value(c, "timeout", v, UNITS_DURATION ", > 0");
         return 0;
     case SK_WARMUP:
-        if (parse_double(v, 0, 1e6, true, &sc->warmup_s))
-            return bad_value(c, "warmup", v, "seconds >= 0");
+        if (parse_seconds(v, 0, 1e6, false, &sc->warmup_s))
+            return bad_value(c, "warmup", v, UNITS_DURATION ", >= 0");
         return 0;
     case SK_USER:
         return copy_str(c, sc->user, sizeof sc->user, "user", v);
@@ -276,12 +282,12 @@ static int step_key(struct pctx *c, struct lg_step *st, enum tkey k, const char 
     case TK_PATH:
         return copy_str(c, st->path, sizeof st->path, "path", v);
     case TK_BODY_SIZE:
-        if (parse_u64(v, 0, MAX_BODY_SIZE, &st->body_size))
-            return bad_value(c, "body_size", v, "bytes, 0..1073741824");
+        if (units_size(v, 0, MAX_BODY_SIZE, &st->body_size))
+            return bad_value(c, "body_size", v, UNITS_SIZE ", in 0..1G");
         return 0;
     case TK_WEIGHT:
-        if (parse_u64(v, 1, MAX_WEIGHT, &u))
-            return bad_value(c, "weight", v, "an integer in 1..1000000");
+        if (units_count(v, 1, MAX_WEIGHT, &u))
+            return bad_value(c, "weight", v, UNITS_COUNT ", in 1..1000000");
         st->weight = (unsigned)u;
         return 0;
     case TK_EXPECT_STATUS:

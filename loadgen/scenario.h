@@ -1,8 +1,9 @@
 /* scenario.h - scenario files (INI, parsed with libinih).
  *
  * [scenario] keys: name, protocol (http|ftp|echo, required), connections,
- * threads, duration (seconds, optional "s" suffix), requests, rate,
- * keepalive (yes|no), timeout, warmup, user, password (FTP).
+ * threads, duration, requests, rate, keepalive (yes|no), timeout, warmup,
+ * user, password (FTP). Numbers use common/units.h: durations "5", "250ms",
+ * "2m"; counts "10k"; rates "2.5k"; sizes (body_size) "64k".
  * [step NAME] sections, in file order: method, path, body_size, weight,
  * expect_status, expect (none|file|hash|time|listing|echo), expect_body,
  * expect_length, expect_hash (hex XXH64), expect_names.

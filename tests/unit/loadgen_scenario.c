@@ -191,7 +191,7 @@ static void test_bad_files(void **state)
     expect_error(HTTP_HEAD "connections = -5\n", 3, "connections");
     expect_error(HTTP_HEAD "threads = 1025\n", 3, "threads");
     expect_error(HTTP_HEAD "duration = 0\n", 3, "duration");
-    expect_error(HTTP_HEAD "duration = 5m\n", 3, "duration");
+    expect_error(HTTP_HEAD "duration = 5x\n", 3, "duration");
     expect_error(HTTP_HEAD "duration = nan\n", 3, "duration");
     expect_error(HTTP_HEAD "rate = -1\n", 3, "rate");
     expect_error(HTTP_HEAD "timeout = 0s\n", 3, "timeout");
@@ -243,6 +243,50 @@ static void test_bad_files(void **state)
                  "echo");
 }
 
+/* Numbers are parsed by common/units.h, as on the command line. */
+static void test_units(void **state)
+{
+    (void)state;
+    struct lg_scenario sc;
+    assert_int_equal(load_text("u.ini",
+                               "[scenario]\nprotocol = http\nduration = 2m\ntimeout = 250ms\n"
+                               "warmup = 1.5s\nrate = 2.5k\nconnections = 1k\n"
+                               "[step a]\npath = /\nmethod = POST\nbody_size = 64k\nweight = 2k\n",
+                               &sc),
+                     0);
+    assert_true(sc.duration_s == 120.0);
+    assert_true(sc.timeout_s == 0.25);
+    assert_true(sc.warmup_s == 1.5);
+    assert_true(sc.rate == 2500.0);
+    assert_int_equal(sc.connections, 1000);
+    assert_int_equal(sc.steps[0].body_size, 65536);
+    assert_int_equal(sc.steps[0].weight, 2000);
+    scenario_free(&sc);
+
+    /* Every spelling accepted before units.h still is. */
+    assert_int_equal(load_text("old.ini",
+                               "[scenario]\nprotocol = http\nrequests = 10k\ntimeout = 5\n"
+                               "warmup = .5\nrate = 1000/s\n[step a]\npath = /\nbody_size = 7\n",
+                               &sc),
+                     0);
+    assert_int_equal(sc.requests, 10000);
+    assert_true(sc.timeout_s == 5.0);
+    assert_true(sc.warmup_s == 0.5);
+    assert_true(sc.rate == 1000.0);
+    assert_int_equal(sc.steps[0].body_size, 7);
+    scenario_free(&sc);
+
+    /* A bad value names the file, the line, the key, the value and the syntax. */
+    expect_error(HTTP_HEAD "; a comment\n\nduration = 5x\n", 5,
+                 "duration: bad value '5x' (a duration, e.g.");
+    expect_error(HTTP_HEAD "timeout = 250xs\n", 3, "timeout: bad value '250xs'");
+    expect_error(HTTP_HEAD "rate = 2.5q\n", 3, "rate: bad value '2.5q' (a rate per second");
+    expect_error(HTTP_HEAD "requests = 1.5\n", 3, "requests: bad value '1.5' (a whole number");
+    expect_error(HTTP_HEAD "warmup = 1e3\n", 3, "warmup");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nbody_size = 2G\n", 5, "body_size: bad value '2G'");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nbody_size = 1.3k\n", 5, "a size in bytes");
+}
+
 static void test_bad_lines(void **state)
 {
     (void)state;
@@ -290,7 +334,7 @@ int main(void)
         cmocka_unit_test(test_shipped_files_parse), cmocka_unit_test(test_http_mixed_contents),
         cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_ftp_and_echo_defaults),
         cmocka_unit_test(test_bad_files),           cmocka_unit_test(test_bad_lines),
-        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_unreadable),          cmocka_unit_test(test_units),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,198 @@
+/* policy.c - the rules of a timed run, shared by both engines (see policy.h). */
+#include "policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define NS_PER_S 1000000000ULL
+#define P99_EVERY_NS 500000000ULL
+
+/* ---- step choice ------------------------------------------------------ */
+
+int policy_steps_init(struct policy_steps *ps, const struct lg_scenario *sc, char *err,
+                      size_t errlen)
+{
+    *ps = (struct policy_steps){.nsteps = sc->nsteps};
+    if (sc->nsteps == 0) {
+        snprintf(err, errlen, "the scenario has no steps");
+        return -1;
+    }
+    if (!sc->weighted) return 0;
+    ps->cumw = calloc(sc->nsteps, sizeof *ps->cumw);
+    if (!ps->cumw) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < sc->nsteps; i++) {
+        if (sc->steps[i].weight == 0) {
+            snprintf(err, errlen, "weighted scenario: step %s has no weight", sc->steps[i].name);
+            policy_steps_free(ps);
+            return -1;
+        }
+        ps->totalw += sc->steps[i].weight; /* <= 1024 steps x 1e6: no overflow */
+        ps->cumw[i] = ps->totalw;
+    }
+    return 0;
+}
+
+void policy_steps_free(struct policy_steps *ps)
+{
+    free(ps->cumw);
+    ps->cumw = NULL;
+}
+
+/* splitmix64 of the thread number: well-spread, never 0 in practice. */
+uint64_t policy_seed(unsigned thread)
+{
+    uint64_t z = (uint64_t)thread * 0x9E3779B97F4A7C15ULL + 0x9E3779B97F4A7C15ULL;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    z ^= z >> 31;
+    return z ? z : 1;
+}
+
+static uint64_t xorshift64star(uint64_t *s)
+{
+    uint64_t x = *s;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545F4914F6CDD1DULL;
+}
+
+size_t policy_pick(const struct policy_steps *ps, uint64_t *rng, size_t *cursor)
+{
+    if (!ps->cumw) {
+        size_t i = *cursor;
+        *cursor = i + 1 == ps->nsteps ? 0 : i + 1;
+        return i;
+    }
+    /* The modulo's bias is below 2^-34 for any total weight a scenario allows. */
+    uint64_t r = xorshift64star(rng) % ps->totalw;
+    size_t lo = 0, hi = ps->nsteps - 1;
+    while (lo < hi) { /* the first cumulative weight > r */
+        size_t mid = lo + (hi - lo) / 2;
+        if (ps->cumw[mid] > r)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    return lo;
+}
+
+/* ---- the window and the schedule -------------------------------------- */
+
+void policy_window_init(struct lg_run *run)
+{
+    const struct lg_config *cfg = run->cfg;
+    if (run->t_start) return; /* the caller set the clock */
+    run->t_start = lg_now_ns();
+    run->t_measure = run->t_start + (uint64_t)(cfg->warmup_s * 1e9);
+    run->t_end = cfg->requests ? 0 : run->t_measure + (uint64_t)(cfg->duration_s * 1e9);
+}
+
+bool policy_in_window(const struct lg_run *run, uint64_t origin, uint64_t now)
+{
+    return origin >= run->t_measure && (run->t_end == 0 || now <= run->t_end);
+}
+
+bool policy_run_over(const struct lg_run *run, uint64_t now)
+{
+    return atomic_load_explicit(&run->stop, memory_order_relaxed) ||
+           (run->t_end && now >= run->t_end);
+}
+
+bool policy_take_ticket(struct lg_run *run, uint64_t origin)
+{
+    uint64_t n = run->cfg->requests;
+    if (!n || origin < run->t_measure) return true;
+    return atomic_fetch_add_explicit(&run->issued, 1, memory_order_relaxed) < n;
+}
+
+uint64_t policy_interval_ns(const struct lg_config *cfg)
+{
+    if (cfg->rate <= 0) return 0;
+    unsigned conns = cfg->connections ? cfg->connections : 1;
+    uint64_t ns = (uint64_t)((double)conns * 1e9 / cfg->rate);
+    return ns ? ns : 1;
+}
+
+uint64_t policy_first_slot(const struct lg_run *run, unsigned gidx)
+{
+    double rate = run->cfg->rate;
+    return run->t_start + (rate > 0 ? (uint64_t)((double)gidx * 1e9 / rate) : 0);
+}
+
+uint64_t policy_timeout_ns(const struct lg_config *cfg)
+{
+    double s = cfg->timeout_s > 0 ? cfg->timeout_s : POLICY_TIMEOUT_DEFAULT_S;
+    return (uint64_t)(s * (double)NS_PER_S);
+}
+
+/* ---- counting --------------------------------------------------------- */
+
+enum lg_error policy_errno_error(int e)
+{
+    switch (e) {
+    case ECONNREFUSED:
+    case ENETUNREACH:
+    case EHOSTUNREACH:
+    case ETIMEDOUT:
+        return LG_ERR_CONNECT;
+    case EADDRNOTAVAIL:
+        return LG_ERR_ADDRNOTAVAIL;
+    case ECONNRESET:
+    case EPIPE:
+    case ECONNABORTED:
+        return LG_ERR_RESET;
+    default:
+        return LG_ERR_OTHER;
+    }
+}
+
+int policy_tally_init(struct policy_tally *t, const struct lg_run *run, struct lg_live *live)
+{
+    *t = (struct policy_tally){.run = run, .live = live};
+    return lg_stats_init(&t->st);
+}
+
+void policy_tally_free(struct policy_tally *t)
+{
+    lg_stats_free(&t->st);
+}
+
+void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
+                   enum lg_error e)
+{
+    if (!policy_in_window(t->run, origin, now)) return;
+    uint64_t us = now > origin ? (now - origin) / 1000 : 0;
+    hist_record(t->st.lat, us ? us : 1);
+    t->st.requests++;
+    t->st.bytes += bytes;
+    t->requests++;
+    if (e != LG_ERR__COUNT) {
+        t->st.err[e]++;
+        t->failures++;
+    }
+}
+
+void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t now, enum lg_error e)
+{
+    if (e == LG_ERR__COUNT || !policy_in_window(t->run, origin, now)) return;
+    t->st.err[e]++;
+    t->failures++;
+}
+
+void policy_publish(struct policy_tally *t, uint64_t now, bool force)
+{
+    if (!t->live) return;
+    atomic_store_explicit(&t->live->requests, t->requests, memory_order_relaxed);
+    atomic_store_explicit(&t->live->failures, t->failures, memory_order_relaxed);
+    if (force || now >= t->next_p99) {
+        t->next_p99 = now + P99_EVERY_NS;
+        atomic_store_explicit(&t->live->p99_us, hist_percentile(t->st.lat, 99.0),
+                              memory_order_relaxed);
+    }
+}
