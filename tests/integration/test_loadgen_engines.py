@@ -20,7 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
-from serverutil import LOADGEN, RefServer, wait_until  # noqa: E402
+from serverutil import LOADGEN, RefServer, class_temp_dir, wait_until  # noqa: E402
 
 ENGINES = ("raw", "curl")
 WEIGHTS = {"/index.html": 6, "/hello.txt": 3, "/1k.bin": 1}
@@ -48,7 +48,8 @@ class EnginesAgree(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp, cls.fixtures = make_fixtures("lg-engines-test-")
+        cls.tmp = class_temp_dir(cls, "lg-engines-test-")
+        cls.fixtures = make_fixtures(os.path.join(cls.tmp, "fixtures"))
         # The server gets its own copy: the warm-up test alters a file in it.
         cls.served = os.path.join(cls.tmp, "served")
         shutil.copytree(cls.fixtures, cls.served)
@@ -59,8 +60,6 @@ class EnginesAgree(unittest.TestCase):
     def tearDownClass(cls):
         if cls.server:
             cls.server.close()
-        if cls.tmp:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
 
     # -- helpers --
 
