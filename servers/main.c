@@ -1,14 +1,16 @@
 /* main.c - refserver: argument parsing, the model table, signals.
  *
  * refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR
- *           [--max-conn N] [--idle-timeout SECONDS] [--workers N] [--users FILE]
+ *           [--max-conn N] [--idle-timeout TIME] [--workers N] [--users FILE]
  *           [--access-log] [--quiet]
  * refserver --list-models | --help
+ * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +21,7 @@
 #include "fsroot.h"
 #include "ftp.h"
 #include "model.h"
+#include "units.h"
 
 static const struct model *const models[] = {
     &model_iterative, &model_fork, &model_prefork, &model_thread, &model_threadpool,
@@ -49,7 +52,7 @@ static void on_stop_signal(int sig)
 
 struct options {
     const char *model, *proto, *listen, *root, *users;
-    unsigned max_conn, idle_timeout_s, workers;
+    unsigned max_conn, idle_timeout_ms, workers;
     bool access_log, quiet;
 };
 
@@ -57,7 +60,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR\n"
-            "                 [--max-conn N] [--idle-timeout SECONDS] [--workers N]\n"
+            "                 [--max-conn N] [--idle-timeout TIME] [--workers N]\n"
             "                 [--users FILE] [--access-log] [--quiet]\n"
             "       refserver --list-models\n"
             "\n"
@@ -66,9 +69,13 @@ static void usage(FILE *out)
             "  --listen HOST:PORT    address to listen on; port 0 picks a free port\n"
             "                        (default 127.0.0.1:8080); IPv6 as [::1]:PORT\n"
             "  --root DIR            document root (required for http)\n"
-            "  --max-conn N          refuse clients over N at once (HTTP 503), 0 = no limit\n"
-            "  --idle-timeout S      close a client silent for S seconds (default 60, 0 = never)\n"
-            "  --workers N           processes/threads of pool models (default: model's own)\n"
+            "  --max-conn N          refuse clients over N at once (HTTP 503), 0 = no limit;\n"
+            "                        N up to 1000000, also as 10k or 1M\n"
+            "  --idle-timeout TIME   close a client silent that long (default 60, 0 = never):\n"
+            "                        seconds (60, 1.5) or with a unit: 250ms, 5s, 2m, 1h\n"
+            "                        (up to 24h)\n"
+            "  --workers N           processes/threads of pool models (default: model's own),\n"
+            "                        up to 4096\n"
             "  --users FILE          FTP logins besides anonymous: 'name:password' lines\n"
             "  --access-log          one stderr line per request\n"
             "  --quiet               log errors only\n"
@@ -89,7 +96,7 @@ static const struct model *find_model(const char *name)
     return NULL;
 }
 
-/* A whole decimal number in [0, max]; false otherwise. */
+/* A port: a whole decimal number in [0, max]; false otherwise. */
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
 {
     if (!*s || *s == '-' || *s == '+') return false;
@@ -134,6 +141,26 @@ static int bad_usage(const char *fmt, const char *arg)
     return 2;
 }
 
+/* A count in [0, max] ("100", "10k"); false otherwise. */
+static bool parse_count(const char *s, unsigned max, unsigned *out)
+{
+    uint64_t v;
+    if (units_count(s, 0, max, &v) < 0) return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* A duration of 0..max_s seconds ("60", "1.5", "250ms", "2m") in whole
+ * milliseconds; a positive one under 1 ms is 1 ms, never 0 (= never). */
+static bool parse_duration_ms(const char *s, double max_s, unsigned *out)
+{
+    double v;
+    if (units_duration(s, 0, max_s, &v) < 0) return false;
+    double ms = round(v * 1000.0);
+    *out = ms < 1 && v > 0 ? 1u : (unsigned)ms;
+    return true;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
@@ -148,7 +175,7 @@ static int parse_args(int argc, char **argv, struct options *o)
         {"access-log", no_argument, 0, O_ACCESS}, {"quiet", no_argument, 0, 'q'},
         {"list-models", no_argument, 0, O_LIST},  {"help", no_argument, 0, 'h'},
         {0, 0, 0, 0}};
-    *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_s = 60};
+    *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_ms = 60000};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:p:l:r:qh", longopts, NULL)) != -1) {
@@ -161,15 +188,19 @@ static int parse_args(int argc, char **argv, struct options *o)
         case O_ACCESS: o->access_log = true; break;
         case O_USERS: o->users = optarg; break;
         case O_MAXCONN:
-            if (!parse_uint(optarg, 1000000, &o->max_conn))
-                return bad_usage("--max-conn wants a number 0..1000000, not '%s'", optarg);
+            if (!parse_count(optarg, 1000000, &o->max_conn))
+                return bad_usage("--max-conn wants a number 0..1000000 (e.g. 100 or 10k), "
+                                 "not '%s'",
+                                 optarg);
             break;
         case O_IDLE:
-            if (!parse_uint(optarg, 86400, &o->idle_timeout_s))
-                return bad_usage("--idle-timeout wants seconds 0..86400, not '%s'", optarg);
+            if (!parse_duration_ms(optarg, 86400, &o->idle_timeout_ms))
+                return bad_usage("--idle-timeout wants seconds or a duration up to 24h "
+                                 "(e.g. 60, 1.5, 250ms, 5s or 2m), not '%s'",
+                                 optarg);
             break;
         case O_WORKERS:
-            if (!parse_uint(optarg, 4096, &o->workers))
+            if (!parse_count(optarg, 4096, &o->workers))
                 return bad_usage("--workers wants a number 0..4096, not '%s'", optarg);
             break;
         case O_LIST: list_models(); return 0;
@@ -231,12 +262,12 @@ int main(int argc, char **argv)
     const struct model *model = find_model(o.model);
     struct server_ctx server = {.root = root,
                                 .access_log = o.access_log,
-                                .one_request = strcmp(model->name, "iterative") == 0,
+                                .one_request = model->one_request,
                                 .users = users};
     struct model_ctx m = {.proto = proto_find(o.proto),
                           .server = &server,
                           .max_conn = o.max_conn,
-                          .idle_timeout_ms = o.idle_timeout_s * 1000u,
+                          .idle_timeout_ms = o.idle_timeout_ms,
                           .workers = o.workers,
                           .quiet = o.quiet};
     m.listen_fd = listener_open(host, port, model->reuseport, &m.addr, &m.addrlen, err, sizeof err);

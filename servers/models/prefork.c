@@ -27,8 +27,8 @@ static void worker_loop(const struct model_ctx *m, atomic_uint *busy)
 {
     signal(SIGCHLD, SIG_DFL);
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r != 1) break; /* stop (or a broken poll) */
+        if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY)
+            break; /* stop (or a broken poll) */
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd < 0) continue; /* EAGAIN: another worker won this client */

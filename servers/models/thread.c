@@ -80,9 +80,8 @@ static int thread_run(const struct model_ctx *m)
     pthread_attr_setstacksize(&attr, THREAD_STACK);
 
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r == 2) break;
-        if (r < 0) break;
+        /* a stop (or a failed poll) ends accepting */
+        if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY) break;
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd >= 0) hand_over(m, &live, &attr, fd, peer);

@@ -92,8 +92,7 @@ static int threadpool_run(const struct model_ctx *m)
         return -1;
     }
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r != 1) break;
+        if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY) break; /* stop */
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd >= 0) enqueue(&p, fd, peer);
