@@ -24,8 +24,8 @@
 #include "units.h"
 
 static const struct model *const models[] = {
-    &model_iterative, &model_fork, &model_prefork, &model_thread, &model_threadpool,
-    &model_coroutine, &model_nonblock, &model_select, &model_poll,
+    &model_iterative, &model_fork,      &model_prefork, &model_thread, &model_threadpool,
+    &model_coroutine, &model_nonblock,  &model_select,  &model_poll,
 #ifdef HAVE_MODEL_EPOLL
     &model_epoll,     &model_reuseport,
 #endif
@@ -86,7 +86,8 @@ static void usage(FILE *out)
 
 static void list_models(void)
 {
-    for (size_t i = 0; i < NMODELS; i++) printf("%-12s %s\n", models[i]->name, models[i]->summary);
+    for (size_t i = 0; i < NMODELS; i++)
+        printf("%-12s %s\n", models[i]->name, models[i]->summary);
 }
 
 static const struct model *find_model(const char *name)
@@ -165,28 +166,45 @@ static bool parse_duration_ms(const char *s, double max_s, unsigned *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST, O_USERS };
-    static const struct option longopts[] = {
-        {"model", required_argument, 0, 'm'},     {"proto", required_argument, 0, 'p'},
-        {"listen", required_argument, 0, 'l'},    {"root", required_argument, 0, 'r'},
-        {"max-conn", required_argument, 0, O_MAXCONN},
-        {"idle-timeout", required_argument, 0, O_IDLE},
-        {"workers", required_argument, 0, O_WORKERS},
-        {"users", required_argument, 0, O_USERS},
-        {"access-log", no_argument, 0, O_ACCESS}, {"quiet", no_argument, 0, 'q'},
-        {"list-models", no_argument, 0, O_LIST},  {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
+    static const struct option longopts[] = {{"model", required_argument, 0, 'm'},
+                                             {"proto", required_argument, 0, 'p'},
+                                             {"listen", required_argument, 0, 'l'},
+                                             {"root", required_argument, 0, 'r'},
+                                             {"max-conn", required_argument, 0, O_MAXCONN},
+                                             {"idle-timeout", required_argument, 0, O_IDLE},
+                                             {"workers", required_argument, 0, O_WORKERS},
+                                             {"users", required_argument, 0, O_USERS},
+                                             {"access-log", no_argument, 0, O_ACCESS},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"list-models", no_argument, 0, O_LIST},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
     *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_ms = 60000};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:p:l:r:qh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': o->model = optarg; break;
-        case 'p': o->proto = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'r': o->root = optarg; break;
-        case 'q': o->quiet = true; break;
-        case O_ACCESS: o->access_log = true; break;
-        case O_USERS: o->users = optarg; break;
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'p':
+            o->proto = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'r':
+            o->root = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case O_ACCESS:
+            o->access_log = true;
+            break;
+        case O_USERS:
+            o->users = optarg;
+            break;
         case O_MAXCONN:
             if (!parse_count(optarg, 1000000, &o->max_conn))
                 return bad_usage("--max-conn wants a number 0..1000000 (e.g. 100 or 10k), "
@@ -203,10 +221,16 @@ static int parse_args(int argc, char **argv, struct options *o)
             if (!parse_count(optarg, 4096, &o->workers))
                 return bad_usage("--workers wants a number 0..4096, not '%s'", optarg);
             break;
-        case O_LIST: list_models(); return 0;
-        case 'h': usage(stdout); return 0;
-        case ':': return bad_usage("%s needs a value", argv[optind - 1]);
-        default: return bad_usage("unknown option '%s'", argv[optind - 1]);
+        case O_LIST:
+            list_models();
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            return bad_usage("%s needs a value", argv[optind - 1]);
+        default:
+            return bad_usage("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
@@ -214,7 +238,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     if (!find_model(o->model)) return bad_usage("unknown model '%s'", o->model);
     if (!proto_find(o->proto)) return bad_usage("unknown protocol '%s'", o->proto);
     if (!o->root && strcmp(o->proto, "echo") != 0) return bad_usage("%s", "--root is required");
-    if (o->users && strcmp(o->proto, "ftp") != 0) return bad_usage("%s", "--users is for --proto ftp");
+    if (o->users && strcmp(o->proto, "ftp") != 0)
+        return bad_usage("%s", "--users is for --proto ftp");
     return -1;
 }
 

@@ -47,7 +47,7 @@ struct coro {
     int wait_fd;
     short wait_events;
     bool watch_stop;
-    uint64_t deadline_ms; /* 0 = none */
+    uint64_t deadline_ms;    /* 0 = none */
     enum wait_result result; /* handed back by the scheduler */
     struct coro *next;
 };
@@ -100,8 +100,8 @@ static void yield_to_scheduler(struct sched *s, struct coro *c, bool exiting)
 
 /* ---- the io table drive_blocking() uses ---- */
 
-static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events,
-                                  int timeout_ms, bool watch_stop)
+static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
+                                  bool watch_stop)
 {
     struct sched *s = the_sched;
     struct coro *c = s->current;

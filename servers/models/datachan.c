@@ -134,8 +134,7 @@ static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_stor
                       &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
     if (a->ss_family == AF_INET6)
         return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr,
-                      sizeof(struct in6_addr)) == 0;
+                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
     return false;
 }
 
@@ -240,12 +239,19 @@ bool datachan_action(enum action_kind kind)
 struct dc_step datachan_step(struct datachan *d, const struct action *a, bool stopping)
 {
     switch (a->kind) {
-    case ACT_OPEN_PASSIVE: return open_passive(d, a);
-    case ACT_ACCEPT_DATA: return accept_data(d, stopping);
-    case ACT_TRANSFER_OUT: return transfer_out(d, a);
-    case ACT_TRANSFER_IN: return transfer_in(d, a);
-    case ACT_CLOSE_DATA: close_fds(d); return done(0);
-    default: return done(-1);
+    case ACT_OPEN_PASSIVE:
+        return open_passive(d, a);
+    case ACT_ACCEPT_DATA:
+        return accept_data(d, stopping);
+    case ACT_TRANSFER_OUT:
+        return transfer_out(d, a);
+    case ACT_TRANSFER_IN:
+        return transfer_in(d, a);
+    case ACT_CLOSE_DATA:
+        close_fds(d);
+        return done(0);
+    default:
+        return done(-1);
     }
 }
 

@@ -2,8 +2,9 @@
  *
  * The seeds' handle(client) function, done properly: read what the client
  * sent, feed it to the session, perform what the session asks (write bytes,
- * send a file range, close), repeat. Waiting goes through an io table, so the
- * same loop blocks a process or thread (io_blocking) or yields a coroutine.
+ * send a file range, the FTP data channel's actions through datachan.c,
+ * close), repeat. Waiting goes through an io table, so the same loop blocks
+ * a process or thread (io_blocking) or yields a coroutine.
  * The socket itself is non-blocking so a wait can always time out. */
 #include "model.h"
 
@@ -124,11 +125,19 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
         struct action a;
         session_next(s, &a);
         switch (a.kind) {
-        case ACT_READ: more = do_read(c); break;
+        case ACT_READ:
+            more = do_read(c);
+            break;
         case ACT_WRITE:
-        case ACT_SENDFILE: more = do_send(c, &a); break;
-        case ACT_CLOSE: more = false; break;
-        default: more = datachan_action(a.kind) && do_data(c, &a); break;
+        case ACT_SENDFILE:
+            more = do_send(c, &a);
+            break;
+        case ACT_CLOSE:
+            more = false;
+            break;
+        default:
+            more = datachan_action(a.kind) && do_data(c, &a);
+            break;
         }
     }
     datachan_close(&c->dc);

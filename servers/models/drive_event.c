@@ -112,11 +112,19 @@ enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
         enum ev_want w;
         c->wait_fd = c->fd;
         switch (a.kind) {
-        case ACT_READ: w = step_read(c, stopping); break;
+        case ACT_READ:
+            w = step_read(c, stopping);
+            break;
         case ACT_WRITE:
-        case ACT_SENDFILE: w = step_send(c, &a); break;
-        case ACT_CLOSE: w = EV_WANT_CLOSE; break;
-        default: w = datachan_action(a.kind) ? step_data(c, &a, stopping) : EV_WANT_CLOSE; break;
+        case ACT_SENDFILE:
+            w = step_send(c, &a);
+            break;
+        case ACT_CLOSE:
+            w = EV_WANT_CLOSE;
+            break;
+        default:
+            w = datachan_action(a.kind) ? step_data(c, &a, stopping) : EV_WANT_CLOSE;
+            break;
         }
         if (w != EV_WANT_AGAIN) return c->want = w;
         c->last_active_ms = now_ms; /* progress: bytes moved (idle = none for a while) */

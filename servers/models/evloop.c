@@ -41,12 +41,12 @@ struct loop {
     void *p;
     int listen_fd;
     bool stop_asked, stopping;
-    bool accept_paused;    /* out of fds: retry accepting after a short wait */
-    struct fd_entry *fds;  /* indexed by fd */
+    bool accept_paused;   /* out of fds: retry accepting after a short wait */
+    struct fd_entry *fds; /* indexed by fd */
     int nfds;
     struct evlist conns;
-    struct evconn *ready;  /* yielded for fairness: run again next turn */
-    atomic_uint *live;     /* clients of all loops of this server, or NULL */
+    struct evconn *ready; /* yielded for fairness: run again next turn */
+    atomic_uint *live;    /* clients of all loops of this server, or NULL */
 };
 
 /* ---- the fd table ---- */
@@ -55,7 +55,8 @@ static struct fd_entry *entry_of(struct loop *l, int fd)
 {
     if (fd < l->nfds) return &l->fds[fd];
     int n = l->nfds ? l->nfds : 64;
-    while (n <= fd) n *= 2;
+    while (n <= fd)
+        n *= 2;
     struct fd_entry *t = realloc(l->fds, (size_t)n * sizeof *t);
     if (!t) return NULL;
     memset(t + l->nfds, 0, (size_t)(n - l->nfds) * sizeof *t);
@@ -215,7 +216,8 @@ static void begin_stop(struct loop *l, uint64_t now)
     struct evconn **idle = malloc(l->conns.count * sizeof *idle + 1);
     for (struct evconn *c = l->conns.head; c && idle; c = c->next)
         if (c->want == EV_WANT_READ) idle[n++] = c;
-    for (size_t i = 0; i < n; i++) service(l, idle[i], now);
+    for (size_t i = 0; i < n; i++)
+        service(l, idle[i], now);
     free(idle); /* out of memory: the idle timeout closes them instead */
 }
 
@@ -234,7 +236,8 @@ static void housekeeping(struct loop *l, uint64_t now)
         l->accept_paused = false;
         accept_all(l, now);
     }
-    while (evlist_next_timeout(&l->conns, l->m, now) == 0) drop(l, l->conns.head);
+    while (evlist_next_timeout(&l->conns, l->m, now) == 0)
+        drop(l, l->conns.head);
 }
 
 static int next_timeout(const struct loop *l, uint64_t now)
@@ -254,10 +257,17 @@ static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
      * of an edge-triggered registration */
     if (!(ev->mask & e->mask)) return;
     switch (e->kind) {
-    case FD_STOP: l->stop_asked = true; break; /* acted on between batches */
-    case FD_LISTENER: accept_all(l, now); break;
-    case FD_CONN: service(l, e->conn, now); break;
-    default: break;
+    case FD_STOP:
+        l->stop_asked = true; /* acted on between batches */
+        break;
+    case FD_LISTENER:
+        accept_all(l, now);
+        break;
+    case FD_CONN:
+        service(l, e->conn, now);
+        break;
+    default:
+        break;
     }
 }
 
@@ -285,7 +295,8 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
             break;
         }
         uint64_t now = monotonic_ms();
-        for (int i = 0; i < n; i++) dispatch(&l, &events[i], now);
+        for (int i = 0; i < n; i++)
+            dispatch(&l, &events[i], now);
         housekeeping(&l, now);
     }
     backend->destroy(l.p);

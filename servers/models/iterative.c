@@ -21,8 +21,7 @@ static int iterative_run(const struct model_ctx *m)
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 model_error("accept: %s", strerror(errno));
             continue;
         }

@@ -22,25 +22,25 @@
 #include "datachan.h"
 
 struct model_ctx {
-    int listen_fd;                 /* bound, listening, non-blocking, close-on-exec */
-    struct sockaddr_storage addr;  /* its address (models that open more listeners) */
+    int listen_fd;                /* bound, listening, non-blocking, close-on-exec */
+    struct sockaddr_storage addr; /* its address (models that open more listeners) */
     socklen_t addrlen;
     const struct proto *proto;
     const struct server_ctx *server;
-    unsigned max_conn;             /* 0 = no limit */
-    unsigned idle_timeout_ms;      /* close a client silent this long (0 = never) */
-    unsigned workers;              /* processes/threads for pool models (0 = model default) */
-    int stop_fd;                   /* readable once a stop was asked; never drained */
-    bool quiet;                    /* log errors only */
+    unsigned max_conn;        /* 0 = no limit */
+    unsigned idle_timeout_ms; /* close a client silent this long (0 = never) */
+    unsigned workers;         /* processes/threads for pool models (0 = model default) */
+    int stop_fd;              /* readable once a stop was asked; never drained */
+    bool quiet;               /* log errors only */
 };
 
 struct model {
     const char *name;
-    const char *summary; /* one line for --list-models */
+    const char *summary;                   /* one line for --list-models */
     int (*run)(const struct model_ctx *m); /* 0 on a clean stop */
-    bool reuseport;   /* main.c opens the listener with SO_REUSEPORT */
-    bool one_request; /* HTTP answers one request per connection, then closes
-                         (server_ctx.one_request), so other clients get a turn */
+    bool reuseport;                        /* main.c opens the listener with SO_REUSEPORT */
+    bool one_request;                      /* HTTP answers one request per connection, then closes
+                                              (server_ctx.one_request), so other clients get a turn */
 };
 
 /* ---- listener.c: the listening socket ---- */
@@ -112,8 +112,8 @@ struct evconn {
     int fd;
     struct session *session;
     enum ev_want want;
-    int wait_fd;           /* the fd that want is about: fd, or a data channel socket */
-    struct datachan dc;    /* FTP data channel */
+    int wait_fd;        /* the fd that want is about: fd, or a data channel socket */
+    struct datachan dc; /* FTP data channel */
     uint64_t last_active_ms;
     struct evconn *prev, *next; /* the idle list, least recently active first */
     struct evconn *next_ready;  /* the loop's list of connections to run again */

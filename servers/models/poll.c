@@ -11,9 +11,9 @@
 struct pl {
     struct pollfd *fds;
     int n, cap;
-    int *slot_of;     /* fd -> index in fds, -1 if absent */
+    int *slot_of; /* fd -> index in fds, -1 if absent */
     int slot_cap;
-    int scan_from;    /* where the next wait starts reporting (fairness) */
+    int scan_from; /* where the next wait starts reporting (fairness) */
 };
 
 static void *pl_create(const struct model_ctx *m)
@@ -40,7 +40,8 @@ static int grow(void **arr, int *cap, int need, size_t elem)
 {
     if (need <= *cap) return 0;
     int ncap = *cap ? *cap : 64;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need)
+        ncap *= 2;
     void *a = realloc(*arr, (size_t)ncap * elem);
     if (!a) return -1;
     *arr = a;
@@ -67,7 +68,8 @@ static int pl_set(void *p, int fd, int mask, int old)
     }
     int old_cap = s->slot_cap;
     if (grow((void **)&s->slot_of, &s->slot_cap, fd + 1, sizeof(int)) < 0) return -1;
-    for (int i = old_cap; i < s->slot_cap; i++) s->slot_of[i] = -1;
+    for (int i = old_cap; i < s->slot_cap; i++)
+        s->slot_of[i] = -1;
     if (s->slot_of[fd] >= 0) {
         s->fds[s->slot_of[fd]].events = to_poll(mask);
         return 0;

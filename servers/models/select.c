@@ -10,7 +10,7 @@
 
 struct sl {
     fd_set rd, wr;
-    int maxfd; /* the highest fd in either set, -1: none */
+    int maxfd;     /* the highest fd in either set, -1: none */
     int scan_from; /* where the next wait starts reporting (fairness) */
 };
 

@@ -89,7 +89,8 @@ static int thread_run(const struct model_ctx *m)
     close(m->listen_fd);
     /* stop: threads see stop_fd too; wait for the in-flight ones */
     pthread_mutex_lock(&live.lock);
-    while (live.n > 0) pthread_cond_wait(&live.zero, &live.lock);
+    while (live.n > 0)
+        pthread_cond_wait(&live.zero, &live.lock);
     pthread_mutex_unlock(&live.lock);
     pthread_attr_destroy(&attr);
     return 0;

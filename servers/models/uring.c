@@ -37,10 +37,10 @@
 enum op { OP_RECV = 0, OP_SEND = 1, OP_DATA = 2 /* a poll for the FTP data action in u->sent */ };
 
 struct uconn {
-    struct evconn *ev;   /* session, input buffer, idle-list links */
-    bool pending;        /* an operation is in flight: the kernel owns a buffer */
-    bool closing;        /* shut down; free when the pending operation completes */
-    struct action sent;  /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
+    struct evconn *ev;  /* session, input buffer, idle-list links */
+    bool pending;       /* an operation is in flight: the kernel owns a buffer */
+    bool closing;       /* shut down; free when the pending operation completes */
+    struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
     char chunk[FILE_CHUNK];
 };
 
@@ -247,7 +247,8 @@ static void begin_stop(struct uloop *l, uint64_t now)
 
 static void expire_idle(struct uloop *l, uint64_t now)
 {
-    while (evlist_next_timeout(&l->conns, l->m, now) == 0) shut(l, l->conns.head, now);
+    while (evlist_next_timeout(&l->conns, l->m, now) == 0)
+        shut(l, l->conns.head, now);
 }
 
 static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
@@ -259,8 +260,8 @@ static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
         if (!l->stopping) begin_stop(l, now);
     } else if (data) {
         uint64_t v = io_uring_cqe_get_data64(cqe);
-        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)3), (enum op)(v & 3),
-                     cqe->res, now);
+        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)3), (enum op)(v & 3), cqe->res,
+                     now);
     }
 }
 
