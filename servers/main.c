@@ -1,14 +1,16 @@
 /* main.c - refserver: argument parsing, the model table, signals.
  *
  * refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR
- *           [--max-conn N] [--idle-timeout SECONDS] [--workers N] [--users FILE]
+ *           [--max-conn N] [--idle-timeout TIME] [--workers N] [--users FILE]
  *           [--access-log] [--quiet]
  * refserver --list-models | --help
+ * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,10 +21,11 @@
 #include "fsroot.h"
 #include "ftp.h"
 #include "model.h"
+#include "units.h"
 
 static const struct model *const models[] = {
-    &model_iterative, &model_fork, &model_prefork, &model_thread, &model_threadpool,
-    &model_coroutine, &model_nonblock, &model_select, &model_poll,
+    &model_iterative, &model_fork,      &model_prefork, &model_thread, &model_threadpool,
+    &model_coroutine, &model_nonblock,  &model_select,  &model_poll,
 #ifdef HAVE_MODEL_EPOLL
     &model_epoll,     &model_reuseport,
 #endif
@@ -49,7 +52,7 @@ static void on_stop_signal(int sig)
 
 struct options {
     const char *model, *proto, *listen, *root, *users;
-    unsigned max_conn, idle_timeout_s, workers;
+    unsigned max_conn, idle_timeout_ms, workers;
     bool access_log, quiet;
 };
 
@@ -57,7 +60,7 @@ static void usage(FILE *out)
 {
     fprintf(out,
             "usage: refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR\n"
-            "                 [--max-conn N] [--idle-timeout SECONDS] [--workers N]\n"
+            "                 [--max-conn N] [--idle-timeout TIME] [--workers N]\n"
             "                 [--users FILE] [--access-log] [--quiet]\n"
             "       refserver --list-models\n"
             "\n"
@@ -66,9 +69,13 @@ static void usage(FILE *out)
             "  --listen HOST:PORT    address to listen on; port 0 picks a free port\n"
             "                        (default 127.0.0.1:8080); IPv6 as [::1]:PORT\n"
             "  --root DIR            document root (required for http)\n"
-            "  --max-conn N          refuse clients over N at once (HTTP 503), 0 = no limit\n"
-            "  --idle-timeout S      close a client silent for S seconds (default 60, 0 = never)\n"
-            "  --workers N           processes/threads of pool models (default: model's own)\n"
+            "  --max-conn N          refuse clients over N at once (HTTP 503), 0 = no limit;\n"
+            "                        N up to 1000000, also as 10k or 1M\n"
+            "  --idle-timeout TIME   close a client silent that long (default 60, 0 = never):\n"
+            "                        seconds (60, 1.5) or with a unit: 250ms, 5s, 2m, 1h\n"
+            "                        (up to 24h)\n"
+            "  --workers N           processes/threads of pool models (default: model's own),\n"
+            "                        up to 4096\n"
             "  --users FILE          FTP logins besides anonymous: 'name:password' lines\n"
             "  --access-log          one stderr line per request\n"
             "  --quiet               log errors only\n"
@@ -79,7 +86,8 @@ static void usage(FILE *out)
 
 static void list_models(void)
 {
-    for (size_t i = 0; i < NMODELS; i++) printf("%-12s %s\n", models[i]->name, models[i]->summary);
+    for (size_t i = 0; i < NMODELS; i++)
+        printf("%-12s %s\n", models[i]->name, models[i]->summary);
 }
 
 static const struct model *find_model(const char *name)
@@ -89,7 +97,7 @@ static const struct model *find_model(const char *name)
     return NULL;
 }
 
-/* A whole decimal number in [0, max]; false otherwise. */
+/* A port: a whole decimal number in [0, max]; false otherwise. */
 static bool parse_uint(const char *s, unsigned max, unsigned *out)
 {
     if (!*s || *s == '-' || *s == '+') return false;
@@ -134,48 +142,95 @@ static int bad_usage(const char *fmt, const char *arg)
     return 2;
 }
 
+/* A count in [0, max] ("100", "10k"); false otherwise. */
+static bool parse_count(const char *s, unsigned max, unsigned *out)
+{
+    uint64_t v;
+    if (units_count(s, 0, max, &v) < 0) return false;
+    *out = (unsigned)v;
+    return true;
+}
+
+/* A duration of 0..max_s seconds ("60", "1.5", "250ms", "2m") in whole
+ * milliseconds; a positive one under 1 ms is 1 ms, never 0 (= never). */
+static bool parse_duration_ms(const char *s, double max_s, unsigned *out)
+{
+    double v;
+    if (units_duration(s, 0, max_s, &v) < 0) return false;
+    double ms = round(v * 1000.0);
+    *out = ms < 1 && v > 0 ? 1u : (unsigned)ms;
+    return true;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
     enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST, O_USERS };
-    static const struct option longopts[] = {
-        {"model", required_argument, 0, 'm'},     {"proto", required_argument, 0, 'p'},
-        {"listen", required_argument, 0, 'l'},    {"root", required_argument, 0, 'r'},
-        {"max-conn", required_argument, 0, O_MAXCONN},
-        {"idle-timeout", required_argument, 0, O_IDLE},
-        {"workers", required_argument, 0, O_WORKERS},
-        {"users", required_argument, 0, O_USERS},
-        {"access-log", no_argument, 0, O_ACCESS}, {"quiet", no_argument, 0, 'q'},
-        {"list-models", no_argument, 0, O_LIST},  {"help", no_argument, 0, 'h'},
-        {0, 0, 0, 0}};
-    *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_s = 60};
+    static const struct option longopts[] = {{"model", required_argument, 0, 'm'},
+                                             {"proto", required_argument, 0, 'p'},
+                                             {"listen", required_argument, 0, 'l'},
+                                             {"root", required_argument, 0, 'r'},
+                                             {"max-conn", required_argument, 0, O_MAXCONN},
+                                             {"idle-timeout", required_argument, 0, O_IDLE},
+                                             {"workers", required_argument, 0, O_WORKERS},
+                                             {"users", required_argument, 0, O_USERS},
+                                             {"access-log", no_argument, 0, O_ACCESS},
+                                             {"quiet", no_argument, 0, 'q'},
+                                             {"list-models", no_argument, 0, O_LIST},
+                                             {"help", no_argument, 0, 'h'},
+                                             {0, 0, 0, 0}};
+    *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_ms = 60000};
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:p:l:r:qh", longopts, NULL)) != -1) {
         switch (c) {
-        case 'm': o->model = optarg; break;
-        case 'p': o->proto = optarg; break;
-        case 'l': o->listen = optarg; break;
-        case 'r': o->root = optarg; break;
-        case 'q': o->quiet = true; break;
-        case O_ACCESS: o->access_log = true; break;
-        case O_USERS: o->users = optarg; break;
+        case 'm':
+            o->model = optarg;
+            break;
+        case 'p':
+            o->proto = optarg;
+            break;
+        case 'l':
+            o->listen = optarg;
+            break;
+        case 'r':
+            o->root = optarg;
+            break;
+        case 'q':
+            o->quiet = true;
+            break;
+        case O_ACCESS:
+            o->access_log = true;
+            break;
+        case O_USERS:
+            o->users = optarg;
+            break;
         case O_MAXCONN:
-            if (!parse_uint(optarg, 1000000, &o->max_conn))
-                return bad_usage("--max-conn wants a number 0..1000000, not '%s'", optarg);
+            if (!parse_count(optarg, 1000000, &o->max_conn))
+                return bad_usage("--max-conn wants a number 0..1000000 (e.g. 100 or 10k), "
+                                 "not '%s'",
+                                 optarg);
             break;
         case O_IDLE:
-            if (!parse_uint(optarg, 86400, &o->idle_timeout_s))
-                return bad_usage("--idle-timeout wants seconds 0..86400, not '%s'", optarg);
+            if (!parse_duration_ms(optarg, 86400, &o->idle_timeout_ms))
+                return bad_usage("--idle-timeout wants seconds or a duration up to 24h "
+                                 "(e.g. 60, 1.5, 250ms, 5s or 2m), not '%s'",
+                                 optarg);
             break;
         case O_WORKERS:
-            if (!parse_uint(optarg, 4096, &o->workers))
+            if (!parse_count(optarg, 4096, &o->workers))
                 return bad_usage("--workers wants a number 0..4096, not '%s'", optarg);
             break;
-        case O_LIST: list_models(); return 0;
-        case 'h': usage(stdout); return 0;
-        case ':': return bad_usage("%s needs a value", argv[optind - 1]);
-        default: return bad_usage("unknown option '%s'", argv[optind - 1]);
+        case O_LIST:
+            list_models();
+            return 0;
+        case 'h':
+            usage(stdout);
+            return 0;
+        case ':':
+            return bad_usage("%s needs a value", argv[optind - 1]);
+        default:
+            return bad_usage("unknown option '%s'", argv[optind - 1]);
         }
     }
     if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
@@ -183,7 +238,8 @@ static int parse_args(int argc, char **argv, struct options *o)
     if (!find_model(o->model)) return bad_usage("unknown model '%s'", o->model);
     if (!proto_find(o->proto)) return bad_usage("unknown protocol '%s'", o->proto);
     if (!o->root && strcmp(o->proto, "echo") != 0) return bad_usage("%s", "--root is required");
-    if (o->users && strcmp(o->proto, "ftp") != 0) return bad_usage("%s", "--users is for --proto ftp");
+    if (o->users && strcmp(o->proto, "ftp") != 0)
+        return bad_usage("%s", "--users is for --proto ftp");
     return -1;
 }
 
@@ -231,12 +287,12 @@ int main(int argc, char **argv)
     const struct model *model = find_model(o.model);
     struct server_ctx server = {.root = root,
                                 .access_log = o.access_log,
-                                .one_request = strcmp(model->name, "iterative") == 0,
+                                .one_request = model->one_request,
                                 .users = users};
     struct model_ctx m = {.proto = proto_find(o.proto),
                           .server = &server,
                           .max_conn = o.max_conn,
-                          .idle_timeout_ms = o.idle_timeout_s * 1000u,
+                          .idle_timeout_ms = o.idle_timeout_ms,
                           .workers = o.workers,
                           .quiet = o.quiet};
     m.listen_fd = listener_open(host, port, model->reuseport, &m.addr, &m.addrlen, err, sizeof err);

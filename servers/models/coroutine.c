@@ -47,8 +47,8 @@ struct coro {
     int wait_fd;
     short wait_events;
     bool watch_stop;
-    uint64_t deadline_ms; /* 0 = none */
-    int result;           /* handed back by the scheduler: 1 ready, 0 timeout, 2 stop */
+    uint64_t deadline_ms;    /* 0 = none */
+    enum wait_result result; /* handed back by the scheduler */
     struct coro *next;
 };
 
@@ -100,12 +100,12 @@ static void yield_to_scheduler(struct sched *s, struct coro *c, bool exiting)
 
 /* ---- the io table drive_blocking() uses ---- */
 
-static int coro_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
-                     bool watch_stop)
+static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
+                                  bool watch_stop)
 {
     struct sched *s = the_sched;
     struct coro *c = s->current;
-    if (watch_stop && s->stopping) return 2;
+    if (watch_stop && s->stopping) return WAIT_STOP;
     c->wait_fd = fd;
     c->wait_events = events;
     c->watch_stop = watch_stop;
@@ -220,11 +220,11 @@ static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
     for (int i = first_coro; i < n; i++) {
         struct coro *c = who[i - first_coro];
         if (pfd[i].revents)
-            c->result = 1;
+            c->result = WAIT_READY;
         else if (c->deadline_ms && c->deadline_ms <= now)
-            c->result = 0;
+            c->result = WAIT_TIMEOUT;
         else if (s->stopping && c->watch_stop)
-            c->result = 2;
+            c->result = WAIT_STOP;
         else
             continue;
         resume(s, c);

@@ -2,8 +2,9 @@
  *
  * The seeds' handle(client) function, done properly: read what the client
  * sent, feed it to the session, perform what the session asks (write bytes,
- * send a file range, close), repeat. Waiting goes through an io table, so the
- * same loop blocks a process or thread (io_blocking) or yields a coroutine.
+ * send a file range, the FTP data channel's actions through datachan.c,
+ * close), repeat. Waiting goes through an io table, so the same loop blocks
+ * a process or thread (io_blocking) or yields a coroutine.
  * The socket itself is non-blocking so a wait can always time out. */
 #include "model.h"
 
@@ -12,8 +13,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-static int io_blocking_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
-                            bool watch_stop)
+static enum wait_result io_blocking_wait(const struct model_ctx *m, int fd, short events,
+                                         int timeout_ms, bool watch_stop)
 {
     return wait_fd(m, fd, events, timeout_ms, watch_stop);
 }
@@ -28,8 +29,7 @@ struct blocking_conn {
     bool eof;
     size_t have, off; /* unconsumed input: in[off..have) */
     char in[16384];
-    int pasv_fd, data_fd; /* FTP data channel: listener, connection (-1: none) */
-    char xfer[16384];     /* ACT_TRANSFER_IN's buffer (in[] may hold commands) */
+    struct datachan dc; /* FTP data channel */
 };
 
 static int idle_ms(const struct model_ctx *m)
@@ -62,7 +62,7 @@ static bool do_read(struct blocking_conn *c)
         if (errno == EINTR) continue;
         if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
         /* idle between requests: a stop ends the connection here */
-        if (c->io->wait(c->m, c->fd, POLLIN, idle_ms(c->m), true) != 1) return false;
+        if (c->io->wait(c->m, c->fd, POLLIN, idle_ms(c->m), true) != WAIT_READY) return false;
     }
 }
 
@@ -79,87 +79,27 @@ static bool do_send(struct blocking_conn *c, const struct action *a)
         }
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (c->io->wait(c->m, c->fd, POLLOUT, idle_ms(c->m), false) == 1) continue;
+            if (c->io->wait(c->m, c->fd, POLLOUT, idle_ms(c->m), false) == WAIT_READY) continue;
         }
         session_done(c->s, a, -1); /* error, timeout, or a file that shrank (0) */
         return false;
     }
 }
 
-static void close_data(struct blocking_conn *c)
-{
-    if (c->pasv_fd >= 0) close(c->pasv_fd);
-    if (c->data_fd >= 0) close(c->data_fd);
-    c->pasv_fd = c->data_fd = -1;
-}
-
-/* Waits for fd; false on timeout or error (or a stop, if watch_stop). */
-static bool wait_data(struct blocking_conn *c, int fd, short events, bool watch_stop)
-{
-    return c->io->wait(c->m, fd, events, idle_ms(c->m), watch_stop) == 1;
-}
-
-static ssize_t accept_data(struct blocking_conn *c)
-{
-    while (c->pasv_fd >= 0) {
-        int fd = data_accept(c->pasv_fd, c->fd);
-        if (fd >= 0) {
-            close(c->pasv_fd);
-            c->pasv_fd = -1;
-            c->data_fd = fd;
-            return 0;
-        }
-        if (errno == EINTR) continue;
-        /* a data connection not yet made is not work in flight: a stop ends it */
-        if ((errno != EAGAIN && errno != EWOULDBLOCK) || !wait_data(c, c->pasv_fd, POLLIN, true))
-            break;
-    }
-    return -1;
-}
-
-static ssize_t transfer(struct blocking_conn *c, const struct action *a)
-{
-    if (c->data_fd < 0) return -1;
-    for (;;) {
-        ssize_t n;
-        short ev = POLLOUT;
-        if (a->kind == ACT_TRANSFER_IN) {
-            n = recv_to_file(c->data_fd, a->fd, c->xfer, sizeof c->xfer);
-            ev = POLLIN;
-        } else if (a->fd >= 0) {
-            n = send_file_range(c->data_fd, a->fd, a->off, a->count);
-            if (n == 0) return -1; /* the file shrank */
-        } else {
-            n = send_bytes(c->data_fd, a->buf, a->len);
-        }
-        if (n >= 0) return n;
-        if (n == -1 && errno == EINTR) continue;
-        if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK) &&
-            wait_data(c, c->data_fd, ev, false))
-            continue;
-        return -1;
-    }
-}
-
-/* The FTP data-channel actions (conn.h). The session decides what a
- * failure means, so the connection goes on either way. */
+/* The FTP data-channel actions (datachan.c), waiting while a socket would
+ * block; a stop ends only the wait for a data connection not yet made. The
+ * session decides what a failure means, so the connection goes on. */
 static bool do_data(struct blocking_conn *c, const struct action *a)
 {
-    ssize_t result;
-    switch (a->kind) {
-    case ACT_OPEN_PASSIVE:
-        close_data(c);
-        c->pasv_fd = data_listen(c->fd, a->ip_out, a->ip_out_len);
-        result = c->pasv_fd < 0 ? -1 : data_port(c->pasv_fd);
-        break;
-    case ACT_ACCEPT_DATA: result = accept_data(c); break;
-    case ACT_CLOSE_DATA:
-        close_data(c);
-        result = 0;
-        break;
-    default: result = transfer(c, a); break;
+    struct dc_step st;
+    while ((st = datachan_step(&c->dc, a, false)).status != DC_DONE) {
+        short events = st.status == DC_WAIT_IN ? POLLIN : POLLOUT;
+        if (c->io->wait(c->m, st.fd, events, idle_ms(c->m), st.stoppable) != WAIT_READY) {
+            st.result = -1; /* timed out, stopped or failed */
+            break;
+        }
     }
-    session_done(c->s, a, result);
+    session_done(c->s, a, st.result);
     return true;
 }
 
@@ -180,23 +120,27 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
     c->s = s;
     c->eof = false;
     c->have = c->off = 0;
-    c->pasv_fd = c->data_fd = -1;
+    datachan_init(&c->dc, fd);
     for (bool more = true; more;) {
         struct action a;
         session_next(s, &a);
         switch (a.kind) {
-        case ACT_READ: more = do_read(c); break;
+        case ACT_READ:
+            more = do_read(c);
+            break;
         case ACT_WRITE:
-        case ACT_SENDFILE: more = do_send(c, &a); break;
-        case ACT_OPEN_PASSIVE:
-        case ACT_ACCEPT_DATA:
-        case ACT_TRANSFER_OUT:
-        case ACT_TRANSFER_IN:
-        case ACT_CLOSE_DATA: more = do_data(c, &a); break;
-        default: more = false; break; /* ACT_CLOSE */
+        case ACT_SENDFILE:
+            more = do_send(c, &a);
+            break;
+        case ACT_CLOSE:
+            more = false;
+            break;
+        default:
+            more = datachan_action(a.kind) && do_data(c, &a);
+            break;
         }
     }
-    close_data(c);
+    datachan_close(&c->dc);
     session_free(s);
     free(c);
     close(fd);

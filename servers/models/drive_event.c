@@ -33,35 +33,21 @@ struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer)
     }
     c->fd = fd;
     c->want = EV_WANT_READ;
+    c->wait_fd = fd;
+    datachan_init(&c->dc, fd);
     c->last_active_ms = 0;
     c->prev = c->next = c->next_ready = NULL;
     c->queued = false;
-    c->armed = c->armed_fd = -1;
-    c->wait_fd = fd;
-    c->pasv_fd = c->data_fd = -1;
-    c->xfer = NULL;
-    c->unwatch = NULL;
-    c->loop = NULL;
     c->eof = false;
     c->in_have = c->in_off = 0;
     return c;
 }
 
-static void close_data_fd(struct evconn *c, int *fd)
-{
-    if (*fd < 0) return;
-    if (c->unwatch) c->unwatch(c->loop, c, *fd);
-    close(*fd);
-    *fd = -1;
-}
-
 void evconn_free(struct evconn *c)
 {
     session_free(c->session);
-    close_data_fd(c, &c->pasv_fd);
-    close_data_fd(c, &c->data_fd);
+    datachan_close(&c->dc);
     close(c->fd);
-    free(c->xfer);
     free(c);
 }
 
@@ -105,71 +91,17 @@ static enum ev_want step_send(struct evconn *c, const struct action *a)
     return EV_WANT_CLOSE;
 }
 
-/* ---- the FTP data channel (conn.h): the same actions as drive_blocking.c,
- * but a socket that would block makes the connection wait on it ---- */
-
-static enum ev_want data_done(struct evconn *c, const struct action *a, ssize_t result)
-{
-    session_done(c->session, a, result);
-    return EV_WANT_AGAIN;
-}
-
-static enum ev_want step_accept_data(struct evconn *c, const struct action *a, bool stopping)
-{
-    if (c->pasv_fd < 0) return data_done(c, a, -1);
-    int fd = data_accept(c->pasv_fd, c->fd);
-    if (fd >= 0) {
-        close_data_fd(c, &c->pasv_fd);
-        c->data_fd = fd;
-        return data_done(c, a, 0);
-    }
-    /* a data connection not yet made is not work in flight: a stop ends it */
-    if ((errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) && !stopping) {
-        c->wait_fd = c->pasv_fd;
-        return EV_WANT_READ;
-    }
-    return data_done(c, a, -1);
-}
-
-static enum ev_want step_transfer(struct evconn *c, const struct action *a)
-{
-    if (c->data_fd < 0) return data_done(c, a, -1);
-    ssize_t n;
-    enum ev_want blocked = EV_WANT_WRITE;
-    if (a->kind == ACT_TRANSFER_IN) {
-        if (!c->xfer && !(c->xfer = malloc(sizeof c->in))) return data_done(c, a, -1);
-        n = recv_to_file(c->data_fd, a->fd, c->xfer, sizeof c->in);
-        blocked = EV_WANT_READ;
-    } else if (a->fd >= 0) {
-        n = send_file_range(c->data_fd, a->fd, a->off, a->count);
-        if (n == 0) n = -2; /* the file shrank */
-    } else {
-        n = send_bytes(c->data_fd, a->buf, a->len);
-    }
-    if (n >= 0) return data_done(c, a, n);
-    if (n == -1 && errno == EINTR) return EV_WANT_AGAIN;
-    if (n == -1 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-        c->wait_fd = c->data_fd;
-        return blocked;
-    }
-    return data_done(c, a, -1);
-}
-
+/* The FTP data-channel actions (datachan.c): a socket that would block
+ * makes the connection wait on it. */
 static enum ev_want step_data(struct evconn *c, const struct action *a, bool stopping)
 {
-    switch (a->kind) {
-    case ACT_OPEN_PASSIVE:
-        close_data_fd(c, &c->pasv_fd);
-        close_data_fd(c, &c->data_fd);
-        c->pasv_fd = data_listen(c->fd, a->ip_out, a->ip_out_len);
-        return data_done(c, a, c->pasv_fd < 0 ? -1 : data_port(c->pasv_fd));
-    case ACT_ACCEPT_DATA: return step_accept_data(c, a, stopping);
-    case ACT_CLOSE_DATA:
-        close_data_fd(c, &c->pasv_fd);
-        close_data_fd(c, &c->data_fd);
-        return data_done(c, a, 0);
-    default: return step_transfer(c, a);
+    struct dc_step st = datachan_step(&c->dc, a, stopping);
+    if (st.status == DC_DONE) {
+        session_done(c->session, a, st.result);
+        return EV_WANT_AGAIN;
     }
+    c->wait_fd = st.fd;
+    return st.status == DC_WAIT_IN ? EV_WANT_READ : EV_WANT_WRITE;
 }
 
 enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
@@ -180,15 +112,19 @@ enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
         enum ev_want w;
         c->wait_fd = c->fd;
         switch (a.kind) {
-        case ACT_READ: w = step_read(c, stopping); break;
+        case ACT_READ:
+            w = step_read(c, stopping);
+            break;
         case ACT_WRITE:
-        case ACT_SENDFILE: w = step_send(c, &a); break;
-        case ACT_OPEN_PASSIVE:
-        case ACT_ACCEPT_DATA:
-        case ACT_TRANSFER_OUT:
-        case ACT_TRANSFER_IN:
-        case ACT_CLOSE_DATA: w = step_data(c, &a, stopping); break;
-        default: w = EV_WANT_CLOSE; break;
+        case ACT_SENDFILE:
+            w = step_send(c, &a);
+            break;
+        case ACT_CLOSE:
+            w = EV_WANT_CLOSE;
+            break;
+        default:
+            w = datachan_action(a.kind) ? step_data(c, &a, stopping) : EV_WANT_CLOSE;
+            break;
         }
         if (w != EV_WANT_AGAIN) return c->want = w;
         c->last_active_ms = now_ms; /* progress: bytes moved (idle = none for a while) */

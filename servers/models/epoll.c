@@ -31,42 +31,33 @@ static void ep_destroy(void *p)
     free(e);
 }
 
-/* Edge-triggered: evconn_run() reads and writes until EAGAIN, so a
- * readiness edge is never lost. */
-static int ep_ctl(struct ep *e, int op, int fd, int events, void *ptr)
-{
-    struct epoll_event ev = {.events = EPOLLET, .data.ptr = ptr};
-    if (events & POLL_IN) ev.events |= EPOLLIN;
-    if (events & POLL_OUT) ev.events |= EPOLLOUT;
-    return epoll_ctl(e->fd, op, fd, &ev);
-}
-
-static int ep_add(void *p, int fd, int events, void *ptr)
-{
-    return ep_ctl(p, EPOLL_CTL_ADD, fd, events, ptr);
-}
-
-static int ep_modify(void *p, int fd, int events, void *ptr)
-{
-    return ep_ctl(p, EPOLL_CTL_MOD, fd, events, ptr);
-}
-
-static void ep_remove(void *p, int fd)
+/* As nginx's ngx_epoll_add_connection: a socket is registered once, for
+ * both directions, edge-triggered, and stays so until the loop forgets it;
+ * a connection switching between reading and writing costs no epoll_ctl().
+ * Edge-triggered is safe because evconn_run() reads and writes until EAGAIN
+ * before it waits; the loop drops the direction it does not wait for. */
+static int ep_set(void *p, int fd, int mask, int old)
 {
     struct ep *e = p;
-    epoll_ctl(e->fd, EPOLL_CTL_DEL, fd, NULL);
+    if (!mask) {
+        epoll_ctl(e->fd, EPOLL_CTL_DEL, fd, NULL); /* EBADF: closed already, and gone */
+        return 0;
+    }
+    if (old) return 0;
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP, .data.fd = fd};
+    return epoll_ctl(e->fd, EPOLL_CTL_ADD, fd, &ev);
 }
 
-static int ep_wait(void *p, struct poll_event *out, int max, int timeout_ms)
+static int ep_wait(void *p, struct fired_event *out, int max, int timeout_ms)
 {
     struct ep *e = p;
     if (max > (int)(sizeof e->ev / sizeof e->ev[0])) max = (int)(sizeof e->ev / sizeof e->ev[0]);
     int n = epoll_wait(e->fd, e->ev, max, timeout_ms);
     for (int i = 0; i < n; i++) {
         uint32_t r = e->ev[i].events;
-        out[i].ptr = e->ev[i].data.ptr;
-        out[i].events = (r & (EPOLLIN | EPOLLHUP | EPOLLERR) ? POLL_IN : 0) |
-                        (r & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? POLL_OUT : 0);
+        out[i].fd = e->ev[i].data.fd;
+        out[i].mask = (r & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? POLL_IN : 0) |
+                      (r & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? POLL_OUT : 0);
     }
     return n;
 }
@@ -75,9 +66,7 @@ const struct poller epoll_poller = {
     .name = "epoll",
     .create = ep_create,
     .destroy = ep_destroy,
-    .add = ep_add,
-    .modify = ep_modify,
-    .remove = ep_remove,
+    .set = ep_set,
     .wait = ep_wait,
 };
 

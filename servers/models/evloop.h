@@ -1,9 +1,12 @@
 /* evloop.h - the event loop of the event-driven models, over a poller backend.
  *
- * Like Redis's ae.c: one small loop (evloop.c) and one file per poller
- * (epoll.c, poll.c, select.c, kqueue.c), each a struct poller. The loop
- * accepts, runs connections with evconn_run() (drive_event.c), re-arms the
- * poller for what each waits for next, expires idle clients and stops. */
+ * As Redis's ae.c: one small loop (evloop.c) and one file per poller
+ * (epoll.c, poll.c, select.c, kqueue.c, nonblock.c). The loop owns an
+ * fd-indexed table of what each fd is watched for and whose it is; a backend
+ * only turns set(fd, mask) and wait() into its system calls and reports each
+ * fired event as fd + mask. The loop maps the fd back to its connection,
+ * runs it with evconn_run() (drive_event.c), and sets what it waits for next.
+ */
 #ifndef SERVERMODELS_EVLOOP_H
 #define SERVERMODELS_EVLOOP_H
 
@@ -13,22 +16,24 @@
 
 enum { POLL_IN = 1, POLL_OUT = 2 };
 
-struct poll_event {
-    void *ptr;  /* what was registered with the fd */
-    int events; /* POLL_IN / POLL_OUT (errors and hang-ups count as both) */
+struct fired_event {
+    int fd;
+    int mask; /* POLL_IN / POLL_OUT that fired (errors and hang-ups count as both) */
 };
 
 struct poller {
     const char *name;
-    /* max_fds: the most fds the loop will register (select: refuse above FD_SETSIZE). */
     void *(*create)(const struct model_ctx *m);
     void (*destroy)(void *p);
-    /* 0, or -1 with errno (e.g. EMFILE / fd too large for select) */
-    int (*add)(void *p, int fd, int events, void *ptr);
-    int (*modify)(void *p, int fd, int events, void *ptr);
-    void (*remove)(void *p, int fd); /* before close(fd) */
-    /* Up to max events; timeout_ms -1 = forever. Returns count, or -1 (errno). */
-    int (*wait)(void *p, struct poll_event *out, int max, int timeout_ms);
+    /* Watches fd for mask (POLL_IN | POLL_OUT); old is the mask set before
+     * (0: not watched). mask 0 stops watching fd, which may already be closed
+     * (never fails). An edge-triggered backend may report events outside
+     * mask: the loop drops them. 0, or -1 with errno (EMFILE: select's fd
+     * above FD_SETSIZE). */
+    int (*set)(void *p, int fd, int mask, int old);
+    /* Up to max fired events; timeout_ms -1 = forever. Returns the count, or
+     * -1 (errno). */
+    int (*wait)(void *p, struct fired_event *out, int max, int timeout_ms);
 };
 
 #ifdef HAVE_MODEL_EPOLL

@@ -69,8 +69,8 @@ static unsigned reap(bool block)
         pid_t pid = waitpid(-1, &status, block ? 0 : WNOHANG);
         if (pid > 0) {
             n++;
-            if (WIFSIGNALED(status)) model_error("child %ld killed by signal %d", (long)pid,
-                                                 WTERMSIG(status));
+            if (WIFSIGNALED(status))
+                model_error("child %ld killed by signal %d", (long)pid, WTERMSIG(status));
             continue;
         }
         if (pid < 0 && errno == EINTR) continue;

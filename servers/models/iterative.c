@@ -4,8 +4,8 @@
  * 2. Wait for a client (or a stop).
  * 3. Serve it to the end; nobody else is served meanwhile.
  * 4. Back to 2.
- * HTTP answers one request per connection here (server_ctx.one_request,
- * set by main.c), so a keep-alive client cannot hold the server. */
+ * HTTP answers one request per connection here (.one_request below), so a
+ * keep-alive client cannot hold the server. */
 #include "model.h"
 
 #include <errno.h>
@@ -15,14 +15,13 @@
 static int iterative_run(const struct model_ctx *m)
 {
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r == 2) return 0; /* stop: nothing is in flight between clients */
-        if (r < 0) return -1;
+        enum wait_result r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
+        if (r == WAIT_STOP) return 0; /* nothing is in flight between clients */
+        if (r != WAIT_READY) return -1;
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR &&
-                errno != ECONNABORTED)
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 model_error("accept: %s", strerror(errno));
             continue;
         }
@@ -34,4 +33,5 @@ const struct model model_iterative = {
     .name = "iterative",
     .summary = "one client at a time",
     .run = iterative_run,
+    .one_request = true,
 };

@@ -1,12 +1,14 @@
 /* kqueue.c - the kqueue poller (FreeBSD, macOS, the other BSDs).
  *
- * Built only where <sys/event.h> exists; the loop is evloop.c. Filters are
- * EV_CLEAR (edge-triggered, like epoll.c's EPOLLET): evconn_run() reads and
- * writes until EAGAIN. Only one filter per fd is enabled at a time, so an
- * fd yields at most one event per batch, as evloop.c expects. */
+ * Built only where <sys/event.h> exists; the loop is evloop.c. As epoll.c
+ * does, an fd is registered once for both filters, EV_CLEAR (edge-triggered,
+ * like EPOLLET), and stays so until the loop forgets it: evconn_run() reads
+ * and writes until EAGAIN, and the loop drops the direction it does not
+ * wait for. An fd may fire both filters in one batch: the loop handles each
+ * event by fd, so that is two wake-ups, never a stale pointer. */
 #include "evloop.h"
 
-#include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/event.h>
 #include <sys/time.h>
@@ -37,37 +39,28 @@ static void kq_destroy(void *p)
     free(k);
 }
 
-/* Enables the wanted filter and disables the other one. */
-static int kq_set(struct kq *k, int fd, int events, void *ptr)
+/* Both filters at once (the change list is applied in order; with no
+ * event list, kevent() stops at the first change that fails). */
+static int kq_change(struct kq *k, int fd, unsigned short flags)
 {
-    struct kevent ch[2];
-    unsigned short rd = (events & POLL_IN) ? EV_ENABLE : EV_DISABLE;
-    unsigned short wr = (events & POLL_OUT) ? EV_ENABLE : EV_DISABLE;
-    EV_SET(&ch[0], fd, EVFILT_READ, EV_ADD | EV_CLEAR | rd, 0, 0, ptr);
-    EV_SET(&ch[1], fd, EVFILT_WRITE, EV_ADD | EV_CLEAR | wr, 0, 0, ptr);
+    struct kevent ch[2]; /* udata 0: it is void * on some BSDs, intptr_t on others */
+    EV_SET(&ch[0], (uintptr_t)fd, EVFILT_READ, flags, 0, 0, 0);
+    EV_SET(&ch[1], (uintptr_t)fd, EVFILT_WRITE, flags, 0, 0, 0);
     return kevent(k->fd, ch, 2, NULL, 0, NULL);
 }
 
-static int kq_add(void *p, int fd, int events, void *ptr)
-{
-    return kq_set(p, fd, events, ptr);
-}
-
-static int kq_modify(void *p, int fd, int events, void *ptr)
-{
-    return kq_set(p, fd, events, ptr);
-}
-
-static void kq_remove(void *p, int fd)
+static int kq_set(void *p, int fd, int mask, int old)
 {
     struct kq *k = p;
-    struct kevent ch[2];
-    EV_SET(&ch[0], fd, EVFILT_READ, EV_DELETE, 0, 0, NULL);
-    EV_SET(&ch[1], fd, EVFILT_WRITE, EV_DELETE, 0, 0, NULL);
-    kevent(k->fd, ch, 2, NULL, 0, NULL); /* ENOENT for a filter never added is fine */
+    if (!mask) {
+        kq_change(k, fd, EV_DELETE); /* EBADF: closed already, and gone */
+        return 0;
+    }
+    if (old) return 0;
+    return kq_change(k, fd, EV_ADD | EV_CLEAR);
 }
 
-static int kq_wait(void *p, struct poll_event *out, int max, int timeout_ms)
+static int kq_wait(void *p, struct fired_event *out, int max, int timeout_ms)
 {
     struct kq *k = p;
     if (max > (int)(sizeof k->ev / sizeof k->ev[0])) max = (int)(sizeof k->ev / sizeof k->ev[0]);
@@ -75,9 +68,9 @@ static int kq_wait(void *p, struct poll_event *out, int max, int timeout_ms)
     int n = kevent(k->fd, NULL, 0, k->ev, max, timeout_ms < 0 ? NULL : &ts);
     for (int i = 0; i < n; i++) {
         const struct kevent *e = &k->ev[i];
-        out[i].ptr = e->udata;
-        out[i].events = e->filter == EVFILT_WRITE ? POLL_OUT : POLL_IN;
-        if (e->flags & (EV_EOF | EV_ERROR)) out[i].events = POLL_IN | POLL_OUT;
+        out[i].fd = (int)e->ident;
+        out[i].mask = e->filter == EVFILT_WRITE ? POLL_OUT : POLL_IN;
+        if (e->flags & (EV_EOF | EV_ERROR)) out[i].mask = POLL_IN | POLL_OUT;
     }
     return n;
 }
@@ -86,9 +79,7 @@ static const struct poller kqueue_poller = {
     .name = "kqueue",
     .create = kq_create,
     .destroy = kq_destroy,
-    .add = kq_add,
-    .modify = kq_modify,
-    .remove = kq_remove,
+    .set = kq_set,
     .wait = kq_wait,
 };
 

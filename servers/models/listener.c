@@ -1,4 +1,5 @@
-/* listener.c - the listening socket, accepting, refusing, waiting, logging. */
+/* listener.c - the listening socket: opening it, accepting, refusing, and
+ * waiting for a client or a stop. */
 #ifdef __linux__
 #define _GNU_SOURCE /* accept4 */
 #endif
@@ -11,15 +12,13 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #define LISTEN_BACKLOG 511 /* nginx's default; the kernel caps it at somaxconn */
 
-static int set_nonblock_cloexec(int fd)
+int set_nonblock_cloexec(int fd)
 {
     int fl = fcntl(fd, F_GETFL);
     if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) return -1;
@@ -137,179 +136,15 @@ bool stop_requested(const struct model_ctx *m)
     return poll(&p, 1, 0) > 0;
 }
 
-int wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms, bool watch_stop)
+enum wait_result wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms,
+                         bool watch_stop)
 {
     struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = m->stop_fd, .events = POLLIN}};
     for (;;) {
         int n = poll(p, watch_stop ? 2 : 1, timeout_ms);
         if (n < 0 && errno == EINTR) continue; /* a signal: its handler wrote stop_fd */
-        if (n < 0) return -1;
-        if (n == 0) return 0;
-        if (p[0].revents) return 1;
-        return 2;
+        if (n < 0) return WAIT_ERROR;
+        if (n == 0) return WAIT_TIMEOUT;
+        return p[0].revents ? WAIT_READY : WAIT_STOP;
     }
-}
-
-static void vlog(const char *fmt, va_list ap)
-{
-    char line[512];
-    int n = snprintf(line, sizeof line, "refserver[%ld]: ", (long)getpid());
-    vsnprintf(line + n, sizeof line - (size_t)n - 1, fmt, ap);
-    size_t len = strlen(line);
-    line[len++] = '\n';
-    ssize_t w = write(STDERR_FILENO, line, len); /* one write: lines never interleave */
-    (void)w;
-}
-
-void model_info(const struct model_ctx *m, const char *fmt, ...)
-{
-    if (m->quiet) return;
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(fmt, ap);
-    va_end(ap);
-}
-
-void model_error(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vlog(fmt, ap);
-    va_end(ap);
-}
-
-/* ---- FTP passive data channel ---- */
-
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family) return false;
-    if (a->ss_family == AF_INET)
-        return memcmp(&((const struct sockaddr_in *)a)->sin_addr,
-                      &((const struct sockaddr_in *)b)->sin_addr, sizeof(struct in_addr)) == 0;
-    if (a->ss_family == AF_INET6)
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr,
-                      sizeof(struct in6_addr)) == 0;
-    return false;
-}
-
-static void set_port(struct sockaddr_storage *ss, unsigned port)
-{
-    if (ss->ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
-    else
-        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
-}
-
-/* Every transfer binds a fresh data port, so loopback fills with TIME_WAIT
- * sockets, and the kernel's own search for a free port (bind to port 0)
- * walks past all of them: EPSV took 6-8 ms here with 20k in TIME_WAIT. As
- * vsftpd does, try a few random ports first (one lookup each; SO_REUSEADDR
- * lets a listener share a port with TIME_WAIT leftovers), then port 0. */
-static int bind_data_port(int fd, struct sockaddr_storage *ss, socklen_t len)
-{
-    enum { LOW = 32768, HIGH = 60999, TRIES = 8 };
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint32_t x = (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16) ^ (uint32_t)fd;
-    for (int i = 0; i < TRIES; i++) {
-        x ^= x << 13; /* xorshift32: spread, not secrecy */
-        x ^= x >> 17;
-        x ^= x << 5;
-        set_port(ss, LOW + x % (HIGH - LOW + 1));
-        if (bind(fd, (struct sockaddr *)ss, len) == 0) return 0;
-        if (errno != EADDRINUSE && errno != EACCES) return -1;
-    }
-    set_port(ss, 0);
-    return bind(fd, (struct sockaddr *)ss, len);
-}
-
-int data_listen(int control_fd, char *ip_out, size_t ip_len)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(control_fd, (struct sockaddr *)&ss, &len) < 0) return -1;
-    if (ss.ss_family == AF_INET)
-        ((struct sockaddr_in *)&ss)->sin_port = 0;
-    else if (ss.ss_family == AF_INET6)
-        ((struct sockaddr_in6 *)&ss)->sin6_port = 0;
-    else {
-        errno = EAFNOSUPPORT;
-        return -1;
-    }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind_data_port(fd, &ss, len) < 0 || listen(fd, 1) < 0 ||
-        set_nonblock_cloexec(fd) < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0) {
-        int saved = errno;
-        close(fd);
-        errno = saved;
-        return -1;
-    }
-    const void *addr = ss.ss_family == AF_INET
-                           ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
-                           : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (!inet_ntop(ss.ss_family, addr, ip_out, (socklen_t)ip_len)) {
-        close(fd);
-        return -1;
-    }
-    return fd;
-}
-
-int data_port(int lfd)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-    if (getsockname(lfd, (struct sockaddr *)&ss, &len) < 0) return -1;
-    return ss.ss_family == AF_INET6 ? ntohs(((struct sockaddr_in6 *)&ss)->sin6_port)
-                                    : ntohs(((struct sockaddr_in *)&ss)->sin_port);
-}
-
-int data_peer_ok(int data_fd, int control_fd)
-{
-    struct sockaddr_storage data_peer, control_peer;
-    socklen_t a = sizeof data_peer, b = sizeof control_peer;
-    if (getpeername(data_fd, (struct sockaddr *)&data_peer, &a) < 0 ||
-        getpeername(control_fd, (struct sockaddr *)&control_peer, &b) < 0)
-        return -1; /* reset before we got to it: the transfer fails at once */
-    if (same_ip(&data_peer, &control_peer)) return 1;
-    /* someone else raced for the port (a data-channel hijack): refuse it */
-    char peer[64];
-    format_addr((struct sockaddr *)&data_peer, peer, sizeof peer);
-    model_error("data connection from %s refused: not the control connection's host", peer);
-    return 0;
-}
-
-int data_accept(int lfd, int control_fd)
-{
-    for (;;) {
-        char peer[64];
-        int fd = listener_accept(lfd, peer, sizeof peer);
-        if (fd < 0) return -1;
-        int ok = data_peer_ok(fd, control_fd);
-        if (ok > 0) return fd;
-        close(fd);
-        if (ok < 0) {
-            errno = ECONNRESET;
-            return -1;
-        }
-    }
-}
-
-ssize_t recv_to_file(int sock, int file_fd, char *buf, size_t cap)
-{
-    ssize_t n = recv(sock, buf, cap, 0);
-    if (n <= 0) return n;
-    for (ssize_t done = 0; done < n;) {
-        ssize_t w = write(file_fd, buf + done, (size_t)(n - done));
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) {
-            if (w == 0) errno = EIO;
-            return -2; /* the file failed, not the socket */
-        }
-        done += w;
-    }
-    return n;
 }

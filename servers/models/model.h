@@ -19,64 +19,63 @@
 #include <sys/types.h>
 
 #include "conn.h"
+#include "datachan.h"
 
 struct model_ctx {
-    int listen_fd;                 /* bound, listening, non-blocking, close-on-exec */
-    struct sockaddr_storage addr;  /* its address (models that open more listeners) */
+    int listen_fd;                /* bound, listening, non-blocking, close-on-exec */
+    struct sockaddr_storage addr; /* its address (models that open more listeners) */
     socklen_t addrlen;
     const struct proto *proto;
     const struct server_ctx *server;
-    unsigned max_conn;             /* 0 = no limit */
-    unsigned idle_timeout_ms;      /* close a client silent this long (0 = never) */
-    unsigned workers;              /* processes/threads for pool models (0 = model default) */
-    int stop_fd;                   /* readable once a stop was asked; never drained */
-    bool quiet;                    /* log errors only */
+    unsigned max_conn;        /* 0 = no limit */
+    unsigned idle_timeout_ms; /* close a client silent this long (0 = never) */
+    unsigned workers;         /* processes/threads for pool models (0 = model default) */
+    int stop_fd;              /* readable once a stop was asked; never drained */
+    bool quiet;               /* log errors only */
 };
 
 struct model {
     const char *name;
-    const char *summary; /* one line for --list-models */
+    const char *summary;                   /* one line for --list-models */
     int (*run)(const struct model_ctx *m); /* 0 on a clean stop */
-    bool reuseport; /* main.c opens the listener with SO_REUSEPORT */
+    bool reuseport;                        /* main.c opens the listener with SO_REUSEPORT */
+    bool one_request;                      /* HTTP answers one request per connection, then closes
+                                              (server_ctx.one_request), so other clients get a turn */
 };
 
-/* ---- listener.c: sockets and logs ---- */
+/* ---- listener.c: the listening socket ---- */
 
 /* Binds and listens on host:port ("0" = any free port); -1 with err filled. */
 int listener_open(const char *host, const char *port, bool reuseport, struct sockaddr_storage *addr,
                   socklen_t *addrlen, char *err, size_t errlen);
 /* "ip:port" (IPv6 as "[ip]:port") */
 void format_addr(const struct sockaddr *sa, char *out, size_t outlen);
-/* Accepts one client as a non-blocking, close-on-exec socket; peer gets its
- * address. -1 with errno (EAGAIN when none is waiting). */
+/* Accepts one client as a non-blocking, close-on-exec socket with
+ * TCP_NODELAY; peer gets its address. -1 with errno (EAGAIN when none is
+ * waiting). */
 int listener_accept(int lfd, char *peer, size_t peerlen);
 /* Sends the protocol's refusal (best effort, never blocks) and closes fd. */
 void refuse_client(int fd, const struct model_ctx *m, const char *peer);
+int set_nonblock_cloexec(int fd); /* 0, or -1 with errno */
 /* True once a stop was asked. */
 bool stop_requested(const struct model_ctx *m);
-/* Waits until fd is ready for events (POLLIN/POLLOUT) or a stop is asked.
- * Returns 1 ready, 0 timed out, 2 stop asked (only if watch_stop), -1 error. */
-int wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms, bool watch_stop);
-/* stderr log lines; model_info is silent under --quiet. */
+
+enum wait_result {
+    WAIT_READY,   /* fd is ready */
+    WAIT_TIMEOUT, /* timeout_ms passed first */
+    WAIT_STOP,    /* a stop was asked (only if watch_stop) */
+    WAIT_ERROR,   /* poll() failed */
+};
+/* Waits until fd is ready for events (POLLIN/POLLOUT) or a stop is asked;
+ * timeout_ms -1 = forever. */
+enum wait_result wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms,
+                         bool watch_stop);
+
+/* ---- log.c: stderr log lines; model_info is silent under --quiet ---- */
+
 void model_info(const struct model_ctx *m, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 void model_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* FTP passive data channel (conn.h's ACT_OPEN_PASSIVE / ACT_ACCEPT_DATA):
- * a non-blocking listener on the control connection's local address, port 0;
- * its IP as text goes to ip_out. -1 with errno. */
-int data_listen(int control_fd, char *ip_out, size_t ip_len);
-int data_port(int lfd); /* the port a data listener got */
-/* Accepts the data connection (non-blocking, close-on-exec) if it comes from
- * the control connection's host; others are closed. -1 with errno (EAGAIN:
- * none waiting yet). */
-int data_accept(int lfd, int control_fd);
-/* Whether a data connection comes from the control connection's host:
- * 1 yes, 0 another host (logged), -1 it is already gone (reset). */
-int data_peer_ok(int data_fd, int control_fd);
-/* ACT_TRANSFER_IN: one recv() into buf, all of it written to file_fd.
- * > 0 bytes moved, 0 EOF, -1 socket error (errno), -2 file write error. */
-ssize_t recv_to_file(int sock, int file_fd, char *buf, size_t cap);
 
 /* ---- sendfile.c ---- */
 
@@ -91,8 +90,9 @@ ssize_t send_bytes(int sock, const void *buf, size_t len);
 
 /* How a blocking-style model waits: plain poll() or a coroutine yield. */
 struct io {
-    /* Like wait_fd(): 1 ready, 0 timed out, 2 stop asked, -1 error. */
-    int (*wait)(const struct model_ctx *m, int fd, short events, int timeout_ms, bool watch_stop);
+    /* Like wait_fd(). */
+    enum wait_result (*wait)(const struct model_ctx *m, int fd, short events, int timeout_ms,
+                             bool watch_stop);
 };
 extern const struct io io_blocking;
 
@@ -112,20 +112,14 @@ struct evconn {
     int fd;
     struct session *session;
     enum ev_want want;
+    int wait_fd;        /* the fd that want is about: fd, or a data channel socket */
+    struct datachan dc; /* FTP data channel */
     uint64_t last_active_ms;
     struct evconn *prev, *next; /* the idle list, least recently active first */
-    struct evconn *next_ready;  /* the poller's list of connections to run again */
+    struct evconn *next_ready;  /* the loop's list of connections to run again */
     bool queued;                /* ... and whether it is on it */
-    int armed;                  /* the poller's record of what it waits for */
-    int armed_fd;               /* ... and on which fd (-1: none) */
-    int wait_fd;                /* the fd evconn_run() waits on: fd, pasv_fd or data_fd */
-    int pasv_fd, data_fd;       /* FTP data channel: listener, connection (-1: none) */
-    char *xfer;                 /* ACT_TRANSFER_IN's buffer, allocated on first use */
-    /* Called before an fd the poller may watch (pasv_fd, data_fd) is closed. */
-    void (*unwatch)(void *loop, struct evconn *c, int fd);
-    void *loop;
     bool eof;
-    size_t in_have, in_off;     /* unconsumed input is in[in_off..in_have) */
+    size_t in_have, in_off; /* unconsumed input is in[in_off..in_have) */
     char in[16384];
 };
 

@@ -11,19 +11,13 @@
  * loop would stop at once. */
 #include "evloop.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdlib.h>
 
-struct entry {
-    int fd;
-    void *ptr;
-};
-
 struct nb {
     int stop_fd;
-    struct entry *e;
+    int *fds; /* every fd watched, in no order */
     int n, cap;
     int next; /* round-robin start, so a full event array never starves anyone */
 };
@@ -38,50 +32,36 @@ static void *nb_create(const struct model_ctx *m)
 static void nb_destroy(void *p)
 {
     struct nb *s = p;
-    free(s->e);
+    free(s->fds);
     free(s);
 }
 
 static int find(const struct nb *s, int fd)
 {
     for (int i = 0; i < s->n; i++)
-        if (s->e[i].fd == fd) return i;
+        if (s->fds[i] == fd) return i;
     return -1;
 }
 
-static int nb_add(void *p, int fd, int events, void *ptr)
+/* Only whether an fd is watched matters: everything is tried every round. */
+static int nb_set(void *p, int fd, int mask, int old)
 {
     struct nb *s = p;
-    (void)events; /* everything is tried every round anyway */
+    if (!mask) {
+        int i = find(s, fd);
+        if (i >= 0) s->fds[i] = s->fds[--s->n];
+        return 0;
+    }
+    if (old) return 0;
     if (s->n == s->cap) {
         int cap = s->cap ? s->cap * 2 : 64;
-        struct entry *e = realloc(s->e, (size_t)cap * sizeof *e);
-        if (!e) return -1;
-        s->e = e;
+        int *fds = realloc(s->fds, (size_t)cap * sizeof *fds);
+        if (!fds) return -1;
+        s->fds = fds;
         s->cap = cap;
     }
-    s->e[s->n++] = (struct entry){fd, ptr};
+    s->fds[s->n++] = fd;
     return 0;
-}
-
-static int nb_modify(void *p, int fd, int events, void *ptr)
-{
-    struct nb *s = p;
-    (void)events;
-    int i = find(s, fd);
-    if (i < 0) {
-        errno = ENOENT;
-        return -1;
-    }
-    s->e[i].ptr = ptr;
-    return 0;
-}
-
-static void nb_remove(void *p, int fd)
-{
-    struct nb *s = p;
-    int i = find(s, fd);
-    if (i >= 0) s->e[i] = s->e[--s->n];
 }
 
 static bool stop_pending(int fd)
@@ -92,16 +72,16 @@ static bool stop_pending(int fd)
 
 /* Reports every fd as ready, without asking the kernel; timeout_ms is ignored
  * on purpose: the busy loop never waits. */
-static int nb_wait(void *p, struct poll_event *out, int max, int timeout_ms)
+static int nb_wait(void *p, struct fired_event *out, int max, int timeout_ms)
 {
     struct nb *s = p;
     (void)timeout_ms;
     sched_yield();
     int got = 0;
     for (int k = 0; k < s->n && got < max; k++) {
-        struct entry *e = &s->e[(s->next + k) % s->n];
-        if (e->fd == s->stop_fd && !stop_pending(e->fd)) continue;
-        out[got++] = (struct poll_event){.ptr = e->ptr, .events = POLL_IN | POLL_OUT};
+        int fd = s->fds[(s->next + k) % s->n];
+        if (fd == s->stop_fd && !stop_pending(fd)) continue;
+        out[got++] = (struct fired_event){.fd = fd, .mask = POLL_IN | POLL_OUT};
     }
     s->next = s->n ? (s->next + 1) % s->n : 0;
     return got;
@@ -111,9 +91,7 @@ static const struct poller nonblock_poller = {
     .name = "nonblock",
     .create = nb_create,
     .destroy = nb_destroy,
-    .add = nb_add,
-    .modify = nb_modify,
-    .remove = nb_remove,
+    .set = nb_set,
     .wait = nb_wait,
 };
 

@@ -4,18 +4,16 @@
  * (compacting on close), and slot_of[fd] finds an fd's entry in O(1). */
 #include "evloop.h"
 
-#include <errno.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 
 struct pl {
     struct pollfd *fds;
-    void **ptrs;      /* ptrs[i] belongs to fds[i] */
-    int n, cap, ptr_cap;
-    int *slot_of;     /* fd -> index in fds, -1 if absent */
+    int n, cap;
+    int *slot_of; /* fd -> index in fds, -1 if absent */
     int slot_cap;
-    int scan_from;    /* where the next wait starts reporting (fairness) */
+    int scan_from; /* where the next wait starts reporting (fairness) */
 };
 
 static void *pl_create(const struct model_ctx *m)
@@ -28,7 +26,6 @@ static void pl_destroy(void *p)
 {
     struct pl *s = p;
     free(s->fds);
-    free(s->ptrs);
     free(s->slot_of);
     free(s);
 }
@@ -43,7 +40,8 @@ static int grow(void **arr, int *cap, int need, size_t elem)
 {
     if (need <= *cap) return 0;
     int ncap = *cap ? *cap : 64;
-    while (ncap < need) ncap *= 2;
+    while (ncap < need)
+        ncap *= 2;
     void *a = realloc(*arr, (size_t)ncap * elem);
     if (!a) return -1;
     *arr = a;
@@ -51,45 +49,38 @@ static int grow(void **arr, int *cap, int need, size_t elem)
     return 0;
 }
 
-static int pl_add(void *p, int fd, int events, void *ptr)
+static void pl_remove(struct pl *s, int fd)
 {
-    struct pl *s = p;
-    int old = s->slot_cap;
-    if (grow((void **)&s->slot_of, &s->slot_cap, fd + 1, sizeof(int)) < 0) return -1;
-    for (int i = old; i < s->slot_cap; i++) s->slot_of[i] = -1;
-    if (grow((void **)&s->fds, &s->cap, s->n + 1, sizeof(struct pollfd)) < 0) return -1;
-    if (grow((void **)&s->ptrs, &s->ptr_cap, s->n + 1, sizeof(void *)) < 0) return -1;
-    s->fds[s->n] = (struct pollfd){.fd = fd, .events = to_poll(events)};
-    s->ptrs[s->n] = ptr;
-    s->slot_of[fd] = s->n++;
-    return 0;
-}
-
-static int pl_modify(void *p, int fd, int events, void *ptr)
-{
-    struct pl *s = p;
-    if (fd >= s->slot_cap || s->slot_of[fd] < 0) {
-        errno = ENOENT;
-        return -1;
-    }
-    int i = s->slot_of[fd];
-    s->fds[i].events = to_poll(events);
-    s->ptrs[i] = ptr;
-    return 0;
-}
-
-static void pl_remove(void *p, int fd)
-{
-    struct pl *s = p;
     if (fd >= s->slot_cap || s->slot_of[fd] < 0) return;
     int i = s->slot_of[fd], last = --s->n;
     s->fds[i] = s->fds[last];
-    s->ptrs[i] = s->ptrs[last];
     if (i != last) s->slot_of[s->fds[i].fd] = i;
     s->slot_of[fd] = -1;
 }
 
-static int pl_wait(void *p, struct poll_event *out, int max, int timeout_ms)
+static int pl_set(void *p, int fd, int mask, int old)
+{
+    struct pl *s = p;
+    (void)old; /* slot_of knows */
+    if (!mask) {
+        pl_remove(s, fd);
+        return 0;
+    }
+    int old_cap = s->slot_cap;
+    if (grow((void **)&s->slot_of, &s->slot_cap, fd + 1, sizeof(int)) < 0) return -1;
+    for (int i = old_cap; i < s->slot_cap; i++)
+        s->slot_of[i] = -1;
+    if (s->slot_of[fd] >= 0) {
+        s->fds[s->slot_of[fd]].events = to_poll(mask);
+        return 0;
+    }
+    if (grow((void **)&s->fds, &s->cap, s->n + 1, sizeof(struct pollfd)) < 0) return -1;
+    s->fds[s->n] = (struct pollfd){.fd = fd, .events = to_poll(mask)};
+    s->slot_of[fd] = s->n++;
+    return 0;
+}
+
+static int pl_wait(void *p, struct fired_event *out, int max, int timeout_ms)
 {
     struct pl *s = p;
     int ready = poll(s->fds, (nfds_t)s->n, timeout_ms);
@@ -100,9 +91,9 @@ static int pl_wait(void *p, struct poll_event *out, int max, int timeout_ms)
         int i = (s->scan_from + k) % s->n;
         short r = s->fds[i].revents;
         if (!r) continue;
-        out[got].ptr = s->ptrs[i];
-        out[got].events = (r & (POLLIN | POLLHUP | POLLERR | POLLNVAL) ? POLL_IN : 0) |
-                          (r & (POLLOUT | POLLHUP | POLLERR | POLLNVAL) ? POLL_OUT : 0);
+        out[got].fd = s->fds[i].fd;
+        out[got].mask = (r & (POLLIN | POLLHUP | POLLERR | POLLNVAL) ? POLL_IN : 0) |
+                        (r & (POLLOUT | POLLHUP | POLLERR | POLLNVAL) ? POLL_OUT : 0);
         got++;
     }
     s->scan_from = s->n ? (s->scan_from + 1) % s->n : 0;
@@ -113,9 +104,7 @@ static const struct poller poll_poller = {
     .name = "poll",
     .create = pl_create,
     .destroy = pl_destroy,
-    .add = pl_add,
-    .modify = pl_modify,
-    .remove = pl_remove,
+    .set = pl_set,
     .wait = pl_wait,
 };
 

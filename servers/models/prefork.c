@@ -27,8 +27,8 @@ static void worker_loop(const struct model_ctx *m, atomic_uint *busy)
 {
     signal(SIGCHLD, SIG_DFL);
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r != 1) break; /* stop (or a broken poll) */
+        if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY)
+            break; /* stop (or a broken poll) */
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd < 0) continue; /* EAGAIN: another worker won this client */
@@ -54,14 +54,15 @@ static int prefork_run(const struct model_ctx *m)
 {
     unsigned n = m->workers ? m->workers : DEFAULT_WORKERS;
     pid_t *pids = calloc(n, sizeof *pids);
-    atomic_uint *busy = mmap(NULL, sizeof *busy, PROT_READ | PROT_WRITE,
-                             MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    atomic_uint *busy =
+        mmap(NULL, sizeof *busy, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (!pids || busy == MAP_FAILED) {
         free(pids);
         return -1;
     }
     atomic_init(busy, 0);
-    for (unsigned i = 0; i < n; i++) pids[i] = spawn(m, busy);
+    for (unsigned i = 0; i < n; i++)
+        pids[i] = spawn(m, busy);
 
     /* supervise: waitpid() returns when a worker exits; the stop pipe ends it */
     while (!stop_requested(m)) {

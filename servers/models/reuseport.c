@@ -18,7 +18,6 @@
 #include <string.h>
 #include <unistd.h>
 
-
 #define DEFAULT_LOOPS 2 /* one per core of the reference machine */
 
 struct loop_thread {

@@ -10,8 +10,7 @@
 
 struct sl {
     fd_set rd, wr;
-    void *ptrs[FD_SETSIZE];
-    int maxfd;
+    int maxfd;     /* the highest fd in either set, -1: none */
     int scan_from; /* where the next wait starts reporting (fairness) */
 };
 
@@ -31,39 +30,27 @@ static void sl_destroy(void *p)
     free(p);
 }
 
-static int sl_modify(void *p, int fd, int events, void *ptr)
+static int sl_set(void *p, int fd, int mask, int old)
 {
     struct sl *s = p;
+    (void)old;
     if (fd < 0 || fd >= FD_SETSIZE) {
+        if (!mask) return 0; /* never watched */
         model_error("select: fd %d is above FD_SETSIZE (%d): refusing it", fd, FD_SETSIZE);
         errno = EMFILE;
         return -1;
     }
     FD_CLR(fd, &s->rd);
     FD_CLR(fd, &s->wr);
-    if (events & POLL_IN) FD_SET(fd, &s->rd);
-    if (events & POLL_OUT) FD_SET(fd, &s->wr);
-    s->ptrs[fd] = ptr;
-    if (fd > s->maxfd) s->maxfd = fd;
+    if (mask & POLL_IN) FD_SET(fd, &s->rd);
+    if (mask & POLL_OUT) FD_SET(fd, &s->wr);
+    if (mask && fd > s->maxfd) s->maxfd = fd;
+    while (s->maxfd >= 0 && !FD_ISSET(s->maxfd, &s->rd) && !FD_ISSET(s->maxfd, &s->wr))
+        s->maxfd--;
     return 0;
 }
 
-static int sl_add(void *p, int fd, int events, void *ptr)
-{
-    return sl_modify(p, fd, events, ptr);
-}
-
-static void sl_remove(void *p, int fd)
-{
-    struct sl *s = p;
-    if (fd < 0 || fd >= FD_SETSIZE) return;
-    FD_CLR(fd, &s->rd);
-    FD_CLR(fd, &s->wr);
-    s->ptrs[fd] = NULL;
-    while (s->maxfd >= 0 && !s->ptrs[s->maxfd]) s->maxfd--;
-}
-
-static int sl_wait(void *p, struct poll_event *out, int max, int timeout_ms)
+static int sl_wait(void *p, struct fired_event *out, int max, int timeout_ms)
 {
     struct sl *s = p;
     fd_set rd = s->rd, wr = s->wr; /* select() overwrites its sets */
@@ -73,11 +60,8 @@ static int sl_wait(void *p, struct poll_event *out, int max, int timeout_ms)
     int n = s->maxfd + 1, got = 0;
     for (int k = 0; k < n && got < max; k++) {
         int fd = (s->scan_from + k) % n;
-        int ev = (FD_ISSET(fd, &rd) ? POLL_IN : 0) | (FD_ISSET(fd, &wr) ? POLL_OUT : 0);
-        if (!ev) continue;
-        out[got].ptr = s->ptrs[fd];
-        out[got].events = ev;
-        got++;
+        int mask = (FD_ISSET(fd, &rd) ? POLL_IN : 0) | (FD_ISSET(fd, &wr) ? POLL_OUT : 0);
+        if (mask) out[got++] = (struct fired_event){.fd = fd, .mask = mask};
     }
     s->scan_from = n ? (s->scan_from + 1) % n : 0;
     return got;
@@ -87,9 +71,7 @@ static const struct poller select_poller = {
     .name = "select",
     .create = sl_create,
     .destroy = sl_destroy,
-    .add = sl_add,
-    .modify = sl_modify,
-    .remove = sl_remove,
+    .set = sl_set,
     .wait = sl_wait,
 };
 

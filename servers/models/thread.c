@@ -80,9 +80,8 @@ static int thread_run(const struct model_ctx *m)
     pthread_attr_setstacksize(&attr, THREAD_STACK);
 
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r == 2) break;
-        if (r < 0) break;
+        /* a stop (or a failed poll) ends accepting */
+        if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY) break;
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd >= 0) hand_over(m, &live, &attr, fd, peer);
@@ -90,7 +89,8 @@ static int thread_run(const struct model_ctx *m)
     close(m->listen_fd);
     /* stop: threads see stop_fd too; wait for the in-flight ones */
     pthread_mutex_lock(&live.lock);
-    while (live.n > 0) pthread_cond_wait(&live.zero, &live.lock);
+    while (live.n > 0)
+        pthread_cond_wait(&live.zero, &live.lock);
     pthread_mutex_unlock(&live.lock);
     pthread_attr_destroy(&attr);
     return 0;

@@ -31,7 +31,7 @@ struct pool {
     pthread_cond_t nonempty;
     struct queued q[QUEUE_CAP];
     unsigned head, len;
-    unsigned busy;  /* clients being served (for --max-conn) */
+    unsigned busy; /* clients being served (for --max-conn) */
     bool closing;
 };
 
@@ -40,7 +40,8 @@ static void *worker(void *arg)
     struct pool *p = arg;
     for (;;) {
         pthread_mutex_lock(&p->lock);
-        while (p->len == 0 && !p->closing) pthread_cond_wait(&p->nonempty, &p->lock);
+        while (p->len == 0 && !p->closing)
+            pthread_cond_wait(&p->nonempty, &p->lock);
         if (p->len == 0) { /* closing and drained */
             pthread_mutex_unlock(&p->lock);
             return NULL;
@@ -85,15 +86,15 @@ static int threadpool_run(const struct model_ctx *m)
     pthread_t *tids = calloc(n, sizeof *tids);
     if (!tids) return -1;
     unsigned started = 0;
-    while (started < n && pthread_create(&tids[started], NULL, worker, &p) == 0) started++;
+    while (started < n && pthread_create(&tids[started], NULL, worker, &p) == 0)
+        started++;
     if (started == 0) {
         model_error("threadpool: cannot start a worker");
         free(tids);
         return -1;
     }
     for (;;) {
-        int r = wait_fd(m, m->listen_fd, POLLIN, -1, true);
-        if (r != 1) break;
+        if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY) break; /* stop */
         char peer[64];
         int fd = listener_accept(m->listen_fd, peer, sizeof peer);
         if (fd >= 0) enqueue(&p, fd, peer);
@@ -103,7 +104,8 @@ static int threadpool_run(const struct model_ctx *m)
     p.closing = true;
     pthread_cond_broadcast(&p.nonempty);
     pthread_mutex_unlock(&p.lock);
-    for (unsigned i = 0; i < started; i++) pthread_join(tids[i], NULL);
+    for (unsigned i = 0; i < started; i++)
+        pthread_join(tids[i], NULL);
     free(tids);
     pthread_mutex_destroy(&p.lock);
     pthread_cond_destroy(&p.nonempty);

@@ -14,6 +14,9 @@
  *    down: their pending recv completes with 0 and the connection closes.
  * File bodies: io_uring has no sendfile, so a chunk is pread() from the page
  * cache into the connection's buffer and sent from there.
+ * The FTP data channel is datachan.c's, as for every model: its sockets are
+ * non-blocking, and where one would block, a poll on it goes through the ring
+ * and its completion runs the same step again.
  */
 #include "model.h"
 
@@ -31,13 +34,13 @@
 #define FILE_CHUNK (64 * 1024)
 
 /* the low two bits of user_data: which operation of the connection completed */
-enum op { OP_RECV = 0, OP_SEND = 1, OP_DATA = 2 /* the FTP data action in u->sent */ };
+enum op { OP_RECV = 0, OP_SEND = 1, OP_DATA = 2 /* a poll for the FTP data action in u->sent */ };
 
 struct uconn {
-    struct evconn *ev;   /* session, input buffer, idle-list links */
-    bool pending;        /* an operation is in flight: the kernel owns a buffer */
-    bool closing;        /* shut down; free when the pending operation completes */
-    struct action sent;  /* the ACT_WRITE / ACT_SENDFILE being sent */
+    struct evconn *ev;  /* session, input buffer, idle-list links */
+    bool pending;       /* an operation is in flight: the kernel owns a buffer */
+    bool closing;       /* shut down; free when the pending operation completes */
+    struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
     char chunk[FILE_CHUNK];
 };
 
@@ -81,98 +84,22 @@ static void submit_op(struct uloop *l, struct uconn *u, enum op op, const void *
     u->pending = true;
 }
 
-/* ---- the FTP data channel (conn.h): accept, send and recv go through the
- * ring like the control connection's; listen/close are immediate ---- */
-
-static void close_data(struct evconn *c)
-{
-    if (c->pasv_fd >= 0) close(c->pasv_fd);
-    if (c->data_fd >= 0) close(c->data_fd);
-    c->pasv_fd = c->data_fd = -1;
-}
-
-/* Submits the data action a, or completes it at once. false: completed. */
-static bool submit_data(struct uloop *l, struct uconn *u, const struct action *a)
+/* Runs the FTP data action a (datachan.c) as far as it goes without
+ * blocking. true: it waits for a poll on the ring; false: it is done. */
+static bool step_data(struct uloop *l, struct uconn *u, const struct action *a)
 {
     struct evconn *c = u->ev;
-    struct io_uring_sqe *sqe;
-    ssize_t result = -1;
-    switch (a->kind) {
-    case ACT_OPEN_PASSIVE:
-        close_data(c);
-        c->pasv_fd = data_listen(c->fd, a->ip_out, a->ip_out_len);
-        result = c->pasv_fd < 0 ? -1 : data_port(c->pasv_fd);
-        break;
-    case ACT_CLOSE_DATA:
-        close_data(c);
-        result = 0;
-        break;
-    case ACT_ACCEPT_DATA:
-        if (c->pasv_fd < 0) break;
-        sqe = get_sqe(l);
-        io_uring_prep_accept(sqe, c->pasv_fd, NULL, NULL, SOCK_CLOEXEC);
-        goto submitted;
-    case ACT_TRANSFER_IN:
-        if (c->data_fd < 0) break;
-        sqe = get_sqe(l);
-        io_uring_prep_recv(sqe, c->data_fd, u->chunk, sizeof u->chunk, 0);
-        goto submitted;
-    case ACT_TRANSFER_OUT: {
-        if (c->data_fd < 0) break;
-        const void *buf = a->buf;
-        size_t len = a->len;
-        if (a->fd >= 0) { /* a file range: a chunk through the page cache */
-            ssize_t n = pread(a->fd, u->chunk, a->count < sizeof u->chunk ? a->count
-                                                                          : sizeof u->chunk,
-                              a->off);
-            if (n <= 0) break;
-            buf = u->chunk;
-            len = (size_t)n;
-        }
-        sqe = get_sqe(l);
-        io_uring_prep_send(sqe, c->data_fd, buf, len, MSG_NOSIGNAL);
-        goto submitted;
+    struct dc_step st = datachan_step(&c->dc, a, l->stopping);
+    if (st.status == DC_DONE) {
+        session_done(c->session, a, st.result);
+        return false;
     }
-    default: break;
-    }
-    session_done(c->session, a, result);
-    return false;
-submitted:
+    struct io_uring_sqe *sqe = get_sqe(l);
+    io_uring_prep_poll_add(sqe, st.fd, st.status == DC_WAIT_IN ? POLLIN : POLLOUT);
     io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | OP_DATA);
     u->sent = *a;
     u->pending = true;
     return true;
-}
-
-/* A data operation completed: the result the session gets. -2: go on waiting. */
-static ssize_t data_result(struct uloop *l, struct uconn *u, int res)
-{
-    struct evconn *c = u->ev;
-    const struct action *a = &u->sent;
-    if (a->kind == ACT_ACCEPT_DATA) {
-        if (res < 0) return -1;
-        int ok = data_peer_ok(res, c->fd);
-        if (ok <= 0) close(res);
-        if (ok < 0) return -1;   /* reset before it was accepted */
-        if (ok == 0) {           /* another host: keep waiting for the client */
-            submit_data(l, u, a);
-            return -2;
-        }
-        close(c->pasv_fd);
-        c->pasv_fd = -1;
-        c->data_fd = res;
-        return 0;
-    }
-    if (res < 0) return -1;
-    if (a->kind == ACT_TRANSFER_IN) {
-        for (int done = 0; done < res;) {
-            ssize_t w = write(a->fd, u->chunk + done, (size_t)(res - done));
-            if (w < 0 && errno == EINTR) continue;
-            if (w <= 0) return -1;
-            done += (int)w;
-        }
-    }
-    return res;
 }
 
 static void free_conn(struct uloop *l, struct uconn *u)
@@ -214,9 +141,9 @@ static void advance(struct uloop *l, struct uconn *u)
             submit_op(l, u, OP_SEND, u->chunk, (size_t)n);
             c->want = EV_WANT_WRITE;
             return;
-        } else if (a.kind == ACT_CLOSE) {
-            break;
-        } else if (submit_data(l, u, &a)) {
+        } else if (!datachan_action(a.kind)) {
+            break; /* ACT_CLOSE */
+        } else if (step_data(l, u, &a)) {
             return;
         }
     }
@@ -233,9 +160,10 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
     }
     if (res > 0) evlist_touch(&l->conns, c, now);
     if (op == OP_DATA) {
-        ssize_t result = data_result(l, u, res);
-        if (result == -2) return;
-        session_done(c->session, &u->sent, result);
+        if (res < 0) /* the poll failed: so does the action */
+            session_done(c->session, &u->sent, -1);
+        else if (step_data(l, u, &u->sent))
+            return;
     } else if (op == OP_RECV) {
         if (res > 0) {
             c->in_have = (size_t)res;
@@ -295,8 +223,8 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
 static void shut(struct uloop *l, struct evconn *c, uint64_t now)
 {
     shutdown(c->fd, SHUT_RDWR);
-    if (c->pasv_fd >= 0) shutdown(c->pasv_fd, SHUT_RDWR); /* ends a pending accept */
-    if (c->data_fd >= 0) shutdown(c->data_fd, SHUT_RDWR);
+    if (c->dc.pasv_fd >= 0) shutdown(c->dc.pasv_fd, SHUT_RDWR); /* ends a pending poll */
+    if (c->dc.data_fd >= 0) shutdown(c->dc.data_fd, SHUT_RDWR);
     evlist_touch(&l->conns, c, now + 3600 * 1000); /* not again before it completes */
 }
 
@@ -312,14 +240,15 @@ static void begin_stop(struct uloop *l, uint64_t now)
     for (struct evconn *c = l->conns.head; c; c = c->next) {
         if (c->want == EV_WANT_READ) shutdown(c->fd, SHUT_RDWR);
         /* a data connection not yet made is not work in flight either */
-        if (c->pasv_fd >= 0) shutdown(c->pasv_fd, SHUT_RDWR);
+        if (c->dc.pasv_fd >= 0) shutdown(c->dc.pasv_fd, SHUT_RDWR);
     }
     (void)now;
 }
 
 static void expire_idle(struct uloop *l, uint64_t now)
 {
-    while (evlist_next_timeout(&l->conns, l->m, now) == 0) shut(l, l->conns.head, now);
+    while (evlist_next_timeout(&l->conns, l->m, now) == 0)
+        shut(l, l->conns.head, now);
 }
 
 static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
@@ -331,8 +260,8 @@ static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
         if (!l->stopping) begin_stop(l, now);
     } else if (data) {
         uint64_t v = io_uring_cqe_get_data64(cqe);
-        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)3), (enum op)(v & 3),
-                     cqe->res, now);
+        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)3), (enum op)(v & 3), cqe->res,
+                     now);
     }
 }
 

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -54,6 +55,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 2, "%s: exit %d, stderr %r" % (what, r.returncode, err))
         self.assertEqual(len(err.strip().splitlines()), 1, "%s: stderr %r" % (what, err))
         self.assertNotIn(b"listening on", r.stdout, what)
+        return err
 
     def good(self, **over):
         """A valid command line, with some options replaced (None drops one)."""
@@ -95,9 +97,44 @@ class CliTest(unittest.TestCase):
                 self.assert_usage_error(*self.good(), "--max-conn", bad)
 
     def test_bad_idle_timeout(self):
-        for bad in ("abc", "-3", "1s"):
+        for bad in ("abc", "-3", "5x", "1.5.2", "250 ms", "25h", "86401", ""):
             with self.subTest(idle_timeout=bad):
-                self.assert_usage_error(*self.good(), "--idle-timeout", bad)
+                err = self.assert_usage_error(*self.good(), "--idle-timeout", bad)
+                self.assertIn("--idle-timeout", err)
+                self.assertIn("'%s'" % bad, err)
+
+    def test_bad_workers(self):
+        for bad in ("abc", "-1", "4097", "1.5", "2x"):
+            with self.subTest(workers=bad):
+                self.assertIn("--workers",
+                              self.assert_usage_error(*self.good(), "--workers", bad))
+
+    def seconds_until_idle_close(self, timeout_arg):
+        """Starts epoll with --idle-timeout timeout_arg; how long a silent client stays open."""
+        with RefServer("epoll", root=self.root, args=["--idle-timeout", timeout_arg]) as srv:
+            with socket.create_connection((srv.host, srv.port), timeout=5) as s:
+                start = time.monotonic()
+                try:
+                    data = s.recv(1)
+                except socket.timeout:
+                    self.fail("--idle-timeout %s: still open after 5 s" % timeout_arg)
+                self.assertEqual(data, b"", "an idle client got bytes")
+                return time.monotonic() - start
+
+    def test_idle_timeout_with_units(self):
+        # plain seconds were whole numbers before; a unit or a fraction now
+        # gives less than the old 1 s minimum
+        for spelling in ("250ms", "0.25"):
+            with self.subTest(idle_timeout=spelling):
+                took = self.seconds_until_idle_close(spelling)
+                self.assertGreaterEqual(took, 0.2, "closed before 250 ms")
+                self.assertLess(took, 0.9, "250 ms taken as a whole second or more")
+
+    def test_counts_with_units(self):
+        with RefServer("threadpool", root=self.root,
+                       args=["--max-conn", "1k", "--workers", "2"]) as srv:
+            self.requests(srv, 2)
+            self.assertEqual(srv.stop(), 0)
 
     def test_port_0_reports_actual_port(self):
         with RefServer("epoll", root=self.root) as srv:

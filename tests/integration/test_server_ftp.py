@@ -400,6 +400,36 @@ class FtpModelTests:
             self.assertLess(time.monotonic() - started, 5)
             self.assertEqual(srv.children_left(), [])
 
+    def test_pipelined_transfers_on_reused_data_fds(self):
+        """RETR, PASV and RETR sent in one go: once the first data connection
+        comes, the server accepts it, sends, closes it, opens the next passive
+        listener (often on the fd number the first listener had) and waits
+        for it, all in one turn. An event loop must watch that new socket even
+        though the fd number it waits on looks unchanged."""
+        hello = read_file(self.fx["files"]["/hello.txt"])
+        raw = RawFtp(self.srv.address)
+        self.addCleanup(raw.close)
+        raw.login()
+
+        def fetch(pasv_reply):
+            m = re.match(r"227 .*\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", pasv_reply)
+            self.assertTrue(m, pasv_reply)
+            nums = [int(x) for x in m.groups()]
+            addr = ("%d.%d.%d.%d" % tuple(nums[:4]), nums[4] * 256 + nums[5])
+            with socket.create_connection(addr, IO_TIMEOUT) as d:
+                return b"".join(iter(lambda: d.recv(65536), b""))
+
+        first = raw.cmd("PASV")
+        raw.sock.sendall(b"RETR hello.txt\r\nPASV\r\nRETR hello.txt\r\n")
+        self.assertTrue(raw.reply().startswith("150 "))
+        self.assertEqual(fetch(first), hello)
+        self.assertTrue(raw.reply().startswith("226 "))
+        second = raw.reply()
+        self.assertTrue(raw.reply().startswith("150 "))
+        self.assertEqual(fetch(second), hello)  # times out if the listener is not watched
+        self.assertTrue(raw.reply().startswith("226 "))
+        self.assertTrue(raw.cmd("NOOP").startswith("200 "))
+
     def test_upload_with_control_closed_leaves_nothing(self):
         target = os.path.join(self.upload, "gone.bin")
         raw = RawFtp(self.srv.address)
