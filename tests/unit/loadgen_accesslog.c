@@ -2,7 +2,6 @@
  * and unreplayable ones, the top N by count, statuses, `expect = file`
  * from the fixtures, names and weights, and that scenario.c loads what it
  * writes; an unknown format, a log without valid lines, bad options. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,46 +19,23 @@
 #include "fixtures.h"
 #include "loadgen.h"
 #include "scenario.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/lg_accesslog_XXXXXX";
-static char fixtures[1200];
+static char fixtures[1200]; /* SCRATCH/root, the fixture tree */
 static char err[2048];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    if (!mkdtemp(tmpdir)) return -1;
-    snprintf(fixtures, sizeof fixtures, "%s/root", tmpdir);
+    if (!scratch_create("lg_accesslog")) return -1;
+    snprintf(fixtures, sizeof fixtures, "%s/root", scratch_dir());
     return fixtures_create(fixtures, err, sizeof err);
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *path_of(const char *name)
-{
-    static char paths[8][1200];
-    static int slot;
-    char *p = paths[slot++ % 8];
-    snprintf(p, 1200, "%s/%s", tmpdir, name);
-    return p;
-}
-
-static void write_text(const char *path, const char *text)
-{
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    return scratch_remove();
 }
 
 struct result {
@@ -194,7 +169,7 @@ static void add_lines(FILE *f, int n, const char *method, const char *target, in
 
 static const char *make_log(void)
 {
-    const char *path = path_of("site.access.log");
+    const char *path = scratch_path("site.access.log");
     FILE *f = fopen(path, "w");
     assert_non_null(f);
     add_lines(f, 40, "GET", "/index.html", 200);
@@ -219,8 +194,7 @@ static const char *make_log(void)
 /* The scenario text loads with scenario.c and has n steps. */
 static void assert_loads(const char *text, size_t nsteps, struct lg_scenario *sc)
 {
-    const char *path = path_of("generated.ini");
-    write_text(path, text);
+    const char *path = scratch_write_text("generated.ini", text);
     if (scenario_load(path, sc, err, sizeof err) != 0) {
         print_error("%s\n%s\n", err, text);
         fail();
@@ -289,17 +263,14 @@ static void test_top_and_out(void **state)
 {
     (void)state;
     const char *log = make_log();
-    const char *out = path_of("top3.ini");
+    const char *out = scratch_path("top3.ini");
     const char *argv[] = {log, "--top", "3", "--name", "my-site", "--out", out};
     struct result res;
     run(&res, 7, argv);
     assert_int_equal(res.rc, 0);
     assert_string_equal(res.out, "");
-    FILE *f = fopen(out, "r");
-    assert_non_null(f);
-    static char text[65536];
-    text[fread(text, 1, sizeof text - 1, f)] = '\0';
-    fclose(f);
+    char *text = read_whole_file(out, NULL);
+    assert_non_null(text);
     assert_contains(text, "the top 3 cover 95 requests (62.1 %)");
     assert_contains(text, "name = my-site\n");
     struct lg_scenario sc;
@@ -308,14 +279,16 @@ static void test_top_and_out(void **state)
     for (size_t i = 0; i < sc.nsteps; i++)
         assert_int_equal(sc.steps[i].expect, LG_EXPECT_NONE);
     scenario_free(&sc);
+    free(text);
 }
 
 /* Long targets that share their first 63 bytes get distinct step names. */
 static void test_step_names(void **state)
 {
     (void)state;
-    const char *log = path_of("names.log");
+    const char *log = scratch_path("names.log");
     FILE *f = fopen(log, "w");
+    assert_non_null(f);
     char target[128];
     for (int i = 0; i < 3; i++) {
         snprintf(target, sizeof target, "/%s[%d]",
@@ -341,18 +314,18 @@ static void test_bad_input(void **state)
     (void)state;
     struct result res;
     /* A JSON log: no valid line in the default format. */
-    const char *json = path_of("json.log");
-    write_text(json, "{\"request\":\"GET / HTTP/1.1\",\"status\":200}\n{}\n");
-    const char *out = path_of("never.ini");
+    const char *json =
+        scratch_write_text("json.log", "{\"request\":\"GET / HTTP/1.1\",\"status\":200}\n{}\n");
+    const char *out = scratch_path("never.ini");
     const char *argv[] = {json, "--out", out};
     run(&res, 3, argv);
     assert_int_equal(res.rc, 2);
     assert_contains(res.err, "2 malformed lines skipped");
     assert_contains(res.err, "no valid combined-format line");
-    assert_int_equal(access(out, F_OK), -1);
+    assert_false(scratch_exists("never.ini"));
     /* A common log read as combined: every line malformed; as common: fine. */
-    const char *common = path_of("common.log");
-    write_text(common, "1.2.3.4 - - [10/Oct/2023:13:55:36 +0000] \"GET / HTTP/1.1\" 200 5\n");
+    const char *common = scratch_write_text(
+        "common.log", "1.2.3.4 - - [10/Oct/2023:13:55:36 +0000] \"GET / HTTP/1.1\" 200 5\n");
     const char *argv2[] = {common};
     run(&res, 1, argv2);
     assert_int_equal(res.rc, 2);
@@ -362,13 +335,12 @@ static void test_bad_input(void **state)
     assert_int_equal(res.rc, 0);
     assert_contains(res.out, "[step GET /]");
     /* Empty file, missing file, unknown format, bad options. */
-    const char *empty = path_of("empty.log");
-    write_text(empty, "");
+    const char *empty = scratch_write_text("empty.log", "");
     const char *a4[] = {empty};
     run(&res, 1, a4);
     assert_int_equal(res.rc, 2);
     assert_contains(res.err, "0 lines");
-    const char *a5[] = {path_of("missing.log")};
+    const char *a5[] = {scratch_path("missing.log")};
     run(&res, 1, a5);
     assert_int_equal(res.rc, 2);
     assert_contains(res.err, "No such file");
@@ -380,7 +352,7 @@ static void test_bad_input(void **state)
     run(&res, 3, a7);
     assert_int_equal(res.rc, 2);
     assert_contains(res.err, "--top '0'");
-    const char *a8[] = {common, "--fixtures", path_of("nodir")};
+    const char *a8[] = {common, "--fixtures", scratch_path("nodir")};
     run(&res, 3, a8);
     assert_int_equal(res.rc, 2);
     assert_contains(res.err, "not a directory");

@@ -8,7 +8,6 @@
  *
  * `loadgen_hdrlog --make-vectors DIR` writes ours_known.b64, ours_empty.b64
  * and ours.hlog for make_hdr_vectors.js (see there). */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -16,7 +15,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
@@ -29,79 +27,41 @@
 #include "hdrcodec.h"
 #include "hdrlog.h"
 #include "hist.h"
+#include "test_util.h"
 
-static char tmpdir[] = "/tmp/lg_hdrlog_XXXXXX";
-static char vectors[1024];
 static char err[1024];
 
 /* ---- helpers ----------------------------------------------------------------- */
 
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return scratch_create("lg_hdrlog") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    return scratch_remove();
 }
 
+/* tests/vectors/name in the source tree (as repo_path: a ring buffer). */
 static const char *vector_path(const char *name)
 {
-    static char path[1200];
-    snprintf(path, sizeof path, "%s/%s", vectors, name);
-    return path;
+    char rel[256];
+    snprintf(rel, sizeof rel, "tests/vectors/%s", name);
+    return repo_path(rel);
 }
 
-/* A whole file, NUL-terminated (fails the test when missing). */
-static char *slurp(const char *path, size_t *len)
+/* The whole vector file, NUL-terminated (fails the test when missing). */
+static char *read_vector(const char *name, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        print_error("cannot open %s\n", path);
+    char *text = read_whole_file(vector_path(name), len);
+    if (!text) {
+        print_error("cannot open %s\n", vector_path(name));
         fail();
     }
-    char *buf = NULL;
-    size_t cap = 0, n = 0;
-    for (;;) {
-        if (n + 4096 + 1 > cap) {
-            cap = (cap + 4096) * 2;
-            buf = realloc(buf, cap);
-            assert_non_null(buf);
-        }
-        size_t got = fread(buf + n, 1, 4096, f);
-        n += got;
-        if (got == 0) break;
-    }
-    fclose(f);
-    buf[n] = '\0';
-    if (len) *len = n;
-    return buf;
-}
-
-static void spit(const char *path, const void *buf, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    assert_non_null(f);
-    assert_int_equal(fwrite(buf, 1, len, f), len);
-    assert_int_equal(fclose(f), 0);
-}
-
-static const char *tmp_path(const char *name)
-{
-    static char path[2][1200];
-    static int slot;
-    char *p = path[slot++ % 2];
-    snprintf(p, 1200, "%s/%s", tmpdir, name);
-    return p;
+    return text;
 }
 
 /* The known values of make_hdr_vectors.js's recordKnown(). */
@@ -169,7 +129,7 @@ static struct view *load_view(const char *name)
 {
     struct view *v = calloc(1, sizeof *v);
     assert_non_null(v);
-    char *text = slurp(vector_path(name), NULL);
+    char *text = read_vector(name, NULL);
     int pi = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned long long a, b, c;
@@ -224,7 +184,7 @@ static void assert_matches_view(const struct hist *h, const struct view *v)
 static struct hist *decode_vector(const char *name)
 {
     size_t len;
-    char *b64 = slurp(vector_path(name), &len);
+    char *b64 = read_vector(name, &len);
     while (len && (b64[len - 1] == '\n' || b64[len - 1] == '\r'))
         len--;
     struct hist *h = hist_new();
@@ -289,13 +249,13 @@ static void test_js_reads_ours(void **state)
 {
     (void)state;
     /* The JS view of our committed bytes is the JS view of its own bytes. */
-    char *a = slurp(vector_path("ours_known.js.txt"), NULL);
-    char *b = slurp(vector_path("js_known.txt"), NULL);
+    char *a = read_vector("ours_known.js.txt", NULL);
+    char *b = read_vector("js_known.txt", NULL);
     assert_string_equal(a, b);
     free(a);
     free(b);
-    a = slurp(vector_path("ours_empty.js.txt"), NULL);
-    b = slurp(vector_path("js_empty.txt"), NULL);
+    a = read_vector("ours_empty.js.txt", NULL);
+    b = read_vector("js_empty.txt", NULL);
     assert_string_equal(a, b);
     free(a);
     free(b);
@@ -342,7 +302,7 @@ struct log_line {
 
 static size_t load_log_view(const char *name, struct log_line *out, size_t max)
 {
-    char *text = slurp(vector_path(name), NULL);
+    char *text = read_vector(name, NULL);
     size_t n = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         unsigned long long total;
@@ -364,10 +324,8 @@ static void assert_interval(const struct hdrlog_interval *iv, const struct log_l
 }
 
 /* Our reader sees in a log what the JS HistogramLogReader saw. */
-static void check_log_against_view(const char *log_path_in, const char *view_name)
+static void check_log_against_view(const char *log_path, const char *view_name)
 {
-    char log_path[1200]; /* vector_path() reuses its buffer */
-    snprintf(log_path, sizeof log_path, "%s", log_path_in);
     struct log_line want[16];
     size_t n = load_log_view(view_name, want, 16);
     struct hdrlog log;
@@ -412,7 +370,7 @@ static void test_js_reads_our_log(void **state)
     /* The committed log, as the JS reader saw it ... */
     check_log_against_view(vector_path("ours.hlog"), "ours.hlog.js.txt");
     /* ... and one written now reads the same. */
-    const char *path = tmp_path("ours.hlog");
+    const char *path = scratch_path("ours.hlog");
     if (write_ours_log(path) != 0) {
         print_error("%s\n", err);
         fail();
@@ -430,21 +388,21 @@ static void test_js_reads_our_log(void **state)
         assert_int_equal(hist_count_at(log.run, i), hist_count_at(want, i));
     hist_free(want);
     hdrlog_free(&log);
-    /* Nothing but the log itself is left in the directory. */
-    assert_int_equal(access(tmp_path("ours.hlog"), F_OK), 0);
+    /* Nothing but the log itself is left in the directory (no ours.hlog.tmp.*). */
+    assert_true(scratch_exists("ours.hlog"));
+    assert_int_equal(scratch_count_entries("", "ours.hlog"), 1);
 }
 
 static void test_discard_leaves_nothing(void **state)
 {
     (void)state;
-    const char *path = tmp_path("discarded.hlog");
+    const char *path = scratch_path("discarded.hlog");
     struct hdrlog_writer *w = hdrlog_create(path, 1.0, NULL, err, sizeof err);
     assert_non_null(w);
     hdrlog_discard(w);
-    assert_int_equal(access(path, F_OK), -1);
-    char cmd[1300];
-    snprintf(cmd, sizeof cmd, "test -z \"$(ls -A %s | grep discarded)\"", tmpdir);
-    assert_int_equal(system(cmd), 0);
+    assert_false(scratch_exists("discarded.hlog"));
+    /* Nor its temporary file (discarded.hlog.tmp.XXXXXX, see atomicfile.c). */
+    assert_int_equal(scratch_count_entries("", "discarded"), 0);
     assert_null(hdrlog_create("/nonexistent-dir/x.hlog", 1.0, NULL, err, sizeof err));
     assert_non_null(strstr(err, "/nonexistent-dir/x.hlog"));
 }
@@ -647,8 +605,7 @@ static void test_bad_base64(void **state)
 
 static void expect_log_error(const char *name, const char *text, const char *why)
 {
-    const char *path = tmp_path(name);
-    spit(path, text, strlen(text));
+    const char *path = scratch_write_text(name, text);
     struct hdrlog log;
     err[0] = '\0';
     assert_int_equal(hdrlog_read(path, &log, err, sizeof err), -1);
@@ -665,7 +622,7 @@ static void test_bad_logs(void **state)
 {
     (void)state;
     size_t len;
-    char *good = slurp(vector_path("js.hlog"), &len);
+    char *good = read_vector("js.hlog", &len);
     expect_log_error("empty.hlog", "", "no histogram in the log");
     expect_log_error("comments.hlog", "#[StartTime: 5 (x)]\n", "no histogram");
     /* Cut in the middle of the last line's base64. */
@@ -690,7 +647,7 @@ static void test_bad_logs(void **state)
     expect_log_error("tworuns.hlog", twice, "a second Tag=run line");
     free(good);
     struct hdrlog log;
-    assert_int_equal(hdrlog_read(tmp_path("missing.hlog"), &log, err, sizeof err), -1);
+    assert_int_equal(hdrlog_read(scratch_path("missing.hlog"), &log, err, sizeof err), -1);
     assert_non_null(strstr(err, "No such file"));
     hdrlog_free(&log);
 }
@@ -754,15 +711,6 @@ static int make_vectors(const char *dir)
 int main(int argc, char **argv)
 {
     if (argc == 3 && strcmp(argv[1], "--make-vectors") == 0) return make_vectors(argv[2]);
-    /* The vectors live next to this file: tests/unit/../vectors. */
-    const char *env = getenv("HDR_VECTORS_DIR");
-    if (env)
-        snprintf(vectors, sizeof vectors, "%s", env);
-    else if (strrchr(__FILE__, '/'))
-        snprintf(vectors, sizeof vectors, "%.*s/../vectors",
-                 (int)(strrchr(__FILE__, '/') - __FILE__), __FILE__);
-    else
-        snprintf(vectors, sizeof vectors, "tests/vectors");
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_js_known),
         cmocka_unit_test(test_js_big_counts),

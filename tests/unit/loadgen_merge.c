@@ -2,7 +2,6 @@
  * merged histograms (not averaged), req/s over the fleet's window, and the
  * refusals: different scenarios, targets, models, windows, a corrupt or
  * missing log, bad arguments; nothing written on any error. */
-#define _GNU_SOURCE /* nftw flags */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,7 +9,6 @@
 
 #include <cmocka.h>
 
-#include <ftw.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,37 +22,22 @@
 #include "hdrlog.h"
 #include "hist.h"
 #include "merge.h"
+#include "test_util.h"
 
 #define START 1700000000.0 /* 2023-11-14T22:13:20Z */
 
-static char tmpdir[] = "/tmp/lg_merge_XXXXXX";
 static char err[2048];
-
-static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
 
 static int setup(void **state)
 {
     (void)state;
-    return mkdtemp(tmpdir) ? 0 : -1;
+    return scratch_create("lg_merge") ? 0 : -1;
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    return nftw(tmpdir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
-static char *path_of(const char *name)
-{
-    static char paths[32][1200];
-    static int slot;
-    char *p = paths[slot++ % 32];
-    snprintf(p, 1200, "%s/%s", tmpdir, name);
-    return p;
+    return scratch_remove();
 }
 
 /* One host's run. */
@@ -111,11 +94,11 @@ static void write_run(const struct run *r)
     row.lat_max_us = hist_max(h);
     char name[64];
     snprintf(name, sizeof name, "%s.csv", r->name);
-    assert_int_equal(csv_append(path_of(name), &row, err, sizeof err), 0);
+    assert_int_equal(csv_append(scratch_path(name), &row, err, sizeof err), 0);
 
     snprintf(name, sizeof name, "%s.hlog", r->name);
     struct hdrlog_meta meta = {r->scenario, r->target};
-    struct hdrlog_writer *w = hdrlog_create(path_of(name), r->start, &meta, err, sizeof err);
+    struct hdrlog_writer *w = hdrlog_create(scratch_path(name), r->start, &meta, err, sizeof err);
     assert_non_null(w);
     assert_int_equal(hdrlog_write_interval(w, 0, r->duration, h, err, sizeof err), 0);
     assert_int_equal(hdrlog_write_run(w, 0, r->duration, h, err, sizeof err), 0);
@@ -180,9 +163,10 @@ static void test_two_hosts(void **state)
     write_run(&a);
     write_run(&b);
     char logs[2500];
-    snprintf(logs, sizeof logs, "%s,%s", path_of("a.hlog"), path_of("b.hlog"));
-    const char *argv[] = {path_of("a.csv"), path_of("b.csv"),    "--hdr-logs", logs,
-                          "--csv",          path_of("fleet.csv")};
+    snprintf(logs, sizeof logs, "%s,%s", scratch_path("a.hlog"), scratch_path("b.hlog"));
+    const char *argv[] = {
+        scratch_path("a.csv"),    scratch_path("b.csv"), "--hdr-logs", logs, "--csv",
+        scratch_path("fleet.csv")};
     struct result res;
     run_merge(&res, 6, argv);
     assert_int_equal(res.rc, 0);
@@ -190,7 +174,7 @@ static void test_two_hosts(void **state)
     assert_non_null(strstr(res.err, "2 runs, 4000 requests"));
 
     struct csv_row row;
-    read_row(path_of("fleet.csv"), &row);
+    read_row(scratch_path("fleet.csv"), &row);
     assert_string_equal(row.host, "host-a+host-b");
     assert_string_equal(row.model, "epoll");
     assert_string_equal(row.scenario, "http-hello");
@@ -226,7 +210,8 @@ static void test_two_hosts(void **state)
     run_merge(&res, 6, argv);
     if (res.rc != 0) print_error("%s\n", res.err);
     assert_int_equal(res.rc, 0);
-    FILE *f = fopen(path_of("fleet.csv"), "r");
+    FILE *f = fopen(scratch_path("fleet.csv"), "r");
+    assert_non_null(f);
     char line[4096];
     int lines = 0, headers = 0;
     while (fgets(line, sizeof line, f)) {
@@ -247,18 +232,14 @@ static void test_one_run_is_itself(void **state)
     a.lat_base = 37;
     a.nvalues = 12345;
     write_run(&a);
-    const char *argv[] = {path_of("solo.csv"), "--hdr-logs", path_of("solo.hlog")};
+    const char *argv[] = {scratch_path("solo.csv"), "--hdr-logs", scratch_path("solo.hlog")};
     struct result res;
     run_merge(&res, 3, argv);
     assert_int_equal(res.rc, 0);
     assert_non_null(strstr(res.out, csv_header()));
     struct csv_row merged, own;
-    snprintf(err, sizeof err, "%s", path_of("solo-out.csv"));
-    FILE *f = fopen(err, "w");
-    fputs(res.out, f);
-    fclose(f);
-    read_row(err, &merged);
-    read_row(path_of("solo.csv"), &own);
+    read_row(scratch_write_text("solo-out.csv", res.out), &merged);
+    read_row(scratch_path("solo.csv"), &own);
     assert_int_equal(merged.lat_min_us, own.lat_min_us);
     assert_int_equal(merged.lat_mean_us, own.lat_mean_us);
     assert_int_equal(merged.lat_p50_us, own.lat_p50_us);
@@ -279,14 +260,20 @@ static void expect_pair_refused(const struct run *b, const char *label, const ch
     char logs[2500], bcsv[64], bhlog[64];
     snprintf(bcsv, sizeof bcsv, "%s.csv", b->name);
     snprintf(bhlog, sizeof bhlog, "%s.hlog", b->name);
-    snprintf(logs, sizeof logs, "%s,%s", path_of("ra.hlog"), path_of(bhlog));
-    const char *out = path_of("refused.csv");
-    const char *argv[] = {path_of("ra.csv"), path_of(bcsv), "--hdr-logs", logs,
-                          "--csv",           out,           "--label",    label};
+    snprintf(logs, sizeof logs, "%s,%s", scratch_path("ra.hlog"), scratch_path(bhlog));
+    const char *out = scratch_path("refused.csv");
+    const char *argv[] = {scratch_path("ra.csv"),
+                          scratch_path(bcsv),
+                          "--hdr-logs",
+                          logs,
+                          "--csv",
+                          out,
+                          "--label",
+                          label};
     struct result res;
     run_merge(&res, label ? 8 : 6, argv);
     expect_refused(&res, why);
-    assert_int_equal(access(out, F_OK), -1);
+    assert_false(scratch_exists("refused.csv"));
 }
 
 static void test_refusals(void **state)
@@ -324,21 +311,22 @@ static void test_label_joins_models(void **state)
     write_run(&a);
     write_run(&b);
     char logs[2500];
-    snprintf(logs, sizeof logs, "%s,%s", path_of("la.hlog"), path_of("lb.hlog"));
+    snprintf(logs, sizeof logs, "%s,%s", scratch_path("la.hlog"), scratch_path("lb.hlog"));
     const char *argv[] = {
-        path_of("la.csv"), path_of("lb.csv"), "--hdr-logs", logs, "--label", "fleet"};
+        scratch_path("la.csv"), scratch_path("lb.csv"), "--hdr-logs", logs, "--label", "fleet"};
     struct result res;
     run_merge(&res, 6, argv);
     assert_int_equal(res.rc, 0);
     assert_non_null(strstr(res.out, ",fleet,http,http-hello,raw,"));
 }
 
-static void write_text(const char *path, const char *text)
+/* Counts, in temp_files, the entries whose names contain "tmp": the
+ * temporary files atomicfile.c makes (NAME.tmp.XXXXXX) and removes. */
+static int temp_files;
+
+static void count_temp_file(const char *path)
 {
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
+    if (strstr(strrchr(path, '/') + 1, "tmp")) temp_files++;
 }
 
 static void test_bad_logs_and_csvs(void **state)
@@ -348,43 +336,41 @@ static void test_bad_logs_and_csvs(void **state)
     a.name = "good";
     write_run(&a);
     /* A log cut in the middle of its last line. */
-    FILE *f = fopen(path_of("good.hlog"), "r");
-    char buf[8192];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    buf[n - 10] = '\0';
-    write_text(path_of("cut.hlog"), buf);
-    write_text(path_of("existing.csv"), "not,a,result\n1,2,3\n");
-    const char *argv[] = {path_of("good.csv"), "--hdr-logs", path_of("cut.hlog"), "--csv",
-                          path_of("existing.csv")};
+    size_t n;
+    char *good = read_whole_file(scratch_path("good.hlog"), &n);
+    assert_non_null(good);
+    assert_true(n > 10);
+    good[n - 10] = '\0';
+    scratch_write_text("cut.hlog", good);
+    free(good);
+    scratch_write_text("existing.csv", "not,a,result\n1,2,3\n");
+    const char *argv[] = {scratch_path("good.csv"), "--hdr-logs", scratch_path("cut.hlog"), "--csv",
+                          scratch_path("existing.csv")};
     struct result res;
     run_merge(&res, 5, argv);
     expect_refused(&res, "cut.hlog:");
     /* The output file is untouched, and nothing else was left behind. */
-    f = fopen(path_of("existing.csv"), "r");
-    n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
-    fclose(f);
-    assert_string_equal(buf, "not,a,result\n1,2,3\n");
+    char *existing = read_whole_file(scratch_path("existing.csv"), NULL);
+    assert_non_null(existing);
+    assert_string_equal(existing, "not,a,result\n1,2,3\n");
+    free(existing);
     /* A good log but an output that is not a result CSV. */
-    argv[2] = path_of("good.hlog");
+    argv[2] = scratch_path("good.hlog");
     run_merge(&res, 5, argv);
     expect_refused(&res, "not a result CSV");
 
-    write_text(path_of("empty.hlog"), "");
-    argv[2] = path_of("empty.hlog");
+    argv[2] = scratch_write_text("empty.hlog", "");
     run_merge(&res, 3, argv);
     expect_refused(&res, "no histogram in the log");
 
-    write_text(path_of("headonly.csv"), csv_header());
-    const char *argv2[] = {path_of("headonly.csv"), "--hdr-logs", path_of("good.hlog")};
+    const char *argv2[] = {scratch_write_text("headonly.csv", csv_header()), "--hdr-logs",
+                           scratch_path("good.hlog")};
     run_merge(&res, 3, argv2);
     expect_refused(&res, "no result row");
-    write_text(path_of("garbage.csv"), "hello\n");
-    argv2[0] = path_of("garbage.csv");
+    argv2[0] = scratch_write_text("garbage.csv", "hello\n");
     run_merge(&res, 3, argv2);
     expect_refused(&res, "garbage.csv:1:");
-    argv2[0] = path_of("missing.csv");
+    argv2[0] = scratch_path("missing.csv");
     run_merge(&res, 3, argv2);
     expect_refused(&res, "missing.csv: No such file");
 
@@ -393,12 +379,13 @@ static void test_bad_logs_and_csvs(void **state)
     other.name = "other";
     other.scenario = "ftp-get";
     write_run(&other);
-    const char *argv3[] = {path_of("good.csv"), "--hdr-logs", path_of("other.hlog")};
+    const char *argv3[] = {scratch_path("good.csv"), "--hdr-logs", scratch_path("other.hlog")};
     run_merge(&res, 3, argv3);
     expect_refused(&res, "is a log of scenario 'ftp-get'");
-    char cmd[1300];
-    snprintf(cmd, sizeof cmd, "test -z \"$(ls %s | grep tmp)\"", tmpdir);
-    assert_int_equal(system(cmd), 0);
+    /* No temporary file is left behind in the scratch directory. */
+    temp_files = 0;
+    assert_true(for_each_file(scratch_dir(), "", count_temp_file) > 0);
+    assert_int_equal(temp_files, 0);
 }
 
 static void test_usage(void **state)
