@@ -59,3 +59,18 @@ void session_free(struct session *s)
     s->p->destroy(s->state);
     free(s);
 }
+
+enum session_phase session_phase(const struct session *s)
+{
+    return s->p->phase ? s->p->phase(s->state) : PHASE_IDLE;
+}
+
+void session_expire(struct session *s)
+{
+    if (s->p->expire) s->p->expire(s->state);
+}
+
+bool session_abort_requested(const struct session *s)
+{
+    return s->p->abort_requested ? s->p->abort_requested(s->state) : false;
+}

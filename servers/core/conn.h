@@ -76,6 +76,32 @@ enum action_kind {
     ACT_TRANSFER_OUT,
     ACT_TRANSFER_IN,
     ACT_CLOSE_DATA,
+    /* ACT_DELAY: wait delay_ms without reading or writing this connection,
+     * then session_done(result = 0); other clients are served meanwhile
+     * (event models use a timer, blocking models poll() the stop pipe
+     * only). A stop during the wait: session_done(result = -1). FTP uses it
+     * to slow password guessing (a failed PASS answers after 1 s). */
+    ACT_DELAY,
+};
+
+/* Where a session is in its input, so the driver knows which of nginx's
+ * timeouts runs (model_ctx has their lengths):
+ *   PHASE_IDLE  nothing of the next request/command yet    --idle-timeout:
+ *               silence since the last activity
+ *   PHASE_HEAD  part of a request head (HTTP) or command    --header-timeout:
+ *               line (FTP, echo) has arrived               a deadline for the
+ *                                                           whole head, counted
+ *                                                           from its first byte
+ *   PHASE_BODY  reading a request body                      --body-timeout: the
+ *                                                           gap between reads
+ * While output is pending the driver applies --send-timeout (the gap while
+ * the client does not read), whatever the phase; during ACT_TRANSFER_IN the
+ * body timeout, during ACT_TRANSFER_OUT the send timeout, during
+ * ACT_ACCEPT_DATA the idle timeout. */
+enum session_phase {
+    PHASE_IDLE,
+    PHASE_HEAD,
+    PHASE_BODY,
 };
 
 struct action {
@@ -87,6 +113,7 @@ struct action {
     size_t count;    /* ... bytes to move */
     char *ip_out;    /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
     size_t ip_out_len;
+    unsigned delay_ms; /* ACT_DELAY */
 };
 
 /* A protocol: a table of functions, one instance per protocol (http_proto,
@@ -103,6 +130,17 @@ struct proto {
     /* Bytes sent, best effort, to a client refused over --max-conn before it
      * is closed (HTTP 503, FTP 421); may be NULL. */
     const char *refusal;
+    /* May be NULL (then: PHASE_IDLE, nothing to expire, never abort). */
+    enum session_phase (*phase)(const void *state);
+    /* The running phase's timeout passed: queue what is due (HTTP: 408 and
+     * close for an unfinished head; otherwise close; FTP: 421 and close). */
+    void (*expire)(void *state);
+    /* During ACT_TRANSFER_IN/OUT the driver also watches the control
+     * connection. Its EOF or error fails the transfer (session_done(-1): an
+     * upload is then deleted, never committed). Bytes that arrive are fed
+     * (session_feed) and, if this then says true (FTP: QUIT or ABOR came),
+     * the transfer fails the same way. */
+    bool (*abort_requested)(const void *state);
 };
 
 struct session;
@@ -112,6 +150,9 @@ size_t session_feed(struct session *s, const void *buf, size_t len);
 void session_next(struct session *s, struct action *out);
 void session_done(struct session *s, const struct action *a, ssize_t result);
 void session_free(struct session *s);
+enum session_phase session_phase(const struct session *s);
+void session_expire(struct session *s);
+bool session_abort_requested(const struct session *s);
 
 /* Looks a protocol up by name ("http", "echo", ...); NULL when unknown. */
 const struct proto *proto_find(const char *name);
