@@ -315,7 +315,7 @@ struct bench {
     struct report_files files;
     struct bench_log log;
     bool interrupted;
-    uint64_t t0;                     /* the first run's start (progress) */
+    uint64_t t0;                      /* the first run's start (progress) */
     unsigned runs_done, runs_planned; /* (progress) */
 };
 
@@ -495,8 +495,8 @@ static void run_one(struct bench *b, struct bench_record *r)
 static bool step_passed(const struct bench *b, const struct bench_record *r)
 {
     const struct csv_row *w = &r->row;
-    uint64_t failures = w->errors + w->check_failures + w->timeouts + w->unanswered +
-                        w->starved_connections;
+    uint64_t failures =
+        w->errors + w->check_failures + w->timeouts + w->unanswered + w->starved_connections;
     return !r->failed && !r->skipped &&
            rate_search_passes(r->rate, w->req_per_s, w->lat_p99_us, failures, b->log.slo_us);
 }
@@ -603,8 +603,8 @@ static void conn_points(const struct bench *b, const struct lg_scenario *sc, str
 /* The runs the matrix will make (searches counted at their most). */
 static unsigned plan_runs(const struct bench *b)
 {
-    unsigned per_point = b->o->rate_auto ? 1 + RATE_SEARCH_STEPS
-                                         : (unsigned)(b->o->rates.n ? b->o->rates.n : 1);
+    unsigned per_point =
+        b->o->rate_auto ? 1 + RATE_SEARCH_STEPS : (unsigned)(b->o->rates.n ? b->o->rates.n : 1);
     unsigned runs = 0;
     for (size_t si = 0; si < b->scen_files.n; si++) {
         struct sweep cp;
@@ -628,8 +628,7 @@ static void run_point(struct bench *b, size_t si, unsigned conns)
                     search_rate(b, mi, si, conns);
                 } else {
                     double rate = b->o->rates.n ? b->o->rates.v[ri] : sc->rate;
-                    struct bench_record r = {
-                        .model = mi, .scen = si, .conns = conns, .rate = rate};
+                    struct bench_record r = {.model = mi, .scen = si, .conns = conns, .rate = rate};
                     run_one(b, &r);
                 }
                 b->interrupted |= run_stop_requested();

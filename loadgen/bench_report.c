@@ -110,8 +110,8 @@ static void add_sample(struct samples *s, const struct bench_record *r)
 }
 
 /* This record belongs to the table of (si, kind, conns, rate)? */
-static bool in_table(const struct bench_record *r, size_t si, enum record_kind kind,
-                     unsigned conns, double rate)
+static bool in_table(const struct bench_record *r, size_t si, enum record_kind kind, unsigned conns,
+                     double rate)
 {
     return r->scen == si && r->kind == kind && r->conns == conns &&
            (kind == REC_SEARCH || r->rate == rate);
@@ -166,8 +166,10 @@ static void fmt_spread(char *buf, size_t len, struct spread sp, size_t n)
         return;
     }
     char lo[16], hi[16];
-    snprintf(lo, sizeof lo, sp.min >= 1e4 ? "%.1fk" : "%.0f", sp.min >= 1e4 ? sp.min / 1e3 : sp.min);
-    snprintf(hi, sizeof hi, sp.max >= 1e4 ? "%.1fk" : "%.0f", sp.max >= 1e4 ? sp.max / 1e3 : sp.max);
+    snprintf(lo, sizeof lo, sp.min >= 1e4 ? "%.1fk" : "%.0f",
+             sp.min >= 1e4 ? sp.min / 1e3 : sp.min);
+    snprintf(hi, sizeof hi, sp.max >= 1e4 ? "%.1fk" : "%.0f",
+             sp.max >= 1e4 ? sp.max / 1e3 : sp.max);
     snprintf(buf, len, "%.0f (%s-%s)", sp.med, lo, hi);
 }
 

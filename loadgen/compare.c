@@ -397,8 +397,7 @@ double cmp_median(double *v, size_t n)
 
 /* Rows of one key: (model, scenario, connections, rate). */
 static bool same_key(const char *model, const char *scenario, unsigned connections, double rate,
-                     const char *model2, const char *scenario2, unsigned connections2,
-                     double rate2)
+                     const char *model2, const char *scenario2, unsigned connections2, double rate2)
 {
     return strcmp(model, model2) == 0 && strcmp(scenario, scenario2) == 0 &&
            connections == connections2 && rate == rate2;
@@ -440,8 +439,8 @@ int cmp_group_rows(const struct cmp_file *f, struct cmp_set *out)
             size_t k = 0;
             for (size_t j = i; j < f->n; j++) {
                 const struct cmp_row *o = &f->rows[j];
-                if (!same_key(o->model, o->scenario, o->connections, o->rate, r->model,
-                              r->scenario, r->connections, r->rate))
+                if (!same_key(o->model, o->scenario, o->connections, o->rate, r->model, r->scenario,
+                              r->connections, r->rate))
                     continue;
                 vals[k++] = o->v[m];
                 if (m == 0) {
@@ -584,11 +583,13 @@ int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct
         cmp_apply_reference(&sb, o->reference);
     }
     fprintf(out, "A: %s (%zu rows)\nB: %s (%zu rows)\n", a->path, a->n, b->path, b->n);
-    fprintf(out, "threshold %.4g%%%s%s%s; several rows of one (model, scenario, point): their median\n\n",
-            o->threshold * 100, o->reference ? ", ratios to model " : "",
-            o->reference ? o->reference : "", o->reference ? " within each file" : "");
-    fprintf(out, "%-16s %-14s %-12s %-20s %12s %12s %9s\n", "scenario", "model", "point",
-            "metric", "A", "B", "change");
+    fprintf(
+        out,
+        "threshold %.4g%%%s%s%s; several rows of one (model, scenario, point): their median\n\n",
+        o->threshold * 100, o->reference ? ", ratios to model " : "",
+        o->reference ? o->reference : "", o->reference ? " within each file" : "");
+    fprintf(out, "%-16s %-14s %-12s %-20s %12s %12s %9s\n", "scenario", "model", "point", "metric",
+            "A", "B", "change");
     for (size_t i = 0; i < sa.n; i++) {
         const struct cmp_group *gb = find_in(&sb, &sa.g[i]);
         if (!gb) continue;
@@ -613,7 +614,8 @@ int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct
     fprintf(out, "\n%zu matched, %zu missing in B, %zu new in B: %s\n", sum->matched, sum->missing,
             sum->added, sum->regressions ? "REGRESSION" : "no regression");
     if (sum->regressions)
-        fprintf(out, "%zu of %zu (model, scenario, point) keys of A regressed\n", sum->regressions, sa.n);
+        fprintf(out, "%zu of %zu (model, scenario, point) keys of A regressed\n", sum->regressions,
+                sa.n);
     cmp_set_free(&sa);
     cmp_set_free(&sb);
     return sum->regressions ? 1 : 0;

@@ -139,8 +139,8 @@ int cpus_parse_pair(const char *spec, struct cpu_pair *out, char *msg, size_t ms
     }
     for (unsigned c = 0; c < CPUS_MAX; c++)
         if (out->server.on[c] && out->loadgen.on[c]) {
-            snprintf(msg, msglen, "CPU %u is in both sets: the server's and loadgen's must be disjoint",
-                     c);
+            snprintf(msg, msglen,
+                     "CPU %u is in both sets: the server's and loadgen's must be disjoint", c);
             return -1;
         }
     return 0;

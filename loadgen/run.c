@@ -323,8 +323,8 @@ void run_raise_fd_limit(unsigned connections)
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
     rlim_t want = (rlim_t)connections * 2 + 64; /* FTP: a data connection each */
     if (rl.rlim_cur >= want) return;
-    struct rlimit more = {want, rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? rl.rlim_max
-                                                                                  : want};
+    struct rlimit more = {want,
+                          rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? rl.rlim_max : want};
     if (setrlimit(RLIMIT_NOFILE, &more) == 0) return;
     rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);

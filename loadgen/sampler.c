@@ -24,8 +24,8 @@ static void *sampler_main(void *arg)
         pthread_mutex_unlock(&s->mu);
         uint64_t took = sweep(s);
         pthread_mutex_lock(&s->mu);
-        uint64_t wait = took * 4 > SAMPLER_PERIOD_MS * 1000000ull ? took * 4
-                                                                   : SAMPLER_PERIOD_MS * 1000000ull;
+        uint64_t wait =
+            took * 4 > SAMPLER_PERIOD_MS * 1000000ull ? took * 4 : SAMPLER_PERIOD_MS * 1000000ull;
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         uint64_t ns = (uint64_t)ts.tv_nsec + wait;

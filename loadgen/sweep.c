@@ -9,9 +9,9 @@
 
 /* Split val at commas; parse each element with one(); reject empty
  * elements, duplicates, too many points. */
-static int parse_list(const char *opt, const char *val, struct sweep *out, char *msg,
-                      size_t msglen, int (*one)(const char *, const char *, const void *, double *,
-                                                char *, size_t),
+static int parse_list(const char *opt, const char *val, struct sweep *out, char *msg, size_t msglen,
+                      int (*one)(const char *, const char *, const void *, double *, char *,
+                                 size_t),
                       const void *arg)
 {
     memset(out, 0, sizeof *out);

@@ -293,8 +293,8 @@ static void test_groups_take_medians_and_sum_failures(void **state)
 static void test_points_are_keys_of_their_own(void **state)
 {
     (void)state;
-    struct csv_row rows[] = {row("epoll", "s", 100), row("epoll", "s", 300),
-                             row("epoll", "s", 500), row("epoll", "s", 700)};
+    struct csv_row rows[] = {row("epoll", "s", 100), row("epoll", "s", 300), row("epoll", "s", 500),
+                             row("epoll", "s", 700)};
     rows[1].connections = 1024;
     rows[2].rate = 400;
     rows[3].rate = 400;

@@ -20,9 +20,8 @@ static void test_count_lists(void **state)
 {
     (void)state;
     struct sweep s;
-    assert_int_equal(sweep_parse_counts("--connections", "1,16,256,1k,10k", 1, 100000, &s, msg,
-                                        sizeof msg),
-                     0);
+    assert_int_equal(
+        sweep_parse_counts("--connections", "1,16,256,1k,10k", 1, 100000, &s, msg, sizeof msg), 0);
     assert_int_equal(s.n, 5);
     assert_true(s.v[0] == 1 && s.v[3] == 1000 && s.v[4] == 10000);
     assert_int_equal(sweep_parse_counts("--connections", "64", 1, 100000, &s, msg, sizeof msg), 0);
