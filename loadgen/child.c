@@ -283,19 +283,20 @@ static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
     return 0;
 }
 
-/* VmHWM of pid in KiB; -1 when absent (a zombie has none). */
-static long proc_hwm_kb(pid_t pid)
+/* The "Key:   N kB" line of /proc/PID/FILE, in KiB; -1 when absent (a
+ * zombie has no memory lines). */
+static long proc_kb(pid_t pid, const char *file, const char *key)
 {
     char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) return -1;
     ssize_t n = read(fd, buf, sizeof buf - 1);
     close(fd);
     if (n <= 0) return -1;
     buf[n] = '\0';
-    const char *h = strstr(buf, "\nVmHWM:");
-    return h ? strtol(h + 7, NULL, 10) : -1;
+    const char *h = strstr(buf, key);
+    return h ? strtol(h + strlen(key), NULL, 10) : -1;
 }
 
 /* Calls fn(pid, arg) for every process of group pgid. -1 when /proc is unreadable. */
@@ -329,49 +330,36 @@ double proc_group_cpu_s(pid_t pgid)
     return (double)ticks / (double)hz;
 }
 
-static void add_hwm(pid_t pid, const unsigned long long *t, void *arg)
+/* What sum_group_kb adds up, and the sum. */
+struct kb_sum {
+    const char *file, *key;
+    long kb;
+};
+
+static void add_kb(pid_t pid, const unsigned long long *t, void *arg)
 {
     (void)t;
-    long kb = proc_hwm_kb(pid);
-    if (kb > 0) *(long *)arg += kb;
+    struct kb_sum *sum = arg;
+    long kb = proc_kb(pid, sum->file, sum->key);
+    if (kb > 0) sum->kb += kb;
+}
+
+static long sum_group_kb(pid_t pgid, const char *file, const char *key)
+{
+    struct kb_sum sum = {file, key, 0};
+    return for_group(pgid, add_kb, &sum) < 0 ? -1 : sum.kb;
 }
 
 long proc_group_hwm_kb(pid_t pgid)
 {
-    long kb = 0;
-    if (for_group(pgid, add_hwm, &kb) < 0) return -1;
-    return kb;
+    return sum_group_kb(pgid, "status", "\nVmHWM:");
 }
 
-/* Pss of pid in KiB, from smaps_rollup (one line for the whole address
- * space, counting each shared page once over all its sharers); -1 when
- * absent (a zombie, a kernel before 4.14). */
-static long proc_pss_kb(pid_t pid)
-{
-    char path[64], buf[2048];
-    snprintf(path, sizeof path, "/proc/%d/smaps_rollup", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    const char *p = strstr(buf, "\nPss:");
-    return p ? strtol(p + 5, NULL, 10) : -1;
-}
-
-static void add_pss(pid_t pid, const unsigned long long *t, void *arg)
-{
-    (void)t;
-    long kb = proc_pss_kb(pid);
-    if (kb > 0) *(long *)arg += kb;
-}
-
+/* smaps_rollup: one line for the whole address space, each shared page
+ * counted once over all its sharers (absent before Linux 4.14). */
 long proc_group_pss_kb(pid_t pgid)
 {
-    long kb = 0;
-    if (for_group(pgid, add_pss, &kb) < 0) return -1;
-    return kb;
+    return sum_group_kb(pgid, "smaps_rollup", "\nPss:");
 }
 
 /* Some process of group pgid is still alive (zombies still count until

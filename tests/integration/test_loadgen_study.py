@@ -6,14 +6,13 @@ Cpus_allowed_list of every process of the server's group and of every thread
 of loadgen, read while the run is under way. Runs are short (0.3-1 s) and use
 one or two models.
 """
-import csv
 import os
-import shutil
 import subprocess
 import unittest
 
-from lgutil import CSV_COLUMNS, make_fixtures, read_rows
+from lgutil import CSV_COLUMNS, read_rows
 from serverutil import LOADGEN, REFSERVER, SOURCE_DIR, RefServer, wait_until
+from test_loadgen_bench import BenchCase, processes_mentioning
 
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
 HELLO = os.path.join(SCENARIOS, "http-hello.ini")
@@ -46,47 +45,19 @@ def thread_cpus(pid):
 
 
 def group_of(text):
-    """pids of live processes whose command line holds text (a unique path)."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open("/proc/%s/cmdline" % name, "rb") as f:
-                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if text in cmd and cmd.startswith(REFSERVER + " "):  # not loadgen's own
-            found.append(int(name))
-    return found
+    """pids of the live refserver processes whose command line holds text."""
+    return [pid for pid, cmd in processes_mentioning(text) if cmd.startswith(REFSERVER + " ")]
 
 
 def available_cpus():
     return sorted(os.sched_getaffinity(0))
 
 
-class StudyCase(unittest.TestCase):
-    tmp = None
-
-    @classmethod
-    def setUpClass(cls):
-        for b in (LOADGEN, REFSERVER):
-            if not os.access(b, os.X_OK):
-                raise unittest.SkipTest("not built: " + b)
-        cls.tmp, cls.fixtures = make_fixtures("lg-study-test-")
-
-    @classmethod
-    def tearDownClass(cls):
-        if cls.tmp:
-            shutil.rmtree(cls.tmp, ignore_errors=True)
+class StudyCase(BenchCase):
+    """BenchCase's fixtures and bench(); a command line for Popen; CSV paths."""
 
     def bench_cmd(self, *args):
         return [LOADGEN, "bench", "--server", REFSERVER, "--fixtures", self.fixtures] + list(args)
-
-    def bench(self, *args, timeout=120):
-        out = subprocess.run(self.bench_cmd(*args), capture_output=True, timeout=timeout,
-                             cwd=self.tmp)
-        return out.returncode, out.stdout.decode(), out.stderr.decode()
 
     def csv_path(self, name):
         p = os.path.join(self.tmp, name)
