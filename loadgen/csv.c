@@ -19,7 +19,8 @@ static const char header[] =
     "started_at,git_rev,host,model,protocol,scenario,engine,threads,connections,"
     "rate,duration_s,requests,errors,check_failures,timeouts,bytes,req_per_s,"
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
-    "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s";
+    "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
+    "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus";
 
 const char *csv_header(void)
 {
@@ -72,6 +73,15 @@ static void put_u64(struct out *o, uint64_t v)
     put(o, ",%" PRIu64, v);
 }
 
+/* A negative value is an empty field (not measured). */
+static void put_i64(struct out *o, int64_t v)
+{
+    if (v < 0)
+        put(o, ",");
+    else
+        put(o, ",%" PRId64, v);
+}
+
 /* decimals digits; a negative value is an empty field (not measured). */
 static void put_dbl(struct out *o, double v, int decimals)
 {
@@ -112,11 +122,14 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     put_u64(&o, r->lat_p999_us);
     put_u64(&o, r->lat_max_us);
     put_dbl(&o, r->server_cpu_s, 3);
-    if (r->server_rss_kb < 0)
-        put(&o, ",");
-    else
-        put(&o, ",%" PRId64, r->server_rss_kb);
+    put_i64(&o, r->server_rss_kb);
     put_dbl(&o, r->loadgen_cpu_s, 3);
+    put_u64(&o, r->unanswered);
+    put_u64(&o, r->starved_connections);
+    put_i64(&o, r->server_pss_kb);
+    put_i64(&o, r->loadgen_bound);
+    put_str(&o, r->server_cpus);
+    put_str(&o, r->loadgen_cpus);
     return o.overflow ? -1 : (int)o.len;
 }
 
@@ -206,7 +219,8 @@ static void fill_latency(struct csv_row *row, const struct hist *h)
 void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const struct lg_stats *st,
                         double elapsed_s, double loadgen_cpu_s)
 {
-    *row = (struct csv_row){.server_cpu_s = -1, .server_rss_kb = -1};
+    *row = (struct csv_row){
+        .server_cpu_s = -1, .server_rss_kb = -1, .server_pss_kb = -1, .loadgen_bound = -1};
     time_t start = time(NULL) - (time_t)(elapsed_s + cfg->warmup_s + 0.5);
     struct tm tm;
     if (gmtime_r(&start, &tm))
@@ -235,5 +249,7 @@ void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const 
         row->mb_per_s = (double)st->bytes / 1e6 / elapsed_s;
     }
     fill_latency(row, st->lat);
+    row->unanswered = st->unanswered;
+    row->starved_connections = st->starved_connections;
     row->loadgen_cpu_s = loadgen_cpu_s;
 }

@@ -114,6 +114,12 @@ struct lg_stats {
     uint64_t bytes;    /* bytes received (headers + bodies) in the measured window */
     uint64_t err[LG_ERR__COUNT];
     struct hist *lat;  /* microseconds, from the intended start (open loop) */
+    /* Filled by the engines (DESIGN.md section 5); the run treats them like
+     * timeouts. A request sent, or due in open loop, with no answer when
+     * the window closed: */
+    uint64_t unanswered;
+    /* A connection that got no answer at all in the window: */
+    uint64_t starved_connections;
 };
 int lg_stats_init(struct lg_stats *s); /* -1 on allocation failure */
 void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src);

@@ -21,6 +21,8 @@
 
 #include "check.h"
 #include "child.h"
+#include "cpuset.h"
+#include "sampler.h"
 
 /* The run SIGINT / SIGTERM stop (set only while the timed run is going). */
 static struct lg_run *volatile g_run;
@@ -266,6 +268,8 @@ static void print_summary(const struct lg_config *cfg, const struct lg_stats *st
     print_latency(st->lat);
     printf("errors     %" PRIu64 "  check failures %" PRIu64 "  timeouts %" PRIu64 "\n",
            lg_stats_errors(st), lg_stats_check_failures(st), lg_stats_timeouts(st));
+    printf("unanswered %" PRIu64 "  starved connections %" PRIu64 "\n", st->unanswered,
+           st->starved_connections);
     for (int e = 0; e < LG_ERR__COUNT; e++)
         if (st->err[e])
             printf("           %-13s %" PRIu64 "\n", lg_error_name((enum lg_error)e), st->err[e]);
@@ -310,22 +314,33 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Enough descriptors for every connection (the soft limit is often 1024). */
-static void raise_fd_limit(unsigned connections)
+/* Enough descriptors for every connection (the soft limit is often 1024):
+ * the soft limit up to the hard one, and past it when loadgen may (root);
+ * a note when even that is not enough. */
+void run_raise_fd_limit(unsigned connections)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
-    rlim_t want = (rlim_t)connections * 2 + 64;
+    rlim_t want = (rlim_t)connections * 2 + 64; /* FTP: a data connection each */
     if (rl.rlim_cur >= want) return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    struct rlimit more = {want,
+                          rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? rl.rlim_max : want};
+    if (setrlimit(RLIMIT_NOFILE, &more) == 0) return;
+    rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
+    fprintf(stderr,
+            "loadgen: note: %u connections want %llu file descriptors, the hard limit is %llu "
+            "(raise it: ulimit -Hn, or run as root); connections past it fail\n",
+            connections, (unsigned long long)want, (unsigned long long)rl.rlim_max);
 }
 
 /* What the timed run measured besides the stats. */
 struct timed {
     double elapsed;    /* the measured window, s */
+    double wall;       /* the whole timed run, warmup included, s */
     double cpu;        /* loadgen's CPU over the run, s */
     double server_cpu; /* the server group's CPU over the run, s; -1 = unknown */
+    long server_pss;   /* the server group's peak PSS, KiB; -1 = unknown */
     bool interrupted;
 };
 
@@ -352,6 +367,8 @@ static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_s
     }
     struct progress prog;
     bool show = progress_start(&prog, &run, cfg->threads, cfg->progress);
+    struct sampler pss;
+    if (server_pgid > 0) sampler_start(&pss, server_pgid);
     double server_cpu0 = server_pgid > 0 ? proc_group_cpu_s(server_pgid) : -1;
     double cpu0 = cpu_seconds();
     run.t_start = lg_now_ns();
@@ -366,6 +383,8 @@ static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_s
     uint64_t end = lg_now_ns();
     t->cpu = cpu_seconds() - cpu0;
     t->server_cpu = server_cpu_since(server_pgid, server_cpu0);
+    t->server_pss = server_pgid > 0 ? sampler_stop(&pss) : -1;
+    t->wall = (double)(end - run.t_start) / 1e9;
     if (show) progress_stop(&prog);
     t->interrupted = atomic_load(&run.stop);
     if (run.t_end && end > run.t_end) end = run.t_end;
@@ -411,7 +430,7 @@ static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct l
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit(cfg->connections);
+    run_raise_fd_limit(cfg->connections);
     if (verify_run(cfg, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: verify pass failed, no timed run: %s\n", err);
         note_why(res, "verify failed", err);
@@ -422,11 +441,42 @@ static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct l
     return 0;
 }
 
+/* The CPUs loadgen's engine threads can keep busy: one per thread, at
+ * most the CPUs it may run on. */
+static double loadgen_capacity(const struct lg_config *cfg)
+{
+    unsigned ncpu = cpus_count_self();
+    return cfg->threads < ncpu ? cfg->threads : ncpu;
+}
+
+/* Loadgen used ~90 % or more of what its CPUs could give it: the numbers
+ * measure the client as much as the server. */
+static bool loadgen_bound(const struct lg_config *cfg, const struct timed *t)
+{
+    return t->wall > 0 && t->cpu >= 0.9 * t->wall * loadgen_capacity(cfg);
+}
+
+/* The columns the bench adds: the server's CPU and peak PSS, the bound
+ * flag, the CPU lists. */
+static void fill_study_columns(struct csv_row *row, const struct run_opts *opts,
+                               const struct timed *t, bool bound)
+{
+    row->server_cpu_s = t->server_cpu;
+    row->server_pss_kb = t->server_pss;
+    row->loadgen_bound = bound ? 1 : 0;
+    snprintf(row->server_cpus, sizeof row->server_cpus, "%s",
+             opts->server_cpus ? opts->server_cpus : "");
+    snprintf(row->loadgen_cpus, sizeof row->loadgen_cpus, "%s",
+             opts->loadgen_cpus ? opts->loadgen_cpus : "");
+}
+
 int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run_result *res)
 {
     memset(res, 0, sizeof *res);
     res->row.server_cpu_s = -1;
     res->row.server_rss_kb = -1;
+    res->row.server_pss_kb = -1;
+    res->row.loadgen_bound = -1;
     struct lg_config cfg;
     int rc = prepare(opts, sc, &cfg, res);
     if (rc) return rc;
@@ -438,7 +488,7 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         return 1;
     }
     char err[1024];
-    struct timed t = {.server_cpu = -1};
+    struct timed t = {.server_cpu = -1, .server_pss = -1};
     if (timed_run(&cfg, opts->server_pgid, &st, &t, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: run failed: %s\n", err);
         note_why(res, "run failed", err);
@@ -446,12 +496,18 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         lg_stats_free(&st);
         return 1;
     }
+    bool bound = loadgen_bound(&cfg, &t);
     print_summary(&cfg, &st, t.elapsed, t.cpu, t.interrupted);
+    if (bound)
+        printf("           loadgen used %.0f %% of its CPUs: this run measures the client too\n",
+               t.cpu * 100 / (t.wall * loadgen_capacity(&cfg)));
     csv_row_from_stats(&res->row, &cfg, &st, t.elapsed, t.cpu);
-    res->row.server_cpu_s = t.server_cpu;
+    fill_study_columns(&res->row, opts, &t, bound);
     res->ran = true;
     res->interrupted = t.interrupted;
-    uint64_t bad = lg_stats_errors(&st) + lg_stats_check_failures(&st) + lg_stats_timeouts(&st);
+    /* Unanswered requests and starved connections count like timeouts. */
+    uint64_t bad = lg_stats_errors(&st) + lg_stats_check_failures(&st) + lg_stats_timeouts(&st) +
+                   st.unanswered + st.starved_connections;
     rc = bad || st.requests == 0 ? 1 : 0;
     if (cfg.csv_path && csv_append(cfg.csv_path, &res->row, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: %s\n", err);
