@@ -215,7 +215,7 @@ static void *worker_main(void *arg)
     for (unsigned i = 0; i < w->nh; i++)
         if (w->h[i].busy) /* in flight at the end: aborted, not counted */
             curl_multi_remove_handle(w->multi, w->h[i].x.easy);
-    policy_publish(&w->tally, lg_now_ns(), true);
+    policy_finish(&w->tally, lg_now_ns());
     return NULL;
 }
 

@@ -21,6 +21,8 @@
 
 #include "hist.h"
 
+struct ival_slot;
+
 enum lg_proto { LG_PROTO_HTTP, LG_PROTO_FTP, LG_PROTO_ECHO };
 enum lg_engine { LG_ENGINE_DEFAULT, LG_ENGINE_RAW, LG_ENGINE_CURL };
 
@@ -89,6 +91,10 @@ struct lg_config {
     bool progress;
     const char *csv_path; /* NULL = no CSV */
     const char *label;    /* the CSV's model column */
+    /* Several load generators, one result (docs/fleet.md): */
+    double start_at;       /* wall-clock second the timed run starts; 0 = right away */
+    const char *hdr_log;   /* HdrHistogram interval log of the run (hdrrun.h); NULL = none */
+    double hdr_interval_s; /* its interval */
 };
 
 /* Error classes. CSV: timeouts = TIMEOUT; check_failures = BAD_STATUS +
@@ -127,6 +133,9 @@ struct lg_live {
     _Atomic uint64_t requests;
     _Atomic uint64_t failures; /* errors + check failures + timeouts */
     _Atomic uint64_t p99_us;   /* this thread's p99 so far, refreshed now and then */
+    /* --hdr-log: the thread's interval slot (ival.h), set before the engine
+     * starts; NULL = no interval histograms wanted. */
+    struct ival_slot *ival;
 };
 
 /* Shared control of one timed run. All times are CLOCK_MONOTONIC ns. */
