@@ -350,7 +350,9 @@ static bool same_step(const struct lg_step *a, const struct lg_step *b)
     return strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0 &&
            a->body_size == b->body_size && a->expect == b->expect &&
            a->expect_status == b->expect_status && a->expect_length == b->expect_length &&
-           a->expect_hash == b->expect_hash && strcmp(a->expect_names, b->expect_names) == 0;
+           a->expect_hash == b->expect_hash && strcmp(a->expect_names, b->expect_names) == 0 &&
+           strcmp(a->host, b->host) == 0 && a->headers_len == b->headers_len &&
+           memcmp(a->headers, b->headers, a->headers_len) == 0;
 }
 
 static int64_t ms_left(uint64_t deadline)

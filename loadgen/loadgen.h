@@ -38,6 +38,9 @@ enum lg_expect {
 
 #define LG_NAME_MAX 64
 #define LG_PATH_MAX 1024
+#define LG_HOST_MAX 256        /* a step's Host header value, with its NUL */
+#define LG_HEADERS_MAX 16      /* `header =` lines per step */
+#define LG_HEADERS_BYTES 2048  /* their "Name: value" strings, NULs included */
 
 struct lg_step {
     char name[LG_NAME_MAX];
@@ -53,6 +56,13 @@ struct lg_step {
     int64_t expect_length;    /* body bytes; -1 = not checked */
     uint64_t expect_hash;     /* XXH64(body, seed 0), valid when expect_length >= 0 */
     int line;                 /* scenario file line of the [step] header, for messages */
+    /* HTTP only (reqheader.h): the Host header ("" = the target's HOST:PORT)
+     * and extra request headers, nheaders "Name: value" strings back to
+     * back, each ending in a NUL, headers_len bytes in all. */
+    char host[LG_HOST_MAX];
+    unsigned nheaders;
+    size_t headers_len;
+    char headers[LG_HEADERS_BYTES];
 };
 
 struct lg_scenario {
