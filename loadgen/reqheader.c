@@ -51,10 +51,10 @@ int reqheader_add(struct lg_step *st, const char *line, char *why, size_t whylen
     size_t nlen = 0;
     while (is_tchar(line[nlen]))
         nlen++;
-    if (line[nlen] != ':') {
+    if (nlen == 0 || line[nlen] != ':') {
         snprintf(why, whylen,
-                 nlen == 0 ? "'%s' is not 'Name: value'"
-                 : is_ows(line[nlen])
+                 nlen == 0 || !strchr(line, ':') ? "'%s' is not 'Name: value'"
+                 : line[nlen + strspn(line + nlen, " \t")] == ':'
                      ? "'%s': no space between the name and ':' (RFC 9112)"
                      : "'%s': the name is not an HTTP token",
                  line);
