@@ -54,7 +54,8 @@ int wallclock_sleep_until(double wall_s, bool (*stopped)(void))
         if (stopped && stopped()) return -1;
         struct timespec now, step;
         clock_gettime(CLOCK_REALTIME, &now);
-        if (now.tv_sec > until.tv_sec || (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
+        if (now.tv_sec > until.tv_sec ||
+            (now.tv_sec == until.tv_sec && now.tv_nsec >= until.tv_nsec))
             return 0;
         /* At most POLL_NS at a time, so stopped() is looked at. */
         step = now;
@@ -63,7 +64,8 @@ int wallclock_sleep_until(double wall_s, bool (*stopped)(void))
             step.tv_sec++;
             step.tv_nsec -= (long)NS_PER_S;
         }
-        if (step.tv_sec > until.tv_sec || (step.tv_sec == until.tv_sec && step.tv_nsec > until.tv_nsec))
+        if (step.tv_sec > until.tv_sec ||
+            (step.tv_sec == until.tv_sec && step.tv_nsec > until.tv_nsec))
             step = until;
         int e = clock_nanosleep(CLOCK_REALTIME, TIMER_ABSTIME, &step, NULL);
         if (e != 0 && e != EINTR) return 0; /* cannot sleep: start now rather than never */
