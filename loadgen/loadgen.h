@@ -38,9 +38,9 @@ enum lg_expect {
 
 #define LG_NAME_MAX 64
 #define LG_PATH_MAX 1024
-#define LG_HOST_MAX 256        /* a step's Host header value, with its NUL */
-#define LG_HEADERS_MAX 16      /* `header =` lines per step */
-#define LG_HEADERS_BYTES 2048  /* their "Name: value" strings, NULs included */
+#define LG_HOST_MAX 256       /* a step's Host header value, with its NUL */
+#define LG_HEADERS_MAX 16     /* `header =` lines per step */
+#define LG_HEADERS_BYTES 2048 /* their "Name: value" strings, NULs included */
 
 struct lg_step {
     char name[LG_NAME_MAX];

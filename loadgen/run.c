@@ -347,8 +347,8 @@ static double server_cpu_since(pid_t pgid, double cpu0)
 static int start_hdr_log(const struct lg_config *cfg, struct lg_run *run, struct timed *t,
                          char *err, size_t errlen)
 {
-    double start = cfg->start_at > 0 ? cfg->start_at + cfg->warmup_s
-                                     : wallclock_from_mono_ns(run->t_measure);
+    double start =
+        cfg->start_at > 0 ? cfg->start_at + cfg->warmup_s : wallclock_from_mono_ns(run->t_measure);
     t->hdr = hdrrun_start(cfg, run, start, err, errlen);
     return t->hdr ? 0 : -1;
 }

@@ -34,9 +34,9 @@ struct run_opts {
      * the CPU it used over the timed run. */
     pid_t server_pgid;
     /* Several load generators, one result (docs/fleet.md). */
-    double start_at;      /* --start-at: wall-clock second, > 0; 0 = start right away */
-    const char *hdr_log;  /* --hdr-log FILE */
-    double hdr_interval;  /* --hdr-interval, s; <= 0 = 1 s */
+    double start_at;     /* --start-at: wall-clock second, > 0; 0 = start right away */
+    const char *hdr_log; /* --hdr-log FILE */
+    double hdr_interval; /* --hdr-interval, s; <= 0 = 1 s */
 };
 
 #define RUN_OPTS_INIT                                                                              \

@@ -69,9 +69,8 @@ enum tkey {
     TK__COUNT
 };
 static const char *const tkey_names[TK__COUNT] = {
-    "method", "path",        "body_size",     "weight",      "expect_status",
-    "expect", "expect_body", "expect_length", "expect_hash", "expect_names",
-    "host",   "header",
+    "method",      "path",          "body_size",   "weight",       "expect_status", "expect",
+    "expect_body", "expect_length", "expect_hash", "expect_names", "host",          "header",
 };
 
 /* Where each key of a section was set (0 = not set), for duplicates and messages. */

@@ -401,10 +401,14 @@ static void test_unreadable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_files_parse), cmocka_unit_test(test_http_mixed_contents),
-        cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_ftp_and_echo_defaults),
-        cmocka_unit_test(test_bad_files),           cmocka_unit_test(test_bad_lines),
-        cmocka_unit_test(test_unreadable),          cmocka_unit_test(test_units),
+        cmocka_unit_test(test_shipped_files_parse),
+        cmocka_unit_test(test_http_mixed_contents),
+        cmocka_unit_test(test_defaults_and_syntax),
+        cmocka_unit_test(test_ftp_and_echo_defaults),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_units),
         cmocka_unit_test(test_headers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
