@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "curl_step.h"
+#include "reqheader.h"
 
 /* The FTP commands that move data. Anything else (SIZE, MDTM, DELE, MKD,
  * ...) is sent as a quoted command "METHOD /path" after login, and judged by
@@ -283,6 +284,28 @@ static int setup_ftp(struct cs_xfer *x, const char *tag)
     return 0;
 }
 
+/* no "Expect: 100-continue" round trip; close when keep-alive is off; the
+ * step's Host and own headers (checked by reqheader.c: no CR/LF, no name
+ * curl would treat specially). */
+static void http_headers(struct cs_xfer *x)
+{
+    const struct lg_step *st = x->st;
+    size_t n = 0;
+    x->hdr[n++] = (struct curl_slist){.data = "Expect:"};
+    if (!x->cfg->keepalive)
+        x->hdr[n++] = (struct curl_slist){.data = "Connection: close"};
+    if (st->host[0]) {
+        snprintf(x->host_line, sizeof x->host_line, "Host: %s", st->host);
+        x->hdr[n++] = (struct curl_slist){.data = x->host_line};
+    }
+    for (const char *h = reqheader_first(st); h && n < sizeof x->hdr / sizeof x->hdr[0];
+         h = reqheader_next(st, h))
+        x->hdr[n++] = (struct curl_slist){.data = (char *)h};
+    for (size_t i = 0; i + 1 < n; i++)
+        x->hdr[i].next = &x->hdr[i + 1];
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, &x->hdr[0]);
+}
+
 static int setup_http(struct cs_xfer *x)
 {
     CURL *e = x->easy;
@@ -292,12 +315,7 @@ static int setup_http(struct cs_xfer *x)
         return -1;
     }
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    /* no "Expect: 100-continue" round trip; close when keep-alive is off */
-    x->hdr[0] = (struct curl_slist){.data = "Expect:", .next = NULL};
-    x->hdr[1] = (struct curl_slist){.data = "Connection: close", .next = NULL};
-    if (!x->cfg->keepalive)
-        x->hdr[0].next = &x->hdr[1];
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &x->hdr[0]);
+    http_headers(x);
     if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (strcmp(m, "GET") != 0) {

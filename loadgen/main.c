@@ -23,6 +23,7 @@
 #include "optval.h"
 #include "run.h"
 #include "scenario.h"
+#include "wallclock.h"
 
 static const char RUN_USAGE[] =
     "usage: loadgen run SCENARIO.ini --target HOST:PORT [options]\n"
@@ -49,6 +50,11 @@ static const char RUN_USAGE[] =
     "  --progress           live progress line on stderr even when not a terminal\n"
     "  --cpus LIST          pin loadgen to these CPUs (e.g. 1, 2-3, 0,2); the CSV\n"
     "                       row records them (loadgen_cpus)\n"
+    "  --hdr-log FILE       write the measured window's latency as an HdrHistogram\n"
+    "                       interval log (format 1.3), for `loadgen merge`\n"
+    "  --hdr-interval S     its interval (default 1 s)\n"
+    "  --start-at UNIX_S    after the verify pass, start the timed run at this\n"
+    "                       wall-clock second (several hosts, one window)\n"
     "\n"
     "Numbers take suffixes: counts k, M, G ('10k'); durations us, ms, s, m, h\n"
     "('250ms', '2m'); rates k, M and an optional '/s' ('2.5k').\n"
@@ -95,6 +101,9 @@ enum run_option {
     O_ENGINE,
     O_PROGRESS,
     O_CPUS,
+    O_HDR_LOG,
+    O_HDR_INTERVAL,
+    O_START_AT,
 };
 
 static const struct option RUN_OPTIONS[] = {
@@ -112,9 +121,34 @@ static const struct option RUN_OPTIONS[] = {
     {"engine", required_argument, 0, O_ENGINE},
     {"progress", no_argument, 0, O_PROGRESS},
     {"cpus", required_argument, 0, O_CPUS},
+    {"hdr-log", required_argument, 0, O_HDR_LOG},
+    {"hdr-interval", required_argument, 0, O_HDR_INTERVAL},
+    {"start-at", required_argument, 0, O_START_AT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
+
+/* --hdr-log, --hdr-interval, --start-at (docs/fleet.md). 0, or EXIT_USAGE
+ * after a message. */
+static int set_fleet_option(struct run_opts *o, int opt, const char *val)
+{
+    char msg[256];
+    switch (opt) {
+    case O_HDR_LOG:
+        if (!*val) return run_usage_error("--hdr-log: empty file name");
+        o->hdr_log = val;
+        return 0;
+    case O_HDR_INTERVAL:
+        if (optval_seconds("--hdr-interval", val, 0.01, 3600, false, &o->hdr_interval, msg,
+                           sizeof msg))
+            return run_usage_error("%s", msg);
+        return 0;
+    default: /* O_START_AT */
+        if (optval_start_at("--start-at", val, wallclock_now_s(), &o->start_at, msg, sizeof msg))
+            return run_usage_error("%s", msg);
+        return 0;
+    }
+}
 
 /* `loadgen run`'s options: run.c's, and the CPUs loadgen pins itself to. */
 struct run_cli {
@@ -181,6 +215,10 @@ static int set_run_option(struct run_cli *cli, int opt, const char *val)
     case O_WARMUP:
         rc = optval_seconds("--warmup", val, 0, 3600, false, &o->warmup, msg, sizeof msg);
         break;
+    case O_HDR_LOG:
+    case O_HDR_INTERVAL:
+    case O_START_AT:
+        return set_fleet_option(o, opt, val);
     }
     return rc ? run_usage_error("%s", msg) : 0;
 }

@@ -23,6 +23,8 @@
 #include "child.h"
 #include "cpuset.h"
 #include "sampler.h"
+#include "hdrrun.h"
+#include "wallclock.h"
 
 /* The run SIGINT / SIGTERM stop (set only while the timed run is going). */
 static struct lg_run *volatile g_run;
@@ -119,6 +121,9 @@ static int make_config(const struct run_opts *o, const struct lg_scenario *sc,
     cfg->progress = o->progress;
     cfg->csv_path = o->csv;
     cfg->label = o->label;
+    cfg->start_at = o->start_at;
+    cfg->hdr_log = o->hdr_log;
+    cfg->hdr_interval_s = o->hdr_interval > 0 ? o->hdr_interval : 1.0;
     if (cfg->threads > cfg->connections)
         return run_usage_error("%u threads for %u connections: need threads <= connections",
                                cfg->threads, cfg->connections);
@@ -342,6 +347,7 @@ struct timed {
     double server_cpu; /* the server group's CPU over the run, s; -1 = unknown */
     long server_pss;   /* the server group's peak PSS, KiB; -1 = unknown */
     bool interrupted;
+    struct hdrrun *hdr; /* --hdr-log: written up to the end, to commit or discard */
 };
 
 /* The server group's CPU since cpu0 (-1 when either sample is missing). */
@@ -349,6 +355,17 @@ static double server_cpu_since(pid_t pgid, double cpu0)
 {
     double cpu1 = pgid > 0 ? proc_group_cpu_s(pgid) : -1;
     return cpu0 >= 0 && cpu1 >= cpu0 ? cpu1 - cpu0 : -1;
+}
+
+/* --hdr-log: the log of the measured window, which starts at --start-at
+ * plus the warm-up exactly when given. 0, or -1 with err. */
+static int start_hdr_log(const struct lg_config *cfg, struct lg_run *run, struct timed *t,
+                         char *err, size_t errlen)
+{
+    double start =
+        cfg->start_at > 0 ? cfg->start_at + cfg->warmup_s : wallclock_from_mono_ns(run->t_measure);
+    t->hdr = hdrrun_start(cfg, run, start, err, errlen);
+    return t->hdr ? 0 : -1;
 }
 
 /* The timed run on cfg's engine into st. 0, or -1 with err set. */
@@ -371,15 +388,21 @@ static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_s
     if (server_pgid > 0) sampler_start(&pss, server_pgid);
     double server_cpu0 = server_pgid > 0 ? proc_group_cpu_s(server_pgid) : -1;
     double cpu0 = cpu_seconds();
-    run.t_start = lg_now_ns();
+    run.t_start = cfg->start_at > 0 ? wallclock_to_mono_ns(cfg->start_at) : lg_now_ns();
     run.t_measure = run.t_start + (uint64_t)(cfg->warmup_s * 1e9);
     run.t_end = cfg->requests ? 0 : run.t_measure + (uint64_t)(cfg->duration_s * 1e9);
+    if (cfg->hdr_log && start_hdr_log(cfg, &run, t, err, errlen) < 0) {
+        if (show) progress_stop(&prog);
+        free(run.live);
+        return -1;
+    }
     g_run = &run;
     if (g_stop_requested) /* a signal before g_run was set (bench) */
         atomic_store(&run.stop, true);
     int rc = cfg->engine == LG_ENGINE_CURL ? engine_curl_run(&run, st, err, errlen)
                                            : engine_raw_run(&run, st, err, errlen);
     g_run = NULL;
+    hdrrun_stop(t->hdr);
     uint64_t end = lg_now_ns();
     t->cpu = cpu_seconds() - cpu0;
     t->server_cpu = server_cpu_since(server_pgid, server_cpu0);
@@ -414,8 +437,30 @@ static void note_why(struct run_result *res, const char *what, const char *err)
              err ? err : "");
 }
 
+/* --start-at: the verify pass is over; sleep until the start. 0, or 1 after
+ * a message when the start is already past (the fleet's window is missed)
+ * or a signal came first. */
+static int wait_start_at(const struct lg_config *cfg, struct run_result *res)
+{
+    double now = wallclock_now_s();
+    if (now > cfg->start_at) {
+        fprintf(stderr,
+                "loadgen: --start-at %.3f: the verify pass ended %.3f s after it, no timed run "
+                "(start later)\n",
+                cfg->start_at, now - cfg->start_at);
+        note_why(res, "verify pass ended after --start-at", NULL);
+        return 1;
+    }
+    if (wallclock_sleep_until(cfg->start_at, run_stop_requested) < 0) {
+        note_why(res, "interrupted before --start-at", NULL);
+        return 1;
+    }
+    return 0;
+}
+
 /* Everything before the timed run: the configuration, the checks, the
- * verify pass, the CSV file. 0, or the exit status after a message. */
+ * verify pass, the CSV file, the --start-at wait. 0, or the exit status
+ * after a message. */
 static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct lg_config *cfg,
                    struct run_result *res)
 {
@@ -438,7 +483,11 @@ static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct l
     }
     if (cfg->csv_path && csv_writable(cfg->csv_path) < 0)
         return EXIT_USAGE; /* say so now, not after the whole run */
-    return 0;
+    if (cfg->hdr_log && hdrrun_check_path(cfg->hdr_log, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: --hdr-log %s\n", err);
+        return EXIT_USAGE;
+    }
+    return cfg->start_at > 0 ? wait_start_at(cfg, res) : 0;
 }
 
 /* The CPUs loadgen's engine threads can keep busy: one per thread, at
@@ -493,6 +542,7 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         fprintf(stderr, "loadgen: run failed: %s\n", err);
         note_why(res, "run failed", err);
         res->row.server_cpu_s = t.server_cpu;
+        hdrrun_discard(t.hdr);
         lg_stats_free(&st);
         return 1;
     }
@@ -514,6 +564,10 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         rc = 1;
     } else if (st.requests == 0) {
         fprintf(stderr, "loadgen: no answer in the measured window\n");
+    }
+    if (t.hdr && hdrrun_commit(t.hdr, st.lat, t.elapsed, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: --hdr-log: %s\n", err);
+        rc = 1;
     }
     lg_stats_free(&st);
     return rc;

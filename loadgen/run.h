@@ -36,6 +36,10 @@ struct run_opts {
     /* The CPU lists the row records ("" or NULL = not pinned); pinning
      * itself is the caller's (cpuset.h). */
     const char *server_cpus, *loadgen_cpus;
+    /* Several load generators, one result (docs/fleet.md). */
+    double start_at;     /* --start-at: wall-clock second, > 0; 0 = start right away */
+    const char *hdr_log; /* --hdr-log FILE */
+    double hdr_interval; /* --hdr-interval, s; <= 0 = 1 s */
 };
 
 #define RUN_OPTS_INIT                                                                              \
