@@ -168,6 +168,10 @@ static void header_connection(struct hp *p, const char *v, size_t vn)
 {
     const char *tok;
     size_t tn;
+    if (HS_WORD_IS(v, vn, "keep-alive")) { /* the usual value, without the list walk */
+        p->keepalive10 = true;
+        return;
+    }
     while (next_token(&v, &vn, &tok, &tn)) {
         if (HS_WORD_IS(tok, tn, "close"))
             p->close = true;
@@ -278,6 +282,19 @@ static enum framing_header framing_header(const char *s, size_t n)
     }
 }
 
+/* The value s[0..n) of a header that frames the answer. */
+static enum hp_ev framing_field(struct hp *p, enum framing_header fh, const char *v, size_t vn)
+{
+    trim(&v, &vn);
+    if (fh == FH_CONTENT_LENGTH)
+        header_content_length(p, v, vn);
+    else if (fh == FH_TRANSFER_ENCODING)
+        header_transfer_encoding(p, v, vn);
+    else
+        header_connection(p, v, vn);
+    return HP_MORE;
+}
+
 /* A header line s[0..n) whose name s[0..nn) is checked and followed by ':'. */
 static enum hp_ev header_field(struct hp *p, const char *s, size_t n, size_t nn, bool truncated)
 {
@@ -287,16 +304,7 @@ static enum hp_ev header_field(struct hp *p, const char *s, size_t n, size_t nn,
         return HP_MORE;
     if (truncated)
         return fail(p, "framing header too long");
-    const char *v = s + nn + 1;
-    size_t vn = n - nn - 1;
-    trim(&v, &vn);
-    if (fh == FH_CONTENT_LENGTH)
-        header_content_length(p, v, vn);
-    else if (fh == FH_TRANSFER_ENCODING)
-        header_transfer_encoding(p, v, vn);
-    else
-        header_connection(p, v, vn);
-    return HP_MORE;
+    return framing_field(p, fh, s + nn + 1, n - nn - 1);
 }
 
 /* One header line s[0..n) (avail: bytes readable at s), or the empty line
@@ -523,8 +531,9 @@ static enum hp_ev feed_headers(struct hp *p, const char *buf, size_t len, size_t
         if (n > 0 && !hs_is_ows(s[0])) {
             size_t nn = hs_token_len(s, len - (size_t)(s - buf));
             if (nn > 0 && s[nn] == ':') {
-                ev = header_field(p, s, n, nn, false);
-                if (ev != HP_MORE)
+                enum framing_header fh = framing_header(s, nn);
+                p->framing_hdr = fh != FH_NONE;
+                if (fh != FH_NONE && (ev = framing_field(p, fh, s + nn + 1, n - nn - 1)) != HP_MORE)
                     break;
                 continue;
             }
