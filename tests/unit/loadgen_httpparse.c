@@ -18,6 +18,7 @@ struct result {
     int n;                     /* complete answers */
     int status[MAXRESP];
     bool close[MAXRESP];
+    enum hp_framing framing[MAXRESP];
     char body[MAXRESP][4096];
     size_t bodylen[MAXRESP];
     bool error;                /* protocol error while feeding */
@@ -68,6 +69,7 @@ static void parse_split(const char *data, size_t len, bool head, const size_t *c
             assert_int_equal(p.body_len, r->bodylen[r->n]);
             r->status[r->n] = p.status;
             r->close[r->n] = p.close;
+            r->framing[r->n] = p.framing;
             r->n++;
             hp_reset(&p, head);
         }
@@ -80,6 +82,7 @@ static void parse_split(const char *data, size_t len, bool head, const size_t *c
             r->eof_done = true;
             r->status[r->n] = p.status;
             r->close[r->n] = p.close;
+            r->framing[r->n] = p.framing;
             r->n++;
         }
     }
@@ -98,6 +101,7 @@ static void assert_same(const struct result *a, const struct result *b)
     for (int i = 0; i < a->n; i++) {
         assert_int_equal(a->status[i], b->status[i]);
         assert_int_equal(a->close[i], b->close[i]);
+        assert_int_equal(a->framing[i], b->framing[i]);
         assert_int_equal(a->bodylen[i], b->bodylen[i]);
         assert_memory_equal(a->body[i], b->body[i], a->bodylen[i]);
     }
@@ -373,6 +377,216 @@ static void test_body_until_eof_and_http10(void **state)
     assert_true(r.close[0]);
 }
 
+/* ---- RFC 9112 section 6.3, case by case -------------------------------- */
+
+#define OK200 "HTTP/1.1 200 OK\r\n"
+#define HELLO_CHUNKED "5\r\nhello\r\n0\r\n\r\n"
+
+struct framing_case {
+    const char *what;
+    const char *in;
+    bool head;  /* the request was HEAD */
+    bool eof;   /* the server closes after the bytes */
+    bool error; /* a protocol error (while feeding or at the close) */
+    enum hp_framing framing;
+    const char *body;
+    bool close; /* the connection cannot carry another answer */
+};
+
+static const struct framing_case FRAMING[] = {
+    /* 1. HEAD, 1xx, 204, 304: no body whatever the headers say */
+    {"HEAD, Content-Length", OK200 "Content-Length: 5\r\n\r\n", true, false, false, HP_FRAME_NONE,
+     "", false},
+    {"HEAD, chunked", OK200 "Transfer-Encoding: chunked\r\n\r\n", true, false, false,
+     HP_FRAME_NONE, "", false},
+    {"HEAD, gzip and Content-Length", OK200 "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n",
+     true, false, false, HP_FRAME_NONE, "", false},
+    {"204, chunked and Content-Length",
+     "HTTP/1.1 204 No Content\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", false,
+     false, false, HP_FRAME_NONE, "", false},
+    {"304, gzip", "HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: gzip\r\n\r\n", false, false,
+     false, HP_FRAME_NONE, "", false},
+    {"1xx with Content-Length, then the answer",
+     "HTTP/1.1 100 Continue\r\nContent-Length: 5\r\n\r\n" OK200 "Content-Length: 2\r\n\r\nok",
+     false, false, false, HP_FRAME_LENGTH, "ok", false},
+    {"101", "HTTP/1.1 101 Switching Protocols\r\nUpgrade: x\r\n\r\n", false, true, true, 0, "",
+     false},
+    {"HEAD, invalid Content-Length", OK200 "Content-Length: 5x\r\n\r\n", true, false, true, 0, "",
+     false},
+    /* 3. Transfer-Encoding, chunked last: chunked, Content-Length ignored */
+    {"chunked and Content-Length",
+     OK200 "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" HELLO_CHUNKED, false, false,
+     false, HP_FRAME_CHUNKED, "hello", true},
+    {"chunked and invalid Content-Length",
+     OK200 "Transfer-Encoding: chunked\r\nContent-Length: 3, 4\r\n\r\n" HELLO_CHUNKED, false,
+     false, false, HP_FRAME_CHUNKED, "hello", true},
+    {"gzip, chunked", OK200 "Transfer-Encoding: gzip, chunked\r\n\r\n" HELLO_CHUNKED, false, false,
+     false, HP_FRAME_CHUNKED, "hello", false},
+    {"gzip then chunked, two headers",
+     OK200 "Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n" HELLO_CHUNKED, false,
+     false, false, HP_FRAME_CHUNKED, "hello", false},
+    {"CHUNKED in capitals, OWS, empty elements",
+     OK200 "Transfer-Encoding:  ,CHUNKED ,\t\r\n\r\n" HELLO_CHUNKED, false, false, false,
+     HP_FRAME_CHUNKED, "hello", false},
+    {"chunked applied twice", OK200 "Transfer-Encoding: chunked, chunked\r\n\r\n" HELLO_CHUNKED,
+     false, false, true, 0, "", false},
+    {"chunked twice, two headers",
+     OK200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" HELLO_CHUNKED,
+     false, false, true, 0, "", false},
+    /* 3. Transfer-Encoding, chunked not last: until the close, whatever
+     * Content-Length says */
+    {"gzip and Content-Length", OK200 "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabcdefgh",
+     false, true, false, HP_FRAME_CLOSE, "abcdefgh", true},
+    {"Content-Length and gzip", OK200 "Content-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nabcdefgh",
+     false, true, false, HP_FRAME_CLOSE, "abcdefgh", true},
+    {"chunked, gzip", OK200 "Transfer-Encoding: chunked, gzip\r\n\r\n" HELLO_CHUNKED, false, true,
+     false, HP_FRAME_CLOSE, HELLO_CHUNKED, true},
+    {"chunked then gzip, two headers",
+     OK200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\nxyz", false, true, false,
+     HP_FRAME_CLOSE, "xyz", true},
+    {"chunked with a parameter is not chunked last",
+     OK200 "Transfer-Encoding: gzip;level=1\r\n\r\nxyz", false, true, false, HP_FRAME_CLOSE, "xyz",
+     true},
+    {"no coding at all", OK200 "Transfer-Encoding: ,\r\n\r\nxyz", false, true, false,
+     HP_FRAME_CLOSE, "xyz", true},
+    {"HTTP/1.0 with chunked: faulty, read to the close",
+     "HTTP/1.0 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n" HELLO_CHUNKED,
+     false, true, false, HP_FRAME_CLOSE, HELLO_CHUNKED, true},
+    {"the close ends a gzip body early: still a whole answer",
+     OK200 "Transfer-Encoding: gzip\r\n\r\n", false, true, false, HP_FRAME_CLOSE, "", true},
+    /* 4. invalid Content-Length: unrecoverable */
+    {"Content-Length not digits", OK200 "Content-Length: 12x\r\n\r\n", false, true, true, 0, "",
+     false},
+    {"Content-Length negative", OK200 "Content-Length: -1\r\n\r\n", false, true, true, 0, "",
+     false},
+    {"Content-Length with a sign", OK200 "Content-Length: +3\r\n\r\nabc", false, true, true, 0, "",
+     false},
+    {"Content-Length empty", OK200 "Content-Length: \r\n\r\n", false, true, true, 0, "", false},
+    {"Content-Length hex", OK200 "Content-Length: 0x3\r\n\r\nabc", false, true, true, 0, "", false},
+    {"Content-Length with inner space", OK200 "Content-Length: 1 2\r\n\r\n", false, true, true, 0,
+     "", false},
+    {"Content-Length overflow", OK200 "Content-Length: 99999999999999999999\r\n\r\n", false, true,
+     true, 0, "", false},
+    {"Content-Length list of differing values", OK200 "Content-Length: 3, 4\r\n\r\nabcd", false,
+     true, true, 0, "", false},
+    {"Content-Length list with an empty element", OK200 "Content-Length: 3,\r\n\r\nabc", false,
+     true, true, 0, "", false},
+    {"Content-Length list starting empty", OK200 "Content-Length: ,3\r\n\r\nabc", false, true,
+     true, 0, "", false},
+    {"two differing Content-Length headers",
+     OK200 "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", false, true, true, 0, "", false},
+    {"a header and a list that differ", OK200 "Content-Length: 3\r\nContent-Length: 3, 4\r\n\r\nabc",
+     false, true, true, 0, "", false},
+    /* 4. identical values count once */
+    {"Content-Length 3, 3", OK200 "Content-Length: 3, 3\r\n\r\nabc", false, false, false,
+     HP_FRAME_LENGTH, "abc", false},
+    {"Content-Length 3 ,3 and 003", OK200 "Content-Length: 3 ,3\r\ncontent-length: 003\r\n\r\nabc",
+     false, false, false, HP_FRAME_LENGTH, "abc", false},
+    {"two Content-Length headers 3", OK200 "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
+     false, false, false, HP_FRAME_LENGTH, "abc", false},
+    /* 5. Content-Length; 6. neither: until the close */
+    {"Content-Length", OK200 "CONTENT-LENGTH:\t3 \r\n\r\nabc", false, false, false,
+     HP_FRAME_LENGTH, "abc", false},
+    {"Content-Length 0", OK200 "Content-Length: 0\r\n\r\n", false, false, false, HP_FRAME_LENGTH,
+     "", false},
+    {"Content-Length and Connection: close", OK200 "Connection: close\r\nContent-Length: 3\r\n\r\nabc",
+     false, false, false, HP_FRAME_LENGTH, "abc", true},
+    {"neither", OK200 "Server: x\r\n\r\nuntil the end", false, true, false, HP_FRAME_CLOSE,
+     "until the end", true},
+    /* chunked bodies */
+    {"chunk extensions and trailers",
+     OK200 "Transfer-Encoding: chunked\r\n\r\n3;a=b;c=\"d;e\"\r\nabc\r\n2 ; x\r\nde\r\n0\r\n"
+           "Expires: never\r\nX-T: 1\r\n\r\n",
+     false, false, false, HP_FRAME_CHUNKED, "abcde", false},
+    {"a malformed trailer", OK200 "Transfer-Encoding: chunked\r\n\r\n0\r\nno colon\r\n\r\n", false,
+     false, true, 0, "", false},
+    {"chunk size missing", OK200 "Transfer-Encoding: chunked\r\n\r\n\r\nabc\r\n0\r\n\r\n", false,
+     false, true, 0, "", false},
+    {"chunk size negative", OK200 "Transfer-Encoding: chunked\r\n\r\n-3\r\nabc\r\n0\r\n\r\n", false,
+     false, true, 0, "", false},
+    {"chunk size 0x", OK200 "Transfer-Encoding: chunked\r\n\r\n0x3\r\nabc\r\n0\r\n\r\n", false,
+     false, true, 0, "", false},
+    {"chunk size after a space", OK200 "Transfer-Encoding: chunked\r\n\r\n 3\r\nabc\r\n0\r\n\r\n",
+     false, false, true, 0, "", false},
+    {"chunk size with junk", OK200 "Transfer-Encoding: chunked\r\n\r\n3 x\r\nabc\r\n0\r\n\r\n",
+     false, false, true, 0, "", false},
+    {"chunk size too large",
+     OK200 "Transfer-Encoding: chunked\r\n\r\n10000000000000000\r\nabc\r\n0\r\n\r\n", false, false,
+     true, 0, "", false},
+    {"chunk data longer than its size",
+     OK200 "Transfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", false, false, true, 0, "",
+     false},
+    {"the close before the last chunk", OK200 "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+     false, true, true, 0, "", false},
+    /* line syntax */
+    {"bare LF line ends", "HTTP/1.1 200 OK\nContent-Length: 1\n\nx", false, false, false,
+     HP_FRAME_LENGTH, "x", false},
+    {"HTAB and obs-text in values", OK200 "X-A:\tb\tc\xe9\xff\r\nContent-Length: 1\r\n\r\nx", false,
+     false, false, HP_FRAME_LENGTH, "x", false},
+    {"a bare CR in a value", OK200 "X-A: b\rc\r\nContent-Length: 1\r\n\r\nx", false, false, true, 0,
+     "", false},
+    {"a bare CR in the status line", "HTTP/1.1 200 O\rK\r\nContent-Length: 1\r\n\r\nx", false,
+     false, true, 0, "", false},
+    {"a NUL in a value", OK200 "X-A: b\001c\r\nContent-Length: 1\r\n\r\nx", false, false, true, 0,
+     "", false},
+    {"DEL in a value", OK200 "X-A: b\x7f\r\nContent-Length: 1\r\n\r\nx", false, false, true, 0, "",
+     false},
+    {"a control byte in a chunk size line",
+     OK200 "Transfer-Encoding: chunked\r\n\r\n3;\x01\r\nabc\r\n0\r\n\r\n", false, false, true, 0,
+     "", false},
+    {"a space before the colon", OK200 "Content-Length : 1\r\n\r\nx", false, false, true, 0, "",
+     false},
+    {"folding after an ordinary header", OK200 "X-A: b\r\n c\r\nContent-Length: 1\r\n\r\nx", false,
+     false, false, HP_FRAME_LENGTH, "x", false},
+    {"folding of Content-Length", OK200 "Content-Length: 1\r\n 2\r\n\r\nx", false, false, true, 0,
+     "", false},
+    {"folding of Transfer-Encoding", OK200 "Transfer-Encoding: gzip\r\n\tchunked\r\n\r\nx", false,
+     true, true, 0, "", false},
+};
+
+static void check_framing_case(const struct framing_case *c)
+{
+    struct result r;
+    parse_whole(c->in, c->head, c->eof, &r);
+    if (c->error) {
+        if (!r.error && !r.eof_error)
+            fail_msg("%s: accepted", c->what);
+    } else {
+        if (r.error || r.eof_error || r.n != 1)
+            fail_msg("%s: error %d, eof error %d, %d answers", c->what, r.error, r.eof_error, r.n);
+        if (r.framing[0] != c->framing)
+            fail_msg("%s: framing %d, expected %d", c->what, r.framing[0], c->framing);
+        if (r.bodylen[0] != strlen(c->body) || memcmp(r.body[0], c->body, r.bodylen[0]) != 0)
+            fail_msg("%s: body \"%.*s\"", c->what, (int)r.bodylen[0], r.body[0]);
+        if (r.close[0] != c->close)
+            fail_msg("%s: close %d", c->what, r.close[0]);
+    }
+    check_every_split(c->in, c->head, c->eof);
+}
+
+static void test_rfc9112_framing(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof FRAMING / sizeof FRAMING[0]; i++)
+        check_framing_case(&FRAMING[i]);
+}
+
+/* A Content-Length-framed answer leaves the connection at the next answer:
+ * identical repeated values frame like one. */
+static void test_repeated_content_length_pipelines(void **state)
+{
+    (void)state;
+    const char *s = OK200 "Content-Length: 2, 2\r\nContent-Length: 2\r\n\r\nab" OK200
+                          "Content-Length: 1\r\n\r\nc";
+    struct result r;
+    parse_whole(s, false, false, &r);
+    assert_false(r.error);
+    assert_int_equal(r.n, 2);
+    assert_memory_equal(r.body[0], "ab", 2);
+    assert_memory_equal(r.body[1], "c", 1);
+    check_every_split(s, false, false);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -388,6 +602,8 @@ int main(void)
         cmocka_unit_test(test_pipelined),
         cmocka_unit_test(test_interim_1xx_skipped),
         cmocka_unit_test(test_body_until_eof_and_http10),
+        cmocka_unit_test(test_rfc9112_framing),
+        cmocka_unit_test(test_repeated_content_length_pipelines),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
