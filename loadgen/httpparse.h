@@ -23,9 +23,10 @@
  *      are skipped, the final answer follows; 101 is an error: we never ask
  *      to switch protocols);
  *   2. (2xx to CONNECT: never sent);
- *   3. Transfer-Encoding present: Content-Length is ignored (and the
- *      connection closed after the answer); final coding chunked -> chunked
- *      body (extensions and trailers allowed, bad sizes an error); any other
+ *   3. Transfer-Encoding present: Content-Length is ignored (when there is
+ *      one, the connection is closed after the answer: a sign of response
+ *      splitting); final coding chunked -> chunked body (extensions
+ *      ignored, trailer lines checked and ignored, bad sizes an error); any other
  *      final coding ("gzip", "chunked, gzip") -> body until close; chunked
  *      applied twice is an error; in an HTTP/1.0 answer -> until close;
  *   4. Content-Length invalid (not digits, an empty or differing list

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "httpparse.h"
+#include "httpscan.h"
 
 #define MAXRESP 8
 
@@ -587,6 +588,112 @@ static void test_repeated_content_length_pipelines(void **state)
     check_every_split(s, false, false);
 }
 
+/* ---- the scanners against byte-at-a-time definitions -------------------- */
+
+static bool naive_ctl(unsigned char c)
+{
+    return (c < 0x20 && c != '\t') || c == 0x7f;
+}
+
+static bool naive_tchar(unsigned char c)
+{
+    return c > 0x20 && c < 0x7f && !strchr("\"(),/:;<=>?@[\\]{}", c);
+}
+
+/* Deterministic pseudo-random bytes, mostly printable, some CTL and
+ * obs-text, so every 16-byte window sees every kind. */
+static void fill(unsigned char *b, size_t n, uint32_t *seed)
+{
+    static const char pick[] = "aZ09-_:; \t\r\n\x01\x7f\x80\xff\"~";
+    for (size_t i = 0; i < n; i++) {
+        *seed = *seed * 1103515245u + 12345u;
+        uint32_t r = *seed >> 16;
+        b[i] = (r % 4 != 0) ? (unsigned char)('a' + r % 26) : (unsigned char)pick[r % (sizeof pick - 1)];
+    }
+}
+
+static void test_byte_classes(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        assert_int_equal(hs_is_tchar((char)c), naive_tchar((unsigned char)c));
+        assert_int_equal((hs_class[c] & HS_CTL) != 0, naive_ctl((unsigned char)c));
+    }
+}
+
+static void test_find_ctl_and_lines(void **state)
+{
+    (void)state;
+    uint32_t seed = 1;
+    unsigned char b[96];
+    for (int round = 0; round < 400; round++) {
+        size_t len = (size_t)round % sizeof b;
+        fill(b, len, &seed);
+        const char *s = (const char *)b;
+        /* hs_find_ctl from every start */
+        for (size_t from = 0; from <= len; from++) {
+            size_t want = from;
+            while (want < len && !naive_ctl(b[want]))
+                want++;
+            assert_int_equal(from + hs_find_ctl(s + from, len - from), want);
+        }
+        /* hs_lines_next walking forward over every CTL, with steps of 1
+         * and 2 past it (LF, CRLF) */
+        for (size_t step = 1; step <= 2; step++) {
+            struct hs_lines sc;
+            hs_lines_init(&sc, s, len);
+            size_t pos = 0;
+            while (pos <= len) {
+                size_t want = pos;
+                while (want < len && !naive_ctl(b[want]))
+                    want++;
+                size_t got = hs_lines_next(&sc, pos);
+                assert_int_equal(got, want);
+                if (got == len)
+                    break;
+                pos = got + step;
+            }
+        }
+    }
+}
+
+static void test_token_len(void **state)
+{
+    (void)state;
+    uint32_t seed = 7;
+    char b[64];
+    for (int round = 0; round < 2000; round++) {
+        size_t n = (size_t)round % 40;
+        /* a token-ish run, then a line end as the sentinel */
+        fill((unsigned char *)b, sizeof b, &seed);
+        for (size_t i = 0; i < n; i++)
+            if (round % 3 && naive_ctl((unsigned char)b[i]))
+                b[i] = (char)("Ab-9x_"[i % 6]);
+        b[n] = '\n';
+        size_t want = 0;
+        while (naive_tchar((unsigned char)b[want]))
+            want++;
+        assert_int_equal(hs_token_len(b, sizeof b), want);
+        assert_int_equal(hs_token_len(b, 0), want);
+        assert_int_equal(hs_token_len_bounded(b, n), want < n ? want : n);
+    }
+}
+
+static void test_word_is(void **state)
+{
+    (void)state;
+    assert_true(HS_WORD_IS("Content-Length", 14, "content-length"));
+    assert_true(HS_WORD_IS("TRANSFER-ENCODING", 17, "transfer-encoding"));
+    assert_true(HS_WORD_IS("cLoSe", 5, "close"));
+    assert_false(HS_WORD_IS("Content-Lengt", 13, "content-length"));
+    assert_false(HS_WORD_IS("Content_Length", 14, "content-length"));
+    assert_false(HS_WORD_IS("Content-Lengtx", 14, "content-length"));
+    assert_false(HS_WORD_IS("Xontent-Length", 14, "content-length"));
+    assert_false(HS_WORD_IS("clos\xc5", 5, "close"));
+    assert_false(HS_WORD_IS("keep_alive", 10, "keep-alive"));
+    /* (CR in place of '-' would match: a line's content never holds a CR) */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -604,6 +711,10 @@ int main(void)
         cmocka_unit_test(test_body_until_eof_and_http10),
         cmocka_unit_test(test_rfc9112_framing),
         cmocka_unit_test(test_repeated_content_length_pipelines),
+        cmocka_unit_test(test_byte_classes),
+        cmocka_unit_test(test_find_ctl_and_lines),
+        cmocka_unit_test(test_token_len),
+        cmocka_unit_test(test_word_is),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
