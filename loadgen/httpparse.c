@@ -67,7 +67,7 @@ static enum hp_ev fail(struct hp *p, const char *why)
     return HP_ERROR;
 }
 
-static void trim(const char **s, size_t *n)
+static inline void trim(const char **s, size_t *n)
 {
     while (*n > 0 && hs_is_ows(**s)) {
         (*s)++;
@@ -89,8 +89,7 @@ static bool next_token(const char **v, size_t *vn, const char **tok, size_t *tn)
         *v += comma ? len + 1 : len;
         *vn -= comma ? len + 1 : len;
         trim(tok, tn);
-        if (*tn > 0)
-            return true;
+        if (*tn > 0) return true;
     }
     return false;
 }
@@ -101,16 +100,13 @@ static enum hp_ev parse_status(struct hp *p, const char *s, size_t n)
 {
     if (n < 12 || memcmp(s, "HTTP/1.", 7) != 0 || (s[7] != '0' && s[7] != '1') || s[8] != ' ')
         return fail(p, "malformed status line");
-    if (n > 12 && s[12] != ' ')
-        return fail(p, "malformed status code");
+    if (n > 12 && s[12] != ' ') return fail(p, "malformed status code");
     int st = 0;
     for (int i = 9; i < 12; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return fail(p, "malformed status code");
+        if (s[i] < '0' || s[i] > '9') return fail(p, "malformed status code");
         st = st * 10 + (s[i] - '0');
     }
-    if (st < 100 || st > 599)
-        return fail(p, "status code out of range");
+    if (st < 100 || st > 599) return fail(p, "status code out of range");
     p->status = st;
     p->http10 = s[7] == '0';
     p->state = S_HEADER;
@@ -129,8 +125,7 @@ static void header_content_length(struct hp *p, const char *v, size_t vn)
         size_t digits = i;
         int64_t cl = 0;
         for (; i < vn && v[i] >= '0' && v[i] <= '9'; i++) {
-            if (cl > (INT64_MAX - 9) / 10)
-                break; /* overflow */
+            if (cl > (INT64_MAX - 9) / 10) break; /* overflow */
             cl = cl * 10 + (v[i] - '0');
         }
         while (i < vn && hs_is_ows(v[i]))
@@ -142,8 +137,7 @@ static void header_content_length(struct hp *p, const char *v, size_t vn)
             return;
         }
         p->content_length = cl;
-        if (i++ == vn)
-            return;
+        if (i++ == vn) return;
     }
 }
 
@@ -159,8 +153,7 @@ static void header_transfer_encoding(struct hp *p, const char *v, size_t vn)
         size_t name = semi ? (size_t)(semi - tok) : tn;
         trim(&tok, &name);
         p->te_chunked = HS_WORD_IS(tok, name, "chunked");
-        if (p->te_chunked && p->te_chunks < 2)
-            p->te_chunks++;
+        if (p->te_chunked && p->te_chunks < 2) p->te_chunks++;
     }
 }
 
@@ -183,8 +176,7 @@ static void header_connection(struct hp *p, const char *v, size_t vn)
 /* 1xx: skip the interim answer, the real one follows. */
 static enum hp_ev interim_answer(struct hp *p)
 {
-    if (p->status == 101)
-        return fail(p, "unexpected 101 Switching Protocols");
+    if (p->status == 101) return fail(p, "unexpected 101 Switching Protocols");
     bool head = p->head;
     uint64_t total = p->head_total;
     hp_reset(p, head);
@@ -195,14 +187,11 @@ static enum hp_ev interim_answer(struct hp *p)
 /* How the body is delimited: RFC 9112 section 6.3, in its order. */
 static enum hp_framing decide_framing(const struct hp *p)
 {
-    if (p->head || p->status == 204 || p->status == 304)
-        return HP_FRAME_NONE;
+    if (p->head || p->status == 204 || p->status == 304) return HP_FRAME_NONE;
     if (p->te && p->http10) /* section 6.1: faulty framing, read to the end */
         return HP_FRAME_CLOSE;
-    if (p->te)
-        return p->te_chunked ? HP_FRAME_CHUNKED : HP_FRAME_CLOSE;
-    if (p->content_length >= 0)
-        return HP_FRAME_LENGTH;
+    if (p->te) return p->te_chunked ? HP_FRAME_CHUNKED : HP_FRAME_CLOSE;
+    if (p->content_length >= 0) return HP_FRAME_LENGTH;
     return HP_FRAME_CLOSE;
 }
 
@@ -211,24 +200,19 @@ static enum hp_ev end_of_headers(struct hp *p)
 {
     /* Without Transfer-Encoding an invalid Content-Length is an error even
      * where no body follows: it still states the size the checks compare. */
-    if (p->cl_bad && !p->te)
-        return fail(p, "bad Content-Length");
-    if (p->status < 200)
-        return interim_answer(p);
+    if (p->cl_bad && !p->te) return fail(p, "bad Content-Length");
+    if (p->status < 200) return interim_answer(p);
     p->headers_done = true;
     p->head_len = p->head_total;
-    if (p->cl_bad)
-        p->content_length = -1; /* ignored: Transfer-Encoding overrides it */
-    if (p->http10 && !p->keepalive10)
-        p->close = true;
+    if (p->cl_bad) p->content_length = -1; /* ignored: Transfer-Encoding overrides it */
+    if (p->http10 && !p->keepalive10) p->close = true;
     p->framing = decide_framing(p);
     switch (p->framing) {
     case HP_FRAME_NONE:
         p->state = S_END;
         break;
     case HP_FRAME_CHUNKED:
-        if (p->te_chunks > 1)
-            return fail(p, "chunked transfer coding applied twice");
+        if (p->te_chunks > 1) return fail(p, "chunked transfer coding applied twice");
         p->chunked = true;
         p->state = S_CHUNK_SIZE;
         break;
@@ -259,8 +243,7 @@ static enum hp_ev field_name(struct hp *p, const char *s, size_t n, bool truncat
         *nn = 0; /* a name longer than the kept prefix: not one that frames */
         return HP_MORE;
     }
-    if (*nn == 0 || *nn == n || s[*nn] != ':')
-        return fail(p, "malformed header line");
+    if (*nn == 0 || *nn == n || s[*nn] != ':') return fail(p, "malformed header line");
     return HP_MORE;
 }
 
@@ -268,7 +251,7 @@ enum framing_header { FH_NONE, FH_CONTENT_LENGTH, FH_TRANSFER_ENCODING, FH_CONNE
 
 /* Which of the headers that frame the answer the name s[0..n) is: the
  * length first, most headers are none of them. */
-static enum framing_header framing_header(const char *s, size_t n)
+static inline enum framing_header framing_header(const char *s, size_t n)
 {
     switch (n) {
     case 14:
@@ -300,28 +283,22 @@ static enum hp_ev header_field(struct hp *p, const char *s, size_t n, size_t nn,
 {
     enum framing_header fh = framing_header(s, nn);
     p->framing_hdr = fh != FH_NONE;
-    if (fh == FH_NONE)
-        return HP_MORE;
-    if (truncated)
-        return fail(p, "framing header too long");
+    if (fh == FH_NONE) return HP_MORE;
+    if (truncated) return fail(p, "framing header too long");
     return framing_field(p, fh, s + nn + 1, n - nn - 1);
 }
 
 /* One header line s[0..n) (avail: bytes readable at s), or the empty line
  * that ends them. */
-static enum hp_ev parse_header(struct hp *p, const char *s, size_t n, bool truncated,
-                               size_t avail)
+static enum hp_ev parse_header(struct hp *p, const char *s, size_t n, bool truncated, size_t avail)
 {
-    if (n == 0)
-        return end_of_headers(p);
+    if (n == 0) return end_of_headers(p);
     if (hs_is_ows(s[0])) { /* obsolete line folding continues the last header */
-        if (p->framing_hdr)
-            return fail(p, "folded framing header");
+        if (p->framing_hdr) return fail(p, "folded framing header");
         return HP_MORE;
     }
     size_t nn;
-    if (field_name(p, s, n, truncated, avail, &nn) != HP_MORE)
-        return HP_ERROR;
+    if (field_name(p, s, n, truncated, avail, &nn) != HP_MORE) return HP_ERROR;
     return header_field(p, s, n, nn, truncated);
 }
 
@@ -329,11 +306,9 @@ static enum hp_ev parse_header(struct hp *p, const char *s, size_t n, bool trunc
 
 static int hexval(char c)
 {
-    if (c >= '0' && c <= '9')
-        return c - '0';
+    if (c >= '0' && c <= '9') return c - '0';
     c = (char)(c | 0x20);
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     return -1;
 }
 
@@ -343,17 +318,14 @@ static enum hp_ev parse_chunk_size(struct hp *p, const char *s, size_t n, bool t
     size_t i = 0;
     for (; i < n && hexval(s[i]) >= 0; i++) {
         size = size * 16 + (uint64_t)hexval(s[i]);
-        if (size > CHUNK_MAX)
-            return fail(p, "chunk size too large");
+        if (size > CHUNK_MAX) return fail(p, "chunk size too large");
     }
-    if (i == 0)
-        return fail(p, "malformed chunk size");
+    if (i == 0) return fail(p, "malformed chunk size");
     if (i == n && truncated) /* the digits go on past the kept prefix */
         return fail(p, "chunk size line too long");
     while (i < n && hs_is_ows(s[i]))
         i++;
-    if (i < n && s[i] != ';')
-        return fail(p, "malformed chunk size");
+    if (i < n && s[i] != ';') return fail(p, "malformed chunk size");
     /* chunk extensions (after ';') are ignored */
     if (size == 0) {
         p->state = S_TRAILER;
@@ -373,8 +345,7 @@ static enum hp_ev parse_trailer(struct hp *p, const char *s, size_t n, bool trun
         p->state = S_END;
         return HP_MORE;
     }
-    if (hs_is_ows(s[0]))
-        return HP_MORE;
+    if (hs_is_ows(s[0])) return HP_MORE;
     return field_name(p, s, n, truncated, 0, &nn);
 }
 
@@ -383,16 +354,14 @@ static enum hp_ev on_line(struct hp *p, const char *s, size_t n, bool truncated)
 {
     switch (p->state) {
     case S_STATUS:
-        if (truncated)
-            return fail(p, "status line too long");
+        if (truncated) return fail(p, "status line too long");
         return parse_status(p, s, n);
     case S_HEADER:
         return parse_header(p, s, n, truncated, 0);
     case S_CHUNK_SIZE:
         return parse_chunk_size(p, s, n, truncated);
     case S_CHUNK_CRLF:
-        if (n != 0)
-            return fail(p, "missing line end after chunk data");
+        if (n != 0) return fail(p, "missing line end after chunk data");
         p->state = S_CHUNK_SIZE;
         return HP_MORE;
     case S_TRAILER:
@@ -410,8 +379,7 @@ static bool status_prefix_ok(const struct hp *p, const char *buf, size_t len)
 {
     static const char prefix[] = "HTTP/";
     for (size_t i = p->linelen, k = 0; i < 5 && k < len; i++, k++)
-        if (buf[k] != prefix[i])
-            return false;
+        if (buf[k] != prefix[i]) return false;
     return true;
 }
 
@@ -442,8 +410,7 @@ static enum hp_ev kept_line_done(struct hp *p)
  * headers is not head. */
 static bool head_over(struct hp *p, size_t n)
 {
-    if (p->headers_done)
-        return false;
+    if (p->headers_done) return false;
     p->head_total += n;
     return p->head_total > HP_HEAD_MAX;
 }
@@ -452,11 +419,9 @@ static bool head_over(struct hp *p, size_t n)
 static enum hp_ev feed_lf_after_cr(struct hp *p, const char *buf, size_t *used)
 {
     p->cr = false;
-    if (buf[0] != '\n')
-        return fail(p, "CR without LF");
+    if (buf[0] != '\n') return fail(p, "CR without LF");
     *used = 1;
-    if (head_over(p, 1))
-        return fail(p, "header section too long");
+    if (head_over(p, 1)) return fail(p, "header section too long");
     return kept_line_done(p);
 }
 
@@ -467,8 +432,7 @@ static enum hp_ev feed_lf_after_cr(struct hp *p, const char *buf, size_t *used)
 static enum hp_ev feed_line(struct hp *p, const char *buf, size_t len, size_t *used)
 {
     *used = 0;
-    if (p->cr)
-        return feed_lf_after_cr(p, buf, used);
+    if (p->cr) return feed_lf_after_cr(p, buf, used);
     size_t end = hs_find_ctl(buf, len); /* the content is buf[0..end) */
     size_t take = len;
     bool whole = false;
@@ -491,13 +455,11 @@ static enum hp_ev feed_line(struct hp *p, const char *buf, size_t len, size_t *u
     if (!whole && p->state == S_STATUS && p->linelen < 5 && !status_prefix_ok(p, buf, end))
         return fail(p, "not an HTTP answer");
     *used = take;
-    if (head_over(p, take))
-        return fail(p, "header section too long");
+    if (head_over(p, take)) return fail(p, "header section too long");
     if (whole && p->linelen == 0 && !p->line_long) {
         /* the same HP_LINE_MAX prefix a line split across slices keeps, so
          * how TCP cut the stream never changes what it means */
-        if (end > HP_LINE_MAX)
-            return on_line(p, buf, HP_LINE_MAX, true);
+        if (end > HP_LINE_MAX) return on_line(p, buf, HP_LINE_MAX, true);
         return on_line(p, buf, end, false);
     }
     keep_line(p, buf, end);
@@ -521,8 +483,7 @@ static enum hp_ev feed_headers(struct hp *p, const char *buf, size_t len, size_t
         const char *s = buf + pos;
         size_t end = hs_lines_next(&sc, pos);
         size_t n = end - pos;
-        if (end == len || n > HP_LINE_MAX)
-            break;
+        if (end == len || n > HP_LINE_MAX) break;
         if (buf[end] == '\r' && end + 1 < len && buf[end + 1] == '\n')
             end++;
         else if (buf[end] != '\n')
@@ -543,14 +504,11 @@ static enum hp_ev feed_headers(struct hp *p, const char *buf, size_t len, size_t
         counted = pos;
         *used = pos;
         ev = parse_header(p, s, n, false, 0);
-        if (ev != HP_MORE || p->state != S_HEADER)
-            return ev;
+        if (ev != HP_MORE || p->state != S_HEADER) return ev;
     }
     *used = pos;
-    if (head_over(p, pos - counted))
-        return fail(p, "header section too long");
-    if (ev != HP_MORE || pos == len)
-        return ev;
+    if (head_over(p, pos - counted)) return fail(p, "header section too long");
+    if (ev != HP_MORE || pos == len) return ev;
     size_t u = 0;
     ev = feed_line(p, buf + pos, len - pos, &u);
     *used = pos + u;
@@ -561,22 +519,20 @@ static enum hp_ev feed_body(struct hp *p, const char *buf, size_t len, size_t *u
                             const char **body, size_t *bodylen)
 {
     size_t n = len;
-    if (p->state != S_BODY_EOF && n > p->remaining)
-        n = (size_t)p->remaining;
+    if (p->state != S_BODY_EOF && n > p->remaining) n = (size_t)p->remaining;
     *used += n;
     *body = buf;
     *bodylen = n;
     p->body_len += n;
     if (p->state != S_BODY_EOF) {
         p->remaining -= n;
-        if (p->remaining == 0)
-            p->state = p->state == S_CHUNK_DATA ? S_CHUNK_CRLF : S_END;
+        if (p->remaining == 0) p->state = p->state == S_CHUNK_DATA ? S_CHUNK_CRLF : S_END;
     }
     return HP_BODY;
 }
 
-enum hp_ev hp_feed(struct hp *p, const char *buf, size_t len, size_t *used,
-                   const char **body, size_t *bodylen)
+enum hp_ev hp_feed(struct hp *p, const char *buf, size_t len, size_t *used, const char **body,
+                   size_t *bodylen)
 {
     *used = 0;
     for (;;) {
@@ -585,18 +541,15 @@ enum hp_ev hp_feed(struct hp *p, const char *buf, size_t len, size_t *used,
             p->state = S_DONE;
             return HP_DONE;
         case S_DONE:
-            if (len == 0)
-                return HP_MORE;
+            if (len == 0) return HP_MORE;
             return fail(p, "bytes after the end of the answer");
         case S_BODY_CL:
         case S_BODY_EOF:
         case S_CHUNK_DATA:
-            if (len == 0)
-                return HP_MORE;
+            if (len == 0) return HP_MORE;
             return feed_body(p, buf, len, used, body, bodylen);
         default: {
-            if (len == 0)
-                return HP_MORE;
+            if (len == 0) return HP_MORE;
             size_t u = 0;
             enum hp_ev ev = p->state == S_HEADER && p->linelen == 0 && !p->line_long && !p->cr
                                 ? feed_headers(p, buf, len, &u)
@@ -604,8 +557,7 @@ enum hp_ev hp_feed(struct hp *p, const char *buf, size_t len, size_t *used,
             *used += u;
             buf += u;
             len -= u;
-            if (ev != HP_MORE)
-                return ev;
+            if (ev != HP_MORE) return ev;
             break; /* next line, body bytes or HP_DONE in this same call */
         }
         }
@@ -624,8 +576,7 @@ enum hp_ev hp_eof(struct hp *p)
     case S_DONE:
         return p->error ? HP_ERROR : HP_DONE;
     case S_STATUS:
-        if (hp_idle(p))
-            return HP_MORE;
+        if (hp_idle(p)) return HP_MORE;
         /* fall through */
     default:
         return fail(p, "connection closed before the end of the answer");

@@ -51,7 +51,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define HP_LINE_MAX 256       /* kept prefix of one header / chunk line */
+#define HP_LINE_MAX 256         /* kept prefix of one header / chunk line */
 #define HP_HEAD_MAX (64 * 1024) /* status line + headers, in total */
 
 /* How the body of the answer is delimited (RFC 9112 section 6.3). */
@@ -74,26 +74,26 @@ struct hp {
     int status;
     int64_t content_length; /* -1 = none (or invalid with Transfer-Encoding) */
     enum hp_framing framing;
-    bool chunked;      /* framing == HP_FRAME_CHUNKED */
-    bool close;        /* Connection: close, HTTP/1.0 without keep-alive, body until EOF,
-                          or Transfer-Encoding with Content-Length */
+    bool chunked; /* framing == HP_FRAME_CHUNKED */
+    bool close;   /* Connection: close, HTTP/1.0 without keep-alive, body until EOF,
+                     or Transfer-Encoding with Content-Length */
     bool headers_done;
     uint64_t body_len; /* body bytes handed out so far (decoded) */
     uint64_t head_len; /* bytes of status line + headers (of the final answer) */
     const char *error; /* static string, set with HP_ERROR */
 
     /* internal */
-    bool head;        /* the request was HEAD: no body whatever the headers say */
+    bool head; /* the request was HEAD: no body whatever the headers say */
     bool http10;
-    bool keepalive10; /* HTTP/1.0 with Connection: keep-alive */
-    bool te;          /* Transfer-Encoding seen */
-    bool te_chunked;  /* its final coding so far is chunked */
+    bool keepalive10;  /* HTTP/1.0 with Connection: keep-alive */
+    bool te;           /* Transfer-Encoding seen */
+    bool te_chunked;   /* its final coding so far is chunked */
     uint8_t te_chunks; /* how often chunked was applied (up to 2) */
-    bool cl_bad;      /* an invalid Content-Length seen */
-    bool framing_hdr; /* the last header line was one that frames: no folding */
-    bool cr;          /* a CR ended the last slice: an LF must follow */
+    bool cl_bad;       /* an invalid Content-Length seen */
+    bool framing_hdr;  /* the last header line was one that frames: no folding */
+    bool cr;           /* a CR ended the last slice: an LF must follow */
     uint8_t state;
-    bool line_long;   /* the current line did not fit in line[] */
+    bool line_long; /* the current line did not fit in line[] */
     uint16_t linelen;
     uint64_t remaining; /* body / chunk bytes still to come */
     uint64_t head_total;
@@ -103,8 +103,8 @@ struct hp {
 /* Start a new answer. head: the request was HEAD. */
 void hp_reset(struct hp *p, bool head);
 /* Feed bytes; see the top of this file. *used is always set (0..len). */
-enum hp_ev hp_feed(struct hp *p, const char *buf, size_t len, size_t *used,
-                   const char **body, size_t *bodylen);
+enum hp_ev hp_feed(struct hp *p, const char *buf, size_t len, size_t *used, const char **body,
+                   size_t *bodylen);
 /* The peer closed the connection: HP_DONE when that ends the answer (a body
  * delimited by EOF), HP_ERROR when the answer is truncated (error set),
  * HP_MORE when no byte of an answer was received at all. */

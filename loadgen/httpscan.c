@@ -28,11 +28,9 @@ size_t hs_find_ctl(const char *s, size_t n)
     if (n >= 16) {
         for (; i + 16 <= n; i += 16) {
             unsigned m = hs_ctl_mask16(s + i);
-            if (m)
-                return i + (size_t)__builtin_ctz(m);
+            if (m) return i + (size_t)__builtin_ctz(m);
         }
-        if (i == n)
-            return n;
+        if (i == n) return n;
         unsigned m = hs_ctl_mask16(s + n - 16); /* the bytes before i are clean */
         return m ? n - 16 + (size_t)__builtin_ctz(m) : n;
     }

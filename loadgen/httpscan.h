@@ -71,8 +71,7 @@ static inline void hs_lines_init(struct hs_lines *sc, const char *s, size_t len)
     sc->base = 0;
     sc->mask = 0;
 #if defined(__SSE2__)
-    if (len >= 16)
-        sc->mask = hs_ctl_mask16(s);
+    if (len >= 16) sc->mask = hs_ctl_mask16(s);
 #endif
 }
 
@@ -85,13 +84,11 @@ static inline size_t hs_lines_next(struct hs_lines *sc, size_t pos)
         size_t off = pos - sc->base;
         if (off < 16) {
             unsigned m = sc->mask >> off;
-            if (m)
-                return pos + (size_t)__builtin_ctz(m);
+            if (m) return pos + (size_t)__builtin_ctz(m);
             pos = sc->base + 16; /* the rest of the window is clean */
         }
         sc->base += 16;
-        if (sc->base + 16 <= sc->len)
-            sc->mask = hs_ctl_mask16(sc->s + sc->base);
+        if (sc->base + 16 <= sc->len) sc->mask = hs_ctl_mask16(sc->s + sc->base);
     }
 #endif
     return pos + hs_find_ctl(sc->s + pos, sc->len - pos); /* fewer than 16 bytes left */
@@ -112,7 +109,8 @@ static inline size_t hs_token_len(const char *s, size_t avail)
         const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
         const __m128i digit = _mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d);
         const __m128i dash = _mm_cmpeq_epi8(v, _mm_set1_epi8('-'));
-        unsigned other = ~(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash));
+        unsigned other =
+            ~(unsigned)_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(letter, digit), dash));
         i = (size_t)__builtin_ctz(other | 0x10000u); /* the first other byte, or 16 */
     }
 #endif
@@ -144,18 +142,15 @@ static inline uint64_t hs_load64(const char *s)
  * step, the last step overlapping, for words of 8 bytes or more. */
 static inline bool hs_word_is(const char *s, size_t n, const char *w, size_t wn)
 {
-    if (n != wn)
-        return false;
+    if (n != wn) return false;
     if (n < 8) {
         for (size_t i = 0; i < n; i++)
-            if ((s[i] | 0x20) != w[i])
-                return false;
+            if ((s[i] | 0x20) != w[i]) return false;
         return true;
     }
     const uint64_t fold = UINT64_C(0x2020202020202020);
     for (size_t i = 0; i + 8 < n; i += 8)
-        if ((hs_load64(s + i) | fold) != hs_load64(w + i))
-            return false;
+        if ((hs_load64(s + i) | fold) != hs_load64(w + i)) return false;
     return (hs_load64(s + n - 8) | fold) == hs_load64(w + n - 8);
 }
 #define HS_WORD_IS(s, n, lit) hs_word_is((s), (n), (lit), sizeof(lit) - 1)

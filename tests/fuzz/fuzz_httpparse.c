@@ -43,7 +43,8 @@ struct transcript {
 
 static uint64_t fnv(uint64_t h, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
     return h;
 }
 
@@ -78,8 +79,8 @@ static bool feed(struct hp *p, bool head, const char *buf, size_t len, struct tr
             FZ_CHECK(p->headers_done && p->status >= 200 && p->status <= 599, "HP_DONE early");
             bool framed = p->framing == HP_FRAME_LENGTH;
             FZ_CHECK(!framed || p->body_len == (uint64_t)p->content_length,
-                     "body of %llu bytes for Content-Length %lld",
-                     (unsigned long long)p->body_len, (long long)p->content_length);
+                     "body of %llu bytes for Content-Length %lld", (unsigned long long)p->body_len,
+                     (long long)p->content_length);
             FZ_CHECK(p->framing != HP_FRAME_NONE || p->body_len == 0, "a body without framing");
             bool none = head || p->status == 204 || p->status == 304;
             FZ_CHECK(none == (p->framing == HP_FRAME_NONE), "framing %d for status %d%s",
@@ -127,11 +128,11 @@ static void parse(const char *in, size_t len, bool head, struct fz_cycle *cuts,
     }
 }
 
-static void compare(const struct transcript *whole, const struct transcript *split,
-                    const char *in, size_t len)
+static void compare(const struct transcript *whole, const struct transcript *split, const char *in,
+                    size_t len)
 {
-    FZ_CHECK(whole->error == split->error, "whole: %s, split: %s",
-             whole->error ? whole->why : "ok", split->error ? split->why : "ok");
+    FZ_CHECK(whole->error == split->error, "whole: %s, split: %s", whole->error ? whole->why : "ok",
+             split->error ? split->why : "ok");
     FZ_CHECK(whole->n == split->n, "whole: %d answers, split: %d", whole->n, split->n);
     for (int i = 0; i < whole->n && i < MAX_ANSWERS; i++) {
         const struct answer *a = &whole->a[i], *b = &split->a[i];

@@ -16,21 +16,21 @@
 
 /* What a byte stream parsed into. */
 struct result {
-    int n;                     /* complete answers */
+    int n; /* complete answers */
     int status[MAXRESP];
     bool close[MAXRESP];
     enum hp_framing framing[MAXRESP];
     char body[MAXRESP][4096];
     size_t bodylen[MAXRESP];
-    bool error;                /* protocol error while feeding */
-    bool eof_error;            /* hp_eof() said the answer was truncated */
-    bool eof_done;             /* hp_eof() completed an answer */
+    bool error;     /* protocol error while feeding */
+    bool eof_error; /* hp_eof() said the answer was truncated */
+    bool eof_done;  /* hp_eof() completed an answer */
 };
 
 /* Feed data to a parser in slices cut at the given offsets (ascending),
  * then signal EOF when eof is set. Answers follow each other (pipelined). */
-static void parse_split(const char *data, size_t len, bool head, const size_t *cuts,
-                        size_t ncuts, bool eof, struct result *r)
+static void parse_split(const char *data, size_t len, bool head, const size_t *cuts, size_t ncuts,
+                        bool eof, struct result *r)
 {
     struct hp p;
     memset(r, 0, sizeof *r);
@@ -183,11 +183,11 @@ static void test_chunked_bad_size(void **state)
 {
     (void)state;
     struct result r;
-    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n",
-                false, false, &r);
+    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nab\r\n0\r\n\r\n", false,
+                false, &r);
     assert_true(r.error);
-    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n",
-                false, false, &r);
+    parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nabc\r\n0\r\n\r\n", false,
+                false, &r);
     assert_true(r.error); /* chunk data longer than its size */
     parse_whole("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
                 "FFFFFFFFFFFFFFFFFFFF\r\n",
@@ -287,8 +287,7 @@ static void test_garbage(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct result r;
         parse_whole(bad[i], false, true, &r);
-        if (!r.error)
-            fail_msg("accepted: %s", bad[i]);
+        if (!r.error) fail_msg("accepted: %s", bad[i]);
         check_every_split(bad[i], false, true);
     }
 }
@@ -307,8 +306,8 @@ static void test_header_section_limit(void **state)
     assert_true(r.error);
     /* A long header that does not matter to framing is fine. */
     static char longh[3000];
-    snprintf(longh, sizeof longh, "HTTP/1.1 200 OK\r\nX-Long: %02000d\r\nContent-Length: 1\r\n\r\nz",
-             0);
+    snprintf(longh, sizeof longh,
+             "HTTP/1.1 200 OK\r\nX-Long: %02000d\r\nContent-Length: 1\r\n\r\nz", 0);
     check_every_split(longh, false, false);
     parse_whole(longh, false, false, &r);
     assert_false(r.error);
@@ -372,8 +371,8 @@ static void test_body_until_eof_and_http10(void **state)
                 false, &r);
     assert_int_equal(r.n, 1);
     assert_false(r.close[0]);
-    parse_whole("HTTP/1.1 200 OK\r\nconnection: upgrade, CLOSE\r\ncontent-length: 0\r\n\r\n",
-                false, false, &r);
+    parse_whole("HTTP/1.1 200 OK\r\nconnection: upgrade, CLOSE\r\ncontent-length: 0\r\n\r\n", false,
+                false, &r);
     assert_int_equal(r.n, 1);
     assert_true(r.close[0]);
 }
@@ -398,8 +397,8 @@ static const struct framing_case FRAMING[] = {
     /* 1. HEAD, 1xx, 204, 304: no body whatever the headers say */
     {"HEAD, Content-Length", OK200 "Content-Length: 5\r\n\r\n", true, false, false, HP_FRAME_NONE,
      "", false},
-    {"HEAD, chunked", OK200 "Transfer-Encoding: chunked\r\n\r\n", true, false, false,
-     HP_FRAME_NONE, "", false},
+    {"HEAD, chunked", OK200 "Transfer-Encoding: chunked\r\n\r\n", true, false, false, HP_FRAME_NONE,
+     "", false},
     {"HEAD, gzip and Content-Length", OK200 "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n",
      true, false, false, HP_FRAME_NONE, "", false},
     {"204, chunked and Content-Length",
@@ -419,8 +418,8 @@ static const struct framing_case FRAMING[] = {
      OK200 "Content-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n" HELLO_CHUNKED, false, false,
      false, HP_FRAME_CHUNKED, "hello", true},
     {"chunked and invalid Content-Length",
-     OK200 "Transfer-Encoding: chunked\r\nContent-Length: 3, 4\r\n\r\n" HELLO_CHUNKED, false,
-     false, false, HP_FRAME_CHUNKED, "hello", true},
+     OK200 "Transfer-Encoding: chunked\r\nContent-Length: 3, 4\r\n\r\n" HELLO_CHUNKED, false, false,
+     false, HP_FRAME_CHUNKED, "hello", true},
     {"gzip, chunked", OK200 "Transfer-Encoding: gzip, chunked\r\n\r\n" HELLO_CHUNKED, false, false,
      false, HP_FRAME_CHUNKED, "hello", false},
     {"gzip then chunked, two headers",
@@ -432,14 +431,16 @@ static const struct framing_case FRAMING[] = {
     {"chunked applied twice", OK200 "Transfer-Encoding: chunked, chunked\r\n\r\n" HELLO_CHUNKED,
      false, false, true, 0, "", false},
     {"chunked twice, two headers",
-     OK200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" HELLO_CHUNKED,
-     false, false, true, 0, "", false},
+     OK200 "Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n" HELLO_CHUNKED, false,
+     false, true, 0, "", false},
     /* 3. Transfer-Encoding, chunked not last: until the close, whatever
      * Content-Length says */
-    {"gzip and Content-Length", OK200 "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabcdefgh",
-     false, true, false, HP_FRAME_CLOSE, "abcdefgh", true},
-    {"Content-Length and gzip", OK200 "Content-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nabcdefgh",
-     false, true, false, HP_FRAME_CLOSE, "abcdefgh", true},
+    {"gzip and Content-Length",
+     OK200 "Transfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\nabcdefgh", false, true, false,
+     HP_FRAME_CLOSE, "abcdefgh", true},
+    {"Content-Length and gzip",
+     OK200 "Content-Length: 3\r\nTransfer-Encoding: gzip\r\n\r\nabcdefgh", false, true, false,
+     HP_FRAME_CLOSE, "abcdefgh", true},
     {"chunked, gzip", OK200 "Transfer-Encoding: chunked, gzip\r\n\r\n" HELLO_CHUNKED, false, true,
      false, HP_FRAME_CLOSE, HELLO_CHUNKED, true},
     {"chunked then gzip, two headers",
@@ -472,12 +473,12 @@ static const struct framing_case FRAMING[] = {
      true, true, 0, "", false},
     {"Content-Length list with an empty element", OK200 "Content-Length: 3,\r\n\r\nabc", false,
      true, true, 0, "", false},
-    {"Content-Length list starting empty", OK200 "Content-Length: ,3\r\n\r\nabc", false, true,
-     true, 0, "", false},
+    {"Content-Length list starting empty", OK200 "Content-Length: ,3\r\n\r\nabc", false, true, true,
+     0, "", false},
     {"two differing Content-Length headers",
      OK200 "Content-Length: 1\r\nContent-Length: 2\r\n\r\nab", false, true, true, 0, "", false},
-    {"a header and a list that differ", OK200 "Content-Length: 3\r\nContent-Length: 3, 4\r\n\r\nabc",
-     false, true, true, 0, "", false},
+    {"a header and a list that differ",
+     OK200 "Content-Length: 3\r\nContent-Length: 3, 4\r\n\r\nabc", false, true, true, 0, "", false},
     /* 4. identical values count once */
     {"Content-Length 3, 3", OK200 "Content-Length: 3, 3\r\n\r\nabc", false, false, false,
      HP_FRAME_LENGTH, "abc", false},
@@ -486,12 +487,13 @@ static const struct framing_case FRAMING[] = {
     {"two Content-Length headers 3", OK200 "Content-Length: 3\r\nContent-Length: 3\r\n\r\nabc",
      false, false, false, HP_FRAME_LENGTH, "abc", false},
     /* 5. Content-Length; 6. neither: until the close */
-    {"Content-Length", OK200 "CONTENT-LENGTH:\t3 \r\n\r\nabc", false, false, false,
-     HP_FRAME_LENGTH, "abc", false},
+    {"Content-Length", OK200 "CONTENT-LENGTH:\t3 \r\n\r\nabc", false, false, false, HP_FRAME_LENGTH,
+     "abc", false},
     {"Content-Length 0", OK200 "Content-Length: 0\r\n\r\n", false, false, false, HP_FRAME_LENGTH,
      "", false},
-    {"Content-Length and Connection: close", OK200 "Connection: close\r\nContent-Length: 3\r\n\r\nabc",
-     false, false, false, HP_FRAME_LENGTH, "abc", true},
+    {"Content-Length and Connection: close",
+     OK200 "Connection: close\r\nContent-Length: 3\r\n\r\nabc", false, false, false,
+     HP_FRAME_LENGTH, "abc", true},
     {"neither", OK200 "Server: x\r\n\r\nuntil the end", false, true, false, HP_FRAME_CLOSE,
      "until the end", true},
     /* chunked bodies */
@@ -550,8 +552,7 @@ static void check_framing_case(const struct framing_case *c)
     struct result r;
     parse_whole(c->in, c->head, c->eof, &r);
     if (c->error) {
-        if (!r.error && !r.eof_error)
-            fail_msg("%s: accepted", c->what);
+        if (!r.error && !r.eof_error) fail_msg("%s: accepted", c->what);
     } else {
         if (r.error || r.eof_error || r.n != 1)
             fail_msg("%s: error %d, eof error %d, %d answers", c->what, r.error, r.eof_error, r.n);
@@ -559,8 +560,7 @@ static void check_framing_case(const struct framing_case *c)
             fail_msg("%s: framing %d, expected %d", c->what, r.framing[0], c->framing);
         if (r.bodylen[0] != strlen(c->body) || memcmp(r.body[0], c->body, r.bodylen[0]) != 0)
             fail_msg("%s: body \"%.*s\"", c->what, (int)r.bodylen[0], r.body[0]);
-        if (r.close[0] != c->close)
-            fail_msg("%s: close %d", c->what, r.close[0]);
+        if (r.close[0] != c->close) fail_msg("%s: close %d", c->what, r.close[0]);
     }
     check_every_split(c->in, c->head, c->eof);
 }
@@ -608,7 +608,8 @@ static void fill(unsigned char *b, size_t n, uint32_t *seed)
     for (size_t i = 0; i < n; i++) {
         *seed = *seed * 1103515245u + 12345u;
         uint32_t r = *seed >> 16;
-        b[i] = (r % 4 != 0) ? (unsigned char)('a' + r % 26) : (unsigned char)pick[r % (sizeof pick - 1)];
+        b[i] = (r % 4 != 0) ? (unsigned char)('a' + r % 26)
+                            : (unsigned char)pick[r % (sizeof pick - 1)];
     }
 }
 
@@ -649,8 +650,7 @@ static void test_find_ctl_and_lines(void **state)
                     want++;
                 size_t got = hs_lines_next(&sc, pos);
                 assert_int_equal(got, want);
-                if (got == len)
-                    break;
+                if (got == len) break;
                 pos = got + step;
             }
         }
@@ -667,8 +667,7 @@ static void test_token_len(void **state)
         /* a token-ish run, then a line end as the sentinel */
         fill((unsigned char *)b, sizeof b, &seed);
         for (size_t i = 0; i < n; i++)
-            if (round % 3 && naive_ctl((unsigned char)b[i]))
-                b[i] = (char)("Ab-9x_"[i % 6]);
+            if (round % 3 && naive_ctl((unsigned char)b[i])) b[i] = (char)("Ab-9x_"[i % 6]);
         b[n] = '\n';
         size_t want = 0;
         while (naive_tchar((unsigned char)b[want]))
