@@ -24,7 +24,7 @@ const uint8_t hs_class[256] = {
 size_t hs_find_ctl(const char *s, size_t n)
 {
     size_t i = 0;
-#if defined(__SSE2__)
+#if HS_SSE2
     if (n >= 16) {
         for (; i + 16 <= n; i += 16) {
             unsigned m = hs_ctl_mask16(s + i);

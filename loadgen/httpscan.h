@@ -16,8 +16,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
-#if defined(__SSE2__)
+
+/* SSE2 on x86-64 (always there); -DHS_NO_SSE2 builds the portable path. */
+#if defined(__SSE2__) && !defined(HS_NO_SSE2)
+#define HS_SSE2 1
 #include <emmintrin.h>
+#else
+#define HS_SSE2 0
 #endif
 
 enum { HS_TCHAR = 1, HS_CTL = 2 };
@@ -37,7 +42,7 @@ static inline bool hs_is_ows(char c)
 /* The offset of the first CTL byte in s[0..n), or n. */
 size_t hs_find_ctl(const char *s, size_t n);
 
-#if defined(__SSE2__)
+#if HS_SSE2
 static inline __m128i hs_load16(const char *s)
 {
     return _mm_loadu_si128((const __m128i *)(const void *)s);
@@ -70,7 +75,7 @@ static inline void hs_lines_init(struct hs_lines *sc, const char *s, size_t len)
     sc->len = len;
     sc->base = 0;
     sc->mask = 0;
-#if defined(__SSE2__)
+#if HS_SSE2
     if (len >= 16) sc->mask = hs_ctl_mask16(s);
 #endif
 }
@@ -79,7 +84,7 @@ static inline void hs_lines_init(struct hs_lines *sc, const char *s, size_t len)
  * back: at least the pos of the previous call. */
 static inline size_t hs_lines_next(struct hs_lines *sc, size_t pos)
 {
-#if defined(__SSE2__)
+#if HS_SSE2
     while (sc->base + 16 <= sc->len) { /* the window is valid; pos >= base */
         size_t off = pos - sc->base;
         if (off < 16) {
@@ -101,7 +106,8 @@ static inline size_t hs_lines_next(struct hs_lines *sc, size_t pos)
 static inline size_t hs_token_len(const char *s, size_t avail)
 {
     size_t i = 0;
-#if defined(__SSE2__)
+    (void)avail; /* without SSE2 */
+#if HS_SSE2
     if (avail >= 16) {
         const __m128i v = hs_load16(s);
         const __m128i l = _mm_sub_epi8(_mm_or_si128(v, _mm_set1_epi8(0x20)), _mm_set1_epi8('a'));
