@@ -5,8 +5,10 @@
  * parsed in place when they lie whole in the fed slice; only a line split
  * across slices is copied, and only its first HP_LINE_MAX bytes (enough for
  * the few headers a client must understand). Body bytes are never copied.
- * Header names are checked with a byte table and matched by length first,
- * then 8 bytes at a time: no per-byte function call on the hot path. */
+ * Header names are checked as tokens (SSE2 for the letters, digits and '-'
+ * they mostly are, the byte table for the rest) and matched by length
+ * first, then 8 bytes at a time: no per-byte function call on the hot path
+ * (httpscan.h). */
 #include "httpparse.h"
 
 #include <string.h>
@@ -266,7 +268,7 @@ static inline enum framing_header framing_header(const char *s, size_t n)
 }
 
 /* The value s[0..n) of a header that frames the answer. */
-static enum hp_ev framing_field(struct hp *p, enum framing_header fh, const char *v, size_t vn)
+static void framing_field(struct hp *p, enum framing_header fh, const char *v, size_t vn)
 {
     trim(&v, &vn);
     if (fh == FH_CONTENT_LENGTH)
@@ -275,7 +277,6 @@ static enum hp_ev framing_field(struct hp *p, enum framing_header fh, const char
         header_transfer_encoding(p, v, vn);
     else
         header_connection(p, v, vn);
-    return HP_MORE;
 }
 
 /* A header line s[0..n) whose name s[0..nn) is checked and followed by ':'. */
@@ -285,7 +286,8 @@ static enum hp_ev header_field(struct hp *p, const char *s, size_t n, size_t nn,
     p->framing_hdr = fh != FH_NONE;
     if (fh == FH_NONE) return HP_MORE;
     if (truncated) return fail(p, "framing header too long");
-    return framing_field(p, fh, s + nn + 1, n - nn - 1);
+    framing_field(p, fh, s + nn + 1, n - nn - 1);
+    return HP_MORE;
 }
 
 /* One header line s[0..n) (avail: bytes readable at s), or the empty line
@@ -478,7 +480,6 @@ static enum hp_ev feed_headers(struct hp *p, const char *buf, size_t len, size_t
     struct hs_lines sc;
     hs_lines_init(&sc, buf, len);
     size_t pos = 0, counted = 0; /* buf[0..counted) is in head_total */
-    enum hp_ev ev = HP_MORE;
     for (;;) {
         const char *s = buf + pos;
         size_t end = hs_lines_next(&sc, pos);
@@ -494,8 +495,7 @@ static enum hp_ev feed_headers(struct hp *p, const char *buf, size_t len, size_t
             if (nn > 0 && s[nn] == ':') {
                 enum framing_header fh = framing_header(s, nn);
                 p->framing_hdr = fh != FH_NONE;
-                if (fh != FH_NONE && (ev = framing_field(p, fh, s + nn + 1, n - nn - 1)) != HP_MORE)
-                    break;
+                if (fh != FH_NONE) framing_field(p, fh, s + nn + 1, n - nn - 1);
                 continue;
             }
         }
@@ -503,14 +503,14 @@ static enum hp_ev feed_headers(struct hp *p, const char *buf, size_t len, size_t
             return fail(p, "header section too long");
         counted = pos;
         *used = pos;
-        ev = parse_header(p, s, n, false, 0);
+        enum hp_ev ev = parse_header(p, s, n, false, 0);
         if (ev != HP_MORE || p->state != S_HEADER) return ev;
     }
     *used = pos;
     if (head_over(p, pos - counted)) return fail(p, "header section too long");
-    if (ev != HP_MORE || pos == len) return ev;
+    if (pos == len) return HP_MORE;
     size_t u = 0;
-    ev = feed_line(p, buf + pos, len - pos, &u);
+    enum hp_ev ev = feed_line(p, buf + pos, len - pos, &u);
     *used = pos + u;
     return ev;
 }
