@@ -50,8 +50,8 @@ struct cs_xfer {
     char url[CS_URL_MAX];
     XXH64_state_t *hash;
     uint64_t body_bytes;
-    size_t up_off;      /* upload progress in payload */
-    char *cap;          /* captured body (time, listing): CS_CAPTURE_MAX bytes, on first use */
+    size_t up_off; /* upload progress in payload */
+    char *cap;     /* captured body (time, listing): CS_CAPTURE_MAX bytes, on first use */
     size_t cap_len;
     bool capture;
     /* curl_slist nodes over our own storage: no allocation per transfer:
