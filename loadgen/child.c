@@ -249,18 +249,26 @@ int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, d
 
 /* ---- 2. the server's resources ---------------------------------------- */
 
+/* /proc/PID/FILE into buf, NUL-terminated (what fits). 0, or -1. */
+static int read_proc(pid_t pid, const char *file, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
 /* Fields of /proc/PID/stat after "(comm)": state ppid pgrp ... utime is
  * field 14, so index 11 counting from state (field 3). */
 static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
+    char buf[1024];
+    if (read_proc(pid, "stat", buf, sizeof buf) < 0) return -1;
     char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
     if (!p) return -1;
     p++;
@@ -287,14 +295,8 @@ static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
  * zombie has no memory lines). */
 static long proc_kb(pid_t pid, const char *file, const char *key)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
+    char buf[4096];
+    if (read_proc(pid, file, buf, sizeof buf) < 0) return -1;
     const char *h = strstr(buf, key);
     return h ? strtol(h + strlen(key), NULL, 10) : -1;
 }

@@ -1,6 +1,8 @@
 /* csv.c - result rows (DESIGN.md section 7). */
 #include "csv.h"
 
+#include "atomicfile.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -131,18 +133,6 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     put_str(&o, r->server_cpus);
     put_str(&o, r->loadgen_cpus);
     return o.overflow ? -1 : (int)o.len;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen)
