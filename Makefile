@@ -102,7 +102,7 @@ fuzz:
 	  log=$(BUILD)-fuzz/fuzz-$$t.log; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS)s (log: $$log)"; \
 	  if ! $(BUILD)-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
-	      -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/crash-$$t- $$dict \
+	      -print_final_stats=1 -print_funcs=0 -artifact_prefix=$(BUILD)-fuzz/crash-$$t- $$dict \
 	      $(BUILD)-fuzz/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; then \
 	    tail -n 40 $$log; echo "fuzz_$$t: FAILED (input saved as $(BUILD)-fuzz/crash-$$t-*)"; \
 	    exit 1; \
