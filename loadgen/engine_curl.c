@@ -186,8 +186,7 @@ static void drain(struct worker *w)
  * drain only an open-loop slot that was due before the close (policy.h). */
 static bool may_start(const struct worker *w, const struct handle *h, uint64_t now)
 {
-    if (!policy_run_over(w->run, now))
-        return true;
+    if (!policy_run_over(w->run, now)) return true;
     return w->closing && w->interval_ns && h->next_ns <= policy_close_time(&w->tally);
 }
 
@@ -197,8 +196,7 @@ static uint64_t start_due(struct worker *w, uint64_t now)
     uint64_t wait = UINT64_MAX;
     for (unsigned i = 0; i < w->nh && w->rc == 0; i++) {
         struct handle *h = &w->h[i];
-        if (h->busy || h->retired || !may_start(w, h, now))
-            continue;
+        if (h->busy || h->retired || !may_start(w, h, now)) continue;
         if (h->next_ns <= now)
             start_request(w, h, now);
         else if (h->next_ns - now < wait)
@@ -210,8 +208,7 @@ static uint64_t start_due(struct worker *w, uint64_t now)
 /* Open loop: h's slots not started yet that fell in the window. */
 static uint64_t slots_due(const struct worker *w, const struct handle *h)
 {
-    if (h->retired)
-        return 0;
+    if (h->retired) return 0;
     uint64_t next = h->busy ? h->t0 + w->interval_ns : h->next_ns;
     return policy_slots_due(&w->tally, next, w->interval_ns);
 }
@@ -219,11 +216,9 @@ static uint64_t slots_due(const struct worker *w, const struct handle *h)
 /* Whether the drain may still bring an answer something is owed. */
 static bool anything_owed(const struct worker *w)
 {
-    if (w->busy)
-        return true;
+    if (w->busy) return true;
     for (unsigned i = 0; w->interval_ns && i < w->nh; i++)
-        if (slots_due(w, &w->h[i]))
-            return true;
+        if (slots_due(w, &w->h[i])) return true;
     return false;
 }
 
@@ -234,8 +229,7 @@ static void end_handles(struct worker *w)
     for (unsigned i = 0; i < w->nh; i++) {
         struct handle *h = &w->h[i];
         policy_conn_end(&w->tally, &h->pc, (h->busy ? 1 : 0) + slots_due(w, h));
-        if (h->busy)
-            curl_multi_remove_handle(w->multi, h->x.easy);
+        if (h->busy) curl_multi_remove_handle(w->multi, h->x.easy);
     }
 }
 
@@ -249,8 +243,7 @@ static void *worker_main(void *arg)
             w->closing = true;
             w->drain_end = policy_close(&w->tally, now);
         }
-        if (w->rc || (w->closing && (now >= w->drain_end || !anything_owed(w))))
-            break;
+        if (w->rc || (w->closing && (now >= w->drain_end || !anything_owed(w)))) break;
         int running;
         CURLMcode mc = curl_multi_perform(w->multi, &running);
         if (mc != CURLM_OK) {
@@ -264,8 +257,7 @@ static void *worker_main(void *arg)
         if (w->busy == 0 && w->retired == w->nh)
             break; /* --requests: all tickets taken and answered */
         uint64_t until = w->closing ? w->drain_end : run->t_end;
-        if (until && until > now && until - now < wait)
-            wait = until - now;
+        if (until && until > now && until - now < wait) wait = until - now;
         /* a transfer just added has no socket to poll yet: start it first
          * (else the poll sleeps its whole timeout: 70 ms per STOR + read-back) */
         if (w->added) {

@@ -132,8 +132,8 @@ struct policy_conn {
 /* One engine thread's results and its share of the progress line. */
 struct policy_tally {
     struct lg_stats st;
-    struct lg_run *run; /* --requests: tickets are taken when a first request is measured */
-    uint64_t t_close;   /* set by policy_close(); 0 = the window closes at t_end */
+    struct lg_run *run;   /* --requests: tickets are taken when a first request is measured */
+    uint64_t t_close;     /* set by policy_close(); 0 = the window closes at t_end */
     struct lg_live *live; /* may be NULL */
     uint64_t requests, failures;
     uint64_t next_p99;

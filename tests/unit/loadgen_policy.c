@@ -337,7 +337,7 @@ static void test_slots_due(void **state)
     struct lg_run run = window_run(&cfg);
     struct policy_tally t;
     assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
-    const uint64_t iv = S / 10; /* 100 ms */
+    const uint64_t iv = S / 10;                        /* 100 ms */
     assert_true(policy_slots_due(&t, 3 * S, iv) == 1); /* due at the close exactly */
     assert_true(policy_slots_due(&t, 3 * S + 1, iv) == 0);
     assert_true(policy_slots_due(&t, 2 * S + 950000000ULL, iv) == 1);
