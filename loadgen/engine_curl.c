@@ -17,11 +17,13 @@
  * once: a burst overflows the server's listen queue and, with SYN cookies,
  * leaves clients waiting for a greeting that never comes.
  *
- * Step choice, the measured window (warm-up is not counted at all),
- * --requests tickets, open-loop slots and counting follow the policy shared
- * with the raw engine (policy.h). When the window closes, what is owed gets
- * a short drain; what is still owed after it is counted unanswered and
- * aborted (policy.h: the close).
+ * Step choice, the measured window (warm-up is not counted), --requests
+ * tickets, open-loop slots and counting follow the policy shared with the
+ * raw engine (policy.h). When the window closes, what is owed gets a short
+ * drain; what is still owed after it (an FTP transfer too) is counted
+ * unanswered and aborted (policy.h: the close). A handle is one virtual
+ * client: libcurl pools the sockets, so a handle may move to another one
+ * of the multi's connections between requests; starved counts handles.
  */
 #include <errno.h>
 #include <inttypes.h>

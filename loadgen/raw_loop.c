@@ -5,7 +5,9 @@
  *
  * One turn of the loop: start the connections whose time has come, every
  * tick sweep the deadlines and refresh the progress counters, then wait for
- * readiness until the next timer, tick or the end of the run. */
+ * readiness until the next timer, tick or the end of the run. When the
+ * window closes, the loop goes on for the drain (policy.h: the close) until
+ * nothing is owed or its grace is over, then counts what is still owed. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
