@@ -17,9 +17,13 @@
  * once: a burst overflows the server's listen queue and, with SYN cookies,
  * leaves clients waiting for a greeting that never comes.
  *
- * Step choice, the measured window (warm-up is not counted at all),
- * --requests tickets, open-loop slots and counting follow the policy shared
- * with the raw engine (policy.h); requests in flight at t_end are aborted.
+ * Step choice, the measured window (warm-up is not counted), --requests
+ * tickets, open-loop slots and counting follow the policy shared with the
+ * raw engine (policy.h). When the window closes, what is owed gets a short
+ * drain; what is still owed after it (an FTP transfer too) is counted
+ * unanswered and aborted (policy.h: the close). A handle is one virtual
+ * client: libcurl pools the sockets, so a handle may move to another one
+ * of the multi's connections between requests; starved counts handles.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -51,9 +55,11 @@ struct handle {
     bool busy, retired;
     uint64_t next_ns; /* earliest start: ramp-up, open-loop slot */
     uint64_t t0;      /* latency origin of the request in flight */
+    uint64_t t_phase; /* when its transfer (phase) was added to the multi */
     uint64_t bytes;   /* received by the request in flight (all phases) */
     uint64_t seq;     /* requests started: STOR names */
     size_t cursor; /* next step (replay in order) */
+    struct policy_conn pc;
 };
 
 struct worker {
@@ -71,6 +77,8 @@ struct worker {
     pthread_t tid;
     int rc;
     bool added; /* a transfer was added since the last curl_multi_perform */
+    bool closing;       /* the window closed: draining what is owed (policy.h) */
+    uint64_t drain_end; /* when the drain gives up */
     char err[512];
 };
 
@@ -114,18 +122,29 @@ static void start_request(struct worker *w, struct handle *h, uint64_t now)
     }
     w->added = true;
     h->t0 = origin;
+    h->t_phase = now;
     h->bytes = 0;
     h->busy = true;
     w->busy++;
 }
 
-static void record(struct worker *w, const struct handle *h, const struct cs_result *r,
-                   uint64_t now)
+/* When a transfer that failed without an answer failed: a timeout at its
+ * deadline, i.e. as long after its start as libcurl ran it. */
+static uint64_t failure_time(const struct handle *h, enum lg_error e, uint64_t now)
+{
+    curl_off_t us = 0;
+    if (e != LG_ERR_TIMEOUT || curl_easy_getinfo(h->x.easy, CURLINFO_TOTAL_TIME_T, &us) != CURLE_OK)
+        return now;
+    uint64_t when = h->t_phase + (uint64_t)us * 1000;
+    return when < now ? when : now;
+}
+
+static void record(struct worker *w, struct handle *h, const struct cs_result *r, uint64_t now)
 {
     if (r->answered)
-        policy_answer(&w->tally, h->t0, now, h->bytes, r->err);
+        policy_conn_answer(&w->tally, &h->pc, h->t0, now, h->bytes, r->err);
     else
-        policy_failure(&w->tally, h->t0, now, r->err);
+        policy_conn_failure(&w->tally, &h->pc, h->t0, failure_time(h, r->err, now), r->err);
 }
 
 static void finish_request(struct worker *w, struct handle *h, CURLcode res)
@@ -137,6 +156,7 @@ static void finish_request(struct worker *w, struct handle *h, CURLcode res)
     if (r.again) { /* STOR done: the read-back RETR is part of the same request */
         if (cs_next_phase(&h->x) == 0 && curl_multi_add_handle(w->multi, h->x.easy) == CURLM_OK) {
             w->added = true;
+            h->t_phase = lg_now_ns();
             return;
         }
         r.err = LG_ERR_OTHER;
@@ -164,14 +184,21 @@ static void drain(struct worker *w)
     }
 }
 
+/* Whether h may start a request now: while the window is open; in the
+ * drain only an open-loop slot that was due before the close (policy.h). */
+static bool may_start(const struct worker *w, const struct handle *h, uint64_t now)
+{
+    if (!policy_run_over(w->run, now)) return true;
+    return w->closing && w->interval_ns && h->next_ns <= policy_close_time(&w->tally);
+}
+
 /* Start every idle handle whose time has come; ns until the next one. */
 static uint64_t start_due(struct worker *w, uint64_t now)
 {
     uint64_t wait = UINT64_MAX;
     for (unsigned i = 0; i < w->nh && w->rc == 0; i++) {
         struct handle *h = &w->h[i];
-        if (h->busy || h->retired)
-            continue;
+        if (h->busy || h->retired || !may_start(w, h, now)) continue;
         if (h->next_ns <= now)
             start_request(w, h, now);
         else if (h->next_ns - now < wait)
@@ -180,14 +207,45 @@ static uint64_t start_due(struct worker *w, uint64_t now)
     return wait;
 }
 
+/* Open loop: h's slots not started yet that fell in the window. */
+static uint64_t slots_due(const struct worker *w, const struct handle *h)
+{
+    if (h->retired) return 0;
+    uint64_t next = h->busy ? h->t0 + w->interval_ns : h->next_ns;
+    return policy_slots_due(&w->tally, next, w->interval_ns);
+}
+
+/* Whether the drain may still bring an answer something is owed. */
+static bool anything_owed(const struct worker *w)
+{
+    if (w->busy) return true;
+    for (unsigned i = 0; w->interval_ns && i < w->nh; i++)
+        if (slots_due(w, &w->h[i])) return true;
+    return false;
+}
+
+/* The drain is over: count what is still owed, handle by handle, and
+ * abort what is in flight. */
+static void end_handles(struct worker *w)
+{
+    for (unsigned i = 0; i < w->nh; i++) {
+        struct handle *h = &w->h[i];
+        policy_conn_end(&w->tally, &h->pc, (h->busy ? 1 : 0) + slots_due(w, h));
+        if (h->busy) curl_multi_remove_handle(w->multi, h->x.easy);
+    }
+}
+
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
     struct lg_run *run = w->run;
     for (;;) {
         uint64_t now = lg_now_ns();
-        if (policy_run_over(run, now) || w->rc)
-            break;
+        if (!w->closing && policy_run_over(run, now)) {
+            w->closing = true;
+            w->drain_end = policy_close(&w->tally, now);
+        }
+        if (w->rc || (w->closing && (now >= w->drain_end || !anything_owed(w)))) break;
         int running;
         CURLMcode mc = curl_multi_perform(w->multi, &running);
         if (mc != CURLM_OK) {
@@ -200,8 +258,8 @@ static void *worker_main(void *arg)
         uint64_t wait = start_due(w, now);
         if (w->busy == 0 && w->retired == w->nh)
             break; /* --requests: all tickets taken and answered */
-        if (run->t_end && run->t_end > now && run->t_end - now < wait)
-            wait = run->t_end - now;
+        uint64_t until = w->closing ? w->drain_end : run->t_end;
+        if (until && until > now && until - now < wait) wait = until - now;
         /* a transfer just added has no socket to poll yet: start it first
          * (else the poll sleeps its whole timeout: 70 ms per STOR + read-back) */
         if (w->added) {
@@ -212,9 +270,7 @@ static void *worker_main(void *arg)
         uint64_t cap = w->cfg->sc->proto == LG_PROTO_FTP ? POLL_MAX_MS_FTP : POLL_MAX_MS;
         curl_multi_poll(w->multi, NULL, 0, (int)(ms > cap ? cap : ms), NULL);
     }
-    for (unsigned i = 0; i < w->nh; i++)
-        if (w->h[i].busy) /* in flight at the end: aborted, not counted */
-            curl_multi_remove_handle(w->multi, w->h[i].x.easy);
+    end_handles(w);
     policy_finish(&w->tally, lg_now_ns());
     return NULL;
 }

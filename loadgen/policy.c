@@ -154,7 +154,7 @@ enum lg_error policy_errno_error(int e)
     }
 }
 
-int policy_tally_init(struct policy_tally *t, const struct lg_run *run, struct lg_live *live)
+int policy_tally_init(struct policy_tally *t, struct lg_run *run, struct lg_live *live)
 {
     *t = (struct policy_tally){.run = run, .live = live, .ival = live ? live->ival : NULL};
     t->ival_next = ival_next(t->ival);
@@ -172,9 +172,36 @@ static void publish_interval(struct policy_tally *t, uint64_t now)
     t->ival_next = ival_next(t->ival);
 }
 
-void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
-                   enum lg_error e)
+uint64_t policy_close_time(const struct policy_tally *t)
 {
+    if (t->t_close) return t->t_close;
+    return t->run->t_end ? t->run->t_end : UINT64_MAX;
+}
+
+/* The origin a request of a connection, resolved at `when`, is measured
+ * from: its own, or t_measure for a first request begun in the warm-up and
+ * resolved in the window (policy.h). */
+static uint64_t measured_origin(struct policy_tally *t, bool first, uint64_t origin, uint64_t when)
+{
+    uint64_t from = t->run->t_measure;
+    if (!first || origin >= from || when < from) return origin;
+    return policy_take_ticket(t->run, from) ? from : origin;
+}
+
+static void count_unanswered(struct policy_tally *t, struct policy_conn *pc, uint64_t n)
+{
+    t->st.unanswered += n;
+    if (pc && n) pc->asked = true;
+}
+
+void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t origin,
+                        uint64_t now, uint64_t bytes, enum lg_error e)
+{
+    bool first = pc && !pc->answered;
+    if (pc) pc->answered = true;
+    if (now > policy_close_time(t)) return; /* in the drain: owed, answered, not counted */
+    if (pc && now >= t->run->t_measure) pc->asked = pc->served = true;
+    origin = measured_origin(t, first, origin, now);
     if (!policy_in_window(t->run, origin, now)) return;
     if (now >= t->ival_next) publish_interval(t, now); /* the interval before this answer */
     uint64_t us = now > origin ? (now - origin) / 1000 : 0;
@@ -188,11 +215,55 @@ void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64
     }
 }
 
-void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t now, enum lg_error e)
+void policy_conn_failure(struct policy_tally *t, struct policy_conn *pc, uint64_t origin,
+                         uint64_t when, enum lg_error e)
 {
-    if (e == LG_ERR__COUNT || !policy_in_window(t->run, origin, now)) return;
+    if (e == LG_ERR__COUNT) return;
+    if (when > policy_close_time(t)) { /* owed at the close, failed in the drain */
+        count_unanswered(t, pc, 1);
+        return;
+    }
+    if (pc && when >= t->run->t_measure) pc->asked = true;
+    origin = measured_origin(t, pc && !pc->answered, origin, when);
+    if (!policy_in_window(t->run, origin, when)) return;
     t->st.err[e]++;
     t->failures++;
+}
+
+void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
+                   enum lg_error e)
+{
+    policy_conn_answer(t, NULL, origin, now, bytes, e);
+}
+
+void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t when, enum lg_error e)
+{
+    policy_conn_failure(t, NULL, origin, when, e);
+}
+
+/* ---- the close and the drain ------------------------------------------ */
+
+uint64_t policy_close(struct policy_tally *t, uint64_t now)
+{
+    if (now < policy_close_time(t)) t->t_close = now;
+    uint64_t slowest = hist_count(t->st.lat) ? hist_max(t->st.lat) * 1000 : 0;
+    uint64_t grace = POLICY_DRAIN_MIN_NS + 2 * slowest;
+    uint64_t cap = policy_timeout_ns(t->run->cfg);
+    return policy_close_time(t) + (grace < cap ? grace : cap);
+}
+
+uint64_t policy_slots_due(const struct policy_tally *t, uint64_t next, uint64_t interval)
+{
+    uint64_t close = policy_close_time(t), from = t->run->t_measure;
+    if (interval == 0 || close == UINT64_MAX) return 0;
+    if (next < from) next += (from - next + interval - 1) / interval * interval;
+    return next > close ? 0 : (close - next) / interval + 1;
+}
+
+void policy_conn_end(struct policy_tally *t, struct policy_conn *pc, uint64_t pending)
+{
+    count_unanswered(t, pc, pending);
+    if (pc->asked && !pc->served) t->st.starved_connections++;
 }
 
 void policy_publish(struct policy_tally *t, uint64_t now, bool force)

@@ -9,11 +9,12 @@
  *
  * The measured window. A request's origin is its scheduled slot (open loop,
  * --rate) or the moment it was started (closed loop). It is counted when
- * its origin is at or after t_measure and it ended at or before t_end
- * (no t_end with --requests). Nothing else is counted at all: a warm-up
+ * its origin is at or after t_measure and it ended at or before the close
+ * (t_end, or a stop; none with --requests). Nothing else is counted: a warm-up
  * request is no request, no latency, no bytes, and its error, timeout or
  * check failure is no error either; a request still in flight at t_end is
- * aborted and dropped. This is wrk2's rule. Warm-up is the part of the load
+ * no request either, but may be an unanswered one (the close, below). This
+ * is wrk2's rule. Warm-up is the part of the load
  * the user asked not to look at; the verify pass before it already checked
  * every distinct step once, and a failure counted without its request would
  * make the failure ratio meaningless. The progress line counts the same.
@@ -29,7 +30,40 @@
  * Counting. An answer (right or wrong) is a request with its latency
  * (at least 1 us) and bytes; a wrong one also counts its check failure. A
  * failure without an answer (connect, reset, timeout, ...) counts only as
- * its error class.
+ * its error class, at the moment it happened: a timeout at its deadline.
+ *
+ * Latency origin. Open loop: the scheduled slot. Closed loop: the moment
+ * the connection was ready to send the request, before any connect(); so a
+ * connection waiting in the server's listen backlog (the kernel completed
+ * the handshake, no worker accepts it) has that wait in its first
+ * request's latency. One exception to the window rule above: a
+ * connection's first request (the connection has had no answer yet) that
+ * began in the warm-up and ends inside the window is measured, from
+ * t_measure: the queue it waited in shows in the latency, the warm-up part
+ * of the wait does not (--requests: it takes its ticket then; with none
+ * left it stays a warm-up request).
+ *
+ * The close. The window closes at t_end, or earlier when the run is
+ * stopped (a signal): policy_close(). What is owed then, is owed an answer:
+ * every request started and not resolved (connecting, sending, waiting for
+ * its answer), whatever its origin -- one begun in the warm-up was sent and
+ * the whole window went by without its answer -- and, in open loop, every
+ * slot in [t_measure, close] that was not started yet. The engine keeps
+ * going for a grace (the drain: 100 ms plus twice the slowest answer of the
+ * thread's window, at most the timeout) so that ordinary requests in flight
+ * at the close get their answers; it starts no request, except open-loop
+ * slots due before the close, and ends as soon as nothing is owed. An
+ * answer in the drain counts nothing (it ended after the window: wrk2's
+ * rule); a failure in the drain, or anything still owed when the drain
+ * ends, counts one `unanswered` request. So a request is never both a
+ * timeout and unanswered: its deadline at or before the close makes it a
+ * timeout (by the window rule), after the close unanswered. A connection
+ * is starved when it asked in the window (a request of it resolved at or
+ * after t_measure, or is still owed at the end) and got no answer, right
+ * or wrong, that arrived in [t_measure, close]: it waited in the backlog,
+ * was accepted and never served, or only failed. --requests has no t_end:
+ * only a stop closes its window. Both engines follow these rules; the
+ * curl engine's FTP transfers too.
  *
  * Interval histograms (--hdr-log): when the thread's live counters carry an
  * interval slot (ival.h), the tally copies its histogram into it when its
@@ -87,10 +121,19 @@ uint64_t policy_timeout_ns(const struct lg_config *cfg);
 /* The error class of a socket errno (connect, send, recv). */
 enum lg_error policy_errno_error(int e);
 
+/* What the policy keeps per connection (virtual client, across its
+ * sockets); zeroed with the connection. */
+struct policy_conn {
+    bool answered; /* an answer arrived, at any time: later requests are not first */
+    bool asked;    /* a request of it resolved at or after t_measure, or is owed */
+    bool served;   /* an answer arrived in [t_measure, close] */
+};
+
 /* One engine thread's results and its share of the progress line. */
 struct policy_tally {
     struct lg_stats st;
-    const struct lg_run *run;
+    struct lg_run *run;   /* --requests: tickets are taken when a first request is measured */
+    uint64_t t_close;     /* set by policy_close(); 0 = the window closes at t_end */
     struct lg_live *live; /* may be NULL */
     uint64_t requests, failures;
     uint64_t next_p99;
@@ -99,14 +142,37 @@ struct policy_tally {
 };
 
 /* 0, or -1 on allocation failure. live may be NULL. */
-int policy_tally_init(struct policy_tally *t, const struct lg_run *run, struct lg_live *live);
+int policy_tally_init(struct policy_tally *t, struct lg_run *run, struct lg_live *live);
 void policy_tally_free(struct policy_tally *t);
-/* An answer arrived at now for the request of origin: e is its check
- * failure or LG_ERR__COUNT when it passed. */
+/* An answer arrived at now for a request of pc (origin as above): e is its
+ * check failure or LG_ERR__COUNT when it passed. */
+void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t origin,
+                        uint64_t now, uint64_t bytes, enum lg_error e);
+/* A request of pc failed without an answer at `when` (a timeout: its deadline). */
+void policy_conn_failure(struct policy_tally *t, struct policy_conn *pc, uint64_t origin,
+                         uint64_t when, enum lg_error e);
+/* The same for a request of no particular connection (never a first one). */
 void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
                    enum lg_error e);
-/* The request failed without an answer. */
-void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t now, enum lg_error e);
+void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t when, enum lg_error e);
+
+/* ---- the close and the drain ---- */
+
+#define POLICY_DRAIN_MIN_NS 100000000ULL /* 100 ms */
+
+/* When the thread's window closes (or closed): UINT64_MAX while unknown
+ * (--requests, not stopped). */
+uint64_t policy_close_time(const struct policy_tally *t);
+/* The thread saw the run over (past t_end, or stopped) at now: the window
+ * is closed (at now when that is before t_end). Returns when its drain ends. */
+uint64_t policy_close(struct policy_tally *t, uint64_t now);
+/* Open loop: how many slots next, next + interval, ... fall in
+ * [t_measure, close] (those not started are owed). */
+uint64_t policy_slots_due(const struct policy_tally *t, uint64_t next, uint64_t interval);
+/* The drain is over: pc still owes `pending` requests (in flight, and the
+ * open-loop slots due and never started). They are unanswered, and pc is
+ * counted starved when it asked in the window and got no answer in it. */
+void policy_conn_end(struct policy_tally *t, struct policy_conn *pc, uint64_t pending);
 /* Refresh the progress counters (p99 at most every half second, or now
  * with force) and, past an interval boundary, the interval slot. Called
  * at every tick of the thread's loop, busy or idle. */

@@ -76,6 +76,7 @@ struct rconn {
     uint64_t wake;     /* timer heap key: when to start the next request */
     uint64_t backoff;
     uint64_t rx; /* bytes of this answer */
+    struct policy_conn pc;
     size_t heap_pos;
     struct hp hp;
     XXH64_state_t xx;
@@ -104,6 +105,8 @@ struct rthread {
     size_t heapn;
     uint64_t rng;
     uint64_t next_tick;
+    bool closing;       /* the window closed: draining what is owed (policy.h) */
+    uint64_t drain_end; /* when the drain gives up */
     struct policy_tally tally;
 #ifndef __linux__
     struct pollfd *pfd;

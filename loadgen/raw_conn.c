@@ -55,14 +55,24 @@ void raw_schedule_next(struct rthread *t, struct rconn *c, uint64_t now, uint64_
     raw_heap_push(t, c);
 }
 
+/* Whether c may start a request now: while the window is open; in the
+ * drain only an open-loop slot that was due before the close (policy.h). */
+static bool may_start(const struct rthread *t, const struct rconn *c, uint64_t now)
+{
+    if (!policy_run_over(t->run, now)) return true;
+    return t->closing && t->plan->interval_ns && c->due <= policy_close_time(&t->tally);
+}
+
 static void conn_error(struct rthread *t, struct rconn *c, enum lg_error e, uint64_t now)
 {
-    policy_failure(&t->tally, c->t_begin, now, e);
+    /* a timeout happened at its deadline (the sweep sees it a tick later) */
+    uint64_t when = e == LG_ERR_TIMEOUT && c->deadline < now ? c->deadline : now;
+    policy_conn_failure(&t->tally, &c->pc, c->t_begin, when, e);
     raw_conn_close(c);
     c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;
     if (c->backoff > BACKOFF_MAX_NS) c->backoff = BACKOFF_MAX_NS;
     c->state = C_IDLE;
-    if (!policy_run_over(t->run, now)) raw_schedule_next(t, c, now, now + c->backoff);
+    if (may_start(t, c, now)) raw_schedule_next(t, c, now, now + c->backoff);
 }
 
 static void conn_retire(struct rthread *t, struct rconn *c)
@@ -122,7 +132,7 @@ static void reset_answer(struct rconn *c)
 void raw_start_request(struct rthread *t, struct rconn *c, uint64_t now)
 {
     const struct rplan *pl = t->plan;
-    if (policy_run_over(t->run, now)) {
+    if (!may_start(t, c, now)) {
         c->state = C_IDLE;
         return;
     }
@@ -215,14 +225,13 @@ static enum lg_error judge(const struct rconn *c)
 static void answered(struct rthread *t, struct rconn *c, bool must_close)
 {
     uint64_t now = lg_now_ns();
-    policy_answer(&t->tally, c->t_begin, now, c->rx, judge(c));
+    policy_conn_answer(&t->tally, &c->pc, c->t_begin, now, c->rx, judge(c));
     c->backoff = 0;
     c->reused = true;
     if (must_close || c->sent < c->rq->len || (c->rq->st && (c->hp.close || !t->plan->keepalive)))
         raw_conn_close(c);
     c->state = C_IDLE;
-    if (policy_run_over(t->run, now)) return;
-    raw_schedule_next(t, c, now, now);
+    if (may_start(t, c, now)) raw_schedule_next(t, c, now, now);
 }
 
 /* answered(), then whether the same socket is still open for reading. */

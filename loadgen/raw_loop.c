@@ -5,7 +5,9 @@
  *
  * One turn of the loop: start the connections whose time has come, every
  * tick sweep the deadlines and refresh the progress counters, then wait for
- * readiness until the next timer, tick or the end of the run. */
+ * readiness until the next timer, tick or the end of the run. When the
+ * window closes, the loop goes on for the drain (policy.h: the close) until
+ * nothing is owed or its grace is over, then counts what is still owed. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -175,9 +177,58 @@ static void start_due(struct rthread *t, uint64_t now)
 static uint64_t next_wakeup(const struct rthread *t, uint64_t now)
 {
     uint64_t when = t->next_tick;
+    uint64_t until = t->closing ? t->drain_end : t->run->t_end;
     if (t->heapn && t->heap[0]->wake < when) when = t->heap[0]->wake;
-    if (t->run->t_end && t->run->t_end < when) when = t->run->t_end;
+    if (until && until < when) when = until;
     return when > now ? when - now : 0;
+}
+
+/* ---- the close and the drain (policy.h) ------------------------------- */
+
+static bool in_flight(const struct rconn *c)
+{
+    return c->state == C_CONNECTING || c->state == C_SENDING || c->state == C_RECEIVING;
+}
+
+/* An open-loop connection's slots from c->due on that fell in the window. */
+static uint64_t slots_due(const struct rthread *t, const struct rconn *c)
+{
+    if (c->state == C_DONE) return 0;
+    return policy_slots_due(&t->tally, c->due, t->plan->interval_ns);
+}
+
+/* The window closed: timeouts already due are timeouts; open-loop slots
+ * due before the close that nobody scheduled (their connection was done
+ * just after t_end) get their turn in the drain. */
+static void close_window(struct rthread *t, uint64_t now)
+{
+    t->closing = true;
+    t->drain_end = policy_close(&t->tally, now);
+    raw_sweep_timeouts(t, now);
+    for (unsigned i = 0; t->plan->interval_ns && i < t->nconns; i++) {
+        struct rconn *c = &t->conns[i];
+        if (c->state == C_IDLE && !c->in_heap && slots_due(t, c)) raw_schedule_next(t, c, now, now);
+    }
+}
+
+/* Whether the drain may still bring an answer something is owed. */
+static bool anything_owed(const struct rthread *t)
+{
+    for (unsigned i = 0; i < t->nconns; i++) {
+        const struct rconn *c = &t->conns[i];
+        if (in_flight(c) || (c->in_heap && slots_due(t, c))) return true;
+    }
+    return false;
+}
+
+/* The drain is over: count what is still owed, connection by connection. */
+static void end_conns(struct rthread *t)
+{
+    for (unsigned i = 0; i < t->nconns; i++) {
+        struct rconn *c = &t->conns[i];
+        policy_conn_end(&t->tally, &c->pc, (in_flight(c) ? 1 : 0) + slots_due(t, c));
+        raw_conn_close(c);
+    }
 }
 
 void *raw_thread_main(void *arg)
@@ -188,7 +239,9 @@ void *raw_thread_main(void *arg)
     start_conns(t);
     for (;;) {
         uint64_t now = lg_now_ns();
-        if (policy_run_over(t->run, now) || t->active == 0) break;
+        if (!t->closing && policy_run_over(t->run, now)) close_window(t, now);
+        if (t->closing && (now >= t->drain_end || !anything_owed(t))) break;
+        if (t->active == 0) break;
         start_due(t, now);
         if (now >= t->next_tick) {
             raw_sweep_timeouts(t, now);
@@ -199,8 +252,7 @@ void *raw_thread_main(void *arg)
         for (int i = 0; i < n; i++)
             raw_on_event(t, &evs[i]);
     }
-    for (unsigned i = 0; i < t->nconns; i++)
-        raw_conn_close(&t->conns[i]);
+    end_conns(t);
     policy_finish(&t->tally, lg_now_ns());
     return NULL;
 }

@@ -112,8 +112,10 @@ class TestPinning(StudyCase):
         server, loadgen = str(cpus[-1]), str(cpus[0])
         path = self.csv_path("pin.csv")
         proc = subprocess.Popen(
+            # 4 connections for prefork's 4 workers: more would be starved (a failed row).
             self.bench_cmd("--models", "prefork", "--scenarios", HELLO, "--duration", "1",
-                           "--cpus", "%s:%s" % (server, loadgen), "--csv", path),
+                           "--connections", "4", "--cpus", "%s:%s" % (server, loadgen),
+                           "--csv", path),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.tmp)
         try:
             # prefork: the parent and its workers, every one on the server's CPU.

@@ -1,6 +1,7 @@
 /* Unit tests for loadgen/policy.c: weighted step choice (distribution,
  * determinism, bad weights), replay in order, the measured window and
- * --requests tickets, and what is counted. */
+ * --requests tickets, what is counted, and the close: the drain, unanswered
+ * requests, starved connections, first requests measured from t_measure. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -206,6 +207,205 @@ static void test_schedule(void **state)
     assert_true(fresh.t_start == t0);
 }
 
+#define S 1000000000ULL /* one second in ns */
+
+/* A run with its warm-up in [1 s, 2 s) and its window in [2 s, 3 s]. */
+static struct lg_run window_run(struct lg_config *cfg)
+{
+    struct lg_run run = {.cfg = cfg, .t_start = 1 * S, .t_measure = 2 * S, .t_end = 3 * S};
+    atomic_init(&run.issued, 0);
+    atomic_init(&run.stop, false);
+    return run;
+}
+
+/* Answers after the close count nothing; failures after it, and whatever
+ * is owed at the end, are unanswered; a timeout whose deadline came before
+ * the close is a timeout, never also unanswered. */
+static void test_close_unanswered_not_twice(void **state)
+{
+    (void)state;
+    struct lg_config cfg = cfg_for(0, 0, 1);
+    cfg.timeout_s = 5;
+    struct lg_run run = window_run(&cfg);
+    struct policy_tally t;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    struct policy_conn pc = {0};
+    assert_true(policy_close_time(&t) == 3 * S);
+
+    policy_conn_answer(&t, &pc, 2 * S + 100, 2 * S + 200, 10, LG_ERR__COUNT); /* in the window */
+    policy_conn_answer(&t, &pc, 2 * S + 300, 3 * S + 1, 10, LG_ERR__COUNT);   /* in the drain */
+    assert_int_equal(t.st.requests, 1);
+    assert_int_equal(t.st.bytes, 10);
+
+    /* In flight at the close: timed out at its deadline 1 ns before it,
+     * reported later by the sweep: a timeout. */
+    policy_conn_failure(&t, &pc, 2 * S, 3 * S - 1, LG_ERR_TIMEOUT);
+    /* Its deadline passed in the drain: unanswered, no timeout. */
+    policy_conn_failure(&t, &pc, 2 * S + 500, 3 * S + 2, LG_ERR_TIMEOUT);
+    /* Reset in the drain: unanswered, no error. */
+    policy_conn_failure(&t, &pc, 2 * S + 600, 3 * S + 3, LG_ERR_RESET);
+    assert_int_equal(lg_stats_timeouts(&t.st), 1);
+    assert_int_equal(lg_stats_errors(&t.st), 0);
+    assert_int_equal(t.st.unanswered, 2);
+
+    uint64_t drain_end = policy_close(&t, 3 * S + 5);
+    assert_true(policy_close_time(&t) == 3 * S); /* seen late: still t_end */
+    /* 100 ms + twice the slowest answer (100 ns, recorded as 1 us) */
+    assert_true(drain_end == 3 * S + POLICY_DRAIN_MIN_NS + 2000);
+    policy_conn_end(&t, &pc, 3); /* still owed at the end */
+    assert_int_equal(t.st.unanswered, 5);
+    assert_int_equal(t.st.starved_connections, 0); /* it was served */
+    policy_tally_free(&t);
+}
+
+/* The drain's grace: 100 ms plus twice the slowest answer, at most the
+ * timeout; a stop closes the window when the thread sees it. */
+static void test_drain_grace_and_stop(void **state)
+{
+    (void)state;
+    struct lg_config cfg = cfg_for(0, 0, 1);
+    cfg.timeout_s = 0.5;
+    struct lg_run run = window_run(&cfg);
+    struct policy_tally t;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    policy_answer(&t, 2 * S, 2 * S + 300000000ULL, 1, LG_ERR__COUNT); /* 300 ms */
+    atomic_store(&run.stop, true);
+    assert_true(policy_run_over(&run, 2 * S + S / 2));
+    uint64_t drain_end = policy_close(&t, 2 * S + S / 2);
+    assert_true(policy_close_time(&t) == 2 * S + S / 2);
+    assert_true(drain_end == 2 * S + S / 2 + 500000000ULL); /* 700 ms capped at 0.5 s */
+    /* After the stop, answers count nothing, failures are unanswered. */
+    policy_answer(&t, 2 * S + S / 4, 2 * S + S / 2 + 1, 1, LG_ERR__COUNT);
+    policy_failure(&t, 2 * S + S / 4, 2 * S + S / 2 + 1, LG_ERR_CONNECT);
+    assert_int_equal(t.st.requests, 1);
+    assert_int_equal(lg_stats_errors(&t.st), 0);
+    assert_int_equal(t.st.unanswered, 1);
+    policy_tally_free(&t);
+
+    cfg.timeout_s = 10; /* short answers: the grace is 100 ms and a bit */
+    run = window_run(&cfg);
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    policy_answer(&t, 2 * S, 2 * S + 2000000ULL, 1, LG_ERR__COUNT); /* 2 ms */
+    assert_true(policy_close(&t, 3 * S) == 3 * S + POLICY_DRAIN_MIN_NS + 4000000ULL);
+    policy_tally_free(&t);
+}
+
+/* Starved: asked in the window (resolved at or after t_measure, or still
+ * owed at the end) and got no answer in [t_measure, close]. */
+static void test_starved_connections(void **state)
+{
+    (void)state;
+    struct lg_config cfg = cfg_for(0, 0, 5);
+    struct lg_run run = window_run(&cfg);
+    struct policy_tally t;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    struct policy_conn idle = {0}, queued = {0}, served = {0}, refused = {0}, warm = {0};
+
+    policy_conn_end(&t, &idle, 0); /* asked nothing: not starved */
+    assert_int_equal(t.st.starved_connections, 0);
+
+    policy_conn_end(&t, &queued, 1); /* its request waited the whole window */
+    assert_int_equal(t.st.starved_connections, 1);
+    assert_int_equal(t.st.unanswered, 1);
+
+    policy_conn_answer(&t, &served, 2 * S, 2 * S + 5, 1, LG_ERR_BAD_STATUS); /* wrong, an answer */
+    policy_conn_end(&t, &served, 1);
+    assert_int_equal(t.st.starved_connections, 1);
+    assert_int_equal(t.st.unanswered, 2);
+
+    policy_conn_failure(&t, &refused, 2 * S, 2 * S + 5, LG_ERR_CONNECT); /* only failures */
+    policy_conn_end(&t, &refused, 0);
+    assert_int_equal(t.st.starved_connections, 2);
+    assert_int_equal(t.st.unanswered, 2);
+
+    /* Answers in the warm-up only, then a request sent in the warm-up
+     * still pending at the end: counted unanswered whatever its origin,
+     * and the connection starved. */
+    policy_conn_answer(&t, &warm, 1 * S, 1 * S + 5, 1, LG_ERR__COUNT);
+    policy_conn_end(&t, &warm, 1);
+    assert_int_equal(t.st.starved_connections, 3);
+    assert_int_equal(t.st.unanswered, 3);
+    assert_int_equal(t.st.requests, 1); /* the wrong answer only */
+    policy_tally_free(&t);
+}
+
+/* Open loop: the slots due in [t_measure, close] not started yet. */
+static void test_slots_due(void **state)
+{
+    (void)state;
+    struct lg_config cfg = cfg_for(0, 10, 1);
+    struct lg_run run = window_run(&cfg);
+    struct policy_tally t;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    const uint64_t iv = S / 10;                        /* 100 ms */
+    assert_true(policy_slots_due(&t, 3 * S, iv) == 1); /* due at the close exactly */
+    assert_true(policy_slots_due(&t, 3 * S + 1, iv) == 0);
+    assert_true(policy_slots_due(&t, 2 * S + 950000000ULL, iv) == 1);
+    assert_true(policy_slots_due(&t, 2 * S, iv) == 11);
+    assert_true(policy_slots_due(&t, 1 * S + S / 2, iv) == 11); /* warm-up slots: not owed */
+    assert_true(policy_slots_due(&t, 1 * S + S / 2 + 1, iv) == 10);
+    assert_true(policy_slots_due(&t, 2 * S, 0) == 0); /* closed loop */
+    policy_close(&t, 2 * S + S / 2);                  /* a stop half-way */
+    assert_true(policy_slots_due(&t, 2 * S, iv) == 6);
+    policy_tally_free(&t);
+
+    cfg.requests = 10; /* --requests: no close unless stopped */
+    run = window_run(&cfg);
+    run.t_end = 0;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    assert_true(policy_close_time(&t) == UINT64_MAX);
+    assert_true(policy_slots_due(&t, 2 * S, iv) == 0);
+    policy_tally_free(&t);
+}
+
+/* A connection's first request begun in the warm-up and ending in the
+ * window is measured from t_measure; nothing else of the warm-up is. */
+static void test_first_request_from_the_window_start(void **state)
+{
+    (void)state;
+    struct lg_config cfg = cfg_for(0, 0, 3);
+    struct lg_run run = window_run(&cfg);
+    struct policy_tally t;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    struct policy_conn queued = {0}, early = {0}, failed = {0};
+
+    /* Queued from 1.5 s, answered at 2.4 s: 400 ms, not 900 ms. */
+    policy_conn_answer(&t, &queued, 1 * S + S / 2, 2 * S + 400000000ULL, 7, LG_ERR__COUNT);
+    assert_int_equal(t.st.requests, 1);
+    assert_true(hist_max(t.st.lat) >= 399000 && hist_max(t.st.lat) <= 401000);
+    assert_true(hist_min(t.st.lat) >= 399000);
+    /* Its next request from the warm-up is no first one: not counted. */
+    policy_conn_answer(&t, &queued, 1 * S + S / 2, 2 * S + 500000000ULL, 7, LG_ERR__COUNT);
+    assert_int_equal(t.st.requests, 1);
+
+    /* Answered in the warm-up: not counted, and it was the first. */
+    policy_conn_answer(&t, &early, 1 * S + 10, 1 * S + 20, 7, LG_ERR__COUNT);
+    policy_conn_answer(&t, &early, 1 * S + 30, 2 * S + 20, 7, LG_ERR__COUNT);
+    assert_int_equal(t.st.requests, 1);
+    assert_true(early.answered && early.served && early.asked);
+
+    /* A first request that fails in the window is measured too. */
+    policy_conn_failure(&t, &failed, 1 * S + S / 2, 2 * S + 1, LG_ERR_RESET);
+    assert_int_equal(lg_stats_errors(&t.st), 1);
+    /* Without a connection there is no first request. */
+    policy_answer(&t, 1 * S + S / 2, 2 * S + 1, 7, LG_ERR__COUNT);
+    assert_int_equal(t.st.requests, 1);
+    policy_tally_free(&t);
+
+    /* --requests 1: the measured first request takes the ticket; the next
+     * one finds none and stays a warm-up request. */
+    cfg.requests = 1;
+    run = window_run(&cfg);
+    run.t_end = 0;
+    assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
+    struct policy_conn a = {0}, b = {0};
+    policy_conn_answer(&t, &a, 1 * S + S / 2, 2 * S + 5, 1, LG_ERR__COUNT);
+    policy_conn_answer(&t, &b, 1 * S + S / 2, 2 * S + 6, 1, LG_ERR__COUNT);
+    assert_int_equal(t.st.requests, 1);
+    assert_false(policy_take_ticket(&run, 2 * S + 7)); /* used up */
+    policy_tally_free(&t);
+}
+
 static void test_errno_classes(void **state)
 {
     (void)state;
@@ -227,6 +427,11 @@ int main(void)
         cmocka_unit_test(test_tickets_and_end),
         cmocka_unit_test(test_schedule),
         cmocka_unit_test(test_errno_classes),
+        cmocka_unit_test(test_close_unanswered_not_twice),
+        cmocka_unit_test(test_drain_grace_and_stop),
+        cmocka_unit_test(test_starved_connections),
+        cmocka_unit_test(test_slots_due),
+        cmocka_unit_test(test_first_request_from_the_window_start),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
