@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot format format-check
+        bench compare plot format format-check bench-switch
 
 all: build
 
@@ -71,6 +71,13 @@ plot:
 # The loadgen vs wrk benchmark (not a test): see ci/bench-loadgen.
 bench-loadgen: build
 	@BUILD=$(BUILD) ci/bench-loadgen
+
+# The coroutine switch (not a test): ns per switch, the build's switch
+# (assembly on x86-64/aarch64) against the ucontext fallback.
+bench-switch: build
+	@$(CMAKE) --build $(BUILD) --target bench_switch bench_switch_fallback -j $(JOBS)
+	@$(BUILD)/servers/bench_switch
+	@$(BUILD)/servers/bench_switch_fallback
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
