@@ -101,7 +101,7 @@ size_t coro_default_stack(void)
 #if defined(CORO_ASAN) || defined(CORO_TSAN)
     return 256 * 1024;
 #else
-    return 64 * 1024;
+    return 128 * 1024;
 #endif
 }
 
@@ -254,9 +254,27 @@ static void prepare_stack(struct coro *c)
     c->sp = f;
 }
 #else
+/* swapcontext() returns twice: kept out of line so no caller's variable
+ * lives across it (-Wclobbered). */
+__attribute__((noinline)) static void uc_switch(ucontext_t *save, ucontext_t *load)
+{
+    swapcontext(save, load);
+}
+
 static void uc_entry(void)
 {
     coro_entry(current); /* coro_resume set it; makecontext passes only ints */
+}
+
+/* getcontext() returns twice too. */
+__attribute__((noinline)) static int uc_prepare(struct coro *c)
+{
+    if (getcontext(&c->self) < 0) return -1;
+    c->self.uc_stack.ss_sp = c->stack;
+    c->self.uc_stack.ss_size = c->stack_size;
+    c->self.uc_link = NULL;
+    makecontext(&c->self, uc_entry, 0);
+    return 0;
 }
 #endif
 
@@ -280,14 +298,10 @@ struct coro *coro_new(coro_fn fn, void *arg, size_t stack_size)
 #ifdef CORO_ASM
     prepare_stack(c);
 #else
-    if (getcontext(&c->self) < 0) {
+    if (uc_prepare(c) < 0) {
         coro_free(c);
         return NULL;
     }
-    c->self.uc_stack.ss_sp = c->stack;
-    c->self.uc_stack.ss_size = c->stack_size;
-    c->self.uc_link = NULL;
-    makecontext(&c->self, uc_entry, 0);
 #endif
 #ifdef CORO_TSAN
     c->tsan_fiber = __tsan_create_fiber(0);
@@ -317,7 +331,7 @@ void coro_resume(struct coro *c)
 #ifdef CORO_ASM
     coro_switch(&c->caller_sp, c->sp);
 #else
-    swapcontext(&c->caller, &c->self);
+    uc_switch(&c->caller, &c->self);
 #endif
     san_arrive(fake, NULL, NULL);
     current = c->prev;
@@ -330,7 +344,7 @@ void coro_yield(void)
 #ifdef CORO_ASM
     coro_switch(&c->sp, c->caller_sp);
 #else
-    swapcontext(&c->self, &c->caller);
+    uc_switch(&c->self, &c->caller);
 #endif
 #ifdef CORO_ASAN
     san_arrive(c->fake_stack, CALLER_BOUNDS(c));

@@ -27,12 +27,16 @@ struct coro;
 
 typedef void (*coro_fn)(void *arg);
 
-/* The stack size coro_new() uses for 0: 64 KiB, 256 KiB under a sanitizer.
- * Why 64 KiB: the deepest path (drive_blocking -> session -> fsroot's path
- * resolution -> libc's stdio/locale calls) was measured at under 24 KiB
- * (see coroutine.c); 64 KiB leaves a margin of more than 2x, and because the
- * pages are touched lazily the unused part costs address space, not memory.
- * Sanitizers grow every frame (redzones), hence the larger size. */
+/* The stack size coro_new() uses for 0: 128 KiB, 256 KiB under a sanitizer.
+ * Why: the deepest client measured (coro_stack_touched() after each client
+ * of the HTTP, FTP and echo integration suites, x86-64) touched 32 KiB, in
+ * Debug and RelWithDebInfo builds alike: HTTP and FTP resolve paths with
+ * 4-16 KiB of path buffers on the stack (http.c, fsroot.c, ftp_cmds.c), and
+ * where sendfile() is missing, send_file_range() adds a 16 KiB buffer.
+ * 128 KiB leaves 4x of that: an overflow would kill the whole server (all its
+ * clients), while the unused part costs only address space, since pages
+ * are touched lazily (an idle client holds what its deepest call touched).
+ * Sanitizers grow every frame (ASan: 40 KiB measured), hence 256 KiB. */
 size_t coro_default_stack(void);
 
 /* A coroutine that will run fn(arg) on a stack of stack_size bytes (0: the
