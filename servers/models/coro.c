@@ -247,8 +247,8 @@ static void prepare_stack(struct coro *c)
     /* x19..x28, x29 (fp), x30 (lr), d8..d15: 20 slots of 8 bytes */
     uint64_t *f = (uint64_t *)(top - 160);
     memset(f, 0, 160);
-    f[0] = (uint64_t)(uintptr_t)c;            /* x19: the argument */
-    f[1] = (uint64_t)(uintptr_t)coro_entry;   /* x20: called by the trampoline */
+    f[0] = (uint64_t)(uintptr_t)c;                /* x19: the argument */
+    f[1] = (uint64_t)(uintptr_t)coro_entry;       /* x20: called by the trampoline */
     f[11] = (uint64_t)(uintptr_t)coro_trampoline; /* x30: where ret goes */
 #endif
     c->sp = f;

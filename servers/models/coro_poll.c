@@ -15,8 +15,8 @@
 #elif defined(__linux__)
 #define CP_EPOLL 1
 #include <sys/epoll.h>
-#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) ||                         \
-    defined(__NetBSD__) || defined(__DragonFly__)
+#elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
+    defined(__DragonFly__)
 #define CP_KQUEUE 1
 #include <sys/event.h>
 #include <sys/time.h>
@@ -121,8 +121,8 @@ void cpoll_forget(struct cpoll *p, int fd)
 int cpoll_wait(struct cpoll *p, struct cp_event *out, int max, int timeout_ms)
 {
     struct timespec ts = {timeout_ms / 1000, (long)(timeout_ms % 1000) * 1000000L};
-    int n = kevent(p->fd, NULL, 0, p->ev, max < CP_BATCH ? max : CP_BATCH,
-                   timeout_ms < 0 ? NULL : &ts);
+    int n =
+        kevent(p->fd, NULL, 0, p->ev, max < CP_BATCH ? max : CP_BATCH, timeout_ms < 0 ? NULL : &ts);
     for (int i = 0; i < n; i++) {
         const struct kevent *e = &p->ev[i];
         out[i].fd = (int)e->ident;

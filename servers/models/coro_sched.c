@@ -30,10 +30,10 @@ struct task {
     struct task *run_next;            /* on runq */
     /* while it waits (waiting == true) */
     bool waiting;
-    bool stop_is_ready;        /* it waits on the stop fd itself */
-    int fd;                    /* -1: none */
-    int want;                  /* CP_IN / CP_OUT */
-    struct heap_node timer;    /* in timers when it has a deadline */
+    bool stop_is_ready;                 /* it waits on the stop fd itself */
+    int fd;                             /* -1: none */
+    int want;                           /* CP_IN / CP_OUT */
+    struct heap_node timer;             /* in timers when it has a deadline */
     struct task *stop_prev, *stop_next; /* on stoppers when it watches the stop */
     bool on_stoppers;
     enum wait_result result;

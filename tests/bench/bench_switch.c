@@ -2,9 +2,9 @@
  *
  * One coroutine yields back in a loop while main resumes it: each round is
  * two switches (there and back). Prints the median of RUNS runs of SWITCHES
- * switches each, in CPU time (the process's own, not the wall clock). Built twice: against the build's switch (assembly on
- * x86-64/aarch64) and against the forced ucontext fallback, for comparison.
- * A benchmark, not a test: its numbers depend on the machine and its load.
+ * switches each, in CPU time (the process's own, not the wall clock). Built twice: against the
+ * build's switch (assembly on x86-64/aarch64) and against the forced ucontext fallback, for
+ * comparison. A benchmark, not a test: its numbers depend on the machine and its load.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -54,7 +54,8 @@ int main(void)
         ns[r] = (cpu_ns() - t0) / (double)SWITCHES;
     }
     qsort(ns, RUNS, sizeof ns[0], by_value);
-    printf("%-8s %6.1f ns of CPU per switch (median of %d runs of %ldM switches; min %.1f, max %.1f)\n",
+    printf("%-8s %6.1f ns of CPU per switch (median of %d runs of %ldM switches; min %.1f, max "
+           "%.1f)\n",
            coro_switch_kind(), ns[RUNS / 2], RUNS, SWITCHES / 1000000, ns[0], ns[RUNS - 1]);
     return 0; /* the coroutine is left suspended: it never ends by design */
 }
