@@ -40,8 +40,9 @@ test-sanitizers:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS)
 
-# ThreadSanitizer: unit tests, the threaded models, and loadgen's threads.
-TSAN_MODELS ?= thread,threadpool,reuseport
+# ThreadSanitizer: unit tests, the threaded models, loadgen's threads, and the
+# coroutine model (its switches are told to TSan as fibers, coro.c).
+TSAN_MODELS ?= thread,threadpool,reuseport,coroutine
 test-tsan:
 	@$(CMAKE) -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DWITH_SANITIZERS=tsan >/dev/null
 	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS)
