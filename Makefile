@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot report format format-check
+        bench compare plot report format format-check bench-switch
 
 all: build
 
@@ -40,8 +40,9 @@ test-sanitizers:
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS)
 
-# ThreadSanitizer: unit tests, the threaded models, and loadgen's threads.
-TSAN_MODELS ?= thread,threadpool,reuseport
+# ThreadSanitizer: unit tests, the threaded models, loadgen's threads, and the
+# coroutine model (its switches are told to TSan as fibers, coro.c).
+TSAN_MODELS ?= thread,threadpool,reuseport,coroutine
 test-tsan:
 	@$(CMAKE) -S . -B $(BUILD)-tsan -DCMAKE_BUILD_TYPE=Debug -DWITH_SANITIZERS=tsan >/dev/null
 	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS)
@@ -81,6 +82,13 @@ report:
 # The loadgen vs wrk benchmark (not a test): see ci/bench-loadgen.
 bench-loadgen: build
 	@BUILD=$(BUILD) ci/bench-loadgen
+
+# The coroutine switch (not a test): ns per switch, the build's switch
+# (assembly on x86-64/aarch64) against the ucontext fallback.
+bench-switch: build
+	@$(CMAKE) --build $(BUILD) --target bench_switch bench_switch_fallback -j $(JOBS)
+	@$(BUILD)/servers/bench_switch
+	@$(BUILD)/servers/bench_switch_fallback
 
 clean:
 	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz

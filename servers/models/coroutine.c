@@ -2,17 +2,24 @@
  *
  * The connection code is the blocking-style drive_blocking(), unchanged; only
  * its io table differs: where a thread would block in poll(), a coroutine
- * records what it waits for and switches back to the scheduler (ucontext).
+ * waits in the scheduler (coro_sched.c), which sleeps in epoll/kqueue until
+ * some coroutine's socket or deadline fires: O(ready) per wake-up, as gevent
+ * on libev. The switch is a few instructions of assembly (coro.c).
  *
  * 1. main.c created the listener.
- * 2. The scheduler polls the listener, the stop pipe and every waiting
- *    coroutine's socket, with the nearest idle deadline as the timeout.
- * 3. Listener ready: accept each client and start a coroutine for it, which
- *    runs until its first wait. Socket ready (or deadline passed): resume
- *    the coroutine that waits on it.
- * 4. A coroutine whose client is done returns; its stack is freed.
- * On stop: close the listener; waits that watch the stop (between requests)
- * end at once, in-flight answers finish, then the scheduler returns.
+ * 2. An acceptor coroutine accepts every waiting client and spawns a
+ *    coroutine for each, then waits for the listener (or the stop).
+ *    EMFILE/ENFILE: it pauses accepting for ACCEPT_PAUSE_MS (logged once per
+ *    episode), never spinning.
+ * 3. A client's coroutine runs drive_blocking() to the end; its socket is
+ *    the coroutine's own (watched once, edge-triggered: drive_blocking always
+ *    reads or writes until EAGAIN before it waits).
+ * On stop: the acceptor closes the listener and ends; waits that watch the
+ * stop (between requests) end at once, in-flight answers finish, then the
+ * scheduler returns.
+ *
+ * Stack: 128 KiB per client, mmap'd with a guard page, touched lazily (coro.h
+ * says why that size).
  */
 #include "model.h"
 
@@ -21,254 +28,116 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ucontext.h>
 #include <unistd.h>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define CORO_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define CORO_ASAN 1
-#endif
-#endif
-#ifdef CORO_ASAN
-#include <sanitizer/common_interface_defs.h>
-#endif
+#include "coro_sched.h"
 
-#define CORO_STACK (128 * 1024)
+enum { ACCEPT_PAUSE_MS = 100 };
 
-struct coro {
-    ucontext_t ctx;
-    void *stack;
+struct client {
     int fd;
     char peer[64];
-    bool done;
-    /* what it waits for, set by coro_wait() */
-    int wait_fd;
-    short wait_events;
-    bool watch_stop;
-    uint64_t deadline_ms;    /* 0 = none */
-    enum wait_result result; /* handed back by the scheduler */
-    struct coro *next;
 };
 
-struct sched {
-    const struct model_ctx *m;
-    ucontext_t main_ctx;
-    struct coro *all; /* every live coroutine */
-    struct coro *current;
-    unsigned count;
-    bool stopping;
-    const void *main_stack; /* the scheduler's stack, for ASan's fiber switches */
-    size_t main_stack_size;
-};
-
-/* The scheduler of this thread: coro_wait() is called through the io table,
- * which carries no context, so it finds the scheduler here. */
-static struct sched *the_sched;
-
-/* ---- switching, with AddressSanitizer told about stack changes ---- */
-
-/* exiting: the coroutine we leave never runs again (ASan drops its state) */
-static void switch_to(ucontext_t *from, ucontext_t *to, const void *to_stack, size_t to_size,
-                      bool exiting)
-{
-#ifdef CORO_ASAN
-    void *fake = NULL;
-    __sanitizer_start_switch_fiber(exiting ? NULL : &fake, to_stack, to_size);
-    swapcontext(from, to);
-    __sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#else
-    (void)to_stack;
-    (void)to_size;
-    (void)exiting;
-    swapcontext(from, to);
-#endif
-}
-
-static void resume(struct sched *s, struct coro *c)
-{
-    s->current = c;
-    switch_to(&s->main_ctx, &c->ctx, c->stack, CORO_STACK, false);
-    s->current = NULL;
-}
-
-static void yield_to_scheduler(struct sched *s, struct coro *c, bool exiting)
-{
-    switch_to(&c->ctx, &s->main_ctx, s->main_stack, s->main_stack_size, exiting);
-}
-
-/* ---- the io table drive_blocking() uses ---- */
+/* The scheduler and server of this thread: the io table carries no context,
+ * so coro_wait() finds them here. */
+static struct csched *the_sched;
+static const struct model_ctx *the_m;
+static unsigned clients; /* live client coroutines, for --max-conn */
 
 static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
                                   bool watch_stop)
 {
-    struct sched *s = the_sched;
-    struct coro *c = s->current;
-    if (watch_stop && s->stopping) return WAIT_STOP;
-    c->wait_fd = fd;
-    c->wait_events = events;
-    c->watch_stop = watch_stop;
-    c->deadline_ms = timeout_ms < 0 ? 0 : monotonic_ms() + (uint64_t)timeout_ms;
-    yield_to_scheduler(s, c, false);
     (void)m;
-    return c->result;
+    return csched_wait(the_sched, fd, events, timeout_ms, watch_stop);
 }
 
 static const struct io io_coro = {.wait = coro_wait};
 
-static void coro_main(void)
+static void serve(void *arg)
 {
-    struct sched *s = the_sched;
-    struct coro *c = s->current;
-#ifdef CORO_ASAN
-    __sanitizer_finish_switch_fiber(NULL, &s->main_stack, &s->main_stack_size);
-#endif
-    drive_blocking(s->m, &io_coro, c->fd, c->peer);
-    c->done = true;
-    yield_to_scheduler(s, c, true); /* never resumed again */
+    struct client *cl = arg;
+    drive_blocking(the_m, &io_coro, cl->fd, cl->peer); /* closes the socket */
+    csched_closed(the_sched, cl->fd);
+    free(cl);
+    clients--;
 }
 
-/* ---- the scheduler ---- */
-
-static void start(struct sched *s, int fd, const char *peer)
+static void start(int fd, const char *peer)
 {
-    struct coro *c = calloc(1, sizeof *c);
-    if (c) c->stack = malloc(CORO_STACK);
-    if (!c || !c->stack || getcontext(&c->ctx) < 0) {
-        model_error("cannot start a coroutine for %s", peer);
-        if (c) free(c->stack);
-        free(c);
+    struct client *cl = malloc(sizeof *cl);
+    if (!cl || csched_own(the_sched, fd) < 0 || csched_spawn(the_sched, serve, cl, 0) < 0) {
+        model_error("cannot start a coroutine for %s: %s", peer, strerror(errno));
+        csched_closed(the_sched, fd);
+        free(cl);
         close(fd);
         return;
     }
-    c->fd = fd;
-    snprintf(c->peer, sizeof c->peer, "%s", peer);
-    c->ctx.uc_stack.ss_sp = c->stack;
-    c->ctx.uc_stack.ss_size = CORO_STACK;
-    c->ctx.uc_link = NULL;
-    makecontext(&c->ctx, coro_main, 0);
-    c->next = s->all;
-    s->all = c;
-    s->count++;
-    resume(s, c); /* runs until its first wait (or to the end) */
+    cl->fd = fd;
+    snprintf(cl->peer, sizeof cl->peer, "%s", peer);
+    clients++;
 }
 
-static void accept_all(struct sched *s)
+/* Accepts until none is waiting; then the wait for more (or for the pause
+ * after EMFILE/ENFILE) and the stop. Returns false when it should end. */
+static bool accept_round(int lfd, bool *paused)
 {
     for (;;) {
         char peer[64];
-        int fd = listener_accept(s->m->listen_fd, peer, sizeof peer);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            return;
-        }
-        if (s->m->max_conn && s->count >= s->m->max_conn)
-            refuse_client(fd, s->m, peer);
-        else
-            start(s, fd, peer);
-    }
-}
-
-/* Frees the coroutines that have returned. */
-static void reap(struct sched *s)
-{
-    for (struct coro **pp = &s->all; *pp;) {
-        struct coro *c = *pp;
-        if (!c->done) {
-            pp = &c->next;
+        int fd = listener_accept(lfd, peer, sizeof peer);
+        if (fd >= 0) {
+            *paused = false;
+            if (the_m->max_conn && clients >= the_m->max_conn)
+                refuse_client(fd, the_m, peer);
+            else
+                start(fd, peer);
             continue;
         }
-        *pp = c->next;
-        free(c->stack);
-        free(c);
-        s->count--;
+        if (errno == EINTR || errno == ECONNABORTED) continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return csched_wait(the_sched, lfd, POLLIN, -1, true) == WAIT_READY;
+        if (!*paused) /* EMFILE, ENFILE, ENOBUFS, ENOMEM: out of something */
+            model_error("coroutine: accept: %s; pausing accepts for %d ms", strerror(errno),
+                        ACCEPT_PAUSE_MS);
+        *paused = true;
+        return csched_wait(the_sched, -1, 0, ACCEPT_PAUSE_MS, true) == WAIT_TIMEOUT;
     }
 }
 
-static int poll_timeout(const struct sched *s, uint64_t now)
+static void acceptor(void *arg)
 {
-    int t = -1;
-    for (const struct coro *c = s->all; c; c = c->next) {
-        if (!c->deadline_ms) continue;
-        int left = c->deadline_ms <= now ? 0 : (int)(c->deadline_ms - now);
-        if (t < 0 || left < t) t = left;
+    int lfd = *(const int *)arg;
+    bool paused = false;
+    if (csched_own(the_sched, lfd) < 0) {
+        model_error("coroutine: cannot watch the listener: %s", strerror(errno));
+        return;
     }
-    return t;
-}
-
-/* One round: wait for any socket, then resume whoever can go on. */
-static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
-{
-    int n = 0;
-    if (!s->stopping) {
-        pfd[n++] = (struct pollfd){.fd = s->m->listen_fd, .events = POLLIN};
-        pfd[n++] = (struct pollfd){.fd = s->m->stop_fd, .events = POLLIN};
+    while (accept_round(lfd, &paused)) {
     }
-    int first_coro = n;
-    for (struct coro *c = s->all; c; c = c->next) {
-        who[n - first_coro] = c;
-        pfd[n++] = (struct pollfd){.fd = c->wait_fd, .events = c->wait_events};
-    }
-    int r = poll(pfd, (nfds_t)n, poll_timeout(s, monotonic_ms()));
-    if (r < 0 && errno != EINTR) return -1;
-    uint64_t now = monotonic_ms();
-    if (!s->stopping && pfd[1].revents) {
-        s->stopping = true;
-        close(s->m->listen_fd);
-    }
-    for (int i = first_coro; i < n; i++) {
-        struct coro *c = who[i - first_coro];
-        if (pfd[i].revents)
-            c->result = WAIT_READY;
-        else if (c->deadline_ms && c->deadline_ms <= now)
-            c->result = WAIT_TIMEOUT;
-        else if (s->stopping && c->watch_stop)
-            c->result = WAIT_STOP;
-        else
-            continue;
-        resume(s, c);
-    }
-    if (!s->stopping && r > 0 && pfd[0].revents) accept_all(s); /* new coroutines last */
-    reap(s);
-    return 0;
+    csched_closed(the_sched, lfd);
+    close(lfd);
 }
 
 static int coroutine_run(const struct model_ctx *m)
 {
-    struct sched s = {.m = m};
-    the_sched = &s;
-    size_t cap = 0;
-    struct pollfd *pfd = NULL;
-    struct coro **who = NULL;
-    int rc = 0;
-    while (!s.stopping || s.count > 0) {
-        if (cap < s.count + 2) { /* grow the per-round arrays with the crowd */
-            cap = (s.count + 2) * 2;
-            struct pollfd *np = realloc(pfd, cap * sizeof *pfd);
-            if (np) pfd = np;
-            struct coro **nw = realloc(who, cap * sizeof *who);
-            if (nw) who = nw;
-            if (!np || !nw) {
-                model_error("coroutine: out of memory");
-                rc = -1;
-                break;
-            }
-        }
-        if (round_once(&s, pfd, who) < 0) {
-            model_error("coroutine: poll: %s", strerror(errno));
-            rc = -1;
-            break;
-        }
+    int lfd = m->listen_fd;
+    the_m = m;
+    clients = 0;
+    the_sched = csched_new(m->stop_fd);
+    if (!the_sched || csched_spawn(the_sched, acceptor, &lfd, 0) < 0) {
+        model_error("coroutine: cannot start the scheduler: %s", strerror(errno));
+        csched_free(the_sched);
+        return -1;
     }
-    free(pfd);
-    free(who);
+    int rc = csched_run(the_sched);
+    if (rc < 0) model_error("coroutine: wait: %s", strerror(errno));
+    csched_free(the_sched);
     the_sched = NULL;
     return rc;
 }
 
 const struct model model_coroutine = {
     .name = "coroutine",
-    .summary = "a coroutine per connection on one thread (ucontext), blocking-style code",
+    .summary = "a coroutine per connection on one thread (epoll/kqueue, asm switch)",
     .run = coroutine_run,
 };
