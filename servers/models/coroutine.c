@@ -13,6 +13,8 @@
  * 4. A coroutine whose client is done returns; its stack is freed.
  * On stop: close the listener; waits that watch the stop (between requests)
  * end at once, in-flight answers finish, then the scheduler returns.
+ * Out of descriptors, the listener is left out of the poll for
+ * ACCEPT_PAUSE_MS (it would stay readable and wake the scheduler at once).
  */
 #include "model.h"
 
@@ -42,10 +44,12 @@ struct coro {
     void *stack;
     int fd;
     char peer[64];
+    struct peer_key key; /* counted in --max-per-ip */
     bool done;
     /* what it waits for, set by coro_wait() */
     int wait_fd;
     short wait_events;
+    int control_fd; /* also readable ends the wait (WAIT_CONTROL); -1: none */
     bool watch_stop;
     uint64_t deadline_ms;    /* 0 = none */
     enum wait_result result; /* handed back by the scheduler */
@@ -59,6 +63,7 @@ struct sched {
     struct coro *current;
     unsigned count;
     bool stopping;
+    uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
     const void *main_stack; /* the scheduler's stack, for ASan's fiber switches */
     size_t main_stack_size;
 };
@@ -100,14 +105,15 @@ static void yield_to_scheduler(struct sched *s, struct coro *c, bool exiting)
 
 /* ---- the io table drive_blocking() uses ---- */
 
-static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
-                                  bool watch_stop)
+static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int control_fd,
+                                  int timeout_ms, bool watch_stop)
 {
     struct sched *s = the_sched;
     struct coro *c = s->current;
     if (watch_stop && s->stopping) return WAIT_STOP;
     c->wait_fd = fd;
     c->wait_events = events;
+    c->control_fd = control_fd;
     c->watch_stop = watch_stop;
     c->deadline_ms = timeout_ms < 0 ? 0 : monotonic_ms() + (uint64_t)timeout_ms;
     yield_to_scheduler(s, c, false);
@@ -131,7 +137,7 @@ static void coro_main(void)
 
 /* ---- the scheduler ---- */
 
-static void start(struct sched *s, int fd, const char *peer)
+static void start(struct sched *s, int fd, const char *peer, const struct peer_key *key)
 {
     struct coro *c = calloc(1, sizeof *c);
     if (c) c->stack = malloc(CORO_STACK);
@@ -140,9 +146,12 @@ static void start(struct sched *s, int fd, const char *peer)
         if (c) free(c->stack);
         free(c);
         close(fd);
+        peer_limit_leave(s->m->per_ip, key);
         return;
     }
     c->fd = fd;
+    c->key = *key;
+    c->control_fd = -1;
     snprintf(c->peer, sizeof c->peer, "%s", peer);
     c->ctx.uc_stack.ss_sp = c->stack;
     c->ctx.uc_stack.ss_size = CORO_STACK;
@@ -158,15 +167,20 @@ static void accept_all(struct sched *s)
 {
     for (;;) {
         char peer[64];
-        int fd = listener_accept(s->m->listen_fd, peer, sizeof peer);
+        struct peer_key key;
+        int fd = listener_accept(s->m->listen_fd, peer, sizeof peer, &key);
         if (fd < 0) {
             if (errno == EINTR || errno == ECONNABORTED) continue;
+            if (accept_out_of_fds(errno)) {
+                accept_pause_log(errno);
+                s->accept_resume_ms = monotonic_ms() + ACCEPT_PAUSE_MS;
+            }
             return;
         }
         if (s->m->max_conn && s->count >= s->m->max_conn)
             refuse_client(fd, s->m, peer);
-        else
-            start(s, fd, peer);
+        else if (admit_per_ip(s->m, fd, &key, peer))
+            start(s, fd, peer, &key);
     }
 }
 
@@ -180,6 +194,7 @@ static void reap(struct sched *s)
             continue;
         }
         *pp = c->next;
+        peer_limit_leave(s->m->per_ip, &c->key);
         free(c->stack);
         free(c);
         s->count--;
@@ -188,7 +203,7 @@ static void reap(struct sched *s)
 
 static int poll_timeout(const struct sched *s, uint64_t now)
 {
-    int t = -1;
+    int t = s->accept_resume_ms && !s->stopping ? ms_until(s->accept_resume_ms, now) : -1;
     for (const struct coro *c = s->all; c; c = c->next) {
         if (!c->deadline_ms) continue;
         int left = c->deadline_ms <= now ? 0 : (int)(c->deadline_ms - now);
@@ -197,18 +212,22 @@ static int poll_timeout(const struct sched *s, uint64_t now)
     return t;
 }
 
-/* One round: wait for any socket, then resume whoever can go on. */
+/* One round: wait for any socket, then resume whoever can go on. Each
+ * coroutine has two entries: what it waits on, and the control connection
+ * a transfer watches too (fd -1, skipped by poll(), otherwise). */
 static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
 {
     int n = 0;
     if (!s->stopping) {
-        pfd[n++] = (struct pollfd){.fd = s->m->listen_fd, .events = POLLIN};
+        bool paused = s->accept_resume_ms && monotonic_ms() < s->accept_resume_ms;
+        pfd[n++] = (struct pollfd){.fd = paused ? -1 : s->m->listen_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = s->m->stop_fd, .events = POLLIN};
     }
     int first_coro = n;
     for (struct coro *c = s->all; c; c = c->next) {
-        who[n - first_coro] = c;
+        who[(n - first_coro) / 2] = c;
         pfd[n++] = (struct pollfd){.fd = c->wait_fd, .events = c->wait_events};
+        pfd[n++] = (struct pollfd){.fd = c->control_fd, .events = POLLIN};
     }
     int r = poll(pfd, (nfds_t)n, poll_timeout(s, monotonic_ms()));
     if (r < 0 && errno != EINTR) return -1;
@@ -217,9 +236,11 @@ static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
         s->stopping = true;
         close(s->m->listen_fd);
     }
-    for (int i = first_coro; i < n; i++) {
-        struct coro *c = who[i - first_coro];
-        if (pfd[i].revents)
+    for (int i = first_coro; i < n; i += 2) {
+        struct coro *c = who[(i - first_coro) / 2];
+        if (pfd[i + 1].revents)
+            c->result = WAIT_CONTROL;
+        else if (pfd[i].revents)
             c->result = WAIT_READY;
         else if (c->deadline_ms && c->deadline_ms <= now)
             c->result = WAIT_TIMEOUT;
@@ -229,7 +250,12 @@ static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
             continue;
         resume(s, c);
     }
-    if (!s->stopping && r > 0 && pfd[0].revents) accept_all(s); /* new coroutines last */
+    if (!s->stopping && s->accept_resume_ms && now >= s->accept_resume_ms) {
+        s->accept_resume_ms = 0;
+        accept_all(s); /* the pause is over: try again */
+    } else if (!s->stopping && r > 0 && pfd[0].revents) {
+        accept_all(s); /* new coroutines last */
+    }
     reap(s);
     return 0;
 }
@@ -243,9 +269,9 @@ static int coroutine_run(const struct model_ctx *m)
     struct coro **who = NULL;
     int rc = 0;
     while (!s.stopping || s.count > 0) {
-        if (cap < s.count + 2) { /* grow the per-round arrays with the crowd */
-            cap = (s.count + 2) * 2;
-            struct pollfd *np = realloc(pfd, cap * sizeof *pfd);
+        if (cap < s.count + 1) { /* grow the per-round arrays with the crowd */
+            cap = (s.count + 1) * 2;
+            struct pollfd *np = realloc(pfd, 2 * cap * sizeof *pfd);
             if (np) pfd = np;
             struct coro **nw = realloc(who, cap * sizeof *who);
             if (nw) who = nw;
@@ -271,4 +297,5 @@ const struct model model_coroutine = {
     .name = "coroutine",
     .summary = "a coroutine per connection on one thread (ucontext), blocking-style code",
     .run = coroutine_run,
+    .cap = CAP_FDS,
 };
