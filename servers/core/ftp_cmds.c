@@ -99,12 +99,9 @@ static void cmd_pass(struct ftp *f, const char *arg)
         ftp_reply(f, "230 Login successful.\r\n");
         return;
     }
-    if (++f->login.bad_logins >= FTP_MAX_BAD_LOGINS) {
-        ftp_reply(f, "421 Too many failed logins, closing.\r\n");
-        f->closing = true;
-        return;
-    }
+    ftp_delay_reply(f); /* slows guessing to one try a second per session */
     ftp_reply(f, "530 Login incorrect.\r\n");
+    if (++f->login.bad_logins >= FTP_MAX_BAD_LOGINS) f->closing = true;
 }
 
 static void cmd_feat(struct ftp *f, const char *arg)
@@ -474,7 +471,12 @@ static void cmd_quit(struct ftp *f, const char *arg)
 static void cmd_abor(struct ftp *f, const char *arg)
 {
     (void)arg;
-    ftp_reply(f, "226 No transfer to abort.\r\n");
+    /* after a transfer it aborted (426 already sent), as RFC 959 4.1.3 */
+    if (f->aborted)
+        ftp_reply(f, "226 Abort successful.\r\n");
+    else
+        ftp_reply(f, "226 No transfer to abort.\r\n");
+    f->aborted = false;
 }
 
 static void cmd_allo(struct ftp *f, const char *arg)
@@ -503,6 +505,12 @@ static const struct command {
     {"MKD", 0, cmd_mkd},         {"XMKD", 0, cmd_mkd},        {"RMD", 0, cmd_rmd},
     {"XRMD", 0, cmd_rmd},        {"ABOR", 0, cmd_abor},       {"ALLO", 0, cmd_allo},
 };
+
+bool ftp_is_abort_command(const char *line)
+{
+    size_t vl = strcspn(line, " ");
+    return vl == 4 && (strncasecmp(line, "QUIT", 4) == 0 || strncasecmp(line, "ABOR", 4) == 0);
+}
 
 void ftp_command(struct ftp *f, char *line)
 {

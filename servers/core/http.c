@@ -113,6 +113,7 @@ static const char *reason(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -657,6 +658,31 @@ static void http_done(void *state, const struct action *a, ssize_t result)
     pump(h);
 }
 
+/* Input phase, for the driver's timeouts (conn.h): a body being read, a
+ * head begun but not complete, or nothing of the next request. */
+static enum session_phase http_phase(const void *state)
+{
+    const struct http *h = state;
+    if (h->echo_left || h->discard_left) return PHASE_BODY;
+    if (h->in_len > h->in_off) return PHASE_HEAD;
+    return PHASE_IDLE;
+}
+
+/* A timeout passed. An unfinished head gets 408 and the connection closes
+ * once it is written; otherwise (idle, a body or the client not reading)
+ * there is nothing useful to say: close now. */
+static void http_expire(void *state)
+{
+    struct http *h = state;
+    bool output = h->out_pos < h->out_len || h->body_fd >= 0 || h->echo_left;
+    if (http_phase(h) != PHASE_HEAD || output || h->closing || h->failed) {
+        h->failed = true;
+        return;
+    }
+    h->in_off = h->in_len = h->scanned = 0; /* the partial head is dropped */
+    answer_text(h, NULL, 408, true, NULL);
+}
+
 static void http_destroy(void *state)
 {
     struct http *h = state;
@@ -672,6 +698,8 @@ const struct proto http_proto = {
     .next = http_next,
     .done = http_done,
     .destroy = http_destroy,
+    .phase = http_phase,
+    .expire = http_expire,
     .refusal = "HTTP/1.1 503 Service Unavailable\r\n"
                "Server: refserver\r\n"
                "Content-Type: text/plain\r\n"

@@ -589,6 +589,10 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
         case ACT_TRANSFER_OUT: do_out(d, s, &a); continue;
         case ACT_TRANSFER_IN: do_in(d, s, &a); continue;
         case ACT_CLOSE_DATA: do_close_data(d, s, &a); continue;
+        case ACT_DELAY:
+            FZ_CHECK(a.delay_ms > 0, "ACT_DELAY of 0 ms");
+            session_done(s, &a, 0);
+            continue;
         default: FZ_CHECK(false, "unknown action %d", (int)a.kind);
         }
         break;

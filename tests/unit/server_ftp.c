@@ -102,8 +102,15 @@ struct drv {
     ssize_t upload_end; /* TRANSFER_IN's last result: 0 (EOF) or -1 */
     const char *watch;  /* rel path that must not exist during TRANSFER_IN */
     int watch_checks;
+    /* control bytes the client sends during a transfer: mid_chunk of them
+     * fed at each TRANSFER_IN/OUT (as drivers watch the control connection)
+     * until none is left; the transfer fails (-1) once the session asks for
+     * an abort */
+    const char *mid_input;
+    size_t mid_chunk;
+    bool mid_aborted;
     /* counters */
-    int opens, accepts, outs, ins, data_closes;
+    int opens, accepts, outs, ins, data_closes, delays;
     char trace[256]; /* one letter per data action: O A T I C */
     size_t tlen;
 };
@@ -127,6 +134,7 @@ static struct drv *drv_new(void)
     d->ip = "127.0.0.1";
     d->open_result = 12345;
     d->out_fail_after = -1;
+    d->mid_chunk = SIZE_MAX;
     return d;
 }
 
@@ -152,6 +160,19 @@ static ssize_t do_transfer_out(struct drv *d, const struct action *a)
     }
     d->dlen += n;
     return (ssize_t)n;
+}
+
+/* Feeds mid_input during a transfer; true when the transfer must fail. */
+static bool mid_transfer_input(struct drv *d)
+{
+    if (!d->mid_input || !d->mid_input[0]) return false;
+    assert_false(session_abort_requested(d->s));
+    size_t n = strlen(d->mid_input);
+    if (n > d->mid_chunk) n = d->mid_chunk;
+    assert_int_equal(session_feed(d->s, d->mid_input, n), n);
+    d->mid_input += n;
+    d->mid_aborted = session_abort_requested(d->s);
+    return d->mid_aborted;
 }
 
 static ssize_t do_transfer_in(struct drv *d, const struct action *a)
@@ -217,14 +238,25 @@ static void drv_run(struct drv *d, bool eof)
         case ACT_TRANSFER_OUT:
             trace(d, 'T');
             d->outs++;
-            session_done(d->s, &a, do_transfer_out(d, &a));
+            session_done(d->s, &a, mid_transfer_input(d) ? -1 : do_transfer_out(d, &a));
             break;
         case ACT_TRANSFER_IN:
             trace(d, 'I');
             d->ins++;
             assert_true(a.fd >= 0);
-            session_done(d->s, &a, do_transfer_in(d, &a));
+            session_done(d->s, &a, mid_transfer_input(d) ? -1 : do_transfer_in(d, &a));
             break;
+        case ACT_DELAY: {
+            /* written into the replies, so tests see where the wait falls */
+            char mark[32];
+            int n = snprintf(mark, sizeof mark, "<delay %u>", a.delay_ms);
+            assert_true(d->clen + (size_t)n < CTRL_CAP);
+            memcpy(d->ctrl + d->clen, mark, (size_t)n + 1);
+            d->clen += (size_t)n;
+            d->delays++;
+            session_done(d->s, &a, 0);
+            break;
+        }
         case ACT_CLOSE_DATA:
             trace(d, 'C');
             d->data_closes++;
@@ -351,14 +383,15 @@ static void test_login_named(void **state)
     d = drv_new();
     drv_send(d, "");
     ASSERT_REPLY(d, "USER alice\r\nPASS s3cre\r\n",
-                 "331 Please specify the password.\r\n530 Login incorrect.\r\n");
+                 "331 Please specify the password.\r\n<delay 1000>530 Login incorrect.\r\n");
     ASSERT_CODE(d, "PWD\r\n", 530);
     ASSERT_REPLY(d, "USER alice\r\nPASS s3cret!\r\n",
-                 "331 Please specify the password.\r\n530 Login incorrect.\r\n");
-    /* the third failure closes: an unknown user fails the same way */
+                 "331 Please specify the password.\r\n<delay 1000>530 Login incorrect.\r\n");
+    /* the third failure closes after its 530: an unknown user fails the same way */
     ASSERT_REPLY(d, "USER mallory\r\nPASS s3cret\r\nNOOP\r\n",
-                 "331 Please specify the password.\r\n421 Too many failed logins, closing.\r\n");
+                 "331 Please specify the password.\r\n<delay 1000>530 Login incorrect.\r\n");
     assert_true(d->closed);
+    assert_int_equal(d->delays, 3);
     drv_free(d);
 
     /* without a users table, only anonymous logins work */
@@ -366,9 +399,212 @@ static void test_login_named(void **state)
     d = drv_new();
     drv_send(d, "");
     ASSERT_REPLY(d, "USER alice\r\nPASS s3cret\r\n",
-                 "331 Please specify the password.\r\n530 Login incorrect.\r\n");
+                 "331 Please specify the password.\r\n<delay 1000>530 Login incorrect.\r\n");
     drv_free(d);
     ftp_users_free(u);
+}
+
+/* ---- the driver hooks: login delay, phases, expiry, aborts -------------- */
+
+/* The 530 of a failed PASS waits (ACT_DELAY) after what came before it;
+ * input behind the PASS is answered only after the 530. */
+static void test_login_delay(void **state)
+{
+    (void)state;
+    struct drv *d = drv_new();
+    ASSERT_REPLY(d, "USER nobody\r\nPASS guess\r\nNOOP\r\n",
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n"
+                 "<delay 1000>530 Login incorrect.\r\n200 NOOP ok.\r\n");
+    assert_int_equal(d->delays, 1);
+    assert_false(d->closed);
+    drv_free(d);
+
+    /* by hand: the write stops before the delay, which comes next, alone */
+    struct session *s = session_new(&ftp_proto, &ctx, "p");
+    assert_non_null(s);
+    const char *in = "USER x\r\nPASS y\r\nPWD\r\n";
+    struct action a;
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    session_done(s, &a, (ssize_t)a.len);
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_READ);
+    assert_int_equal(session_feed(s, in, strlen(in)), strlen(in));
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    assert_int_equal(a.len, strlen("331 Please specify the password.\r\n"));
+    session_done(s, &a, 3); /* a partial write */
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    session_done(s, &a, (ssize_t)a.len);
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_DELAY);
+    assert_int_equal(a.delay_ms, FTP_BAD_LOGIN_DELAY_MS);
+    session_done(s, &a, -1); /* the server stops meanwhile: close */
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_CLOSE);
+    session_free(s);
+}
+
+/* PHASE_HEAD while a command line is unfinished; expiry answers 421 and
+ * closes, in any phase. */
+static void test_phase_expire(void **state)
+{
+    (void)state;
+    struct drv *d = drv_new();
+    drv_send(d, "");
+    assert_int_equal(session_phase(d->s), PHASE_IDLE);
+    drv_send(d, "NO");
+    assert_int_equal(session_phase(d->s), PHASE_HEAD);
+    ASSERT_REPLY(d, "OP\r\n", "200 NOOP ok.\r\n");
+    assert_int_equal(session_phase(d->s), PHASE_IDLE);
+    drv_send(d, "USER anon");
+    session_expire(d->s);
+    ASSERT_REPLY(d, "", "421 Timeout.\r\n");
+    assert_true(d->closed);
+    drv_free(d);
+
+    d = logged_in(); /* idle: the same answer */
+    session_expire(d->s);
+    ASSERT_REPLY(d, "", "421 Timeout.\r\n");
+    assert_true(d->closed);
+    drv_free(d);
+
+    /* an overlong line being dropped is still an unfinished line */
+    d = logged_in();
+    char line[FTP_LINE_MAX + 10];
+    memset(line, 'A', sizeof line - 1);
+    line[sizeof line - 1] = '\0';
+    ASSERT_REPLY(d, line, "500 Command line too long.\r\n");
+    assert_int_equal(session_phase(d->s), PHASE_HEAD);
+    ASSERT_REPLY(d, "AAA\r\nNOOP\r\n", "200 NOOP ok.\r\n");
+    assert_int_equal(session_phase(d->s), PHASE_IDLE);
+    drv_free(d);
+}
+
+/* Expiry during an upload (the body timeout): 421, the temp file goes. */
+static void test_expire_during_upload(void **state)
+{
+    (void)state;
+    struct drv *d = logged_in();
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    d->in = "STOR upload/slow.bin\r\n";
+    d->in_len = strlen(d->in);
+    struct action a;
+    for (;;) {
+        session_next(d->s, &a);
+        if (a.kind == ACT_TRANSFER_IN) break;
+        if (a.kind == ACT_READ) {
+            d->in += session_feed(d->s, d->in, d->in_len);
+            d->in_len = strlen(d->in);
+        } else {
+            session_done(d->s, &a, a.kind == ACT_WRITE ? (ssize_t)a.len : 0);
+        }
+    }
+    assert_int_equal(write(a.fd, "part", 4), 4);
+    session_done(d->s, &a, 4);
+    assert_int_equal(temp_files("root/upload"), 1);
+    session_expire(d->s);
+    ASSERT_REPLY(d, "", "421 Timeout.\r\n");
+    assert_true(d->closed);
+    assert_int_equal(temp_files("root/upload"), 0);
+    assert_false(scratch_exists("root/upload/slow.bin"));
+    drv_free(d);
+}
+
+/* QUIT or ABOR during a transfer: abort_requested, the driver fails the
+ * transfer, the upload is deleted, then the command is answered. */
+static void test_abort_during_transfer(void **state)
+{
+    (void)state;
+    struct drv *d = logged_in();
+    d->upload = "never committed";
+    d->upload_len = strlen(d->upload);
+    d->upload_end = 0;
+    d->mid_input = "ABOR\r\n";
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    ASSERT_REPLY(d, "STOR upload/ab.bin\r\n",
+                 "150 Ok to send data.\r\n426 Transfer aborted.\r\n226 Abort successful.\r\n");
+    assert_true(d->mid_aborted);
+    assert_false(scratch_exists("root/upload/ab.bin"));
+    assert_int_equal(temp_files("root/upload"), 0);
+    ASSERT_REPLY(d, "ABOR\r\n", "226 No transfer to abort.\r\n");
+
+    /* QUIT, with Telnet IP/DM before it and in lower case, fed 3 bytes at
+     * a time: the transfer goes on until the line is complete */
+    d->upload_pos = 0;
+    d->max_io = 2;
+    d->mid_input = "\xff\xf4\xff\xf2quit\r\n";
+    d->mid_chunk = 3;
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    ASSERT_REPLY(d, "STOR upload/ab.bin\r\n",
+                 "150 Ok to send data.\r\n426 Transfer aborted.\r\n221 Goodbye.\r\n");
+    assert_int_equal(d->ins, 1 + 4); /* 3 transfers, the 4th fails */
+    assert_int_equal(d->upload_pos, 6);
+    assert_true(d->closed);
+    assert_false(scratch_exists("root/upload/ab.bin"));
+    assert_int_equal(temp_files("root/upload"), 0);
+    drv_free(d);
+
+    d = logged_in();
+    d->mid_input = "NOOP\r\nQUIT\r\n"; /* a RETR, told to stop */
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    ASSERT_REPLY(d, "RETR big.bin\r\n",
+                 "150 Opening BINARY mode data connection (307211 bytes).\r\n"
+                 "426 Transfer aborted.\r\n200 NOOP ok.\r\n221 Goodbye.\r\n");
+    assert_true(d->closed);
+    drv_free(d);
+
+    /* other commands wait for the transfer's end; a QUIT sent before the
+     * transfer began (pipelined) does not abort it */
+    d = logged_in();
+    d->mid_input = "PWD\r\n";
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    ASSERT_REPLY(d, "RETR a.txt\r\n",
+                 "150 Opening BINARY mode data connection (6 bytes).\r\n"
+                 "226 Transfer complete.\r\n257 \"/\" is the current directory\r\n");
+    assert_false(d->mid_aborted);
+    assert_int_equal(d->dlen, 6);
+    d->mid_input = "NOOP\r\n"; /* lands after the QUIT: never answered */
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    ASSERT_REPLY(d, "RETR a.txt\r\nQUIT\r\n",
+                 "150 Opening BINARY mode data connection (6 bytes).\r\n"
+                 "226 Transfer complete.\r\n221 Goodbye.\r\n");
+    assert_false(d->mid_aborted);
+    assert_int_equal(d->dlen, 6);
+    assert_true(d->closed);
+    drv_free(d);
+}
+
+/* More command bytes during a transfer than the session can hold: the
+ * transfer is aborted rather than the driver left with bytes to feed. */
+static void test_flood_during_transfer(void **state)
+{
+    (void)state;
+    struct drv *d = logged_in();
+    static char flood[4096];
+    for (size_t i = 0; i + 6 < sizeof flood; i += 6) memcpy(flood + i, "NOOP\r\n", 6);
+    struct action a;
+    ASSERT_CODE(d, "EPSV\r\n", 229);
+    d->in = "RETR big.bin\r\n";
+    d->in_len = strlen(d->in);
+    for (;;) {
+        session_next(d->s, &a);
+        if (a.kind == ACT_TRANSFER_OUT) break;
+        if (a.kind == ACT_READ) {
+            d->in += session_feed(d->s, d->in, d->in_len);
+            d->in_len = strlen(d->in);
+        } else {
+            session_done(d->s, &a, a.kind == ACT_WRITE ? (ssize_t)a.len : 0);
+        }
+    }
+    size_t took = session_feed(d->s, flood, strlen(flood));
+    assert_true(took > 0 && took < strlen(flood));
+    assert_true(session_abort_requested(d->s));
+    session_done(d->s, &a, -1);
+    drv_send(d, "");
+    assert_non_null(strstr(d->ctrl, "426 Transfer aborted.\r\n200 NOOP ok.\r\n"));
+    drv_free(d);
 }
 
 /* ---- simple commands ---------------------------------------------------- */
@@ -1135,6 +1371,11 @@ int main(void)
         cmocka_unit_test(test_login_anonymous),
         cmocka_unit_test(test_login_required),
         cmocka_unit_test(test_login_named),
+        cmocka_unit_test(test_login_delay),
+        cmocka_unit_test(test_phase_expire),
+        cmocka_unit_test(test_expire_during_upload),
+        cmocka_unit_test(test_abort_during_transfer),
+        cmocka_unit_test(test_flood_during_transfer),
         cmocka_unit_test(test_simple_commands),
         cmocka_unit_test(test_pwd_cwd),
         cmocka_unit_test(test_pasv_epsv),

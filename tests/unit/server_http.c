@@ -932,6 +932,58 @@ static void test_no_fd_leak(void **state)
     assert_int_equal(count_fds(), before);
 }
 
+/* The input phase the driver's timeouts follow, and what expiry does:
+ * 408 + close for an unfinished head, a plain close otherwise. */
+static void test_phase_expire(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    const char *part = "GET /a.txt HTTP/1.1\r\nHo";
+    drv_init(&d);
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    drive(&d, "\r\n", 2, false); /* empty lines before a request are no head */
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    drive(&d, part, strlen(part), false);
+    assert_int_equal(session_phase(d.s), PHASE_HEAD);
+    assert_int_equal(d.len, 0);
+    session_expire(d.s);
+    drive(&d, "st: x\r\n\r\n", 9, false); /* too late: not answered */
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 408);
+    expect_body(&r, "408 Request Timeout\n");
+    assert_string_equal(hdr(&r, "Connection"), "close");
+    assert_true(d.closed);
+    drv_free(&d);
+
+    /* idle between keep-alive requests: closed, nothing said */
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assert_false(d.closed);
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    size_t before = d.len;
+    session_expire(d.s);
+    drive(&d, "", 0, false);
+    assert_true(d.closed);
+    assert_int_equal(d.len, before);
+    drv_free(&d);
+
+    /* a body being read (streamed to /echo, or dropped): closed */
+    static const char *const bodies[] = {
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+        "PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        run1(&d, bodies[i], false);
+        assert_int_equal(session_phase(d.s), PHASE_BODY);
+        before = d.len;
+        session_expire(d.s);
+        drive(&d, "defghij", 7, false);
+        assert_true(d.closed);
+        assert_int_equal(d.len, before);
+        drv_free(&d);
+    }
+}
+
 static void test_refusal(void **state)
 {
     (void)state;
@@ -991,6 +1043,7 @@ int main(void)
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_io_error_closes),
         cmocka_unit_test(test_no_fd_leak),
+        cmocka_unit_test(test_phase_expire),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_access_log),
     };
