@@ -2,8 +2,9 @@
  *
  * refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR
  *           [--max-conn N] [--idle-timeout TIME] [--workers N] [--users FILE]
- *           [--access-log] [--quiet]
+ *           [--access-log] [--quiet] [--umask MASK]
  * refserver --list-models | --help
+ * refserver hash-password     (reads a password line on stdin, prints its hash)
  * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
  */
 #include <errno.h>
@@ -54,6 +55,7 @@ struct options {
     const char *model, *proto, *listen, *root, *users;
     unsigned max_conn, idle_timeout_ms, workers;
     bool access_log, quiet;
+    mode_t umask; /* --umask (CORE) */
 };
 
 static void usage(FILE *out)
@@ -61,8 +63,9 @@ static void usage(FILE *out)
     fprintf(out,
             "usage: refserver --model NAME --proto http|ftp|echo --listen HOST:PORT --root DIR\n"
             "                 [--max-conn N] [--idle-timeout TIME] [--workers N]\n"
-            "                 [--users FILE] [--access-log] [--quiet]\n"
+            "                 [--users FILE] [--access-log] [--quiet] [--umask MASK]\n"
             "       refserver --list-models\n"
+            "       refserver hash-password < FILE   (a --users hash of the line read)\n"
             "\n"
             "  --model NAME          concurrency model (see --list-models)\n"
             "  --proto NAME          protocol: http, ftp or echo (default http)\n"
@@ -76,8 +79,11 @@ static void usage(FILE *out)
             "                        (up to 24h)\n"
             "  --workers N           processes/threads of pool models (default: model's own),\n"
             "                        up to 4096\n"
-            "  --users FILE          FTP logins besides anonymous: 'name:password' lines\n"
+            "  --users FILE          FTP logins besides anonymous (read-only): lines\n"
+            "                        'name:hash:rw|ro', hash from refserver hash-password\n"
             "  --access-log          one stderr line per request\n"
+            "  --umask MASK          FTP: new files 0666 & ~MASK, new directories\n"
+            "                        0777 & ~MASK (octal, default 022)\n"
             "  --quiet               log errors only\n"
             "\n"
             "Prints 'listening on HOST:PORT' on stdout once ready. SIGTERM/SIGINT stop\n"
@@ -162,10 +168,20 @@ static bool parse_duration_ms(const char *s, double max_s, unsigned *out)
     return true;
 }
 
+/* --umask: octal, 0..0777 ("022", "0027", "0"). (CORE) */
+static bool parse_umask(const char *s, mode_t *out)
+{
+    if (!*s || strspn(s, "01234567") != strlen(s) || strlen(s) > 4) return false;
+    unsigned long v = strtoul(s, NULL, 8);
+    if (v > 0777) return false;
+    *out = (mode_t)v;
+    return true;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_args(int argc, char **argv, struct options *o)
 {
-    enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST, O_USERS };
+    enum { O_MAXCONN = 256, O_IDLE, O_WORKERS, O_ACCESS, O_LIST, O_USERS, O_UMASK };
     static const struct option longopts[] = {{"model", required_argument, 0, 'm'},
                                              {"proto", required_argument, 0, 'p'},
                                              {"listen", required_argument, 0, 'l'},
@@ -174,12 +190,14 @@ static int parse_args(int argc, char **argv, struct options *o)
                                              {"idle-timeout", required_argument, 0, O_IDLE},
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"users", required_argument, 0, O_USERS},
+                                             {"umask", required_argument, 0, O_UMASK},
                                              {"access-log", no_argument, 0, O_ACCESS},
                                              {"quiet", no_argument, 0, 'q'},
                                              {"list-models", no_argument, 0, O_LIST},
                                              {"help", no_argument, 0, 'h'},
                                              {0, 0, 0, 0}};
     *o = (struct options){.proto = "http", .listen = "127.0.0.1:8080", .idle_timeout_ms = 60000};
+    o->umask = 022; /* (CORE) vsftpd's default */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:p:l:r:qh", longopts, NULL)) != -1) {
@@ -204,6 +222,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case O_USERS:
             o->users = optarg;
+            break;
+        case O_UMASK: /* (CORE) */
+            if (!parse_umask(optarg, &o->umask))
+                return bad_usage("--umask wants an octal mask 0..0777 (e.g. 022), not '%s'", optarg);
             break;
         case O_MAXCONN:
             if (!parse_count(optarg, 1000000, &o->max_conn))
@@ -264,6 +286,10 @@ static void install_signals(void)
 
 int main(int argc, char **argv)
 {
+    /* (CORE) the hash-password subcommand: a hash for the --users file */
+    if (argc == 2 && strcmp(argv[1], "hash-password") == 0)
+        return ftp_hash_password_main(stdin, stdout, stderr);
+
     struct options o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
@@ -288,7 +314,8 @@ int main(int argc, char **argv)
     struct server_ctx server = {.root = root,
                                 .access_log = o.access_log,
                                 .one_request = model->one_request,
-                                .users = users};
+                                .users = users,
+                                .umask = o.umask}; /* (CORE) */
     struct model_ctx m = {.proto = proto_find(o.proto),
                           .server = &server,
                           .max_conn = o.max_conn,

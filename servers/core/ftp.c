@@ -47,7 +47,8 @@ static void ftp_state(struct ftp *f, enum ftp_state next)
 /* Nobody logged in, no USER pending, no failed attempt counted. */
 static void ftp_reset_login(struct ftp *f)
 {
-    f->login = (struct ftp_login){.logged_in = false, .have_user = false, .bad_logins = 0};
+    f->login = (struct ftp_login){
+        .logged_in = false, .may_write = false, .have_user = false, .bad_logins = 0};
 }
 
 /* No transfer: no file, upload or listing held (xfer_release() frees them

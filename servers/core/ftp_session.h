@@ -37,6 +37,7 @@ enum ftp_xfer_kind { FTP_XFER_RETR, FTP_XFER_LIST, FTP_XFER_NLST, FTP_XFER_STOR 
 /* Who is logged in (ftp_reset_login() clears it). */
 struct ftp_login {
     bool logged_in;
+    bool may_write; /* a users-file login with rw access; anonymous never */
     bool have_user; /* USER given, PASS awaited */
     int bad_logins;
     char user[FTP_USER_MAX + 1]; /* "" for a name too long to ever match */
