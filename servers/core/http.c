@@ -391,10 +391,46 @@ static void answer_file(struct http *h, const struct req *r, int fd, const struc
     }
 }
 
-/* GET/HEAD of a path under the root; raw is the target's path, decoded its
- * percent-decoded form. */
-static void answer_static(struct http *h, const struct req *r, const char *raw, size_t rawlen,
-                          const char *decoded)
+/* Percent-encodes a canonical path for a Location header: RFC 3986 pchar
+ * and '/' stay, every other byte becomes %XX. False when it does not fit. */
+static bool encode_path(const char *path, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p);
+        if (o + (plain ? 1 : 3) >= cap) return false;
+        if (plain) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* 301 to the directory's canonical path with a slash: built from the
+ * normalised path, never from the target as sent ("//host" would be a
+ * network-path reference, an open redirect to another host). */
+static void answer_dir_redirect(struct http *h, const struct req *r, const char *path)
+{
+    char enc[HTTP_HEAD_MAX], loc[HTTP_HEAD_MAX + 32];
+    if (!encode_path(path, enc, sizeof enc)) {
+        answer_text(h, r, 414, false, NULL);
+        return;
+    }
+    /* the root is "/" already: "/." must not become "//" */
+    snprintf(loc, sizeof loc, "Location: %s%s\r\n", enc, strcmp(path, "/") == 0 ? "" : "/");
+    answer_text(h, r, 301, false, loc);
+}
+
+/* GET/HEAD of a path under the root (decoded: the target's path,
+ * percent-decoded). */
+static void answer_static(struct http *h, const struct req *r, const char *decoded)
 {
     const struct fsroot *root = h->ctx ? h->ctx->root : NULL;
     if (!root) {
@@ -413,9 +449,7 @@ static void answer_static(struct http *h, const struct req *r, const char *raw, 
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         if (!slash) {
-            char loc[HTTP_HEAD_MAX + 32];
-            snprintf(loc, sizeof loc, "Location: %.*s/\r\n", (int)rawlen, raw);
-            answer_text(h, r, 301, false, loc);
+            answer_dir_redirect(h, r, path);
             return;
         }
         size_t pl = strlen(path);
@@ -487,7 +521,7 @@ static void route(struct http *h, const struct req *r)
     } else if (!get) {
         answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
     } else {
-        answer_static(h, r, raw, rawlen, decoded);
+        answer_static(h, r, decoded);
     }
 }
 

@@ -4,7 +4,9 @@
  *   GET/HEAD /path     static files; a directory is served by its index.html
  *                      when the path ends with '/', and a directory path
  *                      without the slash gets 301 to the slash form
- *                      (Location: the target's path as sent, plus '/').
+ *                      (Location: the normalised path - no empty or "."
+ *                      segment, so "//host" gives "/host/", never a
+ *                      network-path reference - percent-encoded, plus '/').
  *                      Content-Type by extension, Content-Length,
  *                      Last-Modified and Date (IMF-fixdate), Server: refserver.
  *   GET/HEAD /time     the current UTC time, text/plain, exactly 21 bytes:

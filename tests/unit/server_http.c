@@ -40,6 +40,8 @@ static int setup(void **state)
     scratch_mkdir("root/sub");
     scratch_mkdir("root/noindex");
     scratch_mkdir("root/.git");
+    scratch_mkdir("root/evil.example");
+    scratch_mkdir("root/a dir?#");
     scratch_write("root/index.html", "<h1>home</h1>\n", 14);
     scratch_write("root/a.txt", "hello\n", 6);
     scratch_write("root/empty.txt", "", 0);
@@ -349,6 +351,37 @@ static void test_dir_redirect(void **state)
     assert_false(d.closed);
     drv_free(&d);
     assert_int_equal(status_of("GET /noindex/ HTTP/1.1\r\nHost: x\r\n\r\n"), 404);
+
+    /* the Location is the normalised path: never "//host" (another host to
+     * a browser or curl), no "." or empty segments, percent-encoded */
+    static const struct {
+        const char *target, *location;
+    } forms[] = {
+        {"//evil.example", "/evil.example/"},
+        {"///evil.example", "/evil.example/"},
+        {"/.//evil.example", "/evil.example/"},
+        {"//evil.example?x=//y", "/evil.example/"},
+        {"http://x//evil.example", "/evil.example/"},
+        {"/./sub", "/sub/"},
+        {"/sub/.", "/sub/"},
+        {"//sub//.", "/sub/"},
+        {"/.", "/"},
+        {"/%2e", "/"},
+        {"//%2e/evil.example", "/evil.example/"},
+        {"/a%20dir%3F%23", "/a%20dir%3F%23/"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", forms[i].target);
+        run1(&d, req, false);
+        only_resp(&d, false, &r);
+        assert_int_equal(r.status, 301);
+        assert_string_equal(hdr(&r, "Location"), forms[i].location);
+        drv_free(&d);
+    }
+    /* ".." is refused outright, not redirected */
+    assert_int_equal(status_of("GET /sub/../sub HTTP/1.1\r\nHost: x\r\n\r\n"), 403);
+    assert_int_equal(status_of("GET //evil.example/.. HTTP/1.1\r\nHost: x\r\n\r\n"), 403);
 }
 
 static void test_content_types(void **state)
