@@ -4,7 +4,9 @@
  *           [--max-conn N] [--max-per-ip N] [--idle-timeout TIME]
  *           [--header-timeout TIME] [--body-timeout TIME] [--send-timeout TIME]
  *           [--workers N] [--users FILE] [--user NAME] [--access-log] [--quiet]
+ *           [--umask MASK]
  * refserver --list-models | --help
+ * refserver hash-password     (reads a password line on stdin, prints its hash)
  * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
  */
 #include <errno.h>
@@ -61,6 +63,7 @@ struct options {
     bool max_conn_given, max_per_ip_given, access_log, quiet;
     uid_t uid; /* --user's */
     gid_t gid;
+    mode_t umask; /* --umask (CORE) */
 };
 
 static void usage(FILE *out)
@@ -70,8 +73,9 @@ static void usage(FILE *out)
             "                 [--max-conn N] [--max-per-ip N] [--idle-timeout TIME]\n"
             "                 [--header-timeout TIME] [--body-timeout TIME]\n"
             "                 [--send-timeout TIME] [--workers N] [--users FILE]\n"
-            "                 [--user NAME] [--access-log] [--quiet]\n"
+            "                 [--user NAME] [--access-log] [--quiet] [--umask MASK]\n"
             "       refserver --list-models\n"
+            "       refserver hash-password < FILE   (a --users hash of the line read)\n"
             "\n"
             "  --model NAME          concurrency model (see --list-models)\n"
             "  --proto NAME          protocol: http, ftp or echo (default http)\n"
@@ -95,9 +99,12 @@ static void usage(FILE *out)
             "                        that long (default 60)\n"
             "  --workers N           processes/threads of pool models (default: model's own),\n"
             "                        up to 4096\n"
-            "  --users FILE          FTP logins besides anonymous: 'name:password' lines\n"
+            "  --users FILE          FTP logins besides anonymous (read-only): lines\n"
+            "                        'name:hash:rw|ro', hash from refserver hash-password\n"
             "  --user NAME           after binding, drop root and serve as user NAME\n"
             "  --access-log          one stderr line per request\n"
+            "  --umask MASK          FTP: new files 0666 & ~MASK, new directories\n"
+            "                        0777 & ~MASK (octal, default 022)\n"
             "  --quiet               log errors only\n"
             "\n"
             "Prints 'listening on HOST:PORT' on stdout once ready. SIGTERM/SIGINT stop\n"
@@ -182,6 +189,16 @@ static bool parse_duration_ms(const char *s, double max_s, unsigned *out)
     return true;
 }
 
+/* --umask: octal, 0..0777 ("022", "0027", "0"). (CORE) */
+static bool parse_umask(const char *s, mode_t *out)
+{
+    if (!*s || strspn(s, "01234567") != strlen(s) || strlen(s) > 4) return false;
+    unsigned long v = strtoul(s, NULL, 8);
+    if (v > 0777) return false;
+    *out = (mode_t)v;
+    return true;
+}
+
 /* getopt_long's codes of the long-only options */
 enum {
     O_MAXCONN = 256,
@@ -194,7 +211,8 @@ enum {
     O_PER_IP,
     O_HEADER_T,
     O_BODY_T,
-    O_SEND_T
+    O_SEND_T,
+    O_UMASK
 };
 
 /* One of the four timeouts (c: its option). */
@@ -247,6 +265,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                              {"user", required_argument, 0, O_USER},
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"users", required_argument, 0, O_USERS},
+                                             {"umask", required_argument, 0, O_UMASK},
                                              {"access-log", no_argument, 0, O_ACCESS},
                                              {"quiet", no_argument, 0, 'q'},
                                              {"list-models", no_argument, 0, O_LIST},
@@ -258,6 +277,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                           .header_timeout_ms = 10000,
                           .body_timeout_ms = 60000,
                           .send_timeout_ms = 60000};
+    o->umask = 022; /* (CORE) vsftpd's default */
     opterr = 0;
     int c;
     while ((c = getopt_long(argc, argv, ":m:p:l:r:qh", longopts, NULL)) != -1) {
@@ -285,6 +305,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case O_USER:
             o->user = optarg;
+            break;
+        case O_UMASK: /* (CORE) */
+            if (!parse_umask(optarg, &o->umask))
+                return bad_usage("--umask wants an octal mask 0..0777 (e.g. 022), not '%s'", optarg);
             break;
         case O_MAXCONN:
             if (!parse_count(optarg, 1000000, &o->max_conn))
@@ -399,6 +423,10 @@ static void install_signals(void)
 
 int main(int argc, char **argv)
 {
+    /* (CORE) the hash-password subcommand: a hash for the --users file */
+    if (argc == 2 && strcmp(argv[1], "hash-password") == 0)
+        return ftp_hash_password_main(stdin, stdout, stderr);
+
     struct options o;
     int rc = parse_args(argc, argv, &o);
     if (rc >= 0) return rc;
@@ -423,7 +451,8 @@ int main(int argc, char **argv)
     struct server_ctx server = {.root = root,
                                 .access_log = o.access_log,
                                 .one_request = model->one_request,
-                                .users = users};
+                                .users = users,
+                                .umask = o.umask}; /* (CORE) */
     char max_conn_why[100] = "";
     if (!o.max_conn_given)
         o.max_conn = default_max_conn(model, o.proto, max_conn_why, sizeof max_conn_why);
