@@ -43,6 +43,7 @@ void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms)
     datachan_init(&c->dc, fd);
     c->last_active_ms = now_ms;
     c->head_start_ms = 0;
+    c->upload_eof_ms = 0;
     c->expired_on = -1;
     c->eof = c->eof_fed = false;
     c->have = c->off = 0;
@@ -137,12 +138,16 @@ static size_t make_room(struct connio *c)
     return sizeof c->in - c->have;
 }
 
-bool connio_control_ok(struct connio *c, uint64_t now_ms)
+/* Reads what the control connection has (never blocks) and feeds it:
+ * -1 when it is gone or the session asks to abort, 1 when bytes came (the
+ * client is alive), 0 when it had nothing. */
+static int check_control(struct connio *c, uint64_t now_ms)
 {
+    int alive = 0;
     while (!c->eof && make_room(c) > 0) {
         ssize_t n = read(c->fd, c->in + c->have, sizeof c->in - c->have);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return true;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return alive;
         if (n <= 0) {
             c->eof = true; /* gone or reset: the session hears EOF at its next read */
             break;
@@ -150,9 +155,15 @@ bool connio_control_ok(struct connio *c, uint64_t now_ms)
         c->have += (size_t)n;
         c->off += session_feed(c->s, c->in + c->off, c->have - c->off);
         fed(c, now_ms);
-        if (session_abort_requested(c->s)) return false;
+        if (session_abort_requested(c->s)) return -1;
+        alive = 1;
     }
-    return !c->eof; /* a full buffer is left in the socket until the transfer ends */
+    return c->eof ? -1 : alive; /* a full buffer is left in the socket meanwhile */
+}
+
+bool connio_control_ok(struct connio *c, uint64_t now_ms)
+{
+    return check_control(c, now_ms) >= 0;
 }
 
 /* ---- the data channel, with the control connection watched ---- */
@@ -162,25 +173,50 @@ static bool is_transfer(enum action_kind k)
     return k == ACT_TRANSFER_IN || k == ACT_TRANSFER_OUT;
 }
 
+static struct dc_step finished(struct connio *c, const struct action *a, ssize_t result,
+                               uint64_t now_ms)
+{
+    c->upload_eof_ms = 0;
+    c->last_active_ms = now_ms;
+    session_done(c->s, a, result);
+    return (struct dc_step){.status = DC_DONE, .result = result, .fd = -1};
+}
+
+/* An upload's data connection ended cleanly. A client killed mid-upload
+ * ends it too: its kernel closes the data socket, and the control socket
+ * only a moment later (the last opened is closed first, and the dying
+ * process may be preempted in between by the server it just woke). So the
+ * upload commits only once the control connection has stayed up for
+ * UPLOAD_GRACE_MS, or has shown the client alive by sending something;
+ * its end, a reset or an abort in that time fails the upload. */
+static struct dc_step confirm_upload(struct connio *c, const struct action *a, uint64_t now_ms)
+{
+    if (!c->upload_eof_ms) c->upload_eof_ms = now_ms;
+    int control = check_control(c, now_ms);
+    if (control < 0) return finished(c, a, -1, now_ms);
+    if (control > 0 || now_ms >= c->upload_eof_ms + UPLOAD_GRACE_MS)
+        return finished(c, a, 0, now_ms);
+    return (struct dc_step){.status = DC_WAIT_IN, .fd = c->fd};
+}
+
 struct dc_step connio_data(struct connio *c, const struct action *a, bool stopping,
                            bool control_ready, uint64_t now_ms)
 {
-    struct dc_step st;
+    if (a->kind == ACT_TRANSFER_IN && c->upload_eof_ms) return confirm_upload(c, a, now_ms);
     if (is_transfer(a->kind) && control_ready && !connio_control_ok(c, now_ms))
-        st = (struct dc_step){.status = DC_DONE, .result = -1, .fd = -1};
-    else
-        st = datachan_step(&c->dc, a, stopping);
-    /* A client killed mid-upload closes its control connection and then its
-     * data connection: the data EOF alone must not commit the fragment. */
-    if (st.status == DC_DONE && a->kind == ACT_TRANSFER_IN && st.result == 0 &&
-        !connio_control_ok(c, now_ms))
-        st.result = -1;
-    if (st.status == DC_DONE) {
-        c->last_active_ms = now_ms;
-        session_done(c->s, a, st.result);
-    }
-    st.watch_control = is_transfer(a->kind) && st.status != DC_DONE && !c->eof;
+        return finished(c, a, -1, now_ms);
+    struct dc_step st = datachan_step(&c->dc, a, stopping);
+    if (st.status == DC_DONE && a->kind == ACT_TRANSFER_IN && st.result == 0)
+        return confirm_upload(c, a, now_ms);
+    if (st.status == DC_DONE) return finished(c, a, st.result, now_ms);
+    st.watch_control = is_transfer(a->kind) && !c->eof;
     return st;
+}
+
+void connio_data_timed_out(struct connio *c, const struct action *a, uint64_t now_ms)
+{
+    /* the grace of a complete upload ended with the client still there */
+    finished(c, a, a->kind == ACT_TRANSFER_IN && c->upload_eof_ms ? 0 : -1, now_ms);
 }
 
 /* ---- timeouts ---- */
@@ -205,6 +241,7 @@ uint64_t connio_deadline(const struct connio *c, const struct model_ctx *m,
             return after(c->last_active_ms, m->idle_timeout_ms);
         }
     case ACT_TRANSFER_IN:
+        if (c->upload_eof_ms) return c->upload_eof_ms + UPLOAD_GRACE_MS;
         return after(c->last_active_ms, m->body_timeout_ms);
     case ACT_ACCEPT_DATA:
         return after(c->last_active_ms, m->idle_timeout_ms);

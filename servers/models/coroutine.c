@@ -50,6 +50,7 @@ struct coro {
     int wait_fd;
     short wait_events;
     int control_fd; /* also readable ends the wait (WAIT_CONTROL); -1: none */
+    int slot, control_slot; /* their entries in this round's poll() array, -1: none */
     bool watch_stop;
     uint64_t deadline_ms;    /* 0 = none */
     enum wait_result result; /* handed back by the scheduler */
@@ -212,10 +213,36 @@ static int poll_timeout(const struct sched *s, uint64_t now)
     return t;
 }
 
-/* One round: wait for any socket, then resume whoever can go on. Each
- * coroutine has two entries: what it waits on, and the control connection
- * a transfer watches too (fd -1, skipped by poll(), otherwise). */
-static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
+/* This round's poll() entries of coroutine c. A wait on the stop pipe (an
+ * ACT_DELAY) needs none: the scheduler watches the stop itself. poll()
+ * refuses more entries than RLIMIT_NOFILE, so there is never one for
+ * nothing. */
+static int add_entries(const struct sched *s, struct coro *c, struct pollfd *pfd, int n)
+{
+    c->slot = c->control_slot = -1;
+    if (c->wait_fd == s->m->stop_fd) return n;
+    c->slot = n;
+    pfd[n++] = (struct pollfd){.fd = c->wait_fd, .events = c->wait_events};
+    if (c->control_fd < 0) return n;
+    c->control_slot = n;
+    pfd[n++] = (struct pollfd){.fd = c->control_fd, .events = POLLIN};
+    return n;
+}
+
+/* What ends c's wait this round, or -1: it goes on waiting. */
+static int wait_over(const struct sched *s, const struct coro *c, const struct pollfd *pfd,
+                     uint64_t now)
+{
+    if (c->control_slot >= 0 && pfd[c->control_slot].revents) return WAIT_CONTROL;
+    if (c->slot >= 0 && pfd[c->slot].revents) return WAIT_READY;
+    if (c->slot < 0 && s->stopping) return WAIT_READY; /* the stop pipe it waits on */
+    if (c->deadline_ms && c->deadline_ms <= now) return WAIT_TIMEOUT;
+    if (s->stopping && c->watch_stop) return WAIT_STOP;
+    return -1;
+}
+
+/* One round: wait for any socket, then resume whoever can go on. */
+static int round_once(struct sched *s, struct pollfd *pfd)
 {
     int n = 0;
     if (!s->stopping) {
@@ -223,12 +250,8 @@ static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
         pfd[n++] = (struct pollfd){.fd = paused ? -1 : s->m->listen_fd, .events = POLLIN};
         pfd[n++] = (struct pollfd){.fd = s->m->stop_fd, .events = POLLIN};
     }
-    int first_coro = n;
-    for (struct coro *c = s->all; c; c = c->next) {
-        who[(n - first_coro) / 2] = c;
-        pfd[n++] = (struct pollfd){.fd = c->wait_fd, .events = c->wait_events};
-        pfd[n++] = (struct pollfd){.fd = c->control_fd, .events = POLLIN};
-    }
+    for (struct coro *c = s->all; c; c = c->next)
+        n = add_entries(s, c, pfd, n);
     int r = poll(pfd, (nfds_t)n, poll_timeout(s, monotonic_ms()));
     if (r < 0 && errno != EINTR) return -1;
     uint64_t now = monotonic_ms();
@@ -236,18 +259,11 @@ static int round_once(struct sched *s, struct pollfd *pfd, struct coro **who)
         s->stopping = true;
         close(s->m->listen_fd);
     }
-    for (int i = first_coro; i < n; i += 2) {
-        struct coro *c = who[(i - first_coro) / 2];
-        if (pfd[i + 1].revents)
-            c->result = WAIT_CONTROL;
-        else if (pfd[i].revents)
-            c->result = WAIT_READY;
-        else if (c->deadline_ms && c->deadline_ms <= now)
-            c->result = WAIT_TIMEOUT;
-        else if (s->stopping && c->watch_stop)
-            c->result = WAIT_STOP;
-        else
-            continue;
+    /* new coroutines are added only below, finished ones removed in reap() */
+    for (struct coro *c = s->all; c; c = c->next) {
+        int result = wait_over(s, c, pfd, now);
+        if (result < 0) continue;
+        c->result = (enum wait_result)result;
         resume(s, c);
     }
     if (!s->stopping && s->accept_resume_ms && now >= s->accept_resume_ms) {
@@ -266,29 +282,26 @@ static int coroutine_run(const struct model_ctx *m)
     the_sched = &s;
     size_t cap = 0;
     struct pollfd *pfd = NULL;
-    struct coro **who = NULL;
     int rc = 0;
     while (!s.stopping || s.count > 0) {
-        if (cap < s.count + 1) { /* grow the per-round arrays with the crowd */
-            cap = (s.count + 1) * 2;
-            struct pollfd *np = realloc(pfd, 2 * cap * sizeof *pfd);
-            if (np) pfd = np;
-            struct coro **nw = realloc(who, cap * sizeof *who);
-            if (nw) who = nw;
-            if (!np || !nw) {
+        size_t need = 2 + 2 * (size_t)s.count; /* listener, stop, two per coroutine */
+        if (cap < need) { /* grow the per-round array with the crowd */
+            struct pollfd *np = realloc(pfd, 2 * need * sizeof *pfd);
+            if (!np) {
                 model_error("coroutine: out of memory");
                 rc = -1;
                 break;
             }
+            pfd = np;
+            cap = 2 * need;
         }
-        if (round_once(&s, pfd, who) < 0) {
+        if (round_once(&s, pfd) < 0) {
             model_error("coroutine: poll: %s", strerror(errno));
             rc = -1;
             break;
         }
     }
     free(pfd);
-    free(who);
     the_sched = NULL;
     return rc;
 }

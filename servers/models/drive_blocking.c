@@ -88,8 +88,12 @@ static bool do_data(struct blocking_conn *b, const struct action *a)
         enum wait_result w = b->io->wait(b->m, st.fd, events, st.watch_control ? b->c.fd : -1,
                                          timeout_for(b, a->kind), st.stoppable);
         control_ready = w == WAIT_CONTROL;
+        if (w == WAIT_TIMEOUT) {
+            connio_data_timed_out(&b->c, a, monotonic_ms());
+            return true;
+        }
         if (w != WAIT_READY && w != WAIT_CONTROL) {
-            session_done(b->c.s, a, -1); /* timed out, stopped or failed */
+            session_done(b->c.s, a, -1); /* stopped or failed */
             return true;
         }
     }

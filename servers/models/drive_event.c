@@ -106,10 +106,9 @@ enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stoppin
  * the session, a data action fails (a delay ends by itself). */
 static enum ev_want step_timed_out(struct evconn *c, const struct action *a, uint64_t now_ms)
 {
-    if (datachan_action(a->kind)) {
-        c->io.last_active_ms = now_ms; /* its answer (426) gets a timeout of its own */
-        session_done(c->io.s, a, -1);
-    } else
+    if (datachan_action(a->kind))
+        connio_data_timed_out(&c->io, a, now_ms);
+    else
         connio_expire(&c->io, a->kind, now_ms);
     return EV_WANT_AGAIN;
 }

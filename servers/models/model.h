@@ -133,6 +133,9 @@ ssize_t send_bytes(int sock, const void *buf, size_t len);
 /* ---- connio.c: one client, as every driver handles it ---- */
 
 #define NO_DEADLINE UINT64_MAX
+/* How long an upload's control connection must stay up after its data
+ * EOF before the upload commits (connio.c's confirm_upload()). */
+#define UPLOAD_GRACE_MS 5
 
 struct connio {
     int fd; /* the client's (control) connection, non-blocking */
@@ -140,6 +143,7 @@ struct connio {
     struct datachan dc;      /* FTP data channel */
     uint64_t last_active_ms; /* bytes moved last (the gap timeouts count from it) */
     uint64_t head_start_ms;  /* first byte of an unfinished head (0: none) */
+    uint64_t upload_eof_ms;  /* an upload's data EOF came then: confirming (0: no) */
     int expired_on;          /* the action whose timeout passed, -1: none */
     bool eof, eof_fed;       /* the peer's EOF came / was fed to the session */
     size_t have, off;        /* unconsumed input: in[off..have) */
@@ -173,10 +177,14 @@ enum io_result connio_send(struct connio *c, const struct action *a, uint64_t no
 bool connio_control_ok(struct connio *c, uint64_t now_ms);
 /* A data action (datachan.h), as far as it goes without blocking; when
  * done, session_done() was called. control_ready: the control connection
- * fired while a transfer waited. An upload's clean EOF counts only while
- * the control connection is still there. */
+ * fired while a transfer waited. An upload's clean EOF counts only once the
+ * control connection stayed up a moment longer (UPLOAD_GRACE_MS): the wait
+ * for that is a DC_WAIT_IN on the control connection itself. */
 struct dc_step connio_data(struct connio *c, const struct action *a, bool stopping,
                            bool control_ready, uint64_t now_ms);
+/* The deadline of the data action a passed: it fails (session_done -1),
+ * except an upload whose grace after its data EOF is over: it commits. */
+void connio_data_timed_out(struct connio *c, const struct action *a, uint64_t now_ms);
 /* When the timeout of waiting to perform action `waiting` passes (conn.h:
  * the session's phase picks it), NO_DEADLINE when none runs. */
 uint64_t connio_deadline(const struct connio *c, const struct model_ctx *m,

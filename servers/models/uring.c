@@ -230,12 +230,10 @@ static void advance(struct uloop *l, struct uconn *u, uint64_t now)
 static void timed_out(struct uloop *l, struct uconn *u, enum op op, uint64_t now)
 {
     struct evconn *c = u->ev;
-    if (op == OP_DATA) {
-        c->io.last_active_ms = now; /* its answer (426) gets a timeout of its own */
-        session_done(c->io.s, &u->sent, -1);
-    } else {
+    if (op == OP_DATA)
+        connio_data_timed_out(&c->io, &u->sent, now);
+    else
         connio_expire(&c->io, c->waiting, now);
-    }
 }
 
 /* The control connection is readable during a transfer. */
