@@ -58,15 +58,28 @@ void connio_close(struct connio *c)
 
 /* ---- input ---- */
 
-/* Bytes were fed: activity, and the head's deadline starts at its first
- * byte and ends with it. */
-static void fed(struct connio *c, uint64_t now_ms)
+/* The head's deadline starts at its first byte and ends with it; looked
+ * at after every feed and every action done (a pipelined head may be taken
+ * up when an answer is done). */
+static void track_head(struct connio *c, uint64_t now_ms)
 {
-    c->last_active_ms = now_ms;
     if (session_phase(c->s) != PHASE_HEAD)
         c->head_start_ms = 0;
     else if (!c->head_start_ms)
         c->head_start_ms = now_ms;
+}
+
+static void fed(struct connio *c, uint64_t now_ms)
+{
+    c->last_active_ms = now_ms;
+    track_head(c, now_ms);
+}
+
+void connio_done(struct connio *c, const struct action *a, ssize_t result, uint64_t now_ms)
+{
+    if (result > 0) c->last_active_ms = now_ms;
+    session_done(c->s, a, result);
+    track_head(c, now_ms);
 }
 
 enum io_result connio_feed(struct connio *c, uint64_t now_ms)
@@ -117,11 +130,10 @@ enum io_result connio_send(struct connio *c, const struct action *a, uint64_t no
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return IO_BLOCKED;
         if (n > 0) {
-            c->last_active_ms = now_ms;
-            session_done(c->s, a, n);
+            connio_done(c, a, n, now_ms);
             return IO_PROGRESS;
         }
-        session_done(c->s, a, -1); /* an error, or a file that shrank (0) */
+        connio_done(c, a, -1, now_ms); /* an error, or a file that shrank (0) */
         return IO_OVER;
     }
 }
@@ -177,8 +189,8 @@ static struct dc_step finished(struct connio *c, const struct action *a, ssize_t
                                uint64_t now_ms)
 {
     c->upload_eof_ms = 0;
-    c->last_active_ms = now_ms;
-    session_done(c->s, a, result);
+    c->last_active_ms = now_ms; /* a failure's answer (426) gets a timeout of its own */
+    connio_done(c, a, result, now_ms);
     return (struct dc_step){.status = DC_DONE, .result = result, .fd = -1};
 }
 

@@ -68,7 +68,7 @@ static bool do_send(struct blocking_conn *b, const struct action *a)
             return true;
         }
         if (w != WAIT_READY) {
-            session_done(b->c.s, a, -1);
+            connio_done(&b->c, a, -1, monotonic_ms());
             return false;
         }
     }
@@ -93,7 +93,7 @@ static bool do_data(struct blocking_conn *b, const struct action *a)
             return true;
         }
         if (w != WAIT_READY && w != WAIT_CONTROL) {
-            session_done(b->c.s, a, -1); /* stopped or failed */
+            connio_done(&b->c, a, -1, monotonic_ms()); /* stopped or failed */
             return true;
         }
     }
@@ -104,7 +104,7 @@ static bool do_delay(struct blocking_conn *b, const struct action *a)
 {
     int ms = a->delay_ms > INT_MAX ? INT_MAX : (int)a->delay_ms;
     enum wait_result w = b->io->wait(b->m, b->m->stop_fd, POLLIN, -1, ms, false);
-    session_done(b->c.s, a, w == WAIT_TIMEOUT ? 0 : -1);
+    connio_done(&b->c, a, w == WAIT_TIMEOUT ? 0 : -1, monotonic_ms());
     return true;
 }
 

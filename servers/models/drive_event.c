@@ -98,7 +98,7 @@ enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stoppin
     if (!c->delay_until_ms) c->delay_until_ms = now_ms + a->delay_ms;
     if (!stopping && now_ms < c->delay_until_ms) return EV_WANT_TIMER;
     c->delay_until_ms = 0;
-    session_done(c->io.s, a, stopping ? -1 : 0);
+    connio_done(&c->io, a, stopping ? -1 : 0, now_ms);
     return EV_WANT_AGAIN;
 }
 

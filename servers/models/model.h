@@ -169,7 +169,9 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms);
 enum io_result connio_feed(struct connio *c, uint64_t now_ms);
 /* n bytes were received into in[0..n) (uring); 0 or less: EOF. */
 void connio_received(struct connio *c, ssize_t n);
-/* ACT_WRITE / ACT_SENDFILE: one send; session_done() unless it blocks. */
+/* session_done(), and what follows from it for the clocks. */
+void connio_done(struct connio *c, const struct action *a, ssize_t result, uint64_t now_ms);
+/* ACT_WRITE / ACT_SENDFILE: one send; connio_done() unless it blocks. */
 enum io_result connio_send(struct connio *c, const struct action *a, uint64_t now_ms);
 /* During a transfer: reads and feeds what came on the control connection
  * (never blocks). false: the transfer must fail (EOF, reset, or the session

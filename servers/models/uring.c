@@ -189,7 +189,7 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
         size_t want = a->count < sizeof u->chunk ? a->count : sizeof u->chunk;
         ssize_t n = pread(a->fd, u->chunk, want, a->off);
         if (n <= 0) {
-            session_done(c->io.s, a, -1); /* unreadable or shrank */
+            connio_done(&c->io, a, -1, now); /* unreadable or shrank */
             return EV_WANT_AGAIN;
         }
         u->sent = *a;
@@ -266,12 +266,12 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
     bool was_cancelled = u->cancelled, fail = u->fail_transfer;
     u->cancelled = u->fail_transfer = false;
     if (fail && op == OP_DATA) {
-        session_done(c->io.s, &u->sent, -1);
+        connio_done(&c->io, &u->sent, -1, now);
     } else if (was_cancelled && res == -ECANCELED) {
         timed_out(l, u, op, now);
     } else if (op == OP_DATA) {
         if (res < 0) /* the poll failed: so does the action */
-            session_done(c->io.s, &u->sent, -1);
+            connio_done(&c->io, &u->sent, -1, now);
         else if (step_data(l, u, &u->sent, now))
             return;
     } else if (op == OP_RECV) {
@@ -281,8 +281,7 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
         }
         if (res >= 0) connio_received(&c->io, res);
     } else if (res != -EINTR && res != -EAGAIN) {
-        if (res > 0) c->io.last_active_ms = now;
-        session_done(c->io.s, &u->sent, res > 0 ? res : -1);
+        connio_done(&c->io, &u->sent, res > 0 ? res : -1, now);
     }
     advance(l, u, now);
 }

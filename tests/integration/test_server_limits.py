@@ -206,6 +206,24 @@ class LimitsModelTests:
         self.assertLess(took, 3, "the header deadline was taken as a gap")
         self.assert_serves(srv)
 
+    def test_header_deadline_starts_with_each_head(self):
+        """A head buffered behind another (pipelined) starts the deadline;
+        once answered, the next head, sent much later, gets its own."""
+        if self.iterative:
+            self.skipTest("iterative answers one request per connection")
+        srv = self.server("--header-timeout", "300ms", "--idle-timeout", "10")
+        c = self.connect(srv)
+        c.send(get_req("/hello.txt") * 2)
+        for _ in range(2):
+            self.assertEqual(c.read_response()[0], 200)
+        time.sleep(0.4)  # idle (not in a head) for longer than the header timeout
+        head = get_req("/hello.txt")
+        c.send(head[:10])
+        self.assertFalse(readable_within(c.sock, 0.1), "answered a head not yet complete")
+        c.send(head[10:])
+        status, _, body, raw = c.read_response()
+        self.assertEqual((status, body), (200, b"hello, world\n"), raw)
+
     def test_ftp_command_line_deadline_421(self):
         srv = self.server("--header-timeout", "500ms", "--idle-timeout", "10", proto="ftp",
                           root=self.ftp_root)
