@@ -122,17 +122,19 @@ static void run_again_soon(struct loop *l, struct evconn *c)
     l->ready = c;
 }
 
-/* Watches what c waits for after it ran: its socket, or a data socket
- * (and its socket for input while a transfer waits), or nothing during a
- * delay. was/opened: what it waited on before it ran. 0, or -1 with errno. */
+/* Forgets the data socket c waited on before it ran (was; opened: the data
+ * channel's count then) if it waits on it no more, or it was closed: a
+ * data socket closed while it ran may even have handed its number to the
+ * next one (the data channel counts the sockets it opened), which must then
+ * be watched anew. */
 static void forget_stale(struct loop *l, struct evconn *c, int was, unsigned opened)
 {
-    /* Not waited on any more, or closed: a data socket closed while it ran
-     * may even have handed its number to the next one (the data channel
-     * counts the sockets it opened), which must then be watched anew. */
     if (was != c->io.fd && (was != c->wait_fd || c->io.dc.opened != opened)) forget(l, was, c);
 }
 
+/* Watches what c waits for after it ran: its socket, or a data socket
+ * (and its socket for input while a transfer waits), or nothing during a
+ * delay. 0, or -1 with errno. */
 static int rewatch(struct loop *l, struct evconn *c, int was, unsigned opened)
 {
     int fd = c->io.fd;

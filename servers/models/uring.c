@@ -204,6 +204,14 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
     }
 }
 
+/* Sets the deadline of what c waits for now. */
+static void arm_deadline(struct uloop *l, struct evconn *c)
+{
+    c->deadline_ms = c->want == EV_WANT_TIMER ? c->delay_until_ms
+                                              : connio_deadline(&c->io, l->m, c->waiting);
+    evtimers_update(&l->conns, c);
+}
+
 /* Moves the session on until it needs the kernel or the timer (or is
  * over), then sets the deadline of what it waits for. */
 static void advance(struct uloop *l, struct uconn *u, uint64_t now)
@@ -221,9 +229,7 @@ static void advance(struct uloop *l, struct uconn *u, uint64_t now)
         finish(l, u);
         return;
     }
-    c->deadline_ms =
-        w == EV_WANT_TIMER ? c->delay_until_ms : connio_deadline(&c->io, l->m, c->waiting);
-    evtimers_update(&l->conns, c);
+    arm_deadline(l, c);
 }
 
 /* The main operation was cancelled because its deadline passed. */
@@ -272,8 +278,10 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
     } else if (op == OP_DATA) {
         if (res < 0) /* the poll failed: so does the action */
             connio_done(&c->io, &u->sent, -1, now);
-        else if (step_data(l, u, &u->sent, now))
+        else if (step_data(l, u, &u->sent, now)) {
+            arm_deadline(l, c); /* waits again, perhaps for something else */
             return;
+        }
     } else if (op == OP_RECV) {
         if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
             finish(l, u);
