@@ -49,7 +49,7 @@ struct coro {
     /* what it waits for, set by coro_wait() */
     int wait_fd;
     short wait_events;
-    int control_fd; /* also readable ends the wait (WAIT_CONTROL); -1: none */
+    int control_fd;         /* also readable ends the wait (WAIT_CONTROL); -1: none */
     int slot, control_slot; /* their entries in this round's poll() array, -1: none */
     bool watch_stop;
     uint64_t deadline_ms;    /* 0 = none */
@@ -65,7 +65,7 @@ struct sched {
     unsigned count;
     bool stopping;
     uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
-    const void *main_stack; /* the scheduler's stack, for ASan's fiber switches */
+    const void *main_stack;    /* the scheduler's stack, for ASan's fiber switches */
     size_t main_stack_size;
 };
 
@@ -285,7 +285,7 @@ static int coroutine_run(const struct model_ctx *m)
     int rc = 0;
     while (!s.stopping || s.count > 0) {
         size_t need = 2 + 2 * (size_t)s.count; /* listener, stop, two per coroutine */
-        if (cap < need) { /* grow the per-round array with the crowd */
+        if (cap < need) {                      /* grow the per-round array with the crowd */
             struct pollfd *np = realloc(pfd, 2 * need * sizeof *pfd);
             if (!np) {
                 model_error("coroutine: out of memory");

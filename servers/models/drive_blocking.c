@@ -44,8 +44,7 @@ static bool do_read(struct blocking_conn *b)
         enum io_result r = connio_read(&b->c, monotonic_ms());
         if (r != IO_BLOCKED) return r == IO_PROGRESS;
         /* between requests (or mid-head) a stop ends the connection here */
-        enum wait_result w =
-            b->io->wait(b->m, b->c.fd, POLLIN, -1, timeout_for(b, ACT_READ), true);
+        enum wait_result w = b->io->wait(b->m, b->c.fd, POLLIN, -1, timeout_for(b, ACT_READ), true);
         if (w == WAIT_TIMEOUT) {
             connio_expire(&b->c, ACT_READ, monotonic_ms());
             return true;

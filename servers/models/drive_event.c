@@ -92,8 +92,7 @@ static enum ev_want step_data(struct evconn *c, const struct action *a, bool sto
     return st.status == DC_WAIT_IN ? EV_WANT_READ : EV_WANT_WRITE;
 }
 
-enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping,
-                          uint64_t now_ms)
+enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms)
 {
     if (!c->delay_until_ms) c->delay_until_ms = now_ms + a->delay_ms;
     if (!stopping && now_ms < c->delay_until_ms) return EV_WANT_TIMER;
@@ -113,8 +112,7 @@ static enum ev_want step_timed_out(struct evconn *c, const struct action *a, uin
     return EV_WANT_AGAIN;
 }
 
-static enum ev_want step(struct evconn *c, const struct action *a, bool stopping,
-                         uint64_t now_ms)
+static enum ev_want step(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms)
 {
     if (c->timed_out && a->kind != ACT_DELAY) {
         c->timed_out = false;

@@ -51,7 +51,7 @@ struct loop {
     int nfds;
     struct evtimers conns; /* every connection, by deadline */
     struct evconn *ready;  /* yielded for fairness: run again next turn */
-    atomic_uint *live;    /* clients of all loops of this server, or NULL */
+    atomic_uint *live;     /* clients of all loops of this server, or NULL */
 };
 
 /* ---- the fd table ---- */
@@ -279,8 +279,7 @@ static void begin_stop(struct loop *l, uint64_t now)
     struct evconn **idle = malloc(l->conns.count * sizeof *idle + 1);
     for (size_t i = 0; idle && i < l->conns.count; i++) {
         struct evconn *c = l->conns.heap[i];
-        if (c->want == EV_WANT_READ || c->want == EV_WANT_TIMER)
-            idle[n++] = c;
+        if (c->want == EV_WANT_READ || c->want == EV_WANT_TIMER) idle[n++] = c;
     }
     for (size_t i = 0; i < n; i++)
         service(l, idle[i], now);

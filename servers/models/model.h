@@ -34,9 +34,9 @@ struct model_ctx {
     unsigned send_timeout_ms;   /* ... gap while the client does not read (conn.h) */
     unsigned max_per_ip;        /* sessions from one client address (0 = no limit) */
     struct peer_limit *per_ip;  /* ... their counts (NULL: off), shared by all processes */
-    unsigned workers;         /* processes/threads for pool models (0 = model default) */
-    int stop_fd;              /* readable once a stop was asked; never drained */
-    bool quiet;               /* log errors only */
+    unsigned workers;           /* processes/threads for pool models (0 = model default) */
+    int stop_fd;                /* readable once a stop was asked; never drained */
+    bool quiet;                 /* log errors only */
 };
 
 /* How a model's default --max-conn is found when none was given (main.c). */
@@ -234,7 +234,7 @@ struct evconn {
     size_t timer_slot;        /* its place in the evtimers heap */
     struct peer_key peer;     /* for --max-per-ip */
     bool peer_counted;
-    void *owner;              /* uring: the struct uconn around it */
+    void *owner;               /* uring: the struct uconn around it */
     struct evconn *next_ready; /* the loop's list of connections to run again */
     bool queued;               /* ... and whether it is on it */
 };
@@ -250,8 +250,7 @@ enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms);
 void evconn_timeout(struct evconn *c);
 /* ACT_DELAY: EV_WANT_TIMER (nothing is watched) until delay_until_ms, then
  * (or at once on a stop, with -1) session_done() and EV_WANT_AGAIN. */
-enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping,
-                          uint64_t now_ms);
+enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms);
 
 /* ---- evtimers.c: connections by deadline, a binary min-heap ---- */
 

@@ -26,11 +26,11 @@ struct slot {
 
 struct peer_limit {
     pthread_mutex_t lock;
-    unsigned max;   /* sessions per address */
-    size_t cap;     /* slots, a power of two */
-    size_t used;    /* slots holding an address */
-    size_t bytes;   /* the mapping's size */
-    uint64_t seed;  /* so that colliding addresses cannot be chosen from outside */
+    unsigned max;  /* sessions per address */
+    size_t cap;    /* slots, a power of two */
+    size_t used;   /* slots holding an address */
+    size_t bytes;  /* the mapping's size */
+    uint64_t seed; /* so that colliding addresses cannot be chosen from outside */
     struct slot slots[];
 };
 

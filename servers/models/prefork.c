@@ -93,7 +93,8 @@ static int prefork_run(const struct model_ctx *m)
     unsigned n = m->workers ? m->workers : DEFAULT_WORKERS;
     size_t bytes = sizeof(struct shared) + n * sizeof(struct worker_slot);
     pid_t *pids = calloc(n, sizeof *pids);
-    struct shared *sh = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    struct shared *sh =
+        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (!pids || sh == MAP_FAILED) {
         free(pids);
         return -1;

@@ -50,14 +50,14 @@ enum op {
 };
 
 struct uconn {
-    struct evconn *ev;   /* session, input, clocks, timer */
-    bool pending;        /* the main operation is in flight: the kernel owns a buffer */
-    enum op pending_op;  /* ... which one */
-    bool control_poll;   /* an OP_CONTROL is in flight */
-    bool cancelled;      /* the main operation was cancelled: its deadline passed */
-    bool fail_transfer;  /* the control connection ended or aborted the transfer */
-    bool closing;        /* over: freed once nothing is in flight */
-    struct action sent;  /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
+    struct evconn *ev;  /* session, input, clocks, timer */
+    bool pending;       /* the main operation is in flight: the kernel owns a buffer */
+    enum op pending_op; /* ... which one */
+    bool control_poll;  /* an OP_CONTROL is in flight */
+    bool cancelled;     /* the main operation was cancelled: its deadline passed */
+    bool fail_transfer; /* the control connection ended or aborted the transfer */
+    bool closing;       /* over: freed once nothing is in flight */
+    struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
     char chunk[FILE_CHUNK];
 };
 
@@ -207,8 +207,8 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
 /* Sets the deadline of what c waits for now. */
 static void arm_deadline(struct uloop *l, struct evconn *c)
 {
-    c->deadline_ms = c->want == EV_WANT_TIMER ? c->delay_until_ms
-                                              : connio_deadline(&c->io, l->m, c->waiting);
+    c->deadline_ms =
+        c->want == EV_WANT_TIMER ? c->delay_until_ms : connio_deadline(&c->io, l->m, c->waiting);
     evtimers_update(&l->conns, c);
 }
 
@@ -338,8 +338,10 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
     if (u) u->ev = evconn_new(m, res, peer, now);
     if (!u || !u->ev || evtimers_add(&l->conns, u->ev) < 0) {
         model_error("out of memory for %s", peer);
-        if (u && u->ev) evconn_free(u->ev); /* closes res */
-        else close(res);
+        if (u && u->ev)
+            evconn_free(u->ev); /* closes res */
+        else
+            close(res);
         peer_limit_leave(m->per_ip, &key);
         free(u);
         return;
