@@ -82,6 +82,20 @@ static void echo_done(void *state, const struct action *a, ssize_t result)
     find_line(e);
 }
 
+/* A line begun and not complete is a "head" (the header timeout runs). */
+static enum session_phase echo_phase(const void *state)
+{
+    const struct echo *e = state;
+    return e->used > 0 && e->line == 0 ? PHASE_HEAD : PHASE_IDLE;
+}
+
+/* Any timeout closes: echo has nothing to say about it. */
+static void echo_expire(void *state)
+{
+    struct echo *e = state;
+    e->failed = true;
+}
+
 static void echo_destroy(void *state)
 {
     free(state);
@@ -94,5 +108,7 @@ const struct proto echo_proto = {
     .next = echo_next,
     .done = echo_done,
     .destroy = echo_destroy,
+    .phase = echo_phase,
+    .expire = echo_expire,
     .refusal = "server busy\n",
 };

@@ -329,9 +329,11 @@ int fsroot_open_parent(const struct fsroot *root, const char *path, char *leaf, 
     return walk(root, path, leaf, cap);
 }
 
-int fsroot_upload_begin(const struct fsroot *root, const char *path, struct fsroot_upload *u)
+int fsroot_upload_begin(const struct fsroot *root, const char *path, mode_t new_mode,
+                        struct fsroot_upload *u)
 {
     u->fd = -1;
+    u->new_mode = new_mode & 0777;
     u->dirfd = fsroot_open_parent(root, path, u->leaf, sizeof u->leaf);
     if (u->dirfd < 0) return u->dirfd;
     /* A hidden name: never served nor listed while incomplete. Unique enough
@@ -344,7 +346,7 @@ int fsroot_upload_begin(const struct fsroot *root, const char *path, struct fsro
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
         snprintf(u->tmp, sizeof u->tmp, ".upload-%08lx", (seed >> 16) & 0xffffffffUL);
         u->fd = openat(u->dirfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       0644);
+                       0600);
         if (u->fd >= 0) return FSROOT_OK;
         if (errno != EEXIST) break;
     }
@@ -354,10 +356,25 @@ int fsroot_upload_begin(const struct fsroot *root, const char *path, struct fsro
     return rc;
 }
 
+/* The upload takes the place of the file it replaces: same permissions
+ * (setuid/setgid dropped: new content), and as root the same owner; else
+ * the mode for new files. */
+static int upload_settle(struct fsroot_upload *u)
+{
+    struct stat old;
+    bool replaces = fstatat(u->dirfd, u->leaf, &old, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISREG(old.st_mode);
+    mode_t mode = replaces ? old.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID) : u->new_mode;
+    if (replaces && geteuid() == 0 && fchown(u->fd, old.st_uid, old.st_gid) != 0)
+        return map_errno(errno);
+    if (fchmod(u->fd, mode) != 0) return map_errno(errno);
+    return FSROOT_OK;
+}
+
 int fsroot_upload_commit(struct fsroot_upload *u)
 {
-    int rc = FSROOT_OK;
-    if (close(u->fd) != 0) rc = FSROOT_EIO;
+    int rc = upload_settle(u);
+    if (close(u->fd) != 0 && rc == FSROOT_OK) rc = FSROOT_EIO;
     if (rc == FSROOT_OK && renameat(u->dirfd, u->tmp, u->dirfd, u->leaf) != 0) rc = map_errno(errno);
     if (rc != FSROOT_OK) unlinkat(u->dirfd, u->tmp, 0);
     close(u->dirfd);

@@ -87,16 +87,22 @@ int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry
 int fsroot_open_parent(const struct fsroot *root, const char *path, char *leaf, size_t cap);
 
 /* Atomic upload: data goes to a hidden temp file in the target's directory
- * (never served or listed) and is renamed over the target by commit; abort
- * deletes it. */
+ * (never served or listed, mode 0600 meanwhile) and is renamed over the
+ * target by commit; abort deletes it. At the commit the file gets the mode
+ * of the regular file it replaces (without setuid/setgid) and, when the
+ * server runs as root, its owner and group too; a new file gets new_mode
+ * (e.g. 0666 & ~umask). */
 struct fsroot_upload {
     int dirfd;
     int fd; /* write the data here */
+    mode_t new_mode;
     char tmp[32];
     char leaf[FSROOT_NAME_MAX + 1];
 };
-int fsroot_upload_begin(const struct fsroot *root, const char *path, struct fsroot_upload *u);
-/* Renames the temp file into place; closes the fds. FSROOT_OK or FSROOT_EIO. */
+int fsroot_upload_begin(const struct fsroot *root, const char *path, mode_t new_mode,
+                        struct fsroot_upload *u);
+/* Sets the mode (and owner), renames the temp file into place; closes the
+ * fds. FSROOT_OK or an error (the temp file is then deleted). */
 int fsroot_upload_commit(struct fsroot_upload *u);
 /* Deletes the temp file; closes the fds. */
 void fsroot_upload_abort(struct fsroot_upload *u);

@@ -47,7 +47,8 @@ static void ftp_state(struct ftp *f, enum ftp_state next)
 /* Nobody logged in, no USER pending, no failed attempt counted. */
 static void ftp_reset_login(struct ftp *f)
 {
-    f->login = (struct ftp_login){.logged_in = false, .have_user = false, .bad_logins = 0};
+    f->login = (struct ftp_login){
+        .logged_in = false, .may_write = false, .have_user = false, .bad_logins = 0};
 }
 
 /* No transfer: no file, upload or listing held (xfer_release() frees them
@@ -69,6 +70,12 @@ void ftp_reply(struct ftp *f, const char *fmt, ...)
     if (n < 0) return;
     if ((size_t)n >= room) n = (int)room - 1; /* cannot happen: FTP_REPLY_MAX */
     f->out_len += (size_t)n;
+}
+
+void ftp_delay_reply(struct ftp *f)
+{
+    f->delay_pending = true;
+    f->delay_at = f->out_len;
 }
 
 void ftp_reply_path(struct ftp *f, int code, const char *path, const char *text)
@@ -121,6 +128,7 @@ void ftp_xfer_start(struct ftp *f, enum ftp_xfer_kind kind, const char *text)
     f->xfer.kind = kind;
     if (kind == FTP_XFER_LIST || kind == FTP_XFER_NLST) list_fill(f);
     f->xfer.bytes = 0;
+    f->abort_seen = f->aborted = false;
     f->listener = false; /* one transfer per PASV/EPSV */
     ftp_reply(f, "150 %s\r\n", text);
     ftp_state(f, FTP_ACCEPT);
@@ -202,7 +210,7 @@ static void pump(struct ftp *f)
 {
     for (;;) {
         if (f->in_off == f->in_len) f->in_off = f->in_len = 0;
-        if (f->failed || f->closing || f->state != FTP_IDLE) return;
+        if (f->failed || f->closing || f->delay_pending || f->state != FTP_IDLE) return;
         if (f->out_len + FTP_REPLY_MAX > FTP_OUT_CAP) return;
         if (!handle_one(f)) return;
     }
@@ -253,20 +261,27 @@ static void accepted(struct ftp *f, ssize_t result)
     if (f->xfer.kind != FTP_XFER_STOR) out_check(f);
 }
 
+/* The transfer failed: the data connection broke, or the driver stopped it
+ * because the client asked (QUIT/ABOR: abort_requested). */
+static void xfer_failed(struct ftp *f)
+{
+    f->aborted = f->abort_seen;
+    xfer_finish(f, 426, f->aborted ? "Transfer aborted." : "Connection closed; transfer aborted.");
+}
+
 static void transferred(struct ftp *f, const struct action *a, ssize_t result)
 {
     if (a->kind == ACT_TRANSFER_IN) {
-        if (result > 0) {
+        if (result > 0)
             f->xfer.bytes += (unsigned long long)result;
-        } else if (result == 0 && !f->eof) {
+        else if (result == 0 && !f->eof && !f->abort_seen)
             xfer_finish(f, 226, "Transfer complete.");
-        } else {
-            xfer_finish(f, 426, "Connection closed; transfer aborted.");
-        }
+        else
+            xfer_failed(f);
         return;
     }
     if (result <= 0) {
-        xfer_finish(f, 426, "Connection closed; transfer aborted.");
+        xfer_failed(f);
         return;
     }
     size_t n = (size_t)result;
@@ -285,6 +300,7 @@ static void transferred(struct ftp *f, const struct action *a, ssize_t result)
 static void closed(struct ftp *f)
 {
     ftp_state(f, FTP_IDLE);
+    f->abort_seen = false;
     ftp_reply(f, "%d %s\r\n", f->xfer.final_code, f->xfer.final_text);
     /* a 425 without a path is PASV refused before any transfer */
     if (f->xfer.final_code != 425 || f->xfer.path[0]) log_xfer(f, f->xfer.final_code);
@@ -301,6 +317,8 @@ static void *ftp_create(const struct server_ctx *ctx, const char *peer)
     snprintf(f->peer, sizeof f->peer, "%s", peer ? peer : "-");
     f->in_off = f->in_len = f->out_pos = f->out_len = 0;
     f->discarding = f->eof = f->failed = f->closing = false;
+    f->delay_pending = f->abort_seen = f->aborted = false;
+    f->delay_at = 0;
     f->state = FTP_IDLE; /* the first state: ftp_state() compares with the old one */
     ftp_reset_login(f);
     f->binary = true; /* TYPE I */
@@ -312,6 +330,29 @@ static void *ftp_create(const struct server_ctx *ctx, const char *peer)
     strcpy(f->cwd, "/");
     ftp_reply(f, "220 refserver FTP ready\r\n");
     return f;
+}
+
+/* Input fed while the data channel is busy (the driver watches the control
+ * connection during a transfer): is there a QUIT or ABOR among the lines
+ * that ended in the new bytes in[from..in_len)? A full buffer counts too:
+ * the driver could not feed more, and the client is not waiting politely. */
+static void watch_for_abort(struct ftp *f, size_t from)
+{
+    if (f->in_len == FTP_IN_CAP) f->abort_seen = true;
+    size_t pos = f->in_off;
+    bool skip = f->discarding; /* the first segment ends an overlong line */
+    while (!f->abort_seen && pos < f->in_len) {
+        char *lf = memchr(f->in + pos, '\n', f->in_len - pos);
+        if (!lf) break;
+        size_t n = (size_t)(lf - (f->in + pos)) + 1;
+        if (!skip && pos + n > from && n <= FTP_LINE_MAX) {
+            char line[FTP_LINE_MAX + 1];
+            ftp_clean_line(f->in + pos, n, line);
+            f->abort_seen = ftp_is_abort_command(line);
+        }
+        skip = false;
+        pos += n;
+    }
 }
 
 static size_t ftp_feed(void *state, const void *buf, size_t len)
@@ -334,6 +375,10 @@ static size_t ftp_feed(void *state, const void *buf, size_t len)
     size_t n = len < room ? len : room;
     memcpy(f->in + f->in_len, buf, n);
     f->in_len += n;
+    if (f->state != FTP_IDLE) { /* kept for after the transfer */
+        watch_for_abort(f, f->in_len - n);
+        return n;
+    }
     pump(f);
     return n;
 }
@@ -379,10 +424,14 @@ static void ftp_next(void *state, struct action *out)
     struct ftp *f = state;
     out->kind = ACT_CLOSE;
     if (f->failed) return;
-    if (f->out_pos < f->out_len) {
+    if (f->delay_pending && f->out_pos == f->delay_at) {
+        out->kind = ACT_DELAY;
+        out->delay_ms = FTP_BAD_LOGIN_DELAY_MS;
+    } else if (f->out_pos < f->out_len) {
+        size_t end = f->delay_pending ? f->delay_at : f->out_len;
         out->kind = ACT_WRITE;
         out->buf = f->out + f->out_pos;
-        out->len = f->out_len - f->out_pos;
+        out->len = end - f->out_pos;
     } else if (f->state != FTP_IDLE) {
         next_data_action(f, out);
     } else if (!f->closing && !f->eof) {
@@ -401,6 +450,13 @@ static void ftp_done(void *state, const struct action *a, ssize_t result)
         }
         f->out_pos += (size_t)result < a->len ? (size_t)result : a->len;
         if (f->out_pos == f->out_len) f->out_pos = f->out_len = 0;
+        break;
+    case ACT_DELAY:
+        if (result < 0) {
+            f->failed = true; /* the server stops */
+            return;
+        }
+        f->delay_pending = false;
         break;
     case ACT_OPEN_PASSIVE:
         if (f->state == FTP_OPEN_PASSIVE) opened(f, result);
@@ -421,6 +477,37 @@ static void ftp_done(void *state, const struct action *a, ssize_t result)
     pump(f);
 }
 
+static enum session_phase ftp_phase(const void *state)
+{
+    const struct ftp *f = state;
+    return f->in_len > f->in_off || f->discarding ? PHASE_HEAD : PHASE_IDLE;
+}
+
+/* A timeout passed: say so and close, dropping any transfer (an upload is
+ * deleted); a client that does not read its replies is just closed. */
+static void ftp_expire(void *state)
+{
+    struct ftp *f = state;
+    if (f->out_pos < f->out_len || f->failed || f->closing) {
+        f->failed = true;
+        return;
+    }
+    xfer_release(f);
+    ftp_reset_transfer(f);
+    f->listener = false;
+    ftp_state(f, FTP_IDLE);
+    f->in_off = f->in_len = 0;
+    f->discarding = false;
+    ftp_reply(f, "421 Timeout.\r\n");
+    f->closing = true;
+}
+
+static bool ftp_abort_requested(const void *state)
+{
+    const struct ftp *f = state;
+    return f->state == FTP_TRANSFER && f->abort_seen;
+}
+
 static void ftp_destroy(void *state)
 {
     struct ftp *f = state;
@@ -436,5 +523,8 @@ const struct proto ftp_proto = {
     .next = ftp_next,
     .done = ftp_done,
     .destroy = ftp_destroy,
+    .phase = ftp_phase,
+    .expire = ftp_expire,
+    .abort_requested = ftp_abort_requested,
     .refusal = "421 Too many connections, try later\r\n",
 };

@@ -16,7 +16,9 @@
  * Access: a reference server on loopback. "anonymous" and "ftp" log in with
  * any password, other names are checked against the users table (--users);
  * every logged-in user, anonymous included, may read AND write (STOR, DELE,
- * MKD, RMD) anywhere under the root. Three failed logins: 421 and close.
+ * MKD, RMD) anywhere under the root. A failed PASS is answered (530) only
+ * after an ACT_DELAY of FTP_BAD_LOGIN_DELAY_MS, and nothing else is read
+ * meanwhile; the third failure's 530 is followed by the close.
  * Paths are resolved by fsroot (FSROOT_ALLOW_DOTDOT, never above the root);
  * whatever it refuses, hidden names included, is a plain 550.
  *
@@ -26,8 +28,17 @@
  * go to a hidden temp file renamed into place only after a clean end of the
  * data connection; a failed or aborted upload (or one whose control
  * connection is gone) is deleted, so a partial file is never visible.
- * A transfer blocks the session: commands sent meanwhile wait (no ABOR of a
- * running transfer).
+ * A transfer blocks the session: commands sent meanwhile are buffered and
+ * answered after it, except that a QUIT or ABOR line arriving during the
+ * transfer (or more command bytes than the input buffer holds) makes
+ * session_abort_requested() true: the driver then fails the transfer
+ * (426; an upload is deleted), and the QUIT (221, close) or ABOR (226)
+ * is answered next.
+ *
+ * Timeouts (conn.h): PHASE_HEAD while part of a command line is buffered,
+ * PHASE_IDLE otherwise; session_expire() queues "421 Timeout." and closes
+ * (a transfer under way is dropped, an upload deleted), or closes at once
+ * when a reply is still being written.
  *
  * ctx->one_request is ignored: an FTP session is one client's whole visit.
  *
@@ -44,8 +55,11 @@
 
 /* Longest command line, CRLF included; longer lines get 500 and are dropped. */
 #define FTP_LINE_MAX 512
-/* Failed logins before the session is closed with 421. */
+/* Failed logins before the session is closed (after its 530). */
 #define FTP_MAX_BAD_LOGINS 3
+/* A failed PASS is answered this late (ACT_DELAY), as vsftpd's
+ * delay_failed_login: guessing costs a second per try. */
+#define FTP_BAD_LOGIN_DELAY_MS 1000
 
 extern const struct proto ftp_proto;
 

@@ -64,7 +64,7 @@ static bool need_arg(struct ftp *f, const char *arg)
 static void cmd_user(struct ftp *f, const char *arg)
 {
     if (!need_arg(f, arg)) return;
-    f->login.logged_in = false;
+    f->login.logged_in = f->login.may_write = false;
     f->login.have_user = true;
     snprintf(f->login.user, sizeof f->login.user, "%s", arg); /* a longer name can never match */
     if (strlen(arg) > FTP_USER_MAX) f->login.user[0] = '\0';
@@ -74,13 +74,15 @@ static void cmd_user(struct ftp *f, const char *arg)
         ftp_reply(f, "331 Please specify the password.\r\n");
 }
 
-/* Anonymous names log in with any password, the others as the users table
- * says. */
-static bool password_ok(const struct ftp *f, const char *pass)
+/* Anonymous names log in with any password (and never write), the others
+ * as the users table says. */
+static bool password_ok(struct ftp *f, const char *pass)
 {
+    f->login.may_write = false;
     if (!f->login.user[0]) return false; /* a name too long to ever match */
     if (ftp_user_is_anonymous(f->login.user)) return true;
-    return ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, pass);
+    return ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, pass,
+                           &f->login.may_write);
 }
 
 static void cmd_pass(struct ftp *f, const char *arg)
@@ -99,12 +101,9 @@ static void cmd_pass(struct ftp *f, const char *arg)
         ftp_reply(f, "230 Login successful.\r\n");
         return;
     }
-    if (++f->login.bad_logins >= FTP_MAX_BAD_LOGINS) {
-        ftp_reply(f, "421 Too many failed logins, closing.\r\n");
-        f->closing = true;
-        return;
-    }
+    ftp_delay_reply(f); /* slows guessing to one try a second per session */
     ftp_reply(f, "530 Login incorrect.\r\n");
+    if (++f->login.bad_logins >= FTP_MAX_BAD_LOGINS) f->closing = true;
 }
 
 static void cmd_feat(struct ftp *f, const char *arg)
@@ -336,7 +335,8 @@ static void cmd_stor(struct ftp *f, const char *arg)
         ftp_reply(f, "550 Is a directory.\r\n");
         return;
     }
-    int rc = fsroot_upload_begin(f->ctx->root, f->xfer.path, &f->xfer.up);
+    mode_t mode = 0666 & ~f->ctx->umask;
+    int rc = fsroot_upload_begin(f->ctx->root, f->xfer.path, mode, &f->xfer.up);
     if (rc != FSROOT_OK) {
         reply_fs_error(f, rc);
         return;
@@ -387,9 +387,10 @@ static void cmd_mdtm(struct ftp *f, const char *arg)
               tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* DELE, MKD, RMD: an *at() call in the parent directory. Returns the
+/* DELE, MKD, RMD: an *at() call in the parent directory (op gets its fd,
+ * the name, and the mode for a new directory). Returns the
  * syscall's result (0 or -1), or 1 when already replied. */
-static int in_parent(struct ftp *f, const char *arg, char *p, int (*op)(int, const char *))
+static int in_parent(struct ftp *f, const char *arg, char *p, int (*op)(int, const char *, mode_t))
 {
     char leaf[FSROOT_NAME_MAX + 1];
     if (!need_arg(f, arg) || !resolve(f, arg, p)) return 1;
@@ -398,24 +399,28 @@ static int in_parent(struct ftp *f, const char *arg, char *p, int (*op)(int, con
         reply_fs_error(f, dirfd);
         return 1;
     }
-    int rc = op(dirfd, leaf);
+    int rc = op(dirfd, leaf, 0777 & ~f->ctx->umask);
     close(dirfd);
     return rc;
 }
 
-static int do_unlink(int dirfd, const char *leaf)
+static int do_unlink(int dirfd, const char *leaf, mode_t mode)
 {
+    (void)mode;
     return unlinkat(dirfd, leaf, 0);
 }
 
-static int do_rmdir(int dirfd, const char *leaf)
+static int do_rmdir(int dirfd, const char *leaf, mode_t mode)
 {
+    (void)mode;
     return unlinkat(dirfd, leaf, AT_REMOVEDIR);
 }
 
-static int do_mkdir(int dirfd, const char *leaf)
+/* mode: 0777 & ~umask, as mkdir(1) under that umask; the process umask
+ * (which refserver leaves as it found it) may take off more. */
+static int do_mkdir(int dirfd, const char *leaf, mode_t mode)
 {
-    return mkdirat(dirfd, leaf, 0755);
+    return mkdirat(dirfd, leaf, mode);
 }
 
 static void cmd_dele(struct ftp *f, const char *arg)
@@ -474,7 +479,12 @@ static void cmd_quit(struct ftp *f, const char *arg)
 static void cmd_abor(struct ftp *f, const char *arg)
 {
     (void)arg;
-    ftp_reply(f, "226 No transfer to abort.\r\n");
+    /* after a transfer it aborted (426 already sent), as RFC 959 4.1.3 */
+    if (f->aborted)
+        ftp_reply(f, "226 Abort successful.\r\n");
+    else
+        ftp_reply(f, "226 No transfer to abort.\r\n");
+    f->aborted = false;
 }
 
 static void cmd_allo(struct ftp *f, const char *arg)
@@ -484,6 +494,7 @@ static void cmd_allo(struct ftp *f, const char *arg)
 }
 
 #define NOLOGIN 1 /* allowed before login */
+#define WRITES 2  /* changes the tree: rw users only (550 for the others) */
 
 static const struct command {
     char name[5];
@@ -498,11 +509,17 @@ static const struct command {
     {"TYPE", 0, cmd_type},       {"MODE", 0, cmd_mode},       {"STRU", 0, cmd_stru},
     {"PASV", 0, cmd_pasv},       {"EPSV", 0, cmd_epsv},       {"PORT", 0, cmd_active},
     {"EPRT", 0, cmd_active},     {"LIST", 0, cmd_list},       {"NLST", 0, cmd_nlst},
-    {"RETR", 0, cmd_retr},       {"STOR", 0, cmd_stor},       {"REST", 0, cmd_rest},
-    {"SIZE", 0, cmd_size},       {"MDTM", 0, cmd_mdtm},       {"DELE", 0, cmd_dele},
-    {"MKD", 0, cmd_mkd},         {"XMKD", 0, cmd_mkd},        {"RMD", 0, cmd_rmd},
-    {"XRMD", 0, cmd_rmd},        {"ABOR", 0, cmd_abor},       {"ALLO", 0, cmd_allo},
+    {"RETR", 0, cmd_retr},       {"STOR", WRITES, cmd_stor},       {"REST", 0, cmd_rest},
+    {"SIZE", 0, cmd_size},       {"MDTM", 0, cmd_mdtm},       {"DELE", WRITES, cmd_dele},
+    {"MKD", WRITES, cmd_mkd},         {"XMKD", WRITES, cmd_mkd},        {"RMD", WRITES, cmd_rmd},
+    {"XRMD", WRITES, cmd_rmd},        {"ABOR", 0, cmd_abor},       {"ALLO", 0, cmd_allo},
 };
+
+bool ftp_is_abort_command(const char *line)
+{
+    size_t vl = strcspn(line, " ");
+    return vl == 4 && (strncasecmp(line, "QUIT", 4) == 0 || strncasecmp(line, "ABOR", 4) == 0);
+}
 
 void ftp_command(struct ftp *f, char *line)
 {
@@ -527,6 +544,11 @@ void ftp_command(struct ftp *f, char *line)
     }
     if (!(c->flags & NOLOGIN) && !f->login.logged_in) {
         ftp_reply(f, "530 Please login with USER and PASS.\r\n");
+        return;
+    }
+    if ((c->flags & WRITES) && !f->login.may_write) {
+        f->rest = 0; /* as if the STOR had run */
+        ftp_reply(f, "550 Permission denied.\r\n");
         return;
     }
     if (ftp_has_ctl(arg)) {

@@ -37,6 +37,7 @@ enum ftp_xfer_kind { FTP_XFER_RETR, FTP_XFER_LIST, FTP_XFER_NLST, FTP_XFER_STOR 
 /* Who is logged in (ftp_reset_login() clears it). */
 struct ftp_login {
     bool logged_in;
+    bool may_write; /* a users-file login with rw access; anonymous never */
     bool have_user; /* USER given, PASS awaited */
     int bad_logins;
     char user[FTP_USER_MAX + 1]; /* "" for a name too long to ever match */
@@ -66,6 +67,11 @@ struct ftp {
     size_t out_pos, out_len;
     bool discarding; /* dropping the rest of an overlong line */
     bool eof, failed, closing;
+    /* a reply waits (ACT_DELAY) once out[0..delay_at) is written */
+    bool delay_pending;
+    size_t delay_at;
+    bool abort_seen; /* QUIT/ABOR (or too much input) came during a transfer */
+    bool aborted;    /* the last transfer ended by that: ABOR says so */
     enum ftp_state state;
     struct ftp_login login;
     /* data-channel settings */
@@ -95,7 +101,14 @@ void ftp_open_passive(struct ftp *f, bool epsv);
  * f->xfer (the file, the upload or the listing, and the path). */
 void ftp_xfer_start(struct ftp *f, enum ftp_xfer_kind kind, const char *text);
 
+/* Makes the next reply (queued after this call) wait delay_ms (ACT_DELAY)
+ * once the replies queued before it are written; no input is answered
+ * until then. */
+void ftp_delay_reply(struct ftp *f);
+
 /* ftp_cmds.c: answers one command line (line end and Telnet removed). */
 void ftp_command(struct ftp *f, char *line);
+/* True when line (as ftp_command takes it) is a QUIT or ABOR command. */
+bool ftp_is_abort_command(const char *line);
 
 #endif

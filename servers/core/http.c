@@ -113,6 +113,7 @@ static const char *reason(int status)
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
+    case 408: return "Request Timeout";
     case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 431: return "Request Header Fields Too Large";
@@ -390,10 +391,46 @@ static void answer_file(struct http *h, const struct req *r, int fd, const struc
     }
 }
 
-/* GET/HEAD of a path under the root; raw is the target's path, decoded its
- * percent-decoded form. */
-static void answer_static(struct http *h, const struct req *r, const char *raw, size_t rawlen,
-                          const char *decoded)
+/* Percent-encodes a canonical path for a Location header: RFC 3986 pchar
+ * and '/' stay, every other byte becomes %XX. False when it does not fit. */
+static bool encode_path(const char *path, char *out, size_t cap)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
+        bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+                     (*p >= '0' && *p <= '9') || strchr("-._~!$&'()*+,;=:@/", *p);
+        if (o + (plain ? 1 : 3) >= cap) return false;
+        if (plain) {
+            out[o++] = (char)*p;
+        } else {
+            out[o++] = '%';
+            out[o++] = hex[*p >> 4];
+            out[o++] = hex[*p & 15];
+        }
+    }
+    out[o] = '\0';
+    return true;
+}
+
+/* 301 to the directory's canonical path with a slash: built from the
+ * normalised path, never from the target as sent ("//host" would be a
+ * network-path reference, an open redirect to another host). */
+static void answer_dir_redirect(struct http *h, const struct req *r, const char *path)
+{
+    char enc[HTTP_HEAD_MAX], loc[HTTP_HEAD_MAX + 32];
+    if (!encode_path(path, enc, sizeof enc)) {
+        answer_text(h, r, 414, false, NULL);
+        return;
+    }
+    /* the root is "/" already: "/." must not become "//" */
+    snprintf(loc, sizeof loc, "Location: %s%s\r\n", enc, strcmp(path, "/") == 0 ? "" : "/");
+    answer_text(h, r, 301, false, loc);
+}
+
+/* GET/HEAD of a path under the root (decoded: the target's path,
+ * percent-decoded). */
+static void answer_static(struct http *h, const struct req *r, const char *decoded)
 {
     const struct fsroot *root = h->ctx ? h->ctx->root : NULL;
     if (!root) {
@@ -412,9 +449,7 @@ static void answer_static(struct http *h, const struct req *r, const char *raw, 
     if (S_ISDIR(st.st_mode)) {
         close(fd);
         if (!slash) {
-            char loc[HTTP_HEAD_MAX + 32];
-            snprintf(loc, sizeof loc, "Location: %.*s/\r\n", (int)rawlen, raw);
-            answer_text(h, r, 301, false, loc);
+            answer_dir_redirect(h, r, path);
             return;
         }
         size_t pl = strlen(path);
@@ -486,7 +521,7 @@ static void route(struct http *h, const struct req *r)
     } else if (!get) {
         answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
     } else {
-        answer_static(h, r, raw, rawlen, decoded);
+        answer_static(h, r, decoded);
     }
 }
 
@@ -657,6 +692,31 @@ static void http_done(void *state, const struct action *a, ssize_t result)
     pump(h);
 }
 
+/* Input phase, for the driver's timeouts (conn.h): a body being read, a
+ * head begun but not complete, or nothing of the next request. */
+static enum session_phase http_phase(const void *state)
+{
+    const struct http *h = state;
+    if (h->echo_left || h->discard_left) return PHASE_BODY;
+    if (h->in_len > h->in_off) return PHASE_HEAD;
+    return PHASE_IDLE;
+}
+
+/* A timeout passed. An unfinished head gets 408 and the connection closes
+ * once it is written; otherwise (idle, a body or the client not reading)
+ * there is nothing useful to say: close now. */
+static void http_expire(void *state)
+{
+    struct http *h = state;
+    bool output = h->out_pos < h->out_len || h->body_fd >= 0 || h->echo_left;
+    if (http_phase(h) != PHASE_HEAD || output || h->closing || h->failed) {
+        h->failed = true;
+        return;
+    }
+    h->in_off = h->in_len = h->scanned = 0; /* the partial head is dropped */
+    answer_text(h, NULL, 408, true, NULL);
+}
+
 static void http_destroy(void *state)
 {
     struct http *h = state;
@@ -672,6 +732,8 @@ const struct proto http_proto = {
     .next = http_next,
     .done = http_done,
     .destroy = http_destroy,
+    .phase = http_phase,
+    .expire = http_expire,
     .refusal = "HTTP/1.1 503 Service Unavailable\r\n"
                "Server: refserver\r\n"
                "Content-Type: text/plain\r\n"

@@ -4,7 +4,9 @@
  *   GET/HEAD /path     static files; a directory is served by its index.html
  *                      when the path ends with '/', and a directory path
  *                      without the slash gets 301 to the slash form
- *                      (Location: the target's path as sent, plus '/').
+ *                      (Location: the normalised path - no empty or "."
+ *                      segment, so "//host" gives "/host/", never a
+ *                      network-path reference - percent-encoded, plus '/').
  *                      Content-Type by extension, Content-Length,
  *                      Last-Modified and Date (IMF-fixdate), Server: refserver.
  *   GET/HEAD /time     the current UTC time, text/plain, exactly 21 bytes:
@@ -24,6 +26,8 @@
  *       a file requested with a trailing '/'
  *   405 (with Allow) POST/PUT/DELETE/PATCH/OPTIONS/TRACE/CONNECT on paths that
  *       do not take them; GET/HEAD on /echo (Allow: POST)
+ *   408 the header timeout passed with a request head unfinished
+ *       (session_expire in PHASE_HEAD; then close)
  *   413 Content-Length above HTTP_BODY_MAX (answered at once; then close)
  *   414 a request line longer than HTTP_HEAD_MAX (no LF in the first 8 KiB)
  *   431 request line + headers longer than HTTP_HEAD_MAX (the line fits)
@@ -45,6 +49,12 @@
  * 100-continue" (the client may never send them): then the answer closes.
  * EOF (feed of 0 bytes): complete requests already buffered are answered,
  * then ACT_CLOSE; a partial request is dropped.
+ *
+ * Timeouts (conn.h): PHASE_BODY while a request body is being read (for
+ * /echo or to drop it), PHASE_HEAD while part of a request head is
+ * buffered, PHASE_IDLE otherwise. session_expire() in PHASE_HEAD answers
+ * 408 with "Connection: close" and closes once it is written; in any other
+ * phase, or with an answer still being written, it closes at once.
  *
  * Driver contract beyond conn.h: session_done() with result 0 for an
  * ACT_SENDFILE means the file ended early (it shrank): the session closes.

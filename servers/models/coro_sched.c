@@ -33,6 +33,7 @@ struct task {
     bool stop_is_ready;                 /* it waits on the stop fd itself */
     int fd;                             /* -1: none */
     int want;                           /* CP_IN / CP_OUT */
+    int control_fd;                     /* readable ends the wait too; -1: none */
     struct heap_node timer;             /* in timers when it has a deadline */
     struct task *stop_prev, *stop_next; /* on stoppers when it watches the stop */
     bool on_stoppers;
@@ -140,6 +141,11 @@ static void end_wait(struct csched *s, struct task *t)
         cpoll_want(s->poller, t->fd, 0);
         t->fd = -1;
     }
+    if (t->control_fd >= 0) {
+        s->fds[t->control_fd].waiter = NULL;
+        cpoll_want(s->poller, t->control_fd, 0);
+        t->control_fd = -1;
+    }
 }
 
 /* Ends t's wait with result and makes it runnable. */
@@ -172,9 +178,12 @@ static void on_event(struct csched *s, const struct cp_event *ev)
     struct fdslot *slot = &s->fds[ev->fd];
     slot->ready |= (unsigned char)ev->mask;
     struct task *t = slot->waiter;
-    if (t && (slot->ready & t->want)) {
-        slot->ready &= (unsigned char)~t->want;
-        wake(s, t, WAIT_READY);
+    if (!t) return;
+    bool control = ev->fd == t->control_fd;
+    int want = control ? CP_IN : t->want;
+    if (slot->ready & want) {
+        slot->ready &= (unsigned char)~want;
+        wake(s, t, control ? WAIT_CONTROL : WAIT_READY);
     }
 }
 
@@ -192,9 +201,9 @@ static int mask_of(short events)
     return (events & POLLIN ? CP_IN : 0) | (events & POLLOUT ? CP_OUT : 0);
 }
 
-/* Makes t wait on fd for mask. 1: it is ready already (an edge seen while
- * nobody waited), 0: registered, -1: failed. */
-static int wait_on_fd(struct csched *s, struct task *t, int fd, int mask)
+/* The slot of fd, registered with the poller, waited on by t for mask (as
+ * wait_on_fd(), without recording which of t's fds it is). */
+static int watch_fd(struct csched *s, struct task *t, int fd, int mask)
 {
     struct fdslot *slot = slot_get(s, fd);
     if (!slot) return -1;
@@ -209,22 +218,42 @@ static int wait_on_fd(struct csched *s, struct task *t, int fd, int mask)
     }
     if (cpoll_want(s->poller, fd, mask) < 0) return -1;
     slot->waiter = t;
-    t->fd = fd;
-    t->want = mask;
     return 0;
 }
 
-enum wait_result csched_wait(struct csched *s, int fd, short events, int timeout_ms,
-                             bool watch_stop)
+/* Makes t wait on fd for mask. 1: it is ready already (an edge seen while
+ * nobody waited), 0: registered, -1: failed. */
+static int wait_on_fd(struct csched *s, struct task *t, int fd, int mask)
+{
+    int r = watch_fd(s, t, fd, mask);
+    if (r == 0) {
+        t->fd = fd;
+        t->want = mask;
+    }
+    return r;
+}
+
+enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd,
+                             int timeout_ms, bool watch_stop)
 {
     struct task *t = s->running;
     t->stop_is_ready = fd >= 0 && fd == s->stop_fd;
     if (t->stop_is_ready) watch_stop = true;
     if (watch_stop && s->stopping) return t->stop_is_ready ? WAIT_READY : WAIT_STOP;
-    t->fd = -1;
+    t->fd = t->control_fd = -1;
+    if (control_fd >= 0) { /* first: an abort wins over more data */
+        int r = watch_fd(s, t, control_fd, CP_IN);
+        if (r) return r > 0 ? WAIT_CONTROL : WAIT_ERROR;
+        t->control_fd = control_fd;
+    }
     int mask = mask_of(events);
     if (fd >= 0 && mask && !t->stop_is_ready) {
         int r = wait_on_fd(s, t, fd, mask);
+        if (r && t->control_fd >= 0) { /* not waiting after all: undo the control watch */
+            s->fds[t->control_fd].waiter = NULL;
+            cpoll_want(s->poller, t->control_fd, 0);
+            t->control_fd = -1;
+        }
         if (r) return r > 0 ? WAIT_READY : WAIT_ERROR;
     }
     t->waiting = true;
@@ -265,7 +294,7 @@ int csched_spawn(struct csched *s, coro_fn fn, void *arg, size_t stack_size)
     }
     t->fn = fn;
     t->arg = arg;
-    t->fd = -1;
+    t->fd = t->control_fd = -1;
     t->all_next = s->all;
     if (s->all) s->all->all_prev = t;
     s->all = t;

@@ -38,13 +38,15 @@ int csched_own(struct csched *s, int fd);
 void csched_closed(struct csched *s, int fd);
 
 /* From a coroutine: waits until fd is ready for events (POLLIN/POLLOUT),
- * timeout_ms passed (-1: never), or, if watch_stop, a stop was asked. The
+ * control_fd (-1: none) is readable (WAIT_CONTROL: an FTP transfer's
+ * control connection), timeout_ms passed (-1: never), or, if watch_stop, a
+ * stop was asked. The
  * contract of wait_fd() (model.h): fd -1 (or events 0) waits for the
  * timeout and the stop only; a wait on the stop fd itself is READY on a
  * stop. A wake-up may be spurious (the fd no longer ready): the caller
  * retries its I/O and waits again on EAGAIN, as after poll(). */
-enum wait_result csched_wait(struct csched *s, int fd, short events, int timeout_ms,
-                             bool watch_stop);
+enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd,
+                             int timeout_ms, bool watch_stop);
 
 /* Runs the coroutines until none is left. 0, or -1 when the poller fails
  * (errno; the coroutines still alive are then abandoned). */

@@ -10,7 +10,7 @@
  * 2. An acceptor coroutine accepts every waiting client and spawns a
  *    coroutine for each, then waits for the listener (or the stop).
  *    EMFILE/ENFILE: it pauses accepting for ACCEPT_PAUSE_MS (logged once per
- *    episode), never spinning.
+ *    pause), never spinning. --max-conn and --max-per-ip refuse here.
  * 3. A client's coroutine runs drive_blocking() to the end; its socket is
  *    the coroutine's own (watched once, edge-triggered: drive_blocking always
  *    reads or writes until EAGAIN before it waits).
@@ -32,11 +32,10 @@
 
 #include "coro_sched.h"
 
-enum { ACCEPT_PAUSE_MS = 100 };
-
 struct client {
     int fd;
     char peer[64];
+    struct peer_key key; /* counted in --max-per-ip */
 };
 
 /* The scheduler and server of this thread: the io table carries no context,
@@ -45,11 +44,11 @@ static struct csched *the_sched;
 static const struct model_ctx *the_m;
 static unsigned clients; /* live client coroutines, for --max-conn */
 
-static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int timeout_ms,
-                                  bool watch_stop)
+static enum wait_result coro_wait(const struct model_ctx *m, int fd, short events, int control_fd,
+                                  int timeout_ms, bool watch_stop)
 {
     (void)m;
-    return csched_wait(the_sched, fd, events, timeout_ms, watch_stop);
+    return csched_wait(the_sched, fd, events, control_fd, timeout_ms, watch_stop);
 }
 
 static const struct io io_coro = {.wait = coro_wait};
@@ -59,22 +58,27 @@ static void serve(void *arg)
     struct client *cl = arg;
     drive_blocking(the_m, &io_coro, cl->fd, cl->peer); /* closes the socket */
     csched_closed(the_sched, cl->fd);
+    peer_limit_leave(the_m->per_ip, &cl->key);
     free(cl);
     clients--;
 }
 
-static void start(int fd, const char *peer)
+static void start(int fd, const char *peer, const struct peer_key *key)
 {
     struct client *cl = malloc(sizeof *cl);
+    if (cl) {
+        cl->fd = fd;
+        cl->key = *key;
+        snprintf(cl->peer, sizeof cl->peer, "%s", peer);
+    }
     if (!cl || csched_own(the_sched, fd) < 0 || csched_spawn(the_sched, serve, cl, 0) < 0) {
         model_error("cannot start a coroutine for %s: %s", peer, strerror(errno));
         csched_closed(the_sched, fd);
         free(cl);
         close(fd);
+        peer_limit_leave(the_m->per_ip, key);
         return;
     }
-    cl->fd = fd;
-    snprintf(cl->peer, sizeof cl->peer, "%s", peer);
     clients++;
 }
 
@@ -84,23 +88,22 @@ static bool accept_round(int lfd, bool *paused)
 {
     for (;;) {
         char peer[64];
-        int fd = listener_accept(lfd, peer, sizeof peer);
+        struct peer_key key;
+        int fd = listener_accept(lfd, peer, sizeof peer, &key);
         if (fd >= 0) {
             *paused = false;
             if (the_m->max_conn && clients >= the_m->max_conn)
                 refuse_client(fd, the_m, peer);
-            else
-                start(fd, peer);
+            else if (admit_per_ip(the_m, fd, &key, peer))
+                start(fd, peer, &key);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK)
-            return csched_wait(the_sched, lfd, POLLIN, -1, true) == WAIT_READY;
-        if (!*paused) /* EMFILE, ENFILE, ENOBUFS, ENOMEM: out of something */
-            model_error("coroutine: accept: %s; pausing accepts for %d ms", strerror(errno),
-                        ACCEPT_PAUSE_MS);
+        if (!accept_out_of_fds(errno))
+            return csched_wait(the_sched, lfd, POLLIN, -1, -1, true) == WAIT_READY;
+        if (!*paused) accept_pause_log(errno); /* once per pause */
         *paused = true;
-        return csched_wait(the_sched, -1, 0, ACCEPT_PAUSE_MS, true) == WAIT_TIMEOUT;
+        return csched_wait(the_sched, -1, 0, -1, ACCEPT_PAUSE_MS, true) == WAIT_TIMEOUT;
     }
 }
 
@@ -140,4 +143,5 @@ const struct model model_coroutine = {
     .name = "coroutine",
     .summary = "a coroutine per connection on one thread (epoll/kqueue, asm switch)",
     .run = coroutine_run,
+    .cap = CAP_FDS,
 };

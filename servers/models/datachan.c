@@ -160,7 +160,7 @@ static struct dc_step accept_data(struct datachan *d, bool stopping)
     if (d->pasv_fd < 0) return done(-1);
     for (;;) {
         char peer[64];
-        int fd = listener_accept(d->pasv_fd, peer, sizeof peer); /* sets TCP_NODELAY */
+        int fd = listener_accept(d->pasv_fd, peer, sizeof peer, NULL); /* TCP_NODELAY */
         if (fd < 0 && errno == EINTR) continue;
         if (fd < 0 && would_block(errno)) {
             /* a data connection not yet made is not work in flight: a stop ends it */

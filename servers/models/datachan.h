@@ -42,9 +42,11 @@ enum dc_status {
 
 struct dc_step {
     enum dc_status status;
-    ssize_t result; /* DC_DONE: the result for session_done() */
-    int fd;         /* DC_WAIT_*: the socket to wait on */
-    bool stoppable; /* DC_WAIT_*: a stop ends this wait (then the result is -1) */
+    ssize_t result;     /* DC_DONE: the result for session_done() */
+    int fd;             /* DC_WAIT_*: the socket to wait on */
+    bool stoppable;     /* DC_WAIT_*: a stop ends this wait (then the result is -1) */
+    bool watch_control; /* DC_WAIT_* of a transfer: watch the control connection
+                           too (connio_data() sets it) */
 };
 
 void datachan_init(struct datachan *d, int control_fd);

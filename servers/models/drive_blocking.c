@@ -2,21 +2,24 @@
  *
  * The seeds' handle(client) function, done properly: read what the client
  * sent, feed it to the session, perform what the session asks (write bytes,
- * send a file range, the FTP data channel's actions through datachan.c,
- * close), repeat. Waiting goes through an io table, so the same loop blocks
- * a process or thread (io_blocking) or yields a coroutine.
- * The socket itself is non-blocking so a wait can always time out. */
+ * send a file range, the FTP data channel's actions, wait a delay, close),
+ * repeat. What is done once a socket is ready is connio.c's, as for every
+ * driver; here is only the waiting. It goes through an io table, so the same
+ * loop blocks a process or thread (io_blocking) or yields a coroutine. The
+ * socket itself is non-blocking so a wait can always time out: each wait's
+ * timeout is what is left until the deadline of the timeout that runs
+ * (conn.h), which then expires the session. */
 #include "model.h"
 
-#include <errno.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <unistd.h>
 
 static enum wait_result io_blocking_wait(const struct model_ctx *m, int fd, short events,
-                                         int timeout_ms, bool watch_stop)
+                                         int control_fd, int timeout_ms, bool watch_stop)
 {
-    return wait_fd(m, fd, events, timeout_ms, watch_stop);
+    return wait_fds(m, fd, events, control_fd, timeout_ms, watch_stop);
 }
 
 const struct io io_blocking = {.wait = io_blocking_wait};
@@ -24,124 +27,123 @@ const struct io io_blocking = {.wait = io_blocking_wait};
 struct blocking_conn {
     const struct model_ctx *m;
     const struct io *io;
-    int fd;
-    struct session *s;
-    bool eof;
-    size_t have, off; /* unconsumed input: in[off..have) */
-    char in[16384];
-    struct datachan dc; /* FTP data channel */
+    struct connio c;
 };
 
-static int idle_ms(const struct model_ctx *m)
+/* The poll() timeout while waiting to perform `waiting`. */
+static int timeout_for(const struct blocking_conn *b, enum action_kind waiting)
 {
-    return m->idle_timeout_ms ? (int)m->idle_timeout_ms : -1;
+    return ms_until(connio_deadline(&b->c, b->m, waiting), monotonic_ms());
 }
 
 /* ACT_READ: feed what is buffered, else wait for and read more.
  * Returns false when the connection is over. */
-static bool do_read(struct blocking_conn *c)
+static bool do_read(struct blocking_conn *b)
 {
-    if (c->off < c->have) {
-        size_t n = session_feed(c->s, c->in + c->off, c->have - c->off);
-        c->off += n;
-        return n > 0; /* a session asking for input must take some */
-    }
-    if (c->eof) return false; /* it asked again after EOF: nothing more to say */
     for (;;) {
-        ssize_t n = read(c->fd, c->in, sizeof c->in);
-        if (n > 0) {
-            c->have = (size_t)n;
-            c->off = 0;
+        enum io_result r = connio_read(&b->c, monotonic_ms());
+        if (r != IO_BLOCKED) return r == IO_PROGRESS;
+        /* between requests (or mid-head) a stop ends the connection here */
+        enum wait_result w = b->io->wait(b->m, b->c.fd, POLLIN, -1, timeout_for(b, ACT_READ), true);
+        if (w == WAIT_TIMEOUT) {
+            connio_expire(&b->c, ACT_READ, monotonic_ms());
             return true;
         }
-        if (n == 0) {
-            c->eof = true;
-            session_feed(c->s, NULL, 0);
-            return true;
-        }
-        if (errno == EINTR) continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
-        /* idle between requests: a stop ends the connection here */
-        if (c->io->wait(c->m, c->fd, POLLIN, idle_ms(c->m), true) != WAIT_READY) return false;
+        if (w != WAIT_READY) return false;
     }
 }
 
 /* ACT_WRITE / ACT_SENDFILE: one send, waiting while the socket is full.
  * An in-flight answer is finished even after a stop was asked. */
-static bool do_send(struct blocking_conn *c, const struct action *a)
+static bool do_send(struct blocking_conn *b, const struct action *a)
 {
     for (;;) {
-        ssize_t n = a->kind == ACT_WRITE ? send_bytes(c->fd, a->buf, a->len)
-                                         : send_file_range(c->fd, a->fd, a->off, a->count);
-        if (n > 0) {
-            session_done(c->s, a, n);
+        enum io_result r = connio_send(&b->c, a, monotonic_ms());
+        if (r != IO_BLOCKED) return r == IO_PROGRESS;
+        enum wait_result w =
+            b->io->wait(b->m, b->c.fd, POLLOUT, -1, timeout_for(b, a->kind), false);
+        if (w == WAIT_TIMEOUT) {
+            connio_expire(&b->c, a->kind, monotonic_ms());
             return true;
         }
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            if (c->io->wait(c->m, c->fd, POLLOUT, idle_ms(c->m), false) == WAIT_READY) continue;
+        if (w != WAIT_READY) {
+            connio_done(&b->c, a, -1, monotonic_ms());
+            return false;
         }
-        session_done(c->s, a, -1); /* error, timeout, or a file that shrank (0) */
-        return false;
     }
 }
 
-/* The FTP data-channel actions (datachan.c), waiting while a socket would
- * block; a stop ends only the wait for a data connection not yet made. The
- * session decides what a failure means, so the connection goes on. */
-static bool do_data(struct blocking_conn *c, const struct action *a)
+/* The FTP data-channel actions, waiting while a socket would block (and,
+ * in a transfer, on the control connection too); a stop ends only the wait
+ * for a data connection not yet made. The session decides what a failure
+ * means, so the connection goes on. */
+static bool do_data(struct blocking_conn *b, const struct action *a)
 {
-    struct dc_step st;
-    while ((st = datachan_step(&c->dc, a, false)).status != DC_DONE) {
+    bool control_ready = false;
+    for (;;) {
+        struct dc_step st = connio_data(&b->c, a, false, control_ready, monotonic_ms());
+        if (st.status == DC_DONE) return true;
         short events = st.status == DC_WAIT_IN ? POLLIN : POLLOUT;
-        if (c->io->wait(c->m, st.fd, events, idle_ms(c->m), st.stoppable) != WAIT_READY) {
-            st.result = -1; /* timed out, stopped or failed */
-            break;
+        enum wait_result w = b->io->wait(b->m, st.fd, events, st.watch_control ? b->c.fd : -1,
+                                         timeout_for(b, a->kind), st.stoppable);
+        control_ready = w == WAIT_CONTROL;
+        if (w == WAIT_TIMEOUT) {
+            connio_data_timed_out(&b->c, a, monotonic_ms());
+            return true;
+        }
+        if (w != WAIT_READY && w != WAIT_CONTROL) {
+            connio_done(&b->c, a, -1, monotonic_ms()); /* stopped or failed */
+            return true;
         }
     }
-    session_done(c->s, a, st.result);
+}
+
+/* ACT_DELAY: the connection is left alone; only a stop ends it early. */
+static bool do_delay(struct blocking_conn *b, const struct action *a)
+{
+    int ms = a->delay_ms > INT_MAX ? INT_MAX : (int)a->delay_ms;
+    enum wait_result w = b->io->wait(b->m, b->m->stop_fd, POLLIN, -1, ms, false);
+    connio_done(&b->c, a, w == WAIT_TIMEOUT ? 0 : -1, monotonic_ms());
     return true;
 }
 
 void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, const char *peer)
 {
-    struct blocking_conn *c = malloc(sizeof *c);
+    struct blocking_conn *b = malloc(sizeof *b);
     struct session *s = session_new(m->proto, m->server, peer);
-    if (!c || !s) {
+    if (!b || !s) {
         model_error("out of memory for %s", peer);
-        free(c);
+        free(b);
         session_free(s);
         close(fd);
         return;
     }
-    c->m = m;
-    c->io = io;
-    c->fd = fd;
-    c->s = s;
-    c->eof = false;
-    c->have = c->off = 0;
-    datachan_init(&c->dc, fd);
+    b->m = m;
+    b->io = io;
+    connio_init(&b->c, fd, s, monotonic_ms());
     for (bool more = true; more;) {
         struct action a;
         session_next(s, &a);
+        if (connio_expired_again(&b->c, a.kind)) break;
         switch (a.kind) {
         case ACT_READ:
-            more = do_read(c);
+            more = do_read(b);
             break;
         case ACT_WRITE:
         case ACT_SENDFILE:
-            more = do_send(c, &a);
+            more = do_send(b, &a);
+            break;
+        case ACT_DELAY:
+            more = do_delay(b, &a);
             break;
         case ACT_CLOSE:
             more = false;
             break;
         default:
-            more = datachan_action(a.kind) && do_data(c, &a);
+            more = datachan_action(a.kind) && do_data(b, &a);
             break;
         }
     }
-    datachan_close(&c->dc);
-    session_free(s);
-    free(c);
-    close(fd);
+    connio_close(&b->c);
+    free(b);
 }

@@ -1,176 +1,156 @@
 /* drive_event.c - one connection of an event-driven model.
  *
- * The poller (epoll, poll, select, ...) says a socket is ready; evconn_run()
- * then moves the session as far as the socket allows without blocking and
- * says what to wait for next. Reads and writes go on until EAGAIN, so the
- * same code is right for edge-triggered pollers. */
+ * The poller (epoll, poll, select, ...) says a socket is ready, or the
+ * connection's deadline passed; evconn_run() then moves the session as far
+ * as the sockets allow without blocking (connio.c does the reading, sending
+ * and data channel, as for every driver) and says what to wait for next,
+ * with the deadline of the timeout that then runs. Reads and writes go on
+ * until EAGAIN, so the same code is right for edge-triggered pollers. */
 #include "model.h"
 
-#include <errno.h>
 #include <stdlib.h>
-#include <time.h>
 #include <unistd.h>
 
 /* Actions one connection may perform before it yields to the others
  * (a client pipelining without pause must not starve the loop). */
 #define FAIRNESS_BUDGET 64
 
-uint64_t monotonic_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
-
-struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer)
+struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, uint64_t now_ms)
 {
     struct evconn *c = malloc(sizeof *c);
-    if (!c) return NULL;
-    c->session = session_new(m->proto, m->server, peer);
-    if (!c->session) {
+    struct session *s = session_new(m->proto, m->server, peer);
+    if (!c || !s) {
         free(c);
+        session_free(s);
         return NULL;
     }
-    c->fd = fd;
+    connio_init(&c->io, fd, s, now_ms);
+    c->m = m;
     c->want = EV_WANT_READ;
+    c->waiting = ACT_READ;
     c->wait_fd = fd;
-    datachan_init(&c->dc, fd);
-    c->last_active_ms = 0;
-    c->prev = c->next = c->next_ready = NULL;
+    c->watch_control = c->control_ready = c->timed_out = false;
+    c->delay_until_ms = 0;
+    c->deadline_ms = connio_deadline(&c->io, m, ACT_READ);
+    c->timer_slot = 0;
+    c->peer_counted = false;
+    c->owner = NULL;
+    c->next_ready = NULL;
     c->queued = false;
-    c->eof = false;
-    c->in_have = c->in_off = 0;
     return c;
 }
 
 void evconn_free(struct evconn *c)
 {
-    session_free(c->session);
-    datachan_close(&c->dc);
-    close(c->fd);
+    if (c->peer_counted) peer_limit_leave(c->m->per_ip, &c->peer);
+    connio_close(&c->io);
     free(c);
 }
 
-/* ACT_READ. Returns EV_WANT_AGAIN to go on, anything else to stop there. */
-static enum ev_want step_read(struct evconn *c, bool stopping)
+void evconn_timeout(struct evconn *c)
 {
-    if (c->in_off < c->in_have) {
-        size_t n = session_feed(c->session, c->in + c->in_off, c->in_have - c->in_off);
-        c->in_off += n;
-        return n > 0 ? EV_WANT_AGAIN : EV_WANT_CLOSE;
-    }
-    if (c->eof || stopping) return EV_WANT_CLOSE;
-    ssize_t n = read(c->fd, c->in, sizeof c->in);
-    if (n > 0) {
-        c->in_have = (size_t)n;
-        c->in_off = 0;
+    c->timed_out = true;
+}
+
+/* ACT_READ */
+static enum ev_want step_read(struct evconn *c, bool stopping, uint64_t now_ms)
+{
+    if (stopping && c->io.off >= c->io.have) return EV_WANT_CLOSE; /* between requests */
+    switch (connio_read(&c->io, now_ms)) {
+    case IO_PROGRESS:
         return EV_WANT_AGAIN;
+    case IO_BLOCKED:
+        return EV_WANT_READ;
+    default:
+        return EV_WANT_CLOSE;
     }
-    if (n == 0) {
-        c->eof = true;
-        session_feed(c->session, NULL, 0);
-        return EV_WANT_AGAIN;
-    }
-    if (errno == EINTR) return EV_WANT_AGAIN;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) return EV_WANT_READ;
-    return EV_WANT_CLOSE;
 }
 
 /* ACT_WRITE / ACT_SENDFILE */
-static enum ev_want step_send(struct evconn *c, const struct action *a)
+static enum ev_want step_send(struct evconn *c, const struct action *a, uint64_t now_ms)
 {
-    ssize_t n = a->kind == ACT_WRITE ? send_bytes(c->fd, a->buf, a->len)
-                                     : send_file_range(c->fd, a->fd, a->off, a->count);
-    if (n > 0) {
-        session_done(c->session, a, n);
+    switch (connio_send(&c->io, a, now_ms)) {
+    case IO_PROGRESS:
         return EV_WANT_AGAIN;
+    case IO_BLOCKED:
+        return EV_WANT_WRITE;
+    default:
+        return EV_WANT_CLOSE;
     }
-    if (n < 0 && errno == EINTR) return EV_WANT_AGAIN;
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return EV_WANT_WRITE;
-    session_done(c->session, a, -1); /* an error, or a file that shrank (0) */
-    return EV_WANT_CLOSE;
 }
 
-/* The FTP data-channel actions (datachan.c): a socket that would block
- * makes the connection wait on it. */
-static enum ev_want step_data(struct evconn *c, const struct action *a, bool stopping)
+/* The FTP data-channel actions: a socket that would block makes the
+ * connection wait on it (and, in a transfer, on the control connection). */
+static enum ev_want step_data(struct evconn *c, const struct action *a, bool stopping,
+                              uint64_t now_ms)
 {
-    struct dc_step st = datachan_step(&c->dc, a, stopping);
-    if (st.status == DC_DONE) {
-        session_done(c->session, a, st.result);
-        return EV_WANT_AGAIN;
-    }
+    struct dc_step st = connio_data(&c->io, a, stopping, c->control_ready, now_ms);
+    c->control_ready = false;
+    if (st.status == DC_DONE) return EV_WANT_AGAIN;
     c->wait_fd = st.fd;
+    c->watch_control = st.watch_control;
     return st.status == DC_WAIT_IN ? EV_WANT_READ : EV_WANT_WRITE;
+}
+
+enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms)
+{
+    if (!c->delay_until_ms) c->delay_until_ms = now_ms + a->delay_ms;
+    if (!stopping && now_ms < c->delay_until_ms) return EV_WANT_TIMER;
+    c->delay_until_ms = 0;
+    connio_done(&c->io, a, stopping ? -1 : 0, now_ms);
+    return EV_WANT_AGAIN;
+}
+
+/* The deadline passed while waiting to perform a: a read or send expires
+ * the session, a data action fails (a delay ends by itself). */
+static enum ev_want step_timed_out(struct evconn *c, const struct action *a, uint64_t now_ms)
+{
+    if (datachan_action(a->kind))
+        connio_data_timed_out(&c->io, a, now_ms);
+    else
+        connio_expire(&c->io, a->kind, now_ms);
+    return EV_WANT_AGAIN;
+}
+
+static enum ev_want step(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms)
+{
+    if (c->timed_out && a->kind != ACT_DELAY) {
+        c->timed_out = false;
+        return step_timed_out(c, a, now_ms);
+    }
+    c->timed_out = false;
+    switch (a->kind) {
+    case ACT_READ:
+        return step_read(c, stopping, now_ms);
+    case ACT_WRITE:
+    case ACT_SENDFILE:
+        return step_send(c, a, now_ms);
+    case ACT_DELAY:
+        return evconn_delay(c, a, stopping, now_ms);
+    case ACT_CLOSE:
+        return EV_WANT_CLOSE;
+    default:
+        return datachan_action(a->kind) ? step_data(c, a, stopping, now_ms) : EV_WANT_CLOSE;
+    }
 }
 
 enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
 {
-    for (int budget = FAIRNESS_BUDGET; budget > 0; budget--) {
+    enum ev_want w = EV_WANT_AGAIN;
+    for (int budget = FAIRNESS_BUDGET; budget > 0 && w == EV_WANT_AGAIN; budget--) {
         struct action a;
-        session_next(c->session, &a);
-        enum ev_want w;
-        c->wait_fd = c->fd;
-        switch (a.kind) {
-        case ACT_READ:
-            w = step_read(c, stopping);
-            break;
-        case ACT_WRITE:
-        case ACT_SENDFILE:
-            w = step_send(c, &a);
-            break;
-        case ACT_CLOSE:
-            w = EV_WANT_CLOSE;
-            break;
-        default:
-            w = datachan_action(a.kind) ? step_data(c, &a, stopping) : EV_WANT_CLOSE;
-            break;
-        }
-        if (w != EV_WANT_AGAIN) return c->want = w;
-        c->last_active_ms = now_ms; /* progress: bytes moved (idle = none for a while) */
+        session_next(c->io.s, &a);
+        c->waiting = a.kind;
+        c->wait_fd = c->io.fd;
+        c->watch_control = false;
+        w = connio_expired_again(&c->io, a.kind) ? EV_WANT_CLOSE : step(c, &a, stopping, now_ms);
     }
-    return c->want = EV_WANT_AGAIN;
-}
-
-/* ---- the idle list ---- */
-
-void evlist_add(struct evlist *l, struct evconn *c)
-{
-    c->prev = l->tail;
-    c->next = NULL;
-    if (l->tail)
-        l->tail->next = c;
+    c->control_ready = false;
+    if (w == EV_WANT_TIMER)
+        c->deadline_ms = c->delay_until_ms;
+    else if (w == EV_WANT_AGAIN) /* runs again next turn anyway */
+        c->deadline_ms = NO_DEADLINE;
     else
-        l->head = c;
-    l->tail = c;
-    l->count++;
-}
-
-void evlist_remove(struct evlist *l, struct evconn *c)
-{
-    if (c->prev)
-        c->prev->next = c->next;
-    else
-        l->head = c->next;
-    if (c->next)
-        c->next->prev = c->prev;
-    else
-        l->tail = c->prev;
-    c->prev = c->next = NULL;
-    l->count--;
-}
-
-void evlist_touch(struct evlist *l, struct evconn *c, uint64_t now_ms)
-{
-    c->last_active_ms = now_ms;
-    if (l->tail == c) return;
-    evlist_remove(l, c);
-    evlist_add(l, c);
-}
-
-int evlist_next_timeout(const struct evlist *l, const struct model_ctx *m, uint64_t now_ms)
-{
-    if (!l->head || !m->idle_timeout_ms) return -1;
-    uint64_t due = l->head->last_active_ms + m->idle_timeout_ms;
-    return due <= now_ms ? 0 : (int)(due - now_ms);
+        c->deadline_ms = connio_deadline(&c->io, c->m, c->waiting);
+    return c->want = w;
 }

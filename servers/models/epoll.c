@@ -79,4 +79,5 @@ const struct model model_epoll = {
     .name = "epoll",
     .summary = "one loop, edge-triggered epoll",
     .run = epoll_run,
+    .cap = CAP_FDS,
 };

@@ -1,23 +1,28 @@
 /* evloop.c - the loop every event-driven model shares (see evloop.h).
  *
  * 1. Watch the listener and the stop pipe.
- * 2. Wait for events, or the oldest idle connection's deadline.
+ * 2. Wait for events, or the earliest connection deadline (evtimers.c).
  * 3. Listener ready: accept until EAGAIN. Client ready: evconn_run() moves
  *    its session until a socket would block; then its fd is watched for
  *    POLL_IN, or POLL_OUT while output is pending.
  * 4. Between batches: run connections that yielded for fairness, begin a
- *    stop if one was asked, close idle clients; back to 2.
+ *    stop if one was asked, expire the connections whose deadline passed
+ *    (or whose delay ended), resume accepting after a pause; back to 2.
  * On stop: close the listener and the connections waiting for a request,
  * finish the answers in flight, return.
+ * Out of descriptors, accepting pauses for ACCEPT_PAUSE_MS: the listener is
+ * taken out of the poller (it stays readable, and a level-triggered poller
+ * would report it again at once), and put back when the pause ends.
  *
  * The fd table: for every fd the loop watches, whose it is and for what.
- * A connection is watched on one fd at a time, the one it waits on (its
- * socket, or its FTP data channel's while a transfer waits), so the loop
- * learns of every close itself: whatever a connection waited on before it
- * ran and no longer waits on is forgotten (set to 0) after it ran. Events
- * are looked up by fd when they are handled, so an event for a connection
- * closed earlier in the same batch finds nothing (or, if the fd was reused,
- * wakes the new owner once for nothing: it reads EAGAIN). */
+ * A connection is watched on the fd it waits on (its socket, or its FTP
+ * data channel's while a transfer waits, and then its socket too, for
+ * input: conn.h's abort of a transfer), so the loop learns of every close
+ * itself: whatever a connection waited on before it ran and no longer waits
+ * on is forgotten (set to 0) after it ran. Events are looked up by fd when
+ * they are handled, so an event for a connection closed earlier in the same
+ * batch finds nothing (or, if the fd was reused, wakes the new owner once
+ * for nothing: it reads EAGAIN). */
 #include "evloop.h"
 
 #include <errno.h>
@@ -41,12 +46,12 @@ struct loop {
     void *p;
     int listen_fd;
     bool stop_asked, stopping;
-    bool accept_paused;   /* out of fds: retry accepting after a short wait */
-    struct fd_entry *fds; /* indexed by fd */
+    uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
+    struct fd_entry *fds;      /* indexed by fd */
     int nfds;
-    struct evlist conns;
-    struct evconn *ready; /* yielded for fairness: run again next turn */
-    atomic_uint *live;    /* clients of all loops of this server, or NULL */
+    struct evtimers conns; /* every connection, by deadline */
+    struct evconn *ready;  /* yielded for fairness: run again next turn */
+    atomic_uint *live;     /* clients of all loops of this server, or NULL */
 };
 
 /* ---- the fd table ---- */
@@ -102,8 +107,9 @@ static void unqueue(struct loop *l, struct evconn *c)
 static void drop(struct loop *l, struct evconn *c)
 {
     if (c->queued) unqueue(l, c);
-    evlist_remove(&l->conns, c);
+    evtimers_remove(&l->conns, c);
     forget(l, c->wait_fd, c);
+    forget(l, c->io.fd, c);
     evconn_free(c);
     if (l->live) atomic_fetch_sub(l->live, 1);
 }
@@ -116,28 +122,56 @@ static void run_again_soon(struct loop *l, struct evconn *c)
     l->ready = c;
 }
 
-/* Runs a client, then watches what it waits for next. */
+/* Forgets the data socket c waited on before it ran (was; opened: the data
+ * channel's count then) if it waits on it no more, or it was closed: a
+ * data socket closed while it ran may even have handed its number to the
+ * next one (the data channel counts the sockets it opened), which must then
+ * be watched anew. */
+static void forget_stale(struct loop *l, struct evconn *c, int was, unsigned opened)
+{
+    if (was != c->io.fd && (was != c->wait_fd || c->io.dc.opened != opened)) forget(l, was, c);
+}
+
+/* Watches what c waits for after it ran: its socket, or a data socket
+ * (and its socket for input while a transfer waits), or nothing during a
+ * delay. 0, or -1 with errno. */
+static int rewatch(struct loop *l, struct evconn *c, int was, unsigned opened)
+{
+    int fd = c->io.fd;
+    forget_stale(l, c, was, opened);
+    int mask = c->want == EV_WANT_WRITE ? POLL_OUT : POLL_IN;
+    if (c->want == EV_WANT_TIMER) {
+        forget(l, c->wait_fd, c);
+        forget(l, fd, c);
+        return 0;
+    }
+    if (c->wait_fd == fd) return watch(l, fd, FD_CONN, c, mask);
+    if (c->watch_control) {
+        if (watch(l, fd, FD_CONN, c, POLL_IN) < 0) return -1;
+    } else {
+        forget(l, fd, c);
+    }
+    return watch(l, c->wait_fd, FD_CONN, c, mask);
+}
+
+/* Runs a client, then watches what it waits for next, until its deadline. */
 static void service(struct loop *l, struct evconn *c, uint64_t now)
 {
     int was = c->wait_fd;
-    unsigned opened = c->dc.opened;
-    uint64_t active = c->last_active_ms;
+    unsigned opened = c->io.dc.opened;
     enum ev_want w = evconn_run(c, l->stopping, now);
-    /* Not waited on any more, or closed: a data socket closed while it ran
-     * may even have handed its number to the next one (the data channel
-     * counts the sockets it opened), which must then be watched anew. */
-    if (was != c->wait_fd || (was != c->fd && c->dc.opened != opened)) forget(l, was, c);
     if (w == EV_WANT_CLOSE) {
+        forget(l, was, c);
         drop(l, c);
         return;
     }
-    if (c->last_active_ms != active) evlist_touch(&l->conns, c, now);
+    evtimers_update(&l->conns, c);
     if (w == EV_WANT_AGAIN) {
+        forget_stale(l, c, was, opened);
         run_again_soon(l, c);
         return;
     }
-    int mask = w == EV_WANT_WRITE ? POLL_OUT : POLL_IN;
-    if (watch(l, c->wait_fd, FD_CONN, c, mask) < 0) {
+    if (rewatch(l, c, was, opened) < 0) {
         model_error("%s: cannot watch fd %d: %s", l->be->name, c->wait_fd, strerror(errno));
         drop(l, c);
     }
@@ -159,49 +193,78 @@ static bool count_in(struct loop *l)
     return !max || l->conns.count < max;
 }
 
-static void add_client(struct loop *l, int fd, const char *peer, uint64_t now)
+static void count_out(struct loop *l)
+{
+    if (l->live) atomic_fetch_sub(l->live, 1);
+}
+
+static void add_client(struct loop *l, int fd, const char *peer, const struct peer_key *key,
+                       uint64_t now)
 {
     const struct model_ctx *m = l->m;
     if (!count_in(l)) {
         refuse_client(fd, m, peer);
         return;
     }
-    struct evconn *c = evconn_new(m, fd, peer);
-    if (!c) {
-        model_error("out of memory for %s", peer);
-        if (l->live) atomic_fetch_sub(l->live, 1);
-        close(fd);
+    if (!admit_per_ip(m, fd, key, peer)) {
+        count_out(l);
         return;
     }
+    struct evconn *c = evconn_new(m, fd, peer, now);
+    if (!c || evtimers_add(&l->conns, c) < 0) {
+        model_error("out of memory for %s", peer);
+        peer_limit_leave(m->per_ip, key);
+        count_out(l);
+        if (c)
+            evconn_free(c);
+        else
+            close(fd);
+        return;
+    }
+    c->peer = *key;
+    c->peer_counted = true;
     if (watch(l, fd, FD_CONN, c, POLL_IN) < 0) {
         model_error("%s: cannot watch fd %d of %s: %s; refused", l->be->name, fd, peer,
                     strerror(errno));
         if (m->proto->refusal) send_bytes(fd, m->proto->refusal, strlen(m->proto->refusal));
-        if (l->live) atomic_fetch_sub(l->live, 1);
-        evconn_free(c);
+        drop(l, c);
         return;
     }
-    c->last_active_ms = now;
-    evlist_add(&l->conns, c);
     service(l, c, now); /* the request is often there already */
+}
+
+/* Out of descriptors: the listener leaves the poller until the pause ends. */
+static void pause_accepts(struct loop *l, int err, uint64_t now)
+{
+    accept_pause_log(err);
+    watch(l, l->listen_fd, FD_FREE, NULL, 0);
+    l->accept_resume_ms = now + ACCEPT_PAUSE_MS;
 }
 
 static void accept_all(struct loop *l, uint64_t now)
 {
     for (;;) {
         char peer[64];
-        int fd = listener_accept(l->listen_fd, peer, sizeof peer);
+        struct peer_key key;
+        int fd = listener_accept(l->listen_fd, peer, sizeof peer, &key);
         if (fd >= 0) {
-            add_client(l, fd, peer, now);
+            add_client(l, fd, peer, &key, now);
             continue;
         }
         if (errno == EINTR || errno == ECONNABORTED) continue;
-        if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-            model_error("accept: %s; pausing accepts", strerror(errno));
-            l->accept_paused = true;
-        }
+        if (accept_out_of_fds(errno)) pause_accepts(l, errno, now);
         return; /* EAGAIN: all accepted */
     }
+}
+
+static void resume_accepts(struct loop *l, uint64_t now)
+{
+    l->accept_resume_ms = 0;
+    if (watch(l, l->listen_fd, FD_LISTENER, NULL, POLL_IN) < 0) {
+        pause_accepts(l, errno, now); /* select: no room either; try again later */
+        return;
+    }
+    accept_all(l, now);
 }
 
 static void begin_stop(struct loop *l, uint64_t now)
@@ -210,15 +273,17 @@ static void begin_stop(struct loop *l, uint64_t now)
     watch(l, l->listen_fd, FD_FREE, NULL, 0);
     close(l->listen_fd);
     watch(l, l->m->stop_fd, FD_FREE, NULL, 0);
-    /* connections waiting for a request close now; the others finish.
-     * service() may move a connection in the list, so walk a snapshot. */
+    /* connections waiting for a request (or a delay) close now; the others
+     * finish. service() may reorder or drop them, so walk a snapshot. */
     size_t n = 0;
     struct evconn **idle = malloc(l->conns.count * sizeof *idle + 1);
-    for (struct evconn *c = l->conns.head; c && idle; c = c->next)
-        if (c->want == EV_WANT_READ) idle[n++] = c;
+    for (size_t i = 0; idle && i < l->conns.count; i++) {
+        struct evconn *c = l->conns.heap[i];
+        if (c->want == EV_WANT_READ || c->want == EV_WANT_TIMER) idle[n++] = c;
+    }
     for (size_t i = 0; i < n; i++)
         service(l, idle[i], now);
-    free(idle); /* out of memory: the idle timeout closes them instead */
+    free(idle); /* out of memory: their timeouts close them instead */
 }
 
 static void housekeeping(struct loop *l, uint64_t now)
@@ -232,19 +297,21 @@ static void housekeeping(struct loop *l, uint64_t now)
         c = next;
     }
     if (l->stop_asked && !l->stopping) begin_stop(l, now);
-    if (l->accept_paused && !l->stopping) {
-        l->accept_paused = false;
-        accept_all(l, now);
+    if (l->accept_resume_ms && now >= l->accept_resume_ms && !l->stopping) resume_accepts(l, now);
+    while ((c = evtimers_due(&l->conns, now))) {
+        evconn_timeout(c);
+        service(l, c, now);
     }
-    while (evlist_next_timeout(&l->conns, l->m, now) == 0)
-        drop(l, l->conns.head);
 }
 
 static int next_timeout(const struct loop *l, uint64_t now)
 {
     if (l->ready) return 0;
-    int t = evlist_next_timeout(&l->conns, l->m, now);
-    if (l->accept_paused && (t < 0 || t > 100)) t = 100;
+    int t = evtimers_wait_ms(&l->conns, now);
+    if (l->accept_resume_ms && !l->stopping) {
+        int resume = ms_until(l->accept_resume_ms, now);
+        if (t < 0 || resume < t) t = resume;
+    }
     return t;
 }
 
@@ -264,6 +331,8 @@ static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
         accept_all(l, now);
         break;
     case FD_CONN:
+        /* the control connection of a transfer waiting on its data socket */
+        if (ev->fd == e->conn->io.fd && e->conn->wait_fd != ev->fd) e->conn->control_ready = true;
         service(l, e->conn, now);
         break;
     default:
@@ -301,5 +370,6 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
     }
     backend->destroy(l.p);
     free(l.fds);
+    evtimers_free(&l.conns);
     return 0;
 }

@@ -6,13 +6,18 @@
  *    the parent closes the client's socket and goes back to 2.
  * Children are reaped as soon as they exit: the SIGCHLD handler writes to a
  * pipe the parent polls next to the listener (no race with poll()), so none
- * stays a zombie; on stop the parent waits for every child before returning. */
+ * stays a zombie; on stop the parent waits for every child before returning.
+ * The parent keeps a table of its children and their clients' addresses:
+ * its size is what --max-conn is checked against, and reaping a child is
+ * when its client leaves the --max-per-ip count (a child killed by a signal
+ * leaves it too). */
 #include "model.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -61,20 +66,52 @@ static int wait_event(const struct model_ctx *m, int sigchld_r)
     return p[0].revents ? 1 : 0;
 }
 
-static unsigned reap(bool block)
+/* The children serving a client, and whose client each serves. */
+struct child {
+    pid_t pid;
+    struct peer_key key;
+};
+
+struct children {
+    struct child *v;
+    size_t n, cap;
+};
+
+/* Room for one more child; false when out of memory. */
+static bool room_for_one(struct children *k)
 {
-    unsigned n = 0;
+    if (k->n < k->cap) return true;
+    size_t cap = k->cap ? k->cap * 2 : 64;
+    struct child *v = realloc(k->v, cap * sizeof *v);
+    if (!v) return false;
+    k->v = v;
+    k->cap = cap;
+    return true;
+}
+
+static void child_gone(const struct model_ctx *m, struct children *k, pid_t pid)
+{
+    for (size_t i = 0; i < k->n; i++) {
+        if (k->v[i].pid != pid) continue;
+        peer_limit_leave(m->per_ip, &k->v[i].key);
+        k->v[i] = k->v[--k->n];
+        return;
+    }
+}
+
+static void reap(const struct model_ctx *m, struct children *k, bool block)
+{
     for (;;) {
         int status;
         pid_t pid = waitpid(-1, &status, block ? 0 : WNOHANG);
         if (pid > 0) {
-            n++;
+            child_gone(m, k, pid);
             if (WIFSIGNALED(status))
                 model_error("child %ld killed by signal %d", (long)pid, WTERMSIG(status));
             continue;
         }
         if (pid < 0 && errno == EINTR) continue;
-        return n; /* 0: none exited yet; -1/ECHILD: no children left */
+        return; /* 0: none exited yet; -1/ECHILD: no children left */
     }
 }
 
@@ -88,6 +125,21 @@ static void serve_in_child(const struct model_ctx *m, int fd, const char *peer, 
     _exit(0);
 }
 
+/* Forks a child for the client (counted in for --max-per-ip already). */
+static void hand_over(const struct model_ctx *m, struct children *k, int fd, const char *peer,
+                      const struct peer_key *key, int sigchld[2])
+{
+    pid_t pid = room_for_one(k) ? fork() : (errno = ENOMEM, -1);
+    if (pid == 0) serve_in_child(m, fd, peer, sigchld);
+    close(fd);
+    if (pid < 0) {
+        model_error("fork: %s", strerror(errno));
+        peer_limit_leave(m->per_ip, key);
+        return;
+    }
+    k->v[k->n++] = (struct child){.pid = pid, .key = *key};
+}
+
 static int fork_run(const struct model_ctx *m)
 {
     int sigchld[2];
@@ -95,33 +147,25 @@ static int fork_run(const struct model_ctx *m)
         model_error("fork: SIGCHLD pipe: %s", strerror(errno));
         return -1;
     }
-    unsigned live = 0;
+    struct children kids = {0};
     for (;;) {
         int r = wait_event(m, sigchld[0]);
-        unsigned gone = reap(false);
-        live = gone > live ? 0 : live - gone;
+        reap(m, &kids, false);
         if (r == 2) break;
         if (r != 1) continue;
         char peer[64];
-        int fd = listener_accept(m->listen_fd, peer, sizeof peer);
+        struct peer_key key;
+        int fd = accept_or_pause(m, peer, sizeof peer, &key);
         if (fd < 0) continue; /* EAGAIN: another wake-up; errors are the client's */
-        if (m->max_conn && live >= m->max_conn) {
+        if (m->max_conn && kids.n >= m->max_conn)
             refuse_client(fd, m, peer);
-            continue;
-        }
-        pid_t pid = fork();
-        if (pid == 0) serve_in_child(m, fd, peer, sigchld);
-        if (pid < 0) {
-            model_error("fork: %s", strerror(errno));
-            close(fd);
-        } else {
-            live++;
-            close(fd);
-        }
+        else if (admit_per_ip(m, fd, &key, peer))
+            hand_over(m, &kids, fd, peer, &key, sigchld);
     }
     /* stop: children see stop_fd too and finish their in-flight answers */
     close(m->listen_fd);
-    reap(true);
+    reap(m, &kids, true);
+    free(kids.v);
     close(sigchld[0]);
     close(sigchld[1]);
     return 0;
@@ -131,4 +175,5 @@ const struct model model_fork = {
     .name = "fork",
     .summary = "a process per connection",
     .run = fork_run,
+    .cap = CAP_TASKS,
 };

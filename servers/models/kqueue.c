@@ -92,4 +92,5 @@ const struct model model_kqueue = {
     .name = "kqueue",
     .summary = "one loop, kqueue with EV_CLEAR (BSD, macOS)",
     .run = kqueue_run,
+    .cap = CAP_FDS,
 };

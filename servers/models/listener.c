@@ -1,5 +1,5 @@
-/* listener.c - the listening socket: opening it, accepting, refusing, and
- * waiting for a client or a stop. */
+/* listener.c - the listening socket: opening it, accepting (and pausing
+ * when out of descriptors), refusing, and waiting for a client or a stop. */
 #ifdef __linux__
 #define _GNU_SOURCE /* accept4 */
 #endif
@@ -97,7 +97,7 @@ void format_addr(const struct sockaddr *sa, char *out, size_t outlen)
     }
 }
 
-int listener_accept(int lfd, char *peer, size_t peerlen)
+int listener_accept(int lfd, char *peer, size_t peerlen, struct peer_key *key)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -117,17 +117,52 @@ int listener_accept(int lfd, char *peer, size_t peerlen)
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     format_addr((struct sockaddr *)&ss, peer, peerlen);
+    if (key) peer_key_of((struct sockaddr *)&ss, key);
     return fd;
 }
 
-void refuse_client(int fd, const struct model_ctx *m, const char *peer)
+static void send_refusal(int fd, const struct model_ctx *m)
 {
     if (m->proto->refusal) {
         ssize_t n = send_bytes(fd, m->proto->refusal, strlen(m->proto->refusal));
         (void)n; /* best effort: a refused client gets no second chance */
     }
+}
+
+void refuse_client(int fd, const struct model_ctx *m, const char *peer)
+{
+    send_refusal(fd, m);
     model_info(m, "refused %s: over --max-conn %u", peer, m->max_conn);
     close(fd);
+}
+
+bool admit_per_ip(const struct model_ctx *m, int fd, const struct peer_key *key, const char *peer)
+{
+    if (peer_limit_enter(m->per_ip, key)) return true;
+    send_refusal(fd, m);
+    model_info(m, "refused %s: over --max-per-ip %u", peer, m->max_per_ip);
+    close(fd);
+    return false;
+}
+
+bool accept_out_of_fds(int err)
+{
+    return err == EMFILE || err == ENFILE || err == ENOBUFS || err == ENOMEM;
+}
+
+void accept_pause_log(int err)
+{
+    model_error("accept: %s; pausing accepts for %d ms", strerror(err), ACCEPT_PAUSE_MS);
+}
+
+int accept_or_pause(const struct model_ctx *m, char *peer, size_t peerlen, struct peer_key *key)
+{
+    int fd = listener_accept(m->listen_fd, peer, peerlen, key);
+    if (fd >= 0 || !accept_out_of_fds(errno)) return fd;
+    accept_pause_log(errno);
+    wait_fd(m, m->stop_fd, POLLIN, ACCEPT_PAUSE_MS, false); /* a stop ends the pause */
+    errno = EAGAIN;
+    return -1;
 }
 
 bool stop_requested(const struct model_ctx *m)
@@ -136,15 +171,25 @@ bool stop_requested(const struct model_ctx *m)
     return poll(&p, 1, 0) > 0;
 }
 
-enum wait_result wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms,
-                         bool watch_stop)
+enum wait_result wait_fds(const struct model_ctx *m, int fd, short events, int control_fd,
+                          int timeout_ms, bool watch_stop)
 {
-    struct pollfd p[2] = {{.fd = fd, .events = events}, {.fd = m->stop_fd, .events = POLLIN}};
+    /* poll() skips an entry whose fd is negative */
+    struct pollfd p[3] = {{.fd = fd, .events = events},
+                          {.fd = control_fd, .events = POLLIN},
+                          {.fd = watch_stop ? m->stop_fd : -1, .events = POLLIN}};
     for (;;) {
-        int n = poll(p, watch_stop ? 2 : 1, timeout_ms);
+        int n = poll(p, 3, timeout_ms);
         if (n < 0 && errno == EINTR) continue; /* a signal: its handler wrote stop_fd */
         if (n < 0) return WAIT_ERROR;
         if (n == 0) return WAIT_TIMEOUT;
+        if (p[1].revents) return WAIT_CONTROL; /* first: an abort wins over more data */
         return p[0].revents ? WAIT_READY : WAIT_STOP;
     }
+}
+
+enum wait_result wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms,
+                         bool watch_stop)
+{
+    return wait_fds(m, fd, events, -1, timeout_ms, watch_stop);
 }

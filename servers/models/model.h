@@ -27,11 +27,23 @@ struct model_ctx {
     socklen_t addrlen;
     const struct proto *proto;
     const struct server_ctx *server;
-    unsigned max_conn;        /* 0 = no limit */
-    unsigned idle_timeout_ms; /* close a client silent this long (0 = never) */
-    unsigned workers;         /* processes/threads for pool models (0 = model default) */
-    int stop_fd;              /* readable once a stop was asked; never drained */
-    bool quiet;               /* log errors only */
+    unsigned max_conn;          /* 0 = no limit */
+    unsigned idle_timeout_ms;   /* silence between requests (0 = never), as the */
+    unsigned header_timeout_ms; /* ... whole head from its first byte, */
+    unsigned body_timeout_ms;   /* ... gap while reading a body or an upload, */
+    unsigned send_timeout_ms;   /* ... gap while the client does not read (conn.h) */
+    unsigned max_per_ip;        /* sessions from one client address (0 = no limit) */
+    struct peer_limit *per_ip;  /* ... their counts (NULL: off), shared by all processes */
+    unsigned workers;           /* processes/threads for pool models (0 = model default) */
+    int stop_fd;                /* readable once a stop was asked; never drained */
+    bool quiet;                 /* log errors only */
+};
+
+/* How a model's default --max-conn is found when none was given (main.c). */
+enum conn_cap {
+    CAP_NONE,  /* one client at a time, or a fixed pool of workers bounds it */
+    CAP_TASKS, /* a process or thread per client: a fixed default (1024) */
+    CAP_FDS,   /* one process of many clients: from RLIMIT_NOFILE, less a reserve */
 };
 
 struct model {
@@ -41,7 +53,23 @@ struct model {
     bool reuseport;                        /* main.c opens the listener with SO_REUSEPORT */
     bool one_request;                      /* HTTP answers one request per connection, then closes
                                               (server_ctx.one_request), so other clients get a turn */
+    enum conn_cap cap;                     /* the default --max-conn */
 };
+
+/* ---- peer_limit.c: --max-per-ip, one count per client address ---- */
+
+struct peer_key {
+    unsigned char ip[16]; /* IPv6, or IPv4 as ::ffff:a.b.c.d */
+};
+void peer_key_of(const struct sockaddr *sa, struct peer_key *out);
+/* A table in shared memory (fork() keeps it shared), for up to max_conn
+ * sessions at once (0: a generous default). NULL when out of memory. */
+struct peer_limit *peer_limit_new(unsigned max_per_ip, unsigned max_conn);
+void peer_limit_free(struct peer_limit *pl);
+/* Counts a session from k in; false (not counted) when k has max_per_ip
+ * already. pl NULL: always true. */
+bool peer_limit_enter(struct peer_limit *pl, const struct peer_key *k);
+void peer_limit_leave(struct peer_limit *pl, const struct peer_key *k);
 
 /* ---- listener.c: the listening socket ---- */
 
@@ -51,23 +79,39 @@ int listener_open(const char *host, const char *port, bool reuseport, struct soc
 /* "ip:port" (IPv6 as "[ip]:port") */
 void format_addr(const struct sockaddr *sa, char *out, size_t outlen);
 /* Accepts one client as a non-blocking, close-on-exec socket with
- * TCP_NODELAY; peer gets its address. -1 with errno (EAGAIN when none is
- * waiting). */
-int listener_accept(int lfd, char *peer, size_t peerlen);
-/* Sends the protocol's refusal (best effort, never blocks) and closes fd. */
+ * TCP_NODELAY; peer gets its address as text, key (may be NULL) as a
+ * --max-per-ip key. -1 with errno (EAGAIN when none is waiting). */
+int listener_accept(int lfd, char *peer, size_t peerlen, struct peer_key *key);
+/* Sends the protocol's refusal (best effort, never blocks) to a client over
+ * --max-conn, logs it, closes fd. */
 void refuse_client(int fd, const struct model_ctx *m, const char *peer);
+/* Counts the client in for --max-per-ip; false: refused and closed. */
+bool admit_per_ip(const struct model_ctx *m, int fd, const struct peer_key *key, const char *peer);
 int set_nonblock_cloexec(int fd); /* 0, or -1 with errno */
 /* True once a stop was asked. */
 bool stop_requested(const struct model_ctx *m);
 
+/* Out of descriptors (EMFILE, ENFILE, or no kernel memory for one), a model
+ * stops accepting for ACCEPT_PAUSE_MS, as nginx does, instead of retrying a
+ * listener that stays readable; every pause is logged once. */
+#define ACCEPT_PAUSE_MS 500
+bool accept_out_of_fds(int err);
+void accept_pause_log(int err);
+/* Blocking models: listener_accept(); out of descriptors, it logs and
+ * sleeps ACCEPT_PAUSE_MS on the stop pipe, then fails with EAGAIN. */
+int accept_or_pause(const struct model_ctx *m, char *peer, size_t peerlen, struct peer_key *key);
+
 enum wait_result {
     WAIT_READY,   /* fd is ready */
+    WAIT_CONTROL, /* the control connection is readable (wait_fds) */
     WAIT_TIMEOUT, /* timeout_ms passed first */
     WAIT_STOP,    /* a stop was asked (only if watch_stop) */
     WAIT_ERROR,   /* poll() failed */
 };
-/* Waits until fd is ready for events (POLLIN/POLLOUT) or a stop is asked;
- * timeout_ms -1 = forever. */
+/* Waits until fd is ready for events (POLLIN/POLLOUT), control_fd (-1:
+ * none) is readable, or a stop is asked; timeout_ms -1 = forever. */
+enum wait_result wait_fds(const struct model_ctx *m, int fd, short events, int control_fd,
+                          int timeout_ms, bool watch_stop);
 enum wait_result wait_fd(const struct model_ctx *m, int fd, short events, int timeout_ms,
                          bool watch_stop);
 
@@ -86,13 +130,80 @@ ssize_t send_file_range(int sock, int fd, off_t off, size_t count);
 /* send() that never raises SIGPIPE. */
 ssize_t send_bytes(int sock, const void *buf, size_t len);
 
+/* ---- connio.c: one client, as every driver handles it ---- */
+
+#define NO_DEADLINE UINT64_MAX
+/* How long an upload's control connection must stay up after its data
+ * EOF before the upload commits (connio.c's confirm_upload()). */
+#define UPLOAD_GRACE_MS 5
+
+struct connio {
+    int fd; /* the client's (control) connection, non-blocking */
+    struct session *s;
+    struct datachan dc;      /* FTP data channel */
+    uint64_t last_active_ms; /* bytes moved last (the gap timeouts count from it) */
+    uint64_t head_start_ms;  /* first byte of an unfinished head (0: none) */
+    uint64_t upload_eof_ms;  /* an upload's data EOF came then: confirming (0: no) */
+    int expired_on;          /* the action whose timeout passed, -1: none */
+    bool eof, eof_fed;       /* the peer's EOF came / was fed to the session */
+    size_t have, off;        /* unconsumed input: in[off..have) */
+    char in[16384];
+};
+
+enum io_result {
+    IO_PROGRESS, /* bytes moved (or EOF reached the session): go on */
+    IO_BLOCKED,  /* the socket would block: wait */
+    IO_OVER,     /* the connection is over */
+};
+
+uint64_t monotonic_ms(void);
+/* ms from now until deadline (0: due, -1: NO_DEADLINE), for poll(). */
+int ms_until(uint64_t deadline_ms, uint64_t now_ms);
+void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms);
+/* Closes the data channel and the connection, frees the session. */
+void connio_close(struct connio *c);
+/* ACT_READ: feeds buffered input (or the EOF, once), else reads what the
+ * socket has for the next call. */
+enum io_result connio_read(struct connio *c, uint64_t now_ms);
+/* The same without reading: IO_BLOCKED when nothing is buffered (uring). */
+enum io_result connio_feed(struct connio *c, uint64_t now_ms);
+/* n bytes were received into in[0..n) (uring); 0 or less: EOF. */
+void connio_received(struct connio *c, ssize_t n);
+/* session_done(), and what follows from it for the clocks. */
+void connio_done(struct connio *c, const struct action *a, ssize_t result, uint64_t now_ms);
+/* ACT_WRITE / ACT_SENDFILE: one send; connio_done() unless it blocks. */
+enum io_result connio_send(struct connio *c, const struct action *a, uint64_t now_ms);
+/* During a transfer: reads and feeds what came on the control connection
+ * (never blocks). false: the transfer must fail (EOF, reset, or the session
+ * asks to abort). */
+bool connio_control_ok(struct connio *c, uint64_t now_ms);
+/* A data action (datachan.h), as far as it goes without blocking; when
+ * done, session_done() was called. control_ready: the control connection
+ * fired while a transfer waited. An upload's clean EOF counts only once the
+ * control connection stayed up a moment longer (UPLOAD_GRACE_MS): the wait
+ * for that is a DC_WAIT_IN on the control connection itself. */
+struct dc_step connio_data(struct connio *c, const struct action *a, bool stopping,
+                           bool control_ready, uint64_t now_ms);
+/* The deadline of the data action a passed: it fails (session_done -1),
+ * except an upload whose grace after its data EOF is over: it commits. */
+void connio_data_timed_out(struct connio *c, const struct action *a, uint64_t now_ms);
+/* When the timeout of waiting to perform action `waiting` passes (conn.h:
+ * the session's phase picks it), NO_DEADLINE when none runs. */
+uint64_t connio_deadline(const struct connio *c, const struct model_ctx *m,
+                         enum action_kind waiting);
+/* That timeout passed on a read or send: session_expire(). */
+void connio_expire(struct connio *c, enum action_kind waiting, uint64_t now_ms);
+/* The first action after connio_expire(): true when the session asks again
+ * for what timed out (it had nothing to say): the driver closes. */
+bool connio_expired_again(struct connio *c, enum action_kind next);
+
 /* ---- drive_blocking.c: the connection loop of blocking-style models ---- */
 
 /* How a blocking-style model waits: plain poll() or a coroutine yield. */
 struct io {
-    /* Like wait_fd(). */
-    enum wait_result (*wait)(const struct model_ctx *m, int fd, short events, int timeout_ms,
-                             bool watch_stop);
+    /* Like wait_fds(). */
+    enum wait_result (*wait)(const struct model_ctx *m, int fd, short events, int control_fd,
+                             int timeout_ms, bool watch_stop);
 };
 extern const struct io io_blocking;
 
@@ -102,45 +213,60 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
 /* ---- drive_event.c: per-connection state of event-driven models ---- */
 
 enum ev_want {
-    EV_WANT_READ,  /* wait until readable */
-    EV_WANT_WRITE, /* wait until writable (output pending) */
+    EV_WANT_READ,  /* wait until wait_fd is readable */
+    EV_WANT_WRITE, /* wait until wait_fd is writable (output pending) */
     EV_WANT_AGAIN, /* made progress but yielded for fairness: run again soon */
+    EV_WANT_TIMER, /* ACT_DELAY: watch nothing, run again at deadline_ms */
     EV_WANT_CLOSE, /* done: evconn_free() it */
 };
 
 struct evconn {
-    int fd;
-    struct session *session;
+    struct connio io;
+    const struct model_ctx *m;
     enum ev_want want;
-    int wait_fd;        /* the fd that want is about: fd, or a data channel socket */
-    struct datachan dc; /* FTP data channel */
-    uint64_t last_active_ms;
-    struct evconn *prev, *next; /* the idle list, least recently active first */
-    struct evconn *next_ready;  /* the loop's list of connections to run again */
-    bool queued;                /* ... and whether it is on it */
-    bool eof;
-    size_t in_have, in_off; /* unconsumed input is in[in_off..in_have) */
-    char in[16384];
+    enum action_kind waiting; /* the action it waits to perform (which timeout runs) */
+    int wait_fd;              /* the fd that want is about: io.fd, or a data channel socket */
+    bool watch_control;       /* ... a transfer's: io.fd is watched for input too */
+    bool control_ready;       /* ... and it fired (set by the loop) */
+    bool timed_out;           /* the deadline passed (set by evconn_timeout) */
+    uint64_t delay_until_ms;  /* ACT_DELAY in progress until then (0: none) */
+    uint64_t deadline_ms;     /* the timer: what it waits for times out then */
+    size_t timer_slot;        /* its place in the evtimers heap */
+    struct peer_key peer;     /* for --max-per-ip */
+    bool peer_counted;
+    void *owner;               /* uring: the struct uconn around it */
+    struct evconn *next_ready; /* the loop's list of connections to run again */
+    bool queued;               /* ... and whether it is on it */
 };
 
-struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer);
-void evconn_free(struct evconn *c); /* closes fd */
-/* Moves the session forward as far as the socket allows. stopping: a stop
- * was asked, so a connection waiting for a new request is closed.
- * last_active_ms becomes now_ms only if bytes moved. */
+struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, uint64_t now_ms);
+void evconn_free(struct evconn *c); /* closes fd, leaves --max-per-ip */
+/* Moves the session forward as far as the sockets allow, then sets
+ * deadline_ms for what it waits for. stopping: a stop was asked, so a
+ * connection waiting for a new request (or a delay) ends now. */
 enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms);
+/* Its deadline passed: the next evconn_run() expires the session, fails
+ * the data action, or ends the delay. */
+void evconn_timeout(struct evconn *c);
+/* ACT_DELAY: EV_WANT_TIMER (nothing is watched) until delay_until_ms, then
+ * (or at once on a stop, with -1) session_done() and EV_WANT_AGAIN. */
+enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms);
 
-/* A list of connections ordered by last activity, for idle timeouts. */
-struct evlist {
-    struct evconn *head, *tail;
-    size_t count;
+/* ---- evtimers.c: connections by deadline, a binary min-heap ---- */
+
+struct evtimers {
+    struct evconn **heap; /* heap[0] has the earliest deadline */
+    size_t count, cap;
 };
-void evlist_add(struct evlist *l, struct evconn *c);
-void evlist_remove(struct evlist *l, struct evconn *c);
-void evlist_touch(struct evlist *l, struct evconn *c, uint64_t now_ms);
-/* ms until the oldest connection times out (-1: none, 0: one is due). */
-int evlist_next_timeout(const struct evlist *l, const struct model_ctx *m, uint64_t now_ms);
-uint64_t monotonic_ms(void);
+int evtimers_add(struct evtimers *t, struct evconn *c); /* 0, or -1 out of memory */
+void evtimers_remove(struct evtimers *t, struct evconn *c);
+/* c->deadline_ms changed: O(log n). */
+void evtimers_update(struct evtimers *t, struct evconn *c);
+/* The connection whose deadline passed first, or NULL. */
+struct evconn *evtimers_due(const struct evtimers *t, uint64_t now_ms);
+/* ms until the earliest deadline (-1: none, 0: due). */
+int evtimers_wait_ms(const struct evtimers *t, uint64_t now_ms);
+void evtimers_free(struct evtimers *t);
 
 /* ---- the models built on this platform (main.c's table) ---- */
 extern const struct model model_iterative, model_fork, model_thread, model_poll, model_select;

@@ -104,4 +104,5 @@ const struct model model_nonblock = {
     .name = "nonblock",
     .summary = "non-blocking sockets tried in a busy loop, no poller (spins a core)",
     .run = nonblock_run,
+    .cap = CAP_FDS,
 };

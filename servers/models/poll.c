@@ -117,4 +117,5 @@ const struct model model_poll = {
     .name = "poll",
     .summary = "one loop, a pollfd array scanned each wake-up",
     .run = poll_run,
+    .cap = CAP_FDS,
 };

@@ -8,7 +8,10 @@
  * 4. The parent only supervises: a worker that dies is replaced (respawn);
  *    on stop it waits for every worker to finish its in-flight answer.
  * Concurrency is N: a client beyond N waits in the listen queue. --max-conn
- * is kept with a counter of busy workers in memory shared by all of them. */
+ * is kept with a counter of busy workers in memory shared by all of them,
+ * --max-per-ip with the shared table of peer_limit.c; each worker notes in
+ * its shared slot what it counted, so the parent can take a dead worker's
+ * client out of both counts. */
 #include "model.h"
 
 #include <errno.h>
@@ -23,46 +26,84 @@
 
 #define DEFAULT_WORKERS 4
 
-static void worker_loop(const struct model_ctx *m, atomic_uint *busy)
+/* What a worker counted for its current client. */
+enum { SLOT_IDLE, SLOT_BUSY /* in busy */, SLOT_PER_IP /* and in --max-per-ip */ };
+
+struct worker_slot {
+    atomic_int state;
+    struct peer_key key;
+};
+
+struct shared {
+    atomic_uint busy; /* clients being served, for --max-conn */
+    struct worker_slot slot[];
+};
+
+/* Serves one client in worker slot w, keeping the counts. */
+static void serve_one(const struct model_ctx *m, struct shared *sh, struct worker_slot *w, int fd,
+                      const char *peer, const struct peer_key *key)
+{
+    unsigned others = atomic_fetch_add(&sh->busy, 1);
+    atomic_store(&w->state, SLOT_BUSY);
+    if (m->max_conn && others >= m->max_conn) {
+        refuse_client(fd, m, peer);
+    } else if (admit_per_ip(m, fd, key, peer)) {
+        w->key = *key;
+        atomic_store(&w->state, SLOT_PER_IP);
+        drive_blocking(m, &io_blocking, fd, peer);
+        peer_limit_leave(m->per_ip, key);
+    }
+    atomic_store(&w->state, SLOT_IDLE);
+    atomic_fetch_sub(&sh->busy, 1);
+}
+
+static void worker_loop(const struct model_ctx *m, struct shared *sh, struct worker_slot *w)
 {
     signal(SIGCHLD, SIG_DFL);
     for (;;) {
         if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY)
             break; /* stop (or a broken poll) */
         char peer[64];
-        int fd = listener_accept(m->listen_fd, peer, sizeof peer);
+        struct peer_key key;
+        int fd = accept_or_pause(m, peer, sizeof peer, &key);
         if (fd < 0) continue; /* EAGAIN: another worker won this client */
-        unsigned others = atomic_fetch_add(busy, 1);
-        if (m->max_conn && others >= m->max_conn)
-            refuse_client(fd, m, peer);
-        else
-            drive_blocking(m, &io_blocking, fd, peer);
-        atomic_fetch_sub(busy, 1);
+        serve_one(m, sh, w, fd, peer, &key);
     }
     _exit(0);
 }
 
-static pid_t spawn(const struct model_ctx *m, atomic_uint *busy)
+static pid_t spawn(const struct model_ctx *m, struct shared *sh, unsigned i)
 {
     pid_t pid = fork();
-    if (pid == 0) worker_loop(m, busy);
+    if (pid == 0) worker_loop(m, sh, &sh->slot[i]);
     if (pid < 0) model_error("fork: %s", strerror(errno));
     return pid;
+}
+
+/* A worker died: what it counted for its client is no longer so. */
+static void release_slot(const struct model_ctx *m, struct shared *sh, struct worker_slot *w)
+{
+    int state = atomic_exchange(&w->state, SLOT_IDLE);
+    if (state == SLOT_PER_IP) peer_limit_leave(m->per_ip, &w->key);
+    if (state != SLOT_IDLE) atomic_fetch_sub(&sh->busy, 1);
 }
 
 static int prefork_run(const struct model_ctx *m)
 {
     unsigned n = m->workers ? m->workers : DEFAULT_WORKERS;
+    size_t bytes = sizeof(struct shared) + n * sizeof(struct worker_slot);
     pid_t *pids = calloc(n, sizeof *pids);
-    atomic_uint *busy =
-        mmap(NULL, sizeof *busy, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-    if (!pids || busy == MAP_FAILED) {
+    struct shared *sh =
+        mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!pids || sh == MAP_FAILED) {
         free(pids);
         return -1;
     }
-    atomic_init(busy, 0);
-    for (unsigned i = 0; i < n; i++)
-        pids[i] = spawn(m, busy);
+    atomic_init(&sh->busy, 0);
+    for (unsigned i = 0; i < n; i++) {
+        atomic_init(&sh->slot[i].state, SLOT_IDLE);
+        pids[i] = spawn(m, sh, i);
+    }
 
     /* supervise: waitpid() returns when a worker exits; the stop pipe ends it */
     while (!stop_requested(m)) {
@@ -73,14 +114,15 @@ static int prefork_run(const struct model_ctx *m)
         for (unsigned i = 0; i < n; i++) {
             if (pids[i] != pid) continue;
             model_error("worker %ld exited (status %d); respawning", (long)pid, status);
-            pids[i] = stop_requested(m) ? -1 : spawn(m, busy);
+            release_slot(m, sh, &sh->slot[i]);
+            pids[i] = stop_requested(m) ? -1 : spawn(m, sh, i);
         }
     }
     close(m->listen_fd);
     while (waitpid(-1, NULL, 0) > 0 || errno == EINTR) {
     }
     free(pids);
-    munmap(busy, sizeof *busy);
+    munmap(sh, bytes);
     return 0;
 }
 
@@ -88,4 +130,5 @@ const struct model model_prefork = {
     .name = "prefork",
     .summary = "N processes accept on one listener (--workers N, default 4)",
     .run = prefork_run,
+    .cap = CAP_NONE,
 };

@@ -83,4 +83,5 @@ const struct model model_reuseport = {
     .summary = "N epoll loops on N threads, a SO_REUSEPORT listener each (--workers N)",
     .run = reuseport_run,
     .reuseport = true,
+    .cap = CAP_FDS,
 };

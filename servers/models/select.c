@@ -84,4 +84,5 @@ const struct model model_select = {
     .name = "select",
     .summary = "one loop, select() over two fd_sets",
     .run = select_run,
+    .cap = CAP_FDS,
 };

@@ -4,8 +4,10 @@
  * 2. Wait for a client (or a stop).
  * 3. Start a detached thread that serves it; back to 2.
  * Threads get a small explicit stack (THREAD_STACK) so thousands fit; the
- * only shared state is the count of live threads, under a mutex. On stop,
- * wait until every thread has finished its in-flight answer. */
+ * shared state is the count of live threads, under a mutex, and the
+ * --max-per-ip table (its own lock). On stop, wait until every thread has
+ * finished its in-flight answer. Out of descriptors, accept_or_pause()
+ * sleeps on the stop pipe a while. */
 #include "model.h"
 
 #include <errno.h>
@@ -29,22 +31,29 @@ struct client {
     struct live_count *live;
     int fd;
     char peer[64];
+    struct peer_key key; /* counted in --max-per-ip */
 };
+
+static void count_out(struct live_count *live)
+{
+    pthread_mutex_lock(&live->lock);
+    if (--live->n == 0) pthread_cond_signal(&live->zero);
+    pthread_mutex_unlock(&live->lock);
+}
 
 static void *serve(void *arg)
 {
     struct client *c = arg;
     drive_blocking(c->m, &io_blocking, c->fd, c->peer);
-    pthread_mutex_lock(&c->live->lock);
-    if (--c->live->n == 0) pthread_cond_signal(&c->live->zero);
-    pthread_mutex_unlock(&c->live->lock);
+    peer_limit_leave(c->m->per_ip, &c->key);
+    count_out(c->live);
     free(c);
     return NULL;
 }
 
 /* Starts a thread for the client, or refuses it. */
 static void hand_over(const struct model_ctx *m, struct live_count *live, pthread_attr_t *attr,
-                      int fd, const char *peer)
+                      int fd, const char *peer, const struct peer_key *key)
 {
     pthread_mutex_lock(&live->lock);
     bool full = m->max_conn && live->n >= m->max_conn;
@@ -54,11 +63,15 @@ static void hand_over(const struct model_ctx *m, struct live_count *live, pthrea
         refuse_client(fd, m, peer);
         return;
     }
+    if (!admit_per_ip(m, fd, key, peer)) {
+        count_out(live);
+        return;
+    }
     struct client *c = malloc(sizeof *c);
     pthread_t tid;
     int rc = ENOMEM;
     if (c) {
-        *c = (struct client){.m = m, .live = live, .fd = fd};
+        *c = (struct client){.m = m, .live = live, .fd = fd, .key = *key};
         snprintf(c->peer, sizeof c->peer, "%s", peer);
         rc = pthread_create(&tid, attr, serve, c);
     }
@@ -66,9 +79,8 @@ static void hand_over(const struct model_ctx *m, struct live_count *live, pthrea
     model_error("cannot start a thread for %s: %s", peer, strerror(rc));
     free(c);
     close(fd);
-    pthread_mutex_lock(&live->lock);
-    live->n--;
-    pthread_mutex_unlock(&live->lock);
+    peer_limit_leave(m->per_ip, key);
+    count_out(live);
 }
 
 static int thread_run(const struct model_ctx *m)
@@ -83,8 +95,9 @@ static int thread_run(const struct model_ctx *m)
         /* a stop (or a failed poll) ends accepting */
         if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY) break;
         char peer[64];
-        int fd = listener_accept(m->listen_fd, peer, sizeof peer);
-        if (fd >= 0) hand_over(m, &live, &attr, fd, peer);
+        struct peer_key key;
+        int fd = accept_or_pause(m, peer, sizeof peer, &key);
+        if (fd >= 0) hand_over(m, &live, &attr, fd, peer, &key);
     }
     close(m->listen_fd);
     /* stop: threads see stop_fd too; wait for the in-flight ones */
@@ -100,4 +113,5 @@ const struct model model_thread = {
     .name = "thread",
     .summary = "a thread per connection",
     .run = thread_run,
+    .cap = CAP_TASKS,
 };

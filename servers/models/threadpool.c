@@ -6,7 +6,8 @@
  * 4. Backpressure: when the queue is full, the client is refused (HTTP 503)
  *    at once rather than left waiting behind busy workers.
  * On stop: no more accepts; workers finish the queued and in-flight clients
- * (a client between requests is closed by drive_blocking), then exit. */
+ * (a client between requests is closed by drive_blocking), then exit.
+ * Out of descriptors, accept_or_pause() sleeps on the stop pipe a while. */
 #include "model.h"
 
 #include <errno.h>
@@ -23,6 +24,7 @@
 struct queued {
     int fd;
     char peer[64];
+    struct peer_key key; /* counted in --max-per-ip */
 };
 
 struct pool {
@@ -53,6 +55,7 @@ static void *worker(void *arg)
         pthread_mutex_unlock(&p->lock);
 
         drive_blocking(p->m, &io_blocking, c.fd, c.peer);
+        peer_limit_leave(p->m->per_ip, &c.key);
 
         pthread_mutex_lock(&p->lock);
         p->busy--;
@@ -60,21 +63,26 @@ static void *worker(void *arg)
     }
 }
 
-/* Queues a client, or refuses it when the queue (or --max-conn) is full. */
-static void enqueue(struct pool *p, int fd, const char *peer)
+/* Queues a client, or refuses it when the queue (or --max-conn, or its
+ * address's --max-per-ip) is full. */
+static void enqueue(struct pool *p, int fd, const char *peer, const struct peer_key *key)
 {
     const struct model_ctx *m = p->m;
+    if (!admit_per_ip(m, fd, key, peer)) return;
     pthread_mutex_lock(&p->lock);
     bool full = p->len == QUEUE_CAP || (m->max_conn && p->len + p->busy >= m->max_conn);
     if (!full) {
         struct queued *slot = &p->q[(p->head + p->len) % QUEUE_CAP];
         slot->fd = fd;
+        slot->key = *key;
         snprintf(slot->peer, sizeof slot->peer, "%s", peer);
         p->len++;
         pthread_cond_signal(&p->nonempty);
     }
     pthread_mutex_unlock(&p->lock);
-    if (full) refuse_client(fd, m, peer);
+    if (!full) return;
+    peer_limit_leave(m->per_ip, key);
+    refuse_client(fd, m, peer);
 }
 
 static int threadpool_run(const struct model_ctx *m)
@@ -96,8 +104,9 @@ static int threadpool_run(const struct model_ctx *m)
     for (;;) {
         if (wait_fd(m, m->listen_fd, POLLIN, -1, true) != WAIT_READY) break; /* stop */
         char peer[64];
-        int fd = listener_accept(m->listen_fd, peer, sizeof peer);
-        if (fd >= 0) enqueue(&p, fd, peer);
+        struct peer_key key;
+        int fd = accept_or_pause(m, peer, sizeof peer, &key);
+        if (fd >= 0) enqueue(&p, fd, peer, &key);
     }
     close(m->listen_fd);
     pthread_mutex_lock(&p.lock);
@@ -116,4 +125,5 @@ const struct model model_threadpool = {
     .name = "threadpool",
     .summary = "fixed worker threads and a bounded queue (--workers N, default 8)",
     .run = threadpool_run,
+    .cap = CAP_NONE,
 };

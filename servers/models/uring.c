@@ -6,17 +6,25 @@
  * 1. main.c created the listener; submit a multishot accept on it (one
  *    submission, a completion per client; re-armed if the kernel ends it, or
  *    single-shot accepts on kernels without it) and a poll on the stop pipe.
- * 2. Wait for completions, at most until the oldest idle client is due.
+ * 2. Wait for completions, at most until the earliest connection deadline
+ *    (evtimers.c, as the event loops) or the end of an accept pause.
  * 3. Accept done: start the client's session. Recv done: feed the bytes.
  *    Send done: tell the session how much went. Then submit the next
- *    operation the session asks for - each client has at most one in flight.
- * 4. Idle clients (and, on stop, clients waiting for a request) are shut
- *    down: their pending recv completes with 0 and the connection closes.
+ *    operation the session asks for - each client has one in flight, plus,
+ *    during an FTP transfer, a poll on its control connection (conn.h: its
+ *    EOF or an ABOR fails the transfer; the data poll is then cancelled).
+ * 4. A deadline passed: the operation in flight is cancelled, and its
+ *    completion (-ECANCELED) expires the session or fails the data action.
+ *    An ACT_DELAY submits nothing: the timer alone ends it.
+ * Out of descriptors, the accept is not re-armed for ACCEPT_PAUSE_MS (a
+ * multishot accept that failed would fail again at once, forever).
+ * On stop, clients waiting for a request are shut down: their pending recv
+ * completes with 0 and the connection closes.
  * File bodies: io_uring has no sendfile, so a chunk is pread() from the page
  * cache into the connection's buffer and sent from there.
- * The FTP data channel is datachan.c's, as for every model: its sockets are
- * non-blocking, and where one would block, a poll on it goes through the ring
- * and its completion runs the same step again.
+ * The FTP data channel is connio.c's and datachan.c's, as for every model:
+ * its sockets are non-blocking, and where one would block, a poll on it
+ * goes through the ring and its completion runs the same step again.
  */
 #include "model.h"
 
@@ -34,12 +42,21 @@
 #define FILE_CHUNK (64 * 1024)
 
 /* the low two bits of user_data: which operation of the connection completed */
-enum op { OP_RECV = 0, OP_SEND = 1, OP_DATA = 2 /* a poll for the FTP data action in u->sent */ };
+enum op {
+    OP_RECV = 0,
+    OP_SEND = 1,
+    OP_DATA = 2,   /* a poll for the FTP data action in u->sent */
+    OP_CONTROL = 3 /* a poll on the control connection during a transfer */
+};
 
 struct uconn {
-    struct evconn *ev;  /* session, input buffer, idle-list links */
-    bool pending;       /* an operation is in flight: the kernel owns a buffer */
-    bool closing;       /* shut down; free when the pending operation completes */
+    struct evconn *ev;  /* session, input, clocks, timer */
+    bool pending;       /* the main operation is in flight: the kernel owns a buffer */
+    enum op pending_op; /* ... which one */
+    bool control_poll;  /* an OP_CONTROL is in flight */
+    bool cancelled;     /* the main operation was cancelled: its deadline passed */
+    bool fail_transfer; /* the control connection ended or aborted the transfer */
+    bool closing;       /* over: freed once nothing is in flight */
     struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
     char chunk[FILE_CHUNK];
 };
@@ -49,8 +66,10 @@ static char tag_accept, tag_stop; /* user_data of the listener's and stop pipe's
 struct uloop {
     const struct model_ctx *m;
     struct io_uring ring;
-    struct evlist conns;
+    struct evtimers conns; /* every connection, by deadline */
     bool stopping, multishot;
+    bool accept_armed;         /* an accept is in the kernel */
+    uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
 };
 
 static struct io_uring_sqe *get_sqe(struct uloop *l)
@@ -71,184 +90,309 @@ static void submit_accept(struct uloop *l)
     else
         io_uring_prep_accept(sqe, l->m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     io_uring_sqe_set_data(sqe, &tag_accept);
+    l->accept_armed = true;
+}
+
+static void *tag_of(struct uconn *u, enum op op)
+{
+    return (void *)((uintptr_t)u | op);
+}
+
+/* Cancels an operation by its user_data; the cancel's own completion is
+ * ignored (user_data NULL). */
+static void cancel(struct uloop *l, void *tag)
+{
+    struct io_uring_sqe *sqe = get_sqe(l);
+    io_uring_prep_cancel(sqe, tag, 0);
+    io_uring_sqe_set_data(sqe, NULL);
 }
 
 static void submit_op(struct uloop *l, struct uconn *u, enum op op, const void *buf, size_t len)
 {
     struct io_uring_sqe *sqe = get_sqe(l);
     if (op == OP_RECV)
-        io_uring_prep_recv(sqe, u->ev->fd, (void *)buf, len, 0);
+        io_uring_prep_recv(sqe, u->ev->io.fd, (void *)buf, len, 0);
     else
-        io_uring_prep_send(sqe, u->ev->fd, buf, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | op);
+        io_uring_prep_send(sqe, u->ev->io.fd, buf, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data(sqe, tag_of(u, op));
     u->pending = true;
+    u->pending_op = op;
 }
 
-/* Runs the FTP data action a (datachan.c) as far as it goes without
- * blocking. true: it waits for a poll on the ring; false: it is done. */
-static bool step_data(struct uloop *l, struct uconn *u, const struct action *a)
+static void submit_poll(struct uloop *l, struct uconn *u, enum op op, int fd, unsigned events)
+{
+    struct io_uring_sqe *sqe = get_sqe(l);
+    io_uring_prep_poll_add(sqe, fd, events);
+    io_uring_sqe_set_data(sqe, tag_of(u, op));
+}
+
+/* Runs the FTP data action a as far as it goes without blocking. true: it
+ * waits for a poll on the ring; false: it is done. */
+static bool step_data(struct uloop *l, struct uconn *u, const struct action *a, uint64_t now)
 {
     struct evconn *c = u->ev;
-    struct dc_step st = datachan_step(&c->dc, a, l->stopping);
-    if (st.status == DC_DONE) {
-        session_done(c->session, a, st.result);
-        return false;
-    }
-    struct io_uring_sqe *sqe = get_sqe(l);
-    io_uring_prep_poll_add(sqe, st.fd, st.status == DC_WAIT_IN ? POLLIN : POLLOUT);
-    io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)u | OP_DATA);
+    struct dc_step st = connio_data(&c->io, a, l->stopping, false, now);
+    if (st.status == DC_DONE) return false;
+    submit_poll(l, u, OP_DATA, st.fd, st.status == DC_WAIT_IN ? POLLIN : POLLOUT);
     u->sent = *a;
     u->pending = true;
+    u->pending_op = OP_DATA;
+    if (st.watch_control && !u->control_poll) {
+        submit_poll(l, u, OP_CONTROL, c->io.fd, POLLIN);
+        u->control_poll = true;
+    }
     return true;
 }
 
 static void free_conn(struct uloop *l, struct uconn *u)
 {
-    evlist_remove(&l->conns, u->ev);
+    evtimers_remove(&l->conns, u->ev);
     evconn_free(u->ev);
     free(u);
 }
 
-/* Moves the session on until it needs the kernel (or is over). */
-static void advance(struct uloop *l, struct uconn *u)
+/* The session is over: free the connection once nothing is in flight. */
+static void finish(struct uloop *l, struct uconn *u)
+{
+    if (!u->control_poll) {
+        free_conn(l, u);
+        return;
+    }
+    u->closing = true;
+    cancel(l, tag_of(u, OP_CONTROL));
+    u->ev->deadline_ms = NO_DEADLINE;
+    evtimers_update(&l->conns, u->ev);
+}
+
+/* One action: submits what it needs (EV_WANT_READ/WRITE), waits for the
+ * timer (EV_WANT_TIMER), goes on (EV_WANT_AGAIN) or ends (EV_WANT_CLOSE). */
+static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *a, uint64_t now)
 {
     struct evconn *c = u->ev;
-    while (!u->pending) {
-        struct action a;
-        session_next(c->session, &a);
-        if (a.kind == ACT_READ && c->in_off < c->in_have) {
-            size_t n = session_feed(c->session, c->in + c->in_off, c->in_have - c->in_off);
-            c->in_off += n;
-            if (n == 0) break; /* a session asking for input must take some */
-        } else if (a.kind == ACT_READ) {
-            if (c->eof || l->stopping || u->closing) break;
-            submit_op(l, u, OP_RECV, c->in, sizeof c->in);
-            c->want = EV_WANT_READ;
-            return;
-        } else if (a.kind == ACT_WRITE) {
-            u->sent = a;
-            submit_op(l, u, OP_SEND, a.buf, a.len);
-            c->want = EV_WANT_WRITE;
-            return;
-        } else if (a.kind == ACT_SENDFILE) {
-            size_t want = a.count < sizeof u->chunk ? a.count : sizeof u->chunk;
-            ssize_t n = pread(a.fd, u->chunk, want, a.off);
-            if (n <= 0) {
-                session_done(c->session, &a, -1); /* unreadable or shrank */
-                continue;
-            }
-            u->sent = a;
-            submit_op(l, u, OP_SEND, u->chunk, (size_t)n);
-            c->want = EV_WANT_WRITE;
-            return;
-        } else if (!datachan_action(a.kind)) {
-            break; /* ACT_CLOSE */
-        } else if (step_data(l, u, &a)) {
-            return;
+    switch (a->kind) {
+    case ACT_READ:
+        switch (connio_feed(&c->io, now)) {
+        case IO_PROGRESS:
+            return EV_WANT_AGAIN;
+        case IO_OVER:
+            return EV_WANT_CLOSE;
+        default:
+            if (l->stopping) return EV_WANT_CLOSE;
+            submit_op(l, u, OP_RECV, c->io.in, sizeof c->io.in);
+            return EV_WANT_READ;
         }
+    case ACT_WRITE:
+        u->sent = *a;
+        submit_op(l, u, OP_SEND, a->buf, a->len);
+        return EV_WANT_WRITE;
+    case ACT_SENDFILE: {
+        size_t want = a->count < sizeof u->chunk ? a->count : sizeof u->chunk;
+        ssize_t n = pread(a->fd, u->chunk, want, a->off);
+        if (n <= 0) {
+            connio_done(&c->io, a, -1, now); /* unreadable or shrank */
+            return EV_WANT_AGAIN;
+        }
+        u->sent = *a;
+        submit_op(l, u, OP_SEND, u->chunk, (size_t)n);
+        return EV_WANT_WRITE;
     }
-    if (!u->pending) free_conn(l, u);
+    case ACT_DELAY:
+        return evconn_delay(c, a, l->stopping, now);
+    default:
+        if (!datachan_action(a->kind)) return EV_WANT_CLOSE; /* ACT_CLOSE */
+        return step_data(l, u, a, now) ? EV_WANT_READ : EV_WANT_AGAIN;
+    }
+}
+
+/* Sets the deadline of what c waits for now. */
+static void arm_deadline(struct uloop *l, struct evconn *c)
+{
+    c->deadline_ms =
+        c->want == EV_WANT_TIMER ? c->delay_until_ms : connio_deadline(&c->io, l->m, c->waiting);
+    evtimers_update(&l->conns, c);
+}
+
+/* Moves the session on until it needs the kernel or the timer (or is
+ * over), then sets the deadline of what it waits for. */
+static void advance(struct uloop *l, struct uconn *u, uint64_t now)
+{
+    struct evconn *c = u->ev;
+    enum ev_want w = EV_WANT_AGAIN;
+    while (w == EV_WANT_AGAIN) {
+        struct action a;
+        session_next(c->io.s, &a);
+        c->waiting = a.kind;
+        w = connio_expired_again(&c->io, a.kind) ? EV_WANT_CLOSE : step(l, u, &a, now);
+    }
+    c->want = w;
+    if (w == EV_WANT_CLOSE) {
+        finish(l, u);
+        return;
+    }
+    arm_deadline(l, c);
+}
+
+/* The main operation was cancelled because its deadline passed. */
+static void timed_out(struct uloop *l, struct uconn *u, enum op op, uint64_t now)
+{
+    struct evconn *c = u->ev;
+    if (op == OP_DATA)
+        connio_data_timed_out(&c->io, &u->sent, now);
+    else
+        connio_expire(&c->io, c->waiting, now);
+}
+
+/* The control connection is readable during a transfer. */
+static void on_control(struct uloop *l, struct uconn *u, uint64_t now)
+{
+    bool in_transfer = u->pending && u->pending_op == OP_DATA &&
+                       (u->sent.kind == ACT_TRANSFER_IN || u->sent.kind == ACT_TRANSFER_OUT);
+    if (!in_transfer) return; /* over already: the next recv gets the bytes */
+    if (!connio_control_ok(&u->ev->io, now)) {
+        u->fail_transfer = true;
+        cancel(l, tag_of(u, OP_DATA));
+    } else if (!u->ev->io.eof) {
+        submit_poll(l, u, OP_CONTROL, u->ev->io.fd, POLLIN);
+        u->control_poll = true;
+    }
 }
 
 static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, uint64_t now)
 {
     struct evconn *c = u->ev;
-    u->pending = false;
-    if (u->closing) {
-        free_conn(l, u);
+    if (op == OP_CONTROL) {
+        u->control_poll = false;
+        if (u->closing)
+            free_conn(l, u);
+        else
+            on_control(l, u, now);
         return;
     }
-    if (res > 0) evlist_touch(&l->conns, c, now);
-    if (op == OP_DATA) {
+    u->pending = false;
+    bool was_cancelled = u->cancelled, fail = u->fail_transfer;
+    u->cancelled = u->fail_transfer = false;
+    if (fail && op == OP_DATA) {
+        connio_done(&c->io, &u->sent, -1, now);
+    } else if (was_cancelled && res == -ECANCELED) {
+        timed_out(l, u, op, now);
+    } else if (op == OP_DATA) {
         if (res < 0) /* the poll failed: so does the action */
-            session_done(c->session, &u->sent, -1);
-        else if (step_data(l, u, &u->sent))
-            return;
-    } else if (op == OP_RECV) {
-        if (res > 0) {
-            c->in_have = (size_t)res;
-            c->in_off = 0;
-        } else if (res == 0) {
-            c->eof = true;
-            session_feed(c->session, NULL, 0);
-        } else if (res != -EINTR && res != -EAGAIN) {
-            free_conn(l, u);
+            connio_done(&c->io, &u->sent, -1, now);
+        else if (step_data(l, u, &u->sent, now)) {
+            arm_deadline(l, c); /* waits again, perhaps for something else */
             return;
         }
+    } else if (op == OP_RECV) {
+        if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
+            finish(l, u);
+            return;
+        }
+        if (res >= 0) connio_received(&c->io, res);
     } else if (res != -EINTR && res != -EAGAIN) {
-        session_done(c->session, &u->sent, res > 0 ? res : -1);
+        connio_done(&c->io, &u->sent, res > 0 ? res : -1, now);
     }
-    advance(l, u);
+    advance(l, u, now);
+}
+
+/* Out of descriptors: no accept for a while (see the top). */
+static void pause_accepts(struct uloop *l, int err, unsigned flags, uint64_t now)
+{
+    accept_pause_log(err);
+    l->accept_resume_ms = now + ACCEPT_PAUSE_MS;
+    if (flags & IORING_CQE_F_MORE) cancel(l, &tag_accept); /* still armed: it would go on */
 }
 
 static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
 {
     const struct model_ctx *m = l->m;
-    if (!l->stopping && !(flags & IORING_CQE_F_MORE)) submit_accept(l); /* re-arm */
+    if (!(flags & IORING_CQE_F_MORE)) l->accept_armed = false;
     if (res < 0) {
         if (res == -EINVAL && l->multishot) { /* an old kernel: single-shot accepts */
             l->multishot = false;
-            submit_accept(l);
+        } else if (accept_out_of_fds(-res)) {
+            pause_accepts(l, -res, flags, now);
+            return;
         } else if (res != -ECANCELED && res != -EAGAIN && res != -ECONNABORTED) {
             model_error("uring: accept: %s", strerror(-res));
         }
-        return;
     }
+    if (!l->stopping && !l->accept_resume_ms && !l->accept_armed) submit_accept(l); /* re-arm */
+    if (res < 0) return;
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char peer[64] = "?";
+    struct peer_key key = {{0}};
     int one = 1; /* as listener_accept() does: see there */
     setsockopt(res, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    if (getpeername(res, (struct sockaddr *)&ss, &len) == 0)
+    set_nonblock_cloexec(res); /* connio.c reads it directly during a transfer */
+    if (getpeername(res, (struct sockaddr *)&ss, &len) == 0) {
         format_addr((struct sockaddr *)&ss, peer, sizeof peer);
+        peer_key_of((struct sockaddr *)&ss, &key);
+    }
     if (l->stopping || (m->max_conn && l->conns.count >= m->max_conn)) {
         refuse_client(res, m, peer);
         return;
     }
+    if (!admit_per_ip(m, res, &key, peer)) return;
     struct uconn *u = calloc(1, sizeof *u);
-    if (u) u->ev = evconn_new(m, res, peer);
-    if (!u || !u->ev) {
+    if (u) u->ev = evconn_new(m, res, peer, now);
+    if (!u || !u->ev || evtimers_add(&l->conns, u->ev) < 0) {
         model_error("out of memory for %s", peer);
+        if (u && u->ev)
+            evconn_free(u->ev); /* closes res */
+        else
+            close(res);
+        peer_limit_leave(m->per_ip, &key);
         free(u);
-        close(res);
         return;
     }
-    u->ev->last_active_ms = now;
-    evlist_add(&l->conns, u->ev);
-    advance(l, u);
-}
-
-/* Shuts an idle client down: the recv every idle client has in flight
- * completes with 0, and the connection closes the usual way. */
-static void shut(struct uloop *l, struct evconn *c, uint64_t now)
-{
-    shutdown(c->fd, SHUT_RDWR);
-    if (c->dc.pasv_fd >= 0) shutdown(c->dc.pasv_fd, SHUT_RDWR); /* ends a pending poll */
-    if (c->dc.data_fd >= 0) shutdown(c->dc.data_fd, SHUT_RDWR);
-    evlist_touch(&l->conns, c, now + 3600 * 1000); /* not again before it completes */
+    u->ev->peer = key;
+    u->ev->peer_counted = true;
+    u->ev->owner = u;
+    advance(l, u, now);
 }
 
 static void begin_stop(struct uloop *l, uint64_t now)
 {
     l->stopping = true;
-    struct io_uring_sqe *sqe = get_sqe(l);
-    io_uring_prep_cancel(sqe, &tag_accept, 0);
-    io_uring_sqe_set_data(sqe, NULL);
-    /* clients waiting for a request close now (their recv completes with 0);
-     * the others finish. No evlist_touch here: it would reorder the list
-     * under this walk. */
-    for (struct evconn *c = l->conns.head; c; c = c->next) {
-        if (c->want == EV_WANT_READ) shutdown(c->fd, SHUT_RDWR);
+    if (l->accept_armed) cancel(l, &tag_accept);
+    /* clients waiting for a request close now (their recv completes with
+     * 0), and so do delays; the others finish. advance() may free or move a
+     * connection in the heap, so the delays are collected first. */
+    size_t n = 0;
+    struct uconn **delayed = malloc(l->conns.count * sizeof *delayed + 1);
+    for (size_t i = 0; i < l->conns.count; i++) {
+        struct evconn *c = l->conns.heap[i];
+        if (c->want == EV_WANT_READ && c->waiting == ACT_READ) shutdown(c->io.fd, SHUT_RDWR);
         /* a data connection not yet made is not work in flight either */
-        if (c->dc.pasv_fd >= 0) shutdown(c->dc.pasv_fd, SHUT_RDWR);
+        if (c->io.dc.pasv_fd >= 0) shutdown(c->io.dc.pasv_fd, SHUT_RDWR);
+        if (c->want == EV_WANT_TIMER && delayed) delayed[n++] = c->owner;
     }
-    (void)now;
+    for (size_t i = 0; i < n; i++)
+        advance(l, delayed[i], now);
+    free(delayed); /* out of memory: the delays end on their own */
 }
 
-static void expire_idle(struct uloop *l, uint64_t now)
+/* Connections whose deadline passed: a delay ends; an operation in flight
+ * is cancelled, and its completion does the rest (timed_out()). */
+static void expire_due(struct uloop *l, uint64_t now)
 {
-    while (evlist_next_timeout(&l->conns, l->m, now) == 0)
-        shut(l, l->conns.head, now);
+    struct evconn *c;
+    while ((c = evtimers_due(&l->conns, now))) {
+        struct uconn *u = c->owner;
+        c->deadline_ms = NO_DEADLINE; /* not again before what it starts completes */
+        evtimers_update(&l->conns, c);
+        if (c->want == EV_WANT_TIMER) {
+            advance(l, u, now);
+        } else if (u->pending && !u->cancelled) {
+            u->cancelled = true;
+            cancel(l, tag_of(u, u->pending_op));
+        }
+    }
+    if (l->accept_resume_ms && now >= l->accept_resume_ms) {
+        l->accept_resume_ms = 0;
+        if (!l->stopping && !l->accept_armed) submit_accept(l);
+    }
 }
 
 static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
@@ -259,10 +403,19 @@ static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
     } else if (data == &tag_stop) {
         if (!l->stopping) begin_stop(l, now);
     } else if (data) {
-        uint64_t v = io_uring_cqe_get_data64(cqe);
-        on_conn_done(l, (struct uconn *)(uintptr_t)(v & ~(uint64_t)3), (enum op)(v & 3), cqe->res,
-                     now);
+        uintptr_t v = (uintptr_t)data;
+        on_conn_done(l, (struct uconn *)(v & ~(uintptr_t)3), (enum op)(v & 3), cqe->res, now);
     }
+}
+
+static int wait_ms(const struct uloop *l, uint64_t now)
+{
+    int t = evtimers_wait_ms(&l->conns, now);
+    if (l->accept_resume_ms && !l->stopping) {
+        int resume = ms_until(l->accept_resume_ms, now);
+        if (t < 0 || resume < t) t = resume;
+    }
+    return t;
 }
 
 static int uring_run(const struct model_ctx *m)
@@ -279,7 +432,7 @@ static int uring_run(const struct model_ctx *m)
     io_uring_sqe_set_data(sqe, &tag_stop);
 
     while (!l.stopping || l.conns.count > 0) {
-        int t = evlist_next_timeout(&l.conns, m, monotonic_ms());
+        int t = wait_ms(&l, monotonic_ms());
         struct __kernel_timespec ts = {.tv_sec = t / 1000, .tv_nsec = (t % 1000) * 1000000L};
         struct io_uring_cqe *cqe;
         rc = io_uring_submit_and_wait_timeout(&l.ring, &cqe, 1, t < 0 ? NULL : &ts, NULL);
@@ -295,10 +448,11 @@ static int uring_run(const struct model_ctx *m)
             n++;
         }
         io_uring_cq_advance(&l.ring, n);
-        expire_idle(&l, now);
+        expire_due(&l, now);
     }
     close(m->listen_fd);
     io_uring_queue_exit(&l.ring);
+    evtimers_free(&l.conns);
     return rc < 0 && rc != -ETIME && rc != -EINTR ? -1 : 0;
 }
 
@@ -306,4 +460,5 @@ const struct model model_uring = {
     .name = "uring",
     .summary = "io_uring completions (liburing), multishot accept, one thread",
     .run = uring_run,
+    .cap = CAP_FDS,
 };

@@ -200,7 +200,7 @@ static void do_parent(const char *path)
 static void do_upload(const char *path)
 {
     struct fsroot_upload u;
-    if (fsroot_upload_begin(root, path, &u) != FSROOT_OK) return;
+    if (fsroot_upload_begin(root, path, 0644, &u) != FSROOT_OK) return;
     check_fd(u.dirfd, "fsroot_upload_begin", path);
     FZ_CHECK(u.tmp[0] == '.', "temp file \"%s\" is not hidden", u.tmp);
     FZ_CHECK(u.leaf[0] && u.leaf[0] != '.', "bad leaf \"%s\"", u.leaf);

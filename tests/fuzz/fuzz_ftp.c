@@ -6,7 +6,8 @@
  *
  * Input: 12 control bytes, then the bytes the "client" sends.
  *   c[0]      flags: bit 0 access_log on (written to /dev/null),
- *                    bit 1 a users table (alice:secret, bob:p:w),
+ *                    bit 1 a users table (alice:secret rw, bob:p:w ro;
+ *                          without it only anonymous, read-only, logins),
  *                    bit 2 fail ACT_WRITE number c[1] (result -1)
  *   c[1]      the ACT_WRITE number for bit 2
  *   c[2..4]   read chunk sizes, cycled: c + 1 bytes (255: all the rest)
@@ -53,6 +54,7 @@
  *     times aside): cutting the control stream must not change them;
  *   - an upload aborted by the driver (TRANSFER_IN -1, or the session ending
  *     mid-transfer) leaves the tree as it was before it;
+ *   - without a users table (anonymous logins only) the tree never changes;
  *   - after the session: no ".upload-*" temp file anywhere, nothing new
  *     beside the root, the outside and hidden files intact. */
 #define _XOPEN_SOURCE 700
@@ -65,6 +67,8 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <crypt.h>
 
 #include "conn.h"
 #include "fsroot.h"
@@ -255,6 +259,17 @@ static void check_fixture_intact(void)
     FZ_CHECK(n == 3, "%d entries beside the root, not 3", n);
 }
 
+/* A SHA-512 crypt hash at the lowest cost (fast logins), in a static. */
+static const char *cheap_hash(const char *pw)
+{
+    static struct crypt_data cd;
+    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
+    FZ_CHECK(crypt_gensalt_rn("$6$", 1000, NULL, 0, salt, (int)sizeof salt) != NULL, "gensalt");
+    const char *h = crypt_rn(pw, salt, &cd, (int)sizeof cd);
+    FZ_CHECK(h != NULL, "crypt_rn");
+    return h;
+}
+
 static void make_fixture(void)
 {
     char p[600];
@@ -263,7 +278,10 @@ static void make_fixture(void)
     memset(outside, 'O', sizeof outside);
     fz_write(AT(p, "outside.txt"), outside, sizeof outside);
     FZ_CHECK(stat(p, &outside_st) == 0, "stat outside");
-    fz_write(AT(p, "users"), "alice:secret\nbob:p:w\n", 21);
+    char text[1024];
+    int n = snprintf(text, sizeof text, "alice:%s:rw\n", cheap_hash("secret"));
+    n += snprintf(text + n, sizeof text - (size_t)n, "bob:%s:ro\n", cheap_hash("p:w"));
+    fz_write(AT(p, "users"), text, (size_t)n);
     char err[256];
     users = ftp_users_load(p, err, sizeof err);
     FZ_CHECK(users != NULL, "users: %s", err);
@@ -589,6 +607,10 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
         case ACT_TRANSFER_OUT: do_out(d, s, &a); continue;
         case ACT_TRANSFER_IN: do_in(d, s, &a); continue;
         case ACT_CLOSE_DATA: do_close_data(d, s, &a); continue;
+        case ACT_DELAY:
+            FZ_CHECK(a.delay_ms > 0, "ACT_DELAY of 0 ms");
+            session_done(s, &a, 0);
+            continue;
         default: FZ_CHECK(false, "unknown action %d", (int)a.kind);
         }
         break;
@@ -623,6 +645,7 @@ static void run_checked(const struct server_ctx *ctx, struct drive *d)
         fprintf(stderr, "%.*s----\n", (int)d->ctrl.len, d->ctrl.buf);
     if (!d->ctrl.overflow) check_replies(&d->ctrl, complete);
     check_fixture_intact();
+    if (!ctx->users) snap_same(&baseline, "an anonymous session");
     reset_tree_if_changed();
 }
 

@@ -4,9 +4,14 @@ ftplib, curl, lftp and raw sockets; plus the shipped FTP
 scenarios run by loadgen against the epoll model (FtpLoadgenScenarios).
 
 Every model's server is started once per class and serves a fresh
-make_docroot() tree with an upload/ directory and a users file. Connections
-are always closed before the next one opens, so the iterative model (one
-client at a time) passes the same tests."""
+make_docroot() tree with an upload/ directory and a users file of crypt(3)
+hashes made by `refserver hash-password`: "writer" may write, "reader" may
+not, and neither may anonymous. Connections are always closed before the
+next one opens, so the iterative model (one client at a time) passes the
+same tests (the login delay test says where it differs).
+
+The login-delay test needs the driver's ACT_DELAY (conn.h): a model whose
+driver lacks it closes the session at the first failed PASS."""
 import ftplib
 import io
 import os
@@ -21,12 +26,38 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
-from serverutil import (classes_per_model, class_temp_dir, RefServer, list_models,  # noqa: E402
-                        make_docroot, wait_until)
+from serverutil import (REFSERVER, classes_per_model, class_temp_dir, RefServer,  # noqa: E402
+                        list_models, make_docroot, wait_until)
 
 IO_TIMEOUT = 10
-USERS = {"alice": "s3cret:with colon"}
+# name -> (password, access); the users file holds hashes of the passwords
+USERS = {"writer": ("w-s3cret:with colon", "rw"), "reader": ("r-s3cret", "ro")}
+WRITER = ("writer", USERS["writer"][0])
 MIB = 1 << 20
+LOGIN_DELAY = 1.0  # seconds a failed PASS waits for its 530 (ftp.h)
+
+
+def hash_password(password):
+    """A crypt(3) hash of password, from `refserver hash-password`."""
+    out = subprocess.run([REFSERVER, "hash-password"], input=password + "\n",
+                         capture_output=True, text=True, timeout=30, check=False)
+    if out.returncode != 0:
+        raise RuntimeError("refserver hash-password: " + out.stderr)
+    return out.stdout.strip()
+
+
+_USERS_TEXT = []
+
+
+def write_users_file(path):
+    """The users file: "# comment", a blank line, then name:hash:access
+    lines (hashed once per run: yescrypt takes a few tens of ms)."""
+    if not _USERS_TEXT:
+        _USERS_TEXT.append("# test users\n\n" + "".join(
+            "%s:%s:%s\n" % (name, hash_password(pw), access)
+            for name, (pw, access) in USERS.items()))
+    with open(path, "w") as f:
+        f.write(_USERS_TEXT[0])
 
 
 def temp_uploads(directory):
@@ -76,10 +107,10 @@ class RawFtp:
         self.sock.sendall(line.encode("latin-1") + b"\r\n")
         return self.reply()
 
-    def login(self):
+    def login(self, user="anonymous", password="x@"):
         assert self.reply().startswith("220 ")
-        assert self.cmd("USER anonymous").startswith("331 ")
-        assert self.cmd("PASS x@").startswith("230 ")
+        assert self.cmd("USER " + user).startswith("331 ")
+        assert self.cmd("PASS " + password).startswith("230 ")
 
     def pasv(self):
         """PASV, then connect the data socket."""
@@ -113,8 +144,7 @@ class FtpModelTests:
         cls.upload = os.path.join(cls.root, "upload")
         os.makedirs(cls.upload)
         cls.users = os.path.join(cls.tmp, "users")
-        with open(cls.users, "w") as f:
-            f.write("# test users\n\n" + "".join("%s:%s\n" % kv for kv in USERS.items()))
+        write_users_file(cls.users)
         args = ["--idle-timeout", "10", "--users", cls.users]
         cls.srv = RefServer(cls.MODEL, proto="ftp", root=cls.root, args=args)
         cls.addClassCleanup(cls.srv.close)
@@ -133,6 +163,10 @@ class FtpModelTests:
         if user:
             f.login(user, passwd)
         return f
+
+    def writer(self):
+        """An ftplib client logged in as the users file's rw user."""
+        return self.ftp(*WRITER)
 
     def retr(self, f, path):
         buf = io.BytesIO()
@@ -190,7 +224,7 @@ class FtpModelTests:
 
     def test_stor_1mib_then_retr(self):
         data = os.urandom(MIB)
-        f = self.ftp()
+        f = self.writer()
         f.voidcmd("TYPE I")
         r = f.storbinary("STOR upload/stor.bin", io.BytesIO(data))
         self.assertTrue(r.startswith("226"), r)
@@ -211,7 +245,7 @@ class FtpModelTests:
                 f.sendcmd(bad)
 
     def test_dele_mkd_rmd(self):
-        f = self.ftp()
+        f = self.writer()
         self.assertEqual(f.mkd("upload/newdir"), "/upload/newdir")
         self.assertTrue(os.path.isdir(os.path.join(self.upload, "newdir")))
         with self.assertRaisesRegex(ftplib.error_perm, "^550"):
@@ -233,23 +267,100 @@ class FtpModelTests:
         with self.assertRaisesRegex(ftplib.error_perm, "^530"):
             f.sendcmd("PWD")
 
-    def test_named_user_from_users_file(self):
-        f = self.ftp("alice", USERS["alice"])
-        self.assertEqual(f.pwd(), "/")
-        f.close()
+    def test_named_users_from_users_file(self):
+        for name, (pw, _) in USERS.items():
+            f = self.ftp(name, pw)
+            self.assertEqual(f.pwd(), "/")
+            f.close()
         f = self.ftp(user=None)
         with self.assertRaisesRegex(ftplib.error_perm, "^530"):
-            f.login("alice", "s3cret")
+            f.login("writer", "w-s3cret")  # a prefix of the password
 
-    def test_three_bad_logins_close_with_421(self):
+    def test_three_bad_logins_530_then_close(self):
         raw = RawFtp(self.srv.address)
         self.addCleanup(raw.close)
         self.assertTrue(raw.reply().startswith("220 "))
+        started = time.monotonic()
         for i in range(3):
-            raw.cmd("USER alice")
+            raw.cmd("USER writer")
             r = raw.cmd("PASS wrong%d" % i)
-            self.assertTrue(r.startswith("421 " if i == 2 else "530 "), r)
+            self.assertTrue(r.startswith("530 "), r)
+        self.assertGreaterEqual(time.monotonic() - started, 3 * LOGIN_DELAY - 0.05)
         self.assertEqual(raw.sock.recv(100), b"")  # closed
+
+    def test_failed_login_waits_without_blocking_others(self):
+        """A failed PASS is answered after 1 s; meanwhile another client's
+        login and command are answered at once (event models: a timer,
+        blocking models: a wait of that session's own thread or process).
+        The iterative model serves one client at a time, so there the other
+        client is answered only after the 530 (and the close)."""
+        a = RawFtp(self.srv.address)
+        self.addCleanup(a.close)
+        self.assertTrue(a.reply().startswith("220 "))
+        self.assertTrue(a.cmd("USER writer").startswith("331 "))
+        sent = time.monotonic()
+        a.sock.sendall(b"PASS wrong\r\n")
+        got = {}
+
+        def other_client():
+            b = RawFtp(self.srv.address)
+            try:
+                b.login()
+                got["noop"] = b.cmd("NOOP")
+                got["at"] = time.monotonic()
+            finally:
+                b.close()
+
+        t = threading.Thread(target=other_client)
+        t.start()
+        if self.MODEL == "iterative":
+            r = a.reply()
+            answered = time.monotonic()
+            a.close()  # frees the server for the other client
+            t.join(IO_TIMEOUT)
+            self.assertGreaterEqual(got["at"], answered)
+        else:
+            t.join(IO_TIMEOUT)
+            self.assertFalse(t.is_alive())
+            self.assertLess(got["at"] - sent, LOGIN_DELAY / 2,
+                            "another client waited for the failed login's delay")
+            r = a.reply()
+            answered = time.monotonic()
+        self.assertTrue(r.startswith("530 "), r)
+        self.assertTrue(got["noop"].startswith("200 "), got)
+        self.assertGreaterEqual(answered - sent, LOGIN_DELAY - 0.05)
+
+    def test_anonymous_cannot_write(self):
+        hello = self.fx["files"]["/hello.txt"]
+        before = read_file(hello)
+        for user in ("anonymous", "ftp", "reader"):
+            f = self.ftp(user, USERS["reader"][0] if user == "reader" else "guest@")
+            for call in (lambda: f.storbinary("STOR hello.txt", io.BytesIO(b"pwned")),
+                         lambda: f.storbinary("STOR upload/new.txt", io.BytesIO(b"x")),
+                         lambda: f.delete("hello.txt"),
+                         lambda: f.mkd("upload/newdir"),
+                         lambda: f.rmd("sub"),
+                         lambda: f.sendcmd("XMKD upload/x")):
+                with self.assertRaisesRegex(ftplib.error_perm, r"^550 Permission denied", msg=user):
+                    call()
+            self.assertEqual(self.retr(f, "hello.txt"), before)  # reading still works
+            f.quit()
+        self.assertEqual(read_file(hello), before)
+        for made in ("new.txt", "newdir", "x"):
+            self.assertFalse(os.path.exists(os.path.join(self.upload, made)), made)
+        self.assertEqual(temp_uploads(self.upload), [])
+        self.assertTrue(os.path.isdir(os.path.join(self.root, "sub")))
+
+    def test_stor_keeps_mode_new_files_get_umask(self):
+        f = self.writer()
+        target = os.path.join(self.upload, "mode.txt")
+        f.storbinary("STOR upload/mode.txt", io.BytesIO(b"one"))
+        self.assertEqual(os.stat(target).st_mode & 0o7777, 0o644)  # 0666 & ~022
+        os.chmod(target, 0o640)
+        f.storbinary("STOR upload/mode.txt", io.BytesIO(b"two"))
+        self.assertEqual(read_file(target), b"two")
+        self.assertEqual(os.stat(target).st_mode & 0o7777, 0o640)
+        f.delete("upload/mode.txt")
 
     def test_traversal_refused_and_marker_never_returned(self):
         f = self.ftp()
@@ -312,7 +423,7 @@ class FtpModelTests:
         data = os.urandom(300000)
         with open(src, "wb") as f:
             f.write(data)
-        self.curl("-T", src, self.url("upload/curl.bin"))
+        self.curl("-u", "%s:%s" % WRITER, "-T", src, self.url("upload/curl.bin"))
         self.assertEqual(read_file(os.path.join(self.upload, "curl.bin")), data)
         names = self.curl("--list-only", self.url()).decode().splitlines()
         self.assertIn("hello.txt", names)
@@ -329,9 +440,9 @@ class FtpModelTests:
         with open(src, "wb") as f:
             f.write(data)
         script = ("set net:max-retries 1; set net:timeout 5; set ftp:ssl-allow no; "
-                  "set xfer:clobber on; open -p %d %s; user anonymous x; cls; "
+                  "set xfer:clobber on; open -p %d %s; user %s '%s'; cls; "
                   "get big.bin -o %s; put %s -o upload/lftp.bin"
-                  % (self.srv.port, self.srv.host, got, src))
+                  % (self.srv.port, self.srv.host, WRITER[0], WRITER[1], got, src))
         out = subprocess.run(["lftp", "-c", script], capture_output=True, timeout=60,
                              stdin=subprocess.DEVNULL)
         msg = out.stderr.decode(errors="replace")
@@ -348,7 +459,7 @@ class FtpModelTests:
         target = os.path.join(self.upload, "aborted.bin")
         raw = RawFtp(self.srv.address)
         self.addCleanup(raw.close)
-        raw.login()
+        raw.login(*WRITER)
         raw.cmd("TYPE I")
         data = raw.pasv()
         self.assertTrue(raw.cmd("STOR upload/aborted.bin").startswith("150 "))
@@ -370,7 +481,7 @@ class FtpModelTests:
         for i in range(5):
             raw = RawFtp(self.srv.address)
             self.addCleanup(raw.close)
-            raw.login()
+            raw.login(*WRITER)
             reset_close(raw.pasv())
             r = raw.cmd("STOR upload/reset-%d.bin" % i)
             if r.startswith("150 "):
@@ -433,7 +544,7 @@ class FtpModelTests:
     def test_upload_with_control_closed_leaves_nothing(self):
         target = os.path.join(self.upload, "gone.bin")
         raw = RawFtp(self.srv.address)
-        raw.login()
+        raw.login(*WRITER)
         data = raw.pasv()
         self.assertTrue(raw.cmd("STOR upload/gone.bin").startswith("150 "))
         data.sendall(os.urandom(256 * 1024))
@@ -445,6 +556,29 @@ class FtpModelTests:
                         temp_uploads(self.upload))
         self.assertFalse(os.path.exists(target))
 
+    def test_quit_during_upload_deletes_it(self):
+        """QUIT (or ABOR) while the data still flows: the transfer fails
+        (426), the QUIT is answered (221), the upload is never committed.
+        Needs the driver to watch the control connection during a transfer
+        (session_abort_requested, conn.h)."""
+        for verb in ("QUIT", "ABOR"):
+            target = os.path.join(self.upload, "quit.bin")
+            raw = RawFtp(self.srv.address)
+            self.addCleanup(raw.close)
+            raw.login(*WRITER)
+            data = raw.pasv()
+            self.assertTrue(raw.cmd("STOR upload/quit.bin").startswith("150 "))
+            data.sendall(os.urandom(256 * 1024))
+            self.assertTrue(wait_until(lambda: upload_started(self.upload), 5))
+            raw.sock.sendall(verb.encode() + b"\r\n")
+            self.assertTrue(raw.reply().startswith("426 "), verb)
+            self.assertTrue(raw.reply().startswith("221 " if verb == "QUIT" else "226 "), verb)
+            data.close()  # the server may have closed it already
+            self.assertTrue(wait_until(lambda: not temp_uploads(self.upload), 5),
+                            temp_uploads(self.upload))
+            self.assertFalse(os.path.exists(target), verb)
+            raw.close()
+
     # -- load --------------------------------------------------------------
     def test_ten_concurrent_clients(self):
         big = read_file(self.fx["files"]["/big.bin"])
@@ -455,7 +589,7 @@ class FtpModelTests:
                 f = ftplib.FTP()
                 f.connect(self.srv.host, self.srv.port, timeout=IO_TIMEOUT)
                 try:
-                    f.login()
+                    f.login(*WRITER)
                     if self.retr(f, "big.bin") != big:
                         errors.append("client %d: RETR differs" % i)
                     mine = ("client %d " % i).encode() * 5000
@@ -483,24 +617,51 @@ classes_per_model(globals(), "FtpTest", FtpModelTests)
 
 
 class FtpLoadgenScenarios(LoadgenRuns, unittest.TestCase):
-    """The shipped FTP scenarios, run by loadgen against refserver (epoll)."""
+    """The shipped FTP scenarios, run by loadgen against refserver (epoll).
+    ftp-put uploads, which anonymous may not: it runs as the users file's
+    rw user (a copy of the scenario with user and password set)."""
     TMP_PREFIX = "ftp-lg-"
 
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
         model = "epoll" if "epoll" in list_models() else list_models()[0]
-        cls.srv = RefServer(model, proto="ftp", root=cls.fixtures)
+        users = os.path.join(cls.tmp, "users")
+        write_users_file(users)
+        cls.srv = RefServer(model, proto="ftp", root=cls.fixtures, args=["--users", users])
         cls.addClassCleanup(cls.srv.close)
+
+    def as_writer(self, name):
+        """A copy of scenario name that logs in as the rw user."""
+        with open(os.path.join(SCENARIOS, name)) as f:
+            lines = [ln for ln in f.read().splitlines()
+                     if not re.match(r"\s*(user|password)\s*=", ln)]
+        at = lines.index("[scenario]") + 1
+        lines[at:at] = ["user = " + WRITER[0], "password = " + WRITER[1]]
+        path = os.path.join(self.tmp, name)
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
 
     def test_shipped_ftp_scenarios_run_clean(self):
         for name in ("ftp-get.ini", "ftp-list.ini", "ftp-put.ini", "ftp-mixed.ini"):
             with self.subTest(scenario=name):
-                res = self.loadgen(os.path.join(SCENARIOS, name), self.srv, "--requests", "100",
-                                   "--connections", "4")
+                path = self.as_writer(name) if name == "ftp-put.ini" else \
+                    os.path.join(SCENARIOS, name)
+                res = self.loadgen(path, self.srv, "--requests", "100", "--connections", "4")
                 row = self.assert_clean_run(*res, engine="curl", protocol="ftp")
                 self.assertEqual(int(row["requests"]), 100, res[1])
         self.assertIsNone(self.srv.proc.poll(), self.srv.stderr_text())
+
+    def test_anonymous_put_refused(self):
+        """The shipped ftp-put as anonymous: its STOR is refused (550), which
+        loadgen's verify pass reports before any timed run."""
+        rc, _, err, rows = self.loadgen(os.path.join(SCENARIOS, "ftp-put.ini"), self.srv,
+                                        "--requests", "10", "--connections", "1", "--threads", "1")
+        self.assertNotEqual(rc, 0, err)
+        self.assertIn("expected status 226, got 550", err)
+        self.assertEqual(rows, [])
+        self.assertFalse(os.path.exists(os.path.join(self.fixtures, "upload", "put-64k.bin")))
 
 
 if __name__ == "__main__":

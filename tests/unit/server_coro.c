@@ -228,7 +228,7 @@ static int order[WAITERS], norder;
 static void pipe_waiter(void *arg)
 {
     int i = (int)(intptr_t)arg;
-    results[i] = csched_wait(sched, pipes[i][0], POLLIN, -1, true);
+    results[i] = csched_wait(sched, pipes[i][0], POLLIN, -1, -1, true);
     wakeups[i]++;
     order[norder++] = i;
 }
@@ -240,7 +240,7 @@ static void writer(void *arg)
     for (int i = WAITERS - 1; i >= 0; i -= EVERY)
         assert_int_equal(write(pipes[i][1], "x", 1), 1);
     /* let them run before the stop */
-    assert_int_equal(csched_wait(sched, -1, 0, 0, false), WAIT_TIMEOUT);
+    assert_int_equal(csched_wait(sched, -1, 0, -1, 0, false), WAIT_TIMEOUT);
     assert_int_equal(write(stop_pipe[1], "s", 1), 1);
 }
 
@@ -290,7 +290,7 @@ static void test_pipes_wake_only_ready(void **state)
 static void sleeper(void *arg)
 {
     int ms = (int)(intptr_t)arg;
-    assert_int_equal(csched_wait(sched, -1, 0, ms, false), WAIT_TIMEOUT);
+    assert_int_equal(csched_wait(sched, -1, 0, -1, ms, false), WAIT_TIMEOUT);
     order[norder++] = ms;
 }
 
@@ -319,15 +319,15 @@ static void late_waiter(void *arg)
     (void)arg;
     assert_int_equal(csched_own(sched, pipes[0][0]), 0);
     /* the pipe becomes readable during this wait for a timer */
-    assert_int_equal(csched_wait(sched, -1, 0, 20, false), WAIT_TIMEOUT);
-    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, 5000, false), WAIT_READY);
+    assert_int_equal(csched_wait(sched, -1, 0, -1, 20, false), WAIT_TIMEOUT);
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, -1, 5000, false), WAIT_READY);
     char c;
     assert_int_equal(read(pipes[0][0], &c, 1), 1);
     /* the stop was asked meanwhile: a wait that ignores it times out */
-    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, 10, false), WAIT_TIMEOUT);
-    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, 10, true), WAIT_STOP);
-    assert_int_equal(csched_wait(sched, stop_pipe[0], POLLIN, -1, true), WAIT_READY);
-    assert_int_equal(csched_wait(sched, pipes[0][1], POLLOUT, -1, false), WAIT_READY);
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, -1, 10, false), WAIT_TIMEOUT);
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, -1, 10, true), WAIT_STOP);
+    assert_int_equal(csched_wait(sched, stop_pipe[0], POLLIN, -1, -1, true), WAIT_READY);
+    assert_int_equal(csched_wait(sched, pipes[0][1], POLLOUT, -1, -1, false), WAIT_READY);
     csched_closed(sched, pipes[0][0]);
     order[norder++] = 1;
 }
@@ -354,6 +354,51 @@ static void test_readiness_kept_and_stop(void **state)
     close_pipes();
 }
 
+/* An FTP transfer's wait: the data fd (pipes[0]) stays silent, the control
+ * fd (pipes[1]) becomes readable: WAIT_CONTROL. Already readable control
+ * wins at once; a data fd ready with a silent control is WAIT_READY. */
+static void transfer_waiter(void *arg)
+{
+    (void)arg;
+    assert_int_equal(csched_own(sched, pipes[1][0]), 0);
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, pipes[1][0], 5000, false),
+                     WAIT_CONTROL);
+    char c;
+    assert_int_equal(read(pipes[1][0], &c, 1), 1);
+    assert_int_equal(write(pipes[0][1], "d", 1), 1);
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, pipes[1][0], 5000, false),
+                     WAIT_READY);
+    assert_int_equal(read(pipes[0][0], &c, 1), 1);
+    assert_int_equal(write(pipes[1][1], "q", 1), 1);
+    csched_wait(sched, -1, 0, -1, 0, false); /* let the poller see it */
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, pipes[1][0], 5000, false),
+                     WAIT_CONTROL);
+    csched_closed(sched, pipes[0][0]);
+    csched_closed(sched, pipes[1][0]);
+    order[norder++] = 1;
+}
+
+static void control_writer(void *arg)
+{
+    (void)arg;
+    assert_int_equal(write(pipes[1][1], "c", 1), 1);
+}
+
+static void test_control_fd_ends_transfer_wait(void **state)
+{
+    (void)state;
+    open_pipes();
+    sched = csched_new(stop_pipe[0]);
+    assert_non_null(sched);
+    norder = 0;
+    assert_int_equal(csched_spawn(sched, transfer_waiter, NULL, 0), 0);
+    assert_int_equal(csched_spawn(sched, control_writer, NULL, 0), 0);
+    assert_int_equal(csched_run(sched), 0);
+    csched_free(sched);
+    assert_int_equal(norder, 1);
+    close_pipes();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -365,6 +410,7 @@ int main(void)
         cmocka_unit_test(test_pipes_wake_only_ready),
         cmocka_unit_test(test_timers_in_deadline_order),
         cmocka_unit_test(test_readiness_kept_and_stop),
+        cmocka_unit_test(test_control_fd_ends_transfer_wait),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

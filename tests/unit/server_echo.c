@@ -204,6 +204,32 @@ static void test_write_error_closes(void **state)
     assert_non_null(echo_proto.refusal);
 }
 
+/* PHASE_HEAD while a line is unfinished; expiry closes without a word. */
+static void test_phase_expire(void **state)
+{
+    (void)state;
+    struct drv d;
+    drv_init(&d);
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    drive(&d, "one\ntw", 6, false);
+    expect_out(&d, "one\n", 4);
+    assert_int_equal(session_phase(d.s), PHASE_HEAD);
+    session_expire(d.s);
+    drive(&d, "o\n", 2, false);
+    assert_true(d.closed);
+    expect_out(&d, "one\n", 4);
+    drv_free(&d);
+
+    drv_init(&d);
+    drive(&d, "x\n", 2, false);
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    session_expire(d.s);
+    drive(&d, "", 0, false);
+    assert_true(d.closed);
+    expect_out(&d, "x\n", 2);
+    drv_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -214,6 +240,7 @@ int main(void)
         cmocka_unit_test(test_eof_partial_line),
         cmocka_unit_test(test_backpressure),
         cmocka_unit_test(test_write_error_closes),
+        cmocka_unit_test(test_phase_expire),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -313,7 +313,7 @@ static void test_upload(void **state)
     (void)state;
     size_t before = count_entries("/sub");
     struct fsroot_upload u;
-    assert_int_equal(fsroot_upload_begin(root, "/sub/new.txt", &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_begin(root, "/sub/new.txt", 0644, &u), FSROOT_OK);
     assert_int_equal(write(u.fd, "new!", 4), 4);
     /* Not visible under its name, not listed, while in progress. */
     struct stat st;
@@ -328,28 +328,86 @@ static void test_upload(void **state)
     read_back("/sub/new.txt", "new!");
     assert_int_equal(count_entries("/sub"), before + 1);
     /* Replaces an existing file atomically. */
-    assert_int_equal(fsroot_upload_begin(root, "/sub/new.txt", &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_begin(root, "/sub/new.txt", 0644, &u), FSROOT_OK);
     assert_int_equal(write(u.fd, "v2", 2), 2);
     read_back("/sub/new.txt", "new!");
     assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
     read_back("/sub/new.txt", "v2");
     /* Abort leaves nothing behind. */
-    assert_int_equal(fsroot_upload_begin(root, "/sub/gone.txt", &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_begin(root, "/sub/gone.txt", 0644, &u), FSROOT_OK);
     assert_int_equal(write(u.fd, "x", 1), 1);
     fsroot_upload_abort(&u);
     assert_int_equal(fsroot_stat(root, "/sub/gone.txt", &st), FSROOT_ENOTFOUND);
     assert_int_equal(count_entries("/sub"), before + 1);
     /* Through a symlinked directory inside the root. */
-    assert_int_equal(fsroot_upload_begin(root, "/dir_in/via.txt", &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_begin(root, "/dir_in/via.txt", 0644, &u), FSROOT_OK);
     assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
     assert_int_equal(fsroot_stat(root, "/sub/via.txt", &st), FSROOT_OK);
     /* Refused: out of the root, into a missing dir, the root itself. */
-    assert_int_equal(fsroot_upload_begin(root, "/dir_out/x", &u), FSROOT_EFORBIDDEN);
-    assert_int_equal(fsroot_upload_begin(root, "/nodir/x", &u), FSROOT_ENOTFOUND);
-    assert_int_equal(fsroot_upload_begin(root, "/", &u), FSROOT_EFORBIDDEN);
-    assert_int_equal(fsroot_upload_begin(root, "/.hdir/x", &u), FSROOT_ENOTFOUND);
+    assert_int_equal(fsroot_upload_begin(root, "/dir_out/x", 0644, &u), FSROOT_EFORBIDDEN);
+    assert_int_equal(fsroot_upload_begin(root, "/nodir/x", 0644, &u), FSROOT_ENOTFOUND);
+    assert_int_equal(fsroot_upload_begin(root, "/", 0644, &u), FSROOT_EFORBIDDEN);
+    assert_int_equal(fsroot_upload_begin(root, "/.hdir/x", 0644, &u), FSROOT_ENOTFOUND);
     assert_int_equal(unlink(scratch_path("root/sub/new.txt")), 0);
     assert_int_equal(unlink(scratch_path("root/sub/via.txt")), 0);
+}
+
+/* The mode of a file under the root (stat, following no link). */
+static mode_t mode_of(const char *rel)
+{
+    struct stat st;
+    char r[PATH_MAX];
+    snprintf(r, sizeof r, "root%s", rel);
+    assert_int_equal(lstat(scratch_path(r), &st), 0);
+    return st.st_mode & 07777;
+}
+
+/* A committed upload has the replaced file's mode (setuid/setgid off), or
+ * new_mode for a new file, whatever the process umask; the temp file is
+ * private meanwhile. */
+static void test_upload_mode(void **state)
+{
+    (void)state;
+    mode_t saved = umask(077); /* must not matter */
+    struct fsroot_upload u;
+    assert_int_equal(fsroot_upload_begin(root, "/sub/m.txt", 0664, &u), FSROOT_OK);
+    struct stat st;
+    assert_int_equal(fstat(u.fd, &st), 0);
+    assert_int_equal(st.st_mode & 0777, 0600);
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    assert_int_equal(mode_of("/sub/m.txt"), 0664);
+
+    static const mode_t kept[] = {0640, 0755, 0600, 0444, 0604};
+    for (size_t i = 0; i < sizeof kept / sizeof kept[0]; i++) {
+        assert_int_equal(chmod(scratch_path("root/sub/m.txt"), kept[i]), 0);
+        assert_int_equal(fsroot_upload_begin(root, "/sub/m.txt", 0666, &u), FSROOT_OK);
+        assert_int_equal(write(u.fd, "x", 1), 1);
+        assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+        assert_int_equal(mode_of("/sub/m.txt"), kept[i]);
+    }
+    assert_int_equal(chmod(scratch_path("root/sub/m.txt"), 06755), 0);
+    assert_int_equal(fsroot_upload_begin(root, "/sub/m.txt", 0666, &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    assert_int_equal(mode_of("/sub/m.txt"), 0755);
+    /* the owner: as root the old file's (fchown); otherwise ours, since
+     * only root may give a file away */
+    uid_t owner = geteuid() == 0 ? 65534 : geteuid();
+    gid_t group = geteuid() == 0 ? 65534 : getegid();
+    if (geteuid() == 0) assert_int_equal(chown(scratch_path("root/sub/m.txt"), owner, group), 0);
+    assert_int_equal(fsroot_upload_begin(root, "/sub/m.txt", 0666, &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    assert_int_equal(lstat(scratch_path("root/sub/m.txt"), &st), 0);
+    assert_int_equal(st.st_uid, owner);
+    assert_int_equal(st.st_gid, group);
+    assert_int_equal(st.st_mode & 07777, 0755);
+    /* a symlink is not a file to take the mode of: replaced by a new file */
+    scratch_symlink("../a.txt", "root/sub/m_link");
+    assert_int_equal(fsroot_upload_begin(root, "/sub/m_link", 0640, &u), FSROOT_OK);
+    assert_int_equal(fsroot_upload_commit(&u), FSROOT_OK);
+    assert_int_equal(mode_of("/sub/m_link"), 0640);
+    umask(saved);
+    assert_int_equal(unlink(scratch_path("root/sub/m.txt")), 0);
+    assert_int_equal(unlink(scratch_path("root/sub/m_link")), 0);
 }
 
 static void test_open_parent(void **state)
@@ -375,6 +433,7 @@ int main(void)
         cmocka_unit_test(test_resolve),       cmocka_unit_test(test_open_traversal),
         cmocka_unit_test(test_stat),          cmocka_unit_test(test_list),
         cmocka_unit_test(test_upload),        cmocka_unit_test(test_open_parent),
+        cmocka_unit_test(test_upload_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,7 +1,7 @@
-/* Unit tests of the FTP session (servers/core/ftp.c, ftp_cmds.c), driven
- * in memory by a fake driver: replies go to a control buffer, data-channel
- * actions are performed on buffers (TRANSFER_OUT appends to a data buffer,
- * TRANSFER_IN writes scripted bytes into the upload's file). The users
+/* Unit tests of the FTP session (servers/core/ftp.c, ftp_cmds.c): the
+ * commands, passive mode, transfers and the input stream, driven in memory
+ * by the fake driver of ftp_fake.c (logged in as the fixture's rw user).
+ * Logins, rights and the driver hooks are in server_ftp_login.c; the users
  * file, the listing lines and the line text have their own tests
  * (server_ftp_users.c, server_ftp_list.c, server_ftp_line.c). */
 #include <setjmp.h>
@@ -23,353 +23,8 @@
 #include "conn.h"
 #include "fsroot.h"
 #include "ftp.h"
+#include "ftp_fake.h"
 #include "test_util.h"
-
-/* ---- fixture ------------------------------------------------------------ */
-
-static char rootdir[PATH_MAX];
-static struct fsroot *root;
-static struct server_ctx ctx;
-
-/* Entries of a directory whose names start with ".upload" (temp files). */
-static int temp_files(const char *rel)
-{
-    return scratch_count_entries(rel, ".upload");
-}
-
-#define BIG_SIZE (300 * 1024 + 11)
-static char big[BIG_SIZE];
-
-static int setup(void **state)
-{
-    (void)state;
-    assert_non_null(scratch_create("ftp-test"));
-    snprintf(rootdir, sizeof rootdir, "%s", scratch_path("root"));
-    scratch_mkdir("root");
-    scratch_mkdir("root/sub");
-    scratch_mkdir("root/upload");
-    scratch_mkdir("root/.hdir");
-    scratch_mkdir("root/q\"uote");
-    scratch_write("root/a.txt", "hello\n", 6);
-    scratch_write("root/empty.txt", "", 0);
-    scratch_write("root/.hidden", "secret", 6);
-    scratch_write("root/.hdir/x", "secret", 6);
-    scratch_write("root/sub/inner.txt", "inner\n", 6);
-    for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
-    scratch_write("root/big.bin", big, BIG_SIZE);
-    scratch_write("outside.txt", "outside", 7);
-    scratch_symlink("a.txt", "root/link_in");
-    scratch_symlink("../outside.txt", "root/link_out");
-    scratch_symlink("..", "root/dir_out");
-    root = fsroot_new(rootdir);
-    assert_non_null(root);
-    ctx.root = root;
-    ctx.access_log = false;
-    ctx.users = NULL;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    fsroot_free(root);
-    return scratch_remove();
-}
-
-/* ---- the fake driver ---------------------------------------------------- */
-
-#define CTRL_CAP (256 * 1024)
-#define DATA_CAP (2 * 1024 * 1024)
-
-struct drv {
-    struct session *s;
-    char ctrl[CTRL_CAP]; /* replies since the last send() */
-    size_t clen;
-    char *data; /* bytes of the last data transfer */
-    size_t dlen;
-    const char *in; /* input not yet fed */
-    size_t in_len;
-    size_t chunk;  /* bytes offered per feed */
-    size_t max_io; /* largest write/transfer performed at once */
-    bool closed;
-    /* data channel behaviour */
-    const char *ip;         /* what OPEN_PASSIVE reports */
-    ssize_t open_result;    /* the port, or -1 */
-    ssize_t accept_result;  /* 0 or -1 */
-    ssize_t out_fail_after; /* TRANSFER_OUT fails after this many bytes (-1: never) */
-    const char *upload;     /* bytes TRANSFER_IN delivers */
-    size_t upload_len, upload_pos;
-    ssize_t upload_end; /* TRANSFER_IN's last result: 0 (EOF) or -1 */
-    const char *watch;  /* rel path that must not exist during TRANSFER_IN */
-    int watch_checks;
-    /* counters */
-    int opens, accepts, outs, ins, data_closes;
-    char trace[256]; /* one letter per data action: O A T I C */
-    size_t tlen;
-};
-
-static void trace(struct drv *d, char c)
-{
-    if (d->tlen + 1 < sizeof d->trace) d->trace[d->tlen++] = c;
-    d->trace[d->tlen] = '\0';
-}
-
-static struct drv *drv_new(void)
-{
-    struct drv *d = calloc(1, sizeof *d);
-    assert_non_null(d);
-    d->data = malloc(DATA_CAP);
-    assert_non_null(d->data);
-    d->s = session_new(&ftp_proto, &ctx, "127.0.0.1:4242");
-    assert_non_null(d->s);
-    d->chunk = SIZE_MAX;
-    d->max_io = SIZE_MAX;
-    d->ip = "127.0.0.1";
-    d->open_result = 12345;
-    d->out_fail_after = -1;
-    return d;
-}
-
-static void drv_free(struct drv *d)
-{
-    session_free(d->s);
-    free(d->data);
-    free(d);
-}
-
-static ssize_t do_transfer_out(struct drv *d, const struct action *a)
-{
-    size_t n = a->fd >= 0 ? a->count : a->len;
-    if (n > d->max_io) n = d->max_io;
-    if (d->out_fail_after >= 0 && d->dlen + n > (size_t)d->out_fail_after) return -1;
-    assert_true(d->dlen + n <= DATA_CAP);
-    if (a->fd >= 0) {
-        ssize_t r = pread(a->fd, d->data + d->dlen, n, a->off);
-        assert_true(r > 0);
-        n = (size_t)r;
-    } else {
-        memcpy(d->data + d->dlen, a->buf, n);
-    }
-    d->dlen += n;
-    return (ssize_t)n;
-}
-
-static ssize_t do_transfer_in(struct drv *d, const struct action *a)
-{
-    if (d->watch) {
-        assert_false(scratch_exists(d->watch)); /* never visible before the commit */
-        d->watch_checks++;
-    }
-    if (d->upload_pos == d->upload_len) return d->upload_end;
-    size_t n = d->upload_len - d->upload_pos;
-    if (n > d->max_io) n = d->max_io;
-    assert_int_equal(write(a->fd, d->upload + d->upload_pos, n), (ssize_t)n);
-    d->upload_pos += n;
-    return (ssize_t)n;
-}
-
-/* Performs actions until the session waits for input that is not there,
- * or closes. eof: feed end of input once the input runs out. */
-static void drv_run(struct drv *d, bool eof)
-{
-    for (int steps = 0; steps < 1000000 && !d->closed; steps++) {
-        struct action a;
-        session_next(d->s, &a);
-        switch (a.kind) {
-        case ACT_READ: {
-            if (d->in_len == 0) {
-                if (!eof) return;
-                assert_int_equal(session_feed(d->s, "", 0), 0);
-                eof = false;
-                break;
-            }
-            size_t n = d->in_len < d->chunk ? d->in_len : d->chunk;
-            size_t used = session_feed(d->s, d->in, n);
-            assert_true(used > 0); /* a session asking to read has room */
-            d->in += used;
-            d->in_len -= used;
-            break;
-        }
-        case ACT_WRITE: {
-            size_t n = a.len < d->max_io ? a.len : d->max_io;
-            assert_true(n > 0);
-            assert_true(d->clen + n < CTRL_CAP);
-            memcpy(d->ctrl + d->clen, a.buf, n);
-            d->clen += n;
-            d->ctrl[d->clen] = '\0';
-            session_done(d->s, &a, (ssize_t)n);
-            break;
-        }
-        case ACT_OPEN_PASSIVE:
-            trace(d, 'O');
-            d->opens++;
-            assert_non_null(a.ip_out);
-            assert_true(a.ip_out_len > strlen(d->ip));
-            snprintf(a.ip_out, a.ip_out_len, "%s", d->ip);
-            session_done(d->s, &a, d->open_result);
-            break;
-        case ACT_ACCEPT_DATA:
-            trace(d, 'A');
-            d->accepts++;
-            d->dlen = 0;
-            session_done(d->s, &a, d->accept_result);
-            break;
-        case ACT_TRANSFER_OUT:
-            trace(d, 'T');
-            d->outs++;
-            session_done(d->s, &a, do_transfer_out(d, &a));
-            break;
-        case ACT_TRANSFER_IN:
-            trace(d, 'I');
-            d->ins++;
-            assert_true(a.fd >= 0);
-            session_done(d->s, &a, do_transfer_in(d, &a));
-            break;
-        case ACT_CLOSE_DATA:
-            trace(d, 'C');
-            d->data_closes++;
-            session_done(d->s, &a, 0);
-            break;
-        case ACT_CLOSE:
-            d->closed = true;
-            return;
-        default:
-            fail_msg("unexpected action %d", a.kind);
-        }
-    }
-    assert_true(d->closed); /* ran out of steps: a loop */
-}
-
-/* Feeds input and runs; returns the replies it produced (d->ctrl). */
-static const char *drv_send(struct drv *d, const char *input)
-{
-    d->clen = 0;
-    d->ctrl[0] = '\0';
-    d->tlen = 0;
-    d->trace[0] = '\0';
-    d->in = input;
-    d->in_len = strlen(input);
-    drv_run(d, false);
-    assert_int_equal(d->in_len, 0);
-    return d->ctrl;
-}
-
-/* A new session, greeted and logged in anonymously. */
-static struct drv *logged_in(void)
-{
-    struct drv *d = drv_new();
-    drv_send(d, "USER anonymous\r\nPASS me@\r\n");
-    assert_string_equal(d->ctrl, "220 refserver FTP ready\r\n"
-                                 "331 Anonymous login ok, send your email as password.\r\n"
-                                 "230 Login successful.\r\n");
-    return d;
-}
-
-#define ASSERT_REPLY(d, in, want) assert_string_equal(drv_send((d), (in)), (want))
-#define ASSERT_CODE(d, in, code) assert_int_equal(atoi(drv_send((d), (in))), (code))
-
-/* ---- login -------------------------------------------------------------- */
-
-static void test_greeting(void **state)
-{
-    (void)state;
-    struct drv *d = drv_new();
-    ASSERT_REPLY(d, "", "220 refserver FTP ready\r\n");
-    assert_false(d->closed);
-    drv_free(d);
-}
-
-static void test_login_anonymous(void **state)
-{
-    (void)state;
-    struct drv *d = logged_in();
-    ASSERT_CODE(d, "PWD\r\n", 257);
-    drv_free(d);
-    d = drv_new();
-    drv_send(d, "");
-    ASSERT_CODE(d, "user FTP\r\n", 331); /* case-insensitive command and name */
-    ASSERT_REPLY(d, "pass \r\n", "230 Login successful.\r\n");
-    ASSERT_CODE(d, "PWD\r\n", 257);
-    drv_free(d);
-}
-
-static void test_login_required(void **state)
-{
-    (void)state;
-    struct drv *d = drv_new();
-    drv_send(d, "");
-    static const char *const need[] = {
-        "PWD",     "CWD sub",    "CDUP",   "TYPE I",           "PASV",       "EPSV",       "LIST",
-        "NLST",    "RETR a.txt", "STOR x", "SIZE a.txt",       "MDTM a.txt", "DELE a.txt", "MKD x",
-        "RMD sub", "REST 0",     "STAT",   "PORT 1,2,3,4,5,6", "XPWD",       "ABOR"};
-    for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
-        char line[64];
-        snprintf(line, sizeof line, "%s\r\n", need[i]);
-        ASSERT_REPLY(d, line, "530 Please login with USER and PASS.\r\n");
-    }
-    assert_int_equal(d->opens, 0);
-    ASSERT_REPLY(d, "SYST\r\n", "215 UNIX Type: L8\r\n");
-    ASSERT_CODE(d, "FEAT\r\n", 211);
-    ASSERT_REPLY(d, "NOOP\r\n", "200 NOOP ok.\r\n");
-    ASSERT_CODE(d, "HELP\r\n", 214);
-    ASSERT_REPLY(d, "AUTH TLS\r\n", "502 Command not implemented.\r\n");
-    ASSERT_REPLY(d, "PASS x\r\n", "503 Login with USER first.\r\n");
-    ASSERT_REPLY(d, "USER\r\n", "501 Syntax error in parameters or arguments.\r\n");
-    ASSERT_REPLY(d, "QUIT\r\n", "221 Goodbye.\r\n");
-    assert_true(d->closed);
-    drv_free(d);
-}
-
-static char users_path[600];
-
-static void write_users(const char *text)
-{
-    scratch_write("users.txt", text, strlen(text));
-    snprintf(users_path, sizeof users_path, "%s", scratch_path("users.txt"));
-}
-
-static void test_login_named(void **state)
-{
-    (void)state;
-    char err[256];
-    write_users("alice:s3cret\nbob:a:b:c\n");
-    struct ftp_users *u = ftp_users_load(users_path, err, sizeof err);
-    assert_non_null(u);
-    ctx.users = u;
-    struct drv *d = drv_new();
-    drv_send(d, "");
-    ASSERT_CODE(d, "USER alice\r\n", 331);
-    ASSERT_REPLY(d, "PASS s3cret\r\n", "230 Login successful.\r\n");
-    ASSERT_CODE(d, "PWD\r\n", 257);
-    /* a new USER logs out first */
-    ASSERT_CODE(d, "USER bob\r\n", 331);
-    ASSERT_CODE(d, "PWD\r\n", 530);
-    ASSERT_CODE(d, "USER bob\r\n", 331);
-    ASSERT_REPLY(d, "PASS a:b:c\r\n", "230 Login successful.\r\n");
-    drv_free(d);
-
-    d = drv_new();
-    drv_send(d, "");
-    ASSERT_REPLY(d, "USER alice\r\nPASS s3cre\r\n",
-                 "331 Please specify the password.\r\n530 Login incorrect.\r\n");
-    ASSERT_CODE(d, "PWD\r\n", 530);
-    ASSERT_REPLY(d, "USER alice\r\nPASS s3cret!\r\n",
-                 "331 Please specify the password.\r\n530 Login incorrect.\r\n");
-    /* the third failure closes: an unknown user fails the same way */
-    ASSERT_REPLY(d, "USER mallory\r\nPASS s3cret\r\nNOOP\r\n",
-                 "331 Please specify the password.\r\n421 Too many failed logins, closing.\r\n");
-    assert_true(d->closed);
-    drv_free(d);
-
-    /* without a users table, only anonymous logins work */
-    ctx.users = NULL;
-    d = drv_new();
-    drv_send(d, "");
-    ASSERT_REPLY(d, "USER alice\r\nPASS s3cret\r\n",
-                 "331 Please specify the password.\r\n530 Login incorrect.\r\n");
-    drv_free(d);
-    ftp_users_free(u);
-}
 
 /* ---- simple commands ---------------------------------------------------- */
 
@@ -798,6 +453,47 @@ static void test_stor(void **state)
     drv_free(d);
 }
 
+/* Modes: a new file is 0666 & ~umask, a new directory 0777 & ~umask; a
+ * STOR over a file keeps that file's mode. */
+static mode_t mode_of(const char *rel)
+{
+    struct stat st;
+    assert_int_equal(lstat(scratch_path(rel), &st), 0);
+    return st.st_mode & 07777;
+}
+
+static void test_stor_modes(void **state)
+{
+    (void)state;
+    mode_t saved = umask(0); /* only ctx.umask counts here */
+    struct drv *d = logged_in();
+    d->upload = "m";
+    d->upload_len = 1;
+    static const struct {
+        mode_t umask, file, dir;
+    } cases[] = {{022, 0644, 0755}, {027, 0640, 0750}, {0, 0666, 0777}, {077, 0600, 0700}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        ctx.umask = cases[i].umask;
+        d->upload_pos = 0;
+        ASSERT_CODE(d, "EPSV\r\n", 229);
+        assert_non_null(strstr(drv_send(d, "STOR upload/m.txt\r\n"), "226 "));
+        assert_int_equal(mode_of("root/upload/m.txt"), cases[i].file);
+        ASSERT_CODE(d, "MKD upload/md\r\n", 257);
+        assert_int_equal(mode_of("root/upload/md"), cases[i].dir);
+        ASSERT_CODE(d, "RMD upload/md\r\n", 250);
+        /* over an existing file: its mode stays, whatever the umask */
+        assert_int_equal(chmod(scratch_path("root/upload/m.txt"), 0604), 0);
+        d->upload_pos = 0;
+        ASSERT_CODE(d, "EPSV\r\n", 229);
+        assert_non_null(strstr(drv_send(d, "STOR upload/m.txt\r\n"), "226 "));
+        assert_int_equal(mode_of("root/upload/m.txt"), 0604);
+        ASSERT_CODE(d, "DELE upload/m.txt\r\n", 250);
+    }
+    ctx.umask = 0;
+    umask(saved);
+    drv_free(d);
+}
+
 static void test_stor_aborted(void **state)
 {
     (void)state;
@@ -1131,10 +827,6 @@ static void test_access_log(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_greeting),
-        cmocka_unit_test(test_login_anonymous),
-        cmocka_unit_test(test_login_required),
-        cmocka_unit_test(test_login_named),
         cmocka_unit_test(test_simple_commands),
         cmocka_unit_test(test_pwd_cwd),
         cmocka_unit_test(test_pasv_epsv),
@@ -1147,6 +839,7 @@ int main(void)
         cmocka_unit_test(test_nlst),
         cmocka_unit_test(test_list_huge),
         cmocka_unit_test(test_stor),
+        cmocka_unit_test(test_stor_modes),
         cmocka_unit_test(test_stor_aborted),
         cmocka_unit_test(test_stor_errors),
         cmocka_unit_test(test_size_mdtm),
@@ -1158,5 +851,5 @@ int main(void)
         cmocka_unit_test(test_eof),
         cmocka_unit_test(test_access_log),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, ftp_fixture_setup, ftp_fixture_teardown);
 }

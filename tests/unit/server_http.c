@@ -40,6 +40,8 @@ static int setup(void **state)
     scratch_mkdir("root/sub");
     scratch_mkdir("root/noindex");
     scratch_mkdir("root/.git");
+    scratch_mkdir("root/evil.example");
+    scratch_mkdir("root/a dir?#");
     scratch_write("root/index.html", "<h1>home</h1>\n", 14);
     scratch_write("root/a.txt", "hello\n", 6);
     scratch_write("root/empty.txt", "", 0);
@@ -349,6 +351,37 @@ static void test_dir_redirect(void **state)
     assert_false(d.closed);
     drv_free(&d);
     assert_int_equal(status_of("GET /noindex/ HTTP/1.1\r\nHost: x\r\n\r\n"), 404);
+
+    /* the Location is the normalised path: never "//host" (another host to
+     * a browser or curl), no "." or empty segments, percent-encoded */
+    static const struct {
+        const char *target, *location;
+    } forms[] = {
+        {"//evil.example", "/evil.example/"},
+        {"///evil.example", "/evil.example/"},
+        {"/.//evil.example", "/evil.example/"},
+        {"//evil.example?x=//y", "/evil.example/"},
+        {"http://x//evil.example", "/evil.example/"},
+        {"/./sub", "/sub/"},
+        {"/sub/.", "/sub/"},
+        {"//sub//.", "/sub/"},
+        {"/.", "/"},
+        {"/%2e", "/"},
+        {"//%2e/evil.example", "/evil.example/"},
+        {"/a%20dir%3F%23", "/a%20dir%3F%23/"},
+    };
+    for (size_t i = 0; i < sizeof forms / sizeof forms[0]; i++) {
+        char req[256];
+        snprintf(req, sizeof req, "GET %s HTTP/1.1\r\nHost: x\r\n\r\n", forms[i].target);
+        run1(&d, req, false);
+        only_resp(&d, false, &r);
+        assert_int_equal(r.status, 301);
+        assert_string_equal(hdr(&r, "Location"), forms[i].location);
+        drv_free(&d);
+    }
+    /* ".." is refused outright, not redirected */
+    assert_int_equal(status_of("GET /sub/../sub HTTP/1.1\r\nHost: x\r\n\r\n"), 403);
+    assert_int_equal(status_of("GET //evil.example/.. HTTP/1.1\r\nHost: x\r\n\r\n"), 403);
 }
 
 static void test_content_types(void **state)
@@ -932,6 +965,58 @@ static void test_no_fd_leak(void **state)
     assert_int_equal(count_fds(), before);
 }
 
+/* The input phase the driver's timeouts follow, and what expiry does:
+ * 408 + close for an unfinished head, a plain close otherwise. */
+static void test_phase_expire(void **state)
+{
+    (void)state;
+    struct drv d;
+    struct resp r;
+    const char *part = "GET /a.txt HTTP/1.1\r\nHo";
+    drv_init(&d);
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    drive(&d, "\r\n", 2, false); /* empty lines before a request are no head */
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    drive(&d, part, strlen(part), false);
+    assert_int_equal(session_phase(d.s), PHASE_HEAD);
+    assert_int_equal(d.len, 0);
+    session_expire(d.s);
+    drive(&d, "st: x\r\n\r\n", 9, false); /* too late: not answered */
+    only_resp(&d, false, &r);
+    assert_int_equal(r.status, 408);
+    expect_body(&r, "408 Request Timeout\n");
+    assert_string_equal(hdr(&r, "Connection"), "close");
+    assert_true(d.closed);
+    drv_free(&d);
+
+    /* idle between keep-alive requests: closed, nothing said */
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
+    assert_false(d.closed);
+    assert_int_equal(session_phase(d.s), PHASE_IDLE);
+    size_t before = d.len;
+    session_expire(d.s);
+    drive(&d, "", 0, false);
+    assert_true(d.closed);
+    assert_int_equal(d.len, before);
+    drv_free(&d);
+
+    /* a body being read (streamed to /echo, or dropped): closed */
+    static const char *const bodies[] = {
+        "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+        "PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\nabc",
+    };
+    for (size_t i = 0; i < 2; i++) {
+        run1(&d, bodies[i], false);
+        assert_int_equal(session_phase(d.s), PHASE_BODY);
+        before = d.len;
+        session_expire(d.s);
+        drive(&d, "defghij", 7, false);
+        assert_true(d.closed);
+        assert_int_equal(d.len, before);
+        drv_free(&d);
+    }
+}
+
 static void test_refusal(void **state)
 {
     (void)state;
@@ -991,6 +1076,7 @@ int main(void)
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_io_error_closes),
         cmocka_unit_test(test_no_fd_leak),
+        cmocka_unit_test(test_phase_expire),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_access_log),
     };
