@@ -49,7 +49,7 @@
  * its answer), whatever its origin -- one begun in the warm-up was sent and
  * the whole window went by without its answer -- and, in open loop, every
  * slot in [t_measure, close] that was not started yet. The engine keeps
- * going for a grace (the drain: 100 ms plus twice the slowest answer of the
+ * going for a grace (the drain: 500 ms plus twice the slowest answer of the
  * thread's window, at most the timeout) so that ordinary requests in flight
  * at the close get their answers; it starts no request, except open-loop
  * slots due before the close, and ends as soon as nothing is owed. An
@@ -158,7 +158,7 @@ void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t when, enum
 
 /* ---- the close and the drain ---- */
 
-#define POLICY_DRAIN_MIN_NS 100000000ULL /* 100 ms */
+#define POLICY_DRAIN_MIN_NS 500000000ULL /* 500 ms: a busy or sanitized machine still delivers */
 
 /* When the thread's window closes (or closed): UINT64_MAX while unknown
  * (--requests, not stopped). */

@@ -250,7 +250,7 @@ static void test_close_unanswered_not_twice(void **state)
 
     uint64_t drain_end = policy_close(&t, 3 * S + 5);
     assert_true(policy_close_time(&t) == 3 * S); /* seen late: still t_end */
-    /* 100 ms + twice the slowest answer (100 ns, recorded as 1 us) */
+    /* 500 ms + twice the slowest answer (100 ns, recorded as 1 us) */
     assert_true(drain_end == 3 * S + POLICY_DRAIN_MIN_NS + 2000);
     policy_conn_end(&t, &pc, 3); /* still owed at the end */
     assert_int_equal(t.st.unanswered, 5);
@@ -258,7 +258,7 @@ static void test_close_unanswered_not_twice(void **state)
     policy_tally_free(&t);
 }
 
-/* The drain's grace: 100 ms plus twice the slowest answer, at most the
+/* The drain's grace: 500 ms plus twice the slowest answer, at most the
  * timeout; a stop closes the window when the thread sees it. */
 static void test_drain_grace_and_stop(void **state)
 {
@@ -282,7 +282,7 @@ static void test_drain_grace_and_stop(void **state)
     assert_int_equal(t.st.unanswered, 1);
     policy_tally_free(&t);
 
-    cfg.timeout_s = 10; /* short answers: the grace is 100 ms and a bit */
+    cfg.timeout_s = 10; /* short answers: the grace is 500 ms and a bit */
     run = window_run(&cfg);
     assert_int_equal(policy_tally_init(&t, &run, NULL), 0);
     policy_answer(&t, 2 * S, 2 * S + 2000000ULL, 1, LG_ERR__COUNT); /* 2 ms */
