@@ -351,8 +351,8 @@ static void test_hash_password_main(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(out, 0, sizeof out);
         memset(err, 0, sizeof err);
-        assert_int_equal(hash_main(bad[i].in ? bad[i].in : longer, out, sizeof out, err, sizeof err),
-                         1);
+        assert_int_equal(
+            hash_main(bad[i].in ? bad[i].in : longer, out, sizeof out, err, sizeof err), 1);
         assert_string_equal(out, "");
         assert_string_equal(err, bad[i].want);
     }
