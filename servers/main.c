@@ -308,7 +308,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             break;
         case O_UMASK: /* (CORE) */
             if (!parse_umask(optarg, &o->umask))
-                return bad_usage("--umask wants an octal mask 0..0777 (e.g. 022), not '%s'", optarg);
+                return bad_usage("--umask wants an octal mask 0..0777 (e.g. 022), not '%s'",
+                                 optarg);
             break;
         case O_MAXCONN:
             if (!parse_count(optarg, 1000000, &o->max_conn))

@@ -43,8 +43,8 @@ struct server_ctx {
                                   (the iterative model, so others get a turn) */
     const struct ftp_users *users; /* FTP logins besides anonymous (--users FILE);
                                       NULL: anonymous only */
-    mode_t umask; /* --umask: what FTP takes off 0666 for a new file and off
-                     0777 for a new directory (refserver's default 022) */
+    mode_t umask;                  /* --umask: what FTP takes off 0666 for a new file and off
+                                      0777 for a new directory (refserver's default 022) */
 };
 
 enum action_kind {

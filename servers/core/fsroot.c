@@ -345,8 +345,8 @@ int fsroot_upload_begin(const struct fsroot *root, const char *path, mode_t new_
     for (int tries = 0; tries < 100; tries++) {
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
         snprintf(u->tmp, sizeof u->tmp, ".upload-%08lx", (seed >> 16) & 0xffffffffUL);
-        u->fd = openat(u->dirfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-                       0600);
+        u->fd =
+            openat(u->dirfd, u->tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (u->fd >= 0) return FSROOT_OK;
         if (errno != EEXIST) break;
     }
@@ -362,8 +362,8 @@ int fsroot_upload_begin(const struct fsroot *root, const char *path, mode_t new_
 static int upload_settle(struct fsroot_upload *u)
 {
     struct stat old;
-    bool replaces = fstatat(u->dirfd, u->leaf, &old, AT_SYMLINK_NOFOLLOW) == 0 &&
-                    S_ISREG(old.st_mode);
+    bool replaces =
+        fstatat(u->dirfd, u->leaf, &old, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(old.st_mode);
     mode_t mode = replaces ? old.st_mode & 07777 & ~(mode_t)(S_ISUID | S_ISGID) : u->new_mode;
     if (replaces && geteuid() == 0 && fchown(u->fd, old.st_uid, old.st_gid) != 0)
         return map_errno(errno);

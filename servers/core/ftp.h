@@ -13,12 +13,15 @@
  * Before login only USER PASS QUIT SYST FEAT NOOP HELP and OPTS are answered
  * (530 otherwise; unknown commands are 502 either way).
  *
- * Access: a reference server on loopback. "anonymous" and "ftp" log in with
- * any password, other names are checked against the users table (--users);
- * every logged-in user, anonymous included, may read AND write (STOR, DELE,
- * MKD, RMD) anywhere under the root. A failed PASS is answered (530) only
- * after an ACT_DELAY of FTP_BAD_LOGIN_DELAY_MS, and nothing else is read
- * meanwhile; the third failure's 530 is followed by the close.
+ * Access: "anonymous" and "ftp" log in with any password and may only read;
+ * other names are checked against the users table (--users: crypt(3)
+ * hashes, see ftp_users.h), whose "rw" users may also write (STOR, DELE,
+ * MKD/XMKD, RMD/XRMD) anywhere under the root and "ro" users may not. A
+ * write by anyone else gets "550 Permission denied.". A failed PASS is
+ * answered (530) only after an ACT_DELAY of FTP_BAD_LOGIN_DELAY_MS, and
+ * nothing else is read meanwhile; the third failure's 530 is followed by
+ * the close. New files get 0666 & ~ctx->umask, new directories 0777 &
+ * ~ctx->umask; a STOR over a file keeps its mode (and, as root, owner).
  * Paths are resolved by fsroot (FSROOT_ALLOW_DOTDOT, never above the root);
  * whatever it refuses, hidden names included, is a plain 550.
  *

@@ -81,8 +81,7 @@ static bool password_ok(struct ftp *f, const char *pass)
     f->login.may_write = false;
     if (!f->login.user[0]) return false; /* a name too long to ever match */
     if (ftp_user_is_anonymous(f->login.user)) return true;
-    return ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, pass,
-                           &f->login.may_write);
+    return ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, pass, &f->login.may_write);
 }
 
 static void cmd_pass(struct ftp *f, const char *arg)
@@ -509,10 +508,10 @@ static const struct command {
     {"TYPE", 0, cmd_type},       {"MODE", 0, cmd_mode},       {"STRU", 0, cmd_stru},
     {"PASV", 0, cmd_pasv},       {"EPSV", 0, cmd_epsv},       {"PORT", 0, cmd_active},
     {"EPRT", 0, cmd_active},     {"LIST", 0, cmd_list},       {"NLST", 0, cmd_nlst},
-    {"RETR", 0, cmd_retr},       {"STOR", WRITES, cmd_stor},       {"REST", 0, cmd_rest},
+    {"RETR", 0, cmd_retr},       {"STOR", WRITES, cmd_stor},  {"REST", 0, cmd_rest},
     {"SIZE", 0, cmd_size},       {"MDTM", 0, cmd_mdtm},       {"DELE", WRITES, cmd_dele},
-    {"MKD", WRITES, cmd_mkd},         {"XMKD", WRITES, cmd_mkd},        {"RMD", WRITES, cmd_rmd},
-    {"XRMD", WRITES, cmd_rmd},        {"ABOR", 0, cmd_abor},       {"ALLO", 0, cmd_allo},
+    {"MKD", WRITES, cmd_mkd},    {"XMKD", WRITES, cmd_mkd},   {"RMD", WRITES, cmd_rmd},
+    {"XRMD", WRITES, cmd_rmd},   {"ABOR", 0, cmd_abor},       {"ALLO", 0, cmd_allo},
 };
 
 bool ftp_is_abort_command(const char *line)

@@ -102,8 +102,7 @@ static const char *parse_user(const struct ftp_users *u, char *line, struct ftp_
     for (size_t i = 0; i < u->n; i++)
         if (strcmp(u->v[i].name, e->name) == 0) return "duplicate user name";
     const char *access = c2 + 1;
-    if (strcmp(access, "rw") != 0 && strcmp(access, "ro") != 0)
-        return "access must be rw or ro";
+    if (strcmp(access, "rw") != 0 && strcmp(access, "ro") != 0) return "access must be rw or ro";
     e->may_write = access[1] == 'w';
     *c2 = '\0';
     const char *why = hash_problem(c1 + 1);
@@ -185,12 +184,12 @@ struct ftp_users *ftp_users_load(const char *path, char *err, size_t errlen)
 static bool same_hash(const char *a, const char *b)
 {
     unsigned char diff = 0;
-    for (size_t i = 0; i <= FTP_HASH_MAX; i++) diff |= (unsigned char)(a[i] ^ b[i]);
+    for (size_t i = 0; i <= FTP_HASH_MAX; i++)
+        diff |= (unsigned char)(a[i] ^ b[i]);
     return diff == 0;
 }
 
-bool ftp_users_check(const struct ftp_users *u, const char *name, const char *pass,
-                     bool *may_write)
+bool ftp_users_check(const struct ftp_users *u, const char *name, const char *pass, bool *may_write)
 {
     if (may_write) *may_write = false;
     if (!u || u->n == 0) return false;
@@ -238,9 +237,9 @@ int ftp_hash_password_main(FILE *in, FILE *out, FILE *err)
     bool whole = line[len] != '\0' || feof(in);
     line[len] = '\0';
     const char *why = !whole || len > FTP_PASS_MAX ? "password too long (at most 128 bytes)"
-                      : len == 0            ? "empty password"
-                      : ftp_has_ctl(line)   ? "control character in password"
-                                            : NULL;
+                      : len == 0                   ? "empty password"
+                      : ftp_has_ctl(line)          ? "control character in password"
+                                                   : NULL;
     int rc = 1;
     if (why)
         fprintf(err, "refserver hash-password: %s\n", why);

@@ -8,8 +8,14 @@
  *   c[0]      flags: bit 0 access_log on (written to /dev/null),
  *                    bit 1 a users table (alice:secret rw, bob:p:w ro;
  *                          without it only anonymous, read-only, logins),
- *                    bit 2 fail ACT_WRITE number c[1] (result -1)
- *   c[1]      the ACT_WRITE number for bit 2
+ *                    bit 2 fail ACT_WRITE number c[1] (result -1),
+ *                    bit 3 a timeout passes (session_expire) instead of
+ *                          wait number c[1] (an ACT_READ or TRANSFER_*),
+ *                    bit 4 the client's next bytes (a read chunk) arrive
+ *                          during each TRANSFER_* (drivers watch the
+ *                          control connection): fed first, and the
+ *                          transfer fails (-1) if abort_requested() says so
+ *   c[1]      the action number for bits 2 and 3
  *   c[2..4]   read chunk sizes, cycled: c + 1 bytes (255: all the rest)
  *   c[5..6]   write sizes, cycled: >= 128 the whole action, else c + 1
  *             bytes plus an eighth of the action (bounds the steps)
@@ -44,14 +50,19 @@
  *     with CRLF and has no other control byte nor a lone 0xff (Telnet IAC
  *     goes doubled), every reply starts with ^[1-5][0-9][0-9][ -] and a
  *     multi-line one ends with "DDD "; a 150 is
- *     followed by 226, 425, 426 or 451; nothing follows a 221 or 421;
+ *     followed by 226, 425, 426, 451 or 421 (a timeout); nothing follows a
+ *     221 or 421;
  *     nothing tells the size of the file outside the root;
  *   - a file sent (TRANSFER_OUT fd) is a read-only regular file inside the
  *     root, reached through no hidden name, and not the outside file; an
  *     upload fd is a hidden temp file in a directory of the root;
  *   - listings name no hidden entry;
  *   - the same input read and written whole gives the same replies (MDTM
- *     times aside): cutting the control stream must not change them;
+ *     times aside): cutting the control stream must not change them (not
+ *     checked with bits 3 and 4: there the cuts matter);
+ *   - an expiry is answered "421 Timeout." (or nothing, with a reply still
+ *     being written) and the close; session_phase() is IDLE or HEAD;
+ *   - abort_requested() is only ever true during a transfer;
  *   - an upload aborted by the driver (TRANSFER_IN -1, or the session ending
  *     mid-transfer) leaves the tree as it was before it;
  *   - without a users table (anonymous logins only) the tree never changes;
@@ -366,7 +377,8 @@ static void check_replies(const struct sink *s, bool complete)
             /* a 150 is answered by the transfer's end, before anything else */
             if (in_xfer)
                 FZ_CHECK(memcmp(l, "226 ", 4) == 0 || memcmp(l, "425 ", 4) == 0 ||
-                             memcmp(l, "426 ", 4) == 0 || memcmp(l, "451 ", 4) == 0,
+                             memcmp(l, "426 ", 4) == 0 || memcmp(l, "451 ", 4) == 0 ||
+                             memcmp(l, "421 ", 4) == 0,
                          "after a 150: %.*s", (int)(n < 200 ? n : 200), l);
             in_xfer = memcmp(l, "150 ", 4) == 0;
             ended = memcmp(l, "221 ", 4) == 0 || memcmp(l, "421 ", 4) == 0;
@@ -462,10 +474,10 @@ static size_t pick(unsigned v, size_t want, bool read)
 
 struct drive {
     const uint8_t *in;
-    size_t inlen;
+    size_t inlen, pos; /* pos: bytes fed so far */
     struct fz_cycle rd, wr, dat;
-    bool fail_write;
-    unsigned fail_at;
+    bool fail_write, expire, mid_feed;
+    unsigned fail_at, waits;
     /* the data channel as the driver sees it */
     bool listener, conn;
     bool upload_seen;    /* a TRANSFER_IN since the last CLOSE_DATA */
@@ -474,6 +486,22 @@ struct drive {
     struct sink ctrl, data;
     struct snap before_upload;
 };
+
+/* Bit 4: the next read chunk arrives during a transfer. True when the
+ * session then asks for the transfer to be stopped. */
+static bool mid_transfer_feed(struct drive *d, struct session *s)
+{
+    if (!d->mid_feed || d->pos == d->inlen) return false;
+    FZ_CHECK(!session_abort_requested(s), "abort_requested before the bytes came");
+    size_t n = d->rd.n ? pick(fz_next(&d->rd), d->inlen - d->pos, true) : d->inlen - d->pos;
+    size_t k = session_feed(s, d->in + d->pos, n);
+    FZ_CHECK(k <= n, "feed consumed %zu of %zu", k, n);
+    d->pos += k;
+    /* a session that cannot take more must stop the transfer, or the
+     * driver would be left with bytes it can never feed */
+    FZ_CHECK(k == n || session_abort_requested(s), "input refused during a transfer");
+    return session_abort_requested(s);
+}
 
 static void do_open(struct drive *d, struct session *s, struct action *a)
 {
@@ -505,7 +533,7 @@ static void do_out(struct drive *d, struct session *s, struct action *a)
     static char tmp[65536];
     if (a->fd >= 0) check_send_fd(a);
     else FZ_CHECK(a->buf != NULL && a->len > 0, "empty TRANSFER_OUT");
-    if (v == 0) {
+    if (v == 0 || mid_transfer_feed(d, s)) {
         session_done(s, a, -1);
         return;
     }
@@ -532,7 +560,7 @@ static void do_in(struct drive *d, struct session *s, struct action *a)
         snap_take(&d->before_upload);
     }
     unsigned v = fz_next(&d->dat);
-    if (v < 8) {
+    if (v < 8 || mid_transfer_feed(d, s)) {
         d->upload_pending = false;
         session_done(s, a, -1);
         snap_same(&d->before_upload, "an aborted upload");
@@ -560,12 +588,36 @@ static void do_close_data(struct drive *d, struct session *s, struct action *a)
     session_done(s, a, 0);
 }
 
+/* Bit 3: a timeout passes instead of the action a: "421 Timeout." (unless
+ * a reply is still being written) and the close; a transfer is dropped. */
+static void expire_now(struct drive *d, struct session *s)
+{
+    enum session_phase ph = session_phase(s);
+    FZ_CHECK(ph == PHASE_IDLE || ph == PHASE_HEAD, "FTP phase %d", (int)ph);
+    size_t before = d->ctrl.len;
+    session_expire(s);
+    for (unsigned steps = 0;; steps++) {
+        FZ_CHECK(steps < MAX_STEPS, "no close after an expiry");
+        struct action a;
+        memset(&a, 0, sizeof a);
+        session_next(s, &a);
+        if (a.kind == ACT_CLOSE) break;
+        FZ_CHECK(a.kind == ACT_WRITE && a.len > 0, "action %d after an expiry", (int)a.kind);
+        sink_put(&d->ctrl, a.buf, a.len);
+        session_done(s, &a, (ssize_t)a.len);
+    }
+    size_t n = d->ctrl.len - before;
+    FZ_CHECK(d->ctrl.overflow || n == 0 || (n == 14 && memcmp(d->ctrl.buf + before,
+                                                              "421 Timeout.\r\n", 14) == 0),
+             "an expiry said %.*s", (int)(n < 200 ? n : 200), d->ctrl.buf + before);
+}
+
 /* Runs one session over d->in. Returns true when it ended on its own. */
 static bool run(const struct server_ctx *ctx, struct drive *d)
 {
     struct session *s = session_new(&ftp_proto, ctx, "127.0.0.1:4242");
     FZ_CHECK(s != NULL, "session_new");
-    size_t pos = 0, writes = 0;
+    size_t writes = 0;
     bool eof = false, failed = false;
     for (unsigned steps = 0;; steps++) {
         FZ_CHECK(steps < MAX_STEPS, "no end after %u actions", steps);
@@ -574,20 +626,28 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
         a.fd = -1;
         session_next(s, &a);
         if (failed) FZ_CHECK(a.kind == ACT_CLOSE, "action %d after a failed write", (int)a.kind);
+        bool waits = a.kind == ACT_READ || a.kind == ACT_TRANSFER_IN || a.kind == ACT_TRANSFER_OUT;
+        if (a.kind != ACT_TRANSFER_IN && a.kind != ACT_TRANSFER_OUT)
+            FZ_CHECK(!session_abort_requested(s), "abort_requested outside a transfer");
+        if (waits && d->expire && d->waits++ == d->fail_at) {
+            expire_now(d, s);
+            break;
+        }
         switch (a.kind) {
         case ACT_CLOSE: break;
         case ACT_READ: {
             FZ_CHECK(!eof, "ACT_READ after EOF");
-            if (pos == d->inlen) {
+            if (d->pos == d->inlen) {
                 FZ_CHECK(session_feed(s, "", 0) == 0, "EOF feed consumed bytes");
                 eof = true;
                 continue;
             }
-            size_t n = d->rd.n ? pick(fz_next(&d->rd), d->inlen - pos, true) : d->inlen - pos;
-            size_t k = session_feed(s, d->in + pos, n);
+            size_t left = d->inlen - d->pos;
+            size_t n = d->rd.n ? pick(fz_next(&d->rd), left, true) : left;
+            size_t k = session_feed(s, d->in + d->pos, n);
             FZ_CHECK(k <= n, "feed consumed %zu of %zu", k, n);
             FZ_CHECK(k > 0, "ACT_READ, then feed of %zu bytes consumed none", n);
-            pos += k;
+            d->pos += k;
             continue;
         }
         case ACT_WRITE: {
@@ -674,11 +734,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                       .wr = {data + 5, 2, 0},
                       .dat = {data + 7, 5, 0},
                       .fail_write = data[0] & 4,
+                      .expire = data[0] & 8,
+                      .mid_feed = data[0] & 16,
                       .fail_at = data[1]};
     run_checked(&ctx, &d);
     /* The same input read and written whole (same data results): the
      * replies must not depend on how the control stream was cut. */
-    if (!d.fail_write && !d.ctrl.overflow) {
+    if (!d.fail_write && !d.expire && !d.mid_feed && !d.ctrl.overflow) {
         struct drive w = {.in = d.in, .inlen = d.inlen, .dat = {data + 7, 5, 0}};
         run_checked(&ctx, &w);
         normalise(&d.ctrl);

@@ -7,7 +7,9 @@
  *                    bit 1 fail the I/O of action number c[7] (result -1),
  *                    bit 2 access_log on (written to /dev/null),
  *                    bit 3 the first ACT_SENDFILE from action c[7] on
- *                          reports 0 (the file shrank)
+ *                          reports 0 (the file shrank),
+ *                    bit 4 a timeout passes (session_expire) instead of
+ *                          ACT_READ number c[7]
  *   c[1..4]   read chunk sizes, cycled: c + 1 bytes (255: all the rest)
  *   c[5..6]   write sizes, cycled: >= 128 the whole action, else c + 1
  *             bytes plus an eighth of the action (bounds the steps)
@@ -20,6 +22,10 @@
  *   - ACT_READ means room: feed() consumes at least one byte of a non-empty
  *     slice right after it; no ACT_READ after EOF was fed;
  *   - ACT_WRITE / ACT_SENDFILE ask for at least one byte of a valid buffer/fd;
+ *   - session_phase() is PHASE_HEAD exactly when part of a request head is
+ *     buffered (not checked: the session's own business), and an expiry
+ *     in PHASE_HEAD answers 408 with "Connection: close" and closes, in
+ *     another phase closes with nothing more said;
  *   - after a failed I/O or a short file the next action is ACT_CLOSE;
  *   - the output is a sequence of answers "HTTP/1.1 DDD ...", each with one
  *     Content-Length (1xx aside) and a known status (500 = a bug here), and
@@ -111,7 +117,7 @@ static void sink_put(struct sink *s, const void *p, size_t n)
 
 static bool known_status(int st)
 {
-    static const int ok[] = {100, 200, 301, 400, 403, 404, 405, 413, 414, 431, 501, 505};
+    static const int ok[] = {100, 200, 301, 400, 403, 404, 405, 408, 413, 414, 431, 501, 505};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
         if (ok[i] == st) return true;
     return false;
@@ -218,7 +224,36 @@ struct drive {
     struct fz_cycle rd, wr; /* rd.n == 0: whole reads; wr.n == 0: whole writes */
     bool inject, shrink;    /* fail action number fail_at / short file from it on */
     unsigned fail_at;
+    bool expire; /* session_expire() instead of ACT_READ number fail_at */
 };
+
+/* A timeout passes while the session waits for input: what it queues. */
+static void expire_now(struct session *s, struct sink *out)
+{
+    enum session_phase ph = session_phase(s);
+    FZ_CHECK(ph == PHASE_IDLE || ph == PHASE_HEAD || ph == PHASE_BODY, "phase %d", (int)ph);
+    size_t before = out->len;
+    session_expire(s);
+    for (unsigned steps = 0;; steps++) {
+        FZ_CHECK(steps < MAX_STEPS, "no close after an expiry");
+        struct action a;
+        session_next(s, &a);
+        if (a.kind == ACT_CLOSE) break;
+        FZ_CHECK(a.kind == ACT_WRITE && a.len > 0, "action %d after an expiry", (int)a.kind);
+        sink_put(out, a.buf, a.len);
+        session_done(s, &a, (ssize_t)a.len);
+    }
+    static const char r408[] = "HTTP/1.1 408 Request Timeout\r\n";
+    size_t n = out->len - before;
+    if (ph != PHASE_HEAD || out->overflow) {
+        FZ_CHECK(n == 0, "%zu bytes said after an expiry outside a head", n);
+        return;
+    }
+    FZ_CHECK(n > sizeof r408 && memcmp(out->buf + before, r408, sizeof r408 - 1) == 0,
+             "an expired head is not answered 408");
+    FZ_CHECK(find(out->buf + before, n, "\r\nConnection: close\r\n") != NULL,
+             "a 408 without Connection: close");
+}
 
 static size_t pick_or_all(struct fz_cycle *c, size_t want, bool read)
 {
@@ -232,6 +267,7 @@ static void run(const struct server_ctx *ctx, struct drive *d, struct sink *out)
     FZ_CHECK(s != NULL, "session_new");
     static char tmp[65536];
     size_t pos = 0, io = 0;
+    unsigned reads = 0;
     bool eof = false, failed = false;
     for (unsigned steps = 0;; steps++) {
         FZ_CHECK(steps < MAX_STEPS, "no end after %u actions", steps);
@@ -241,6 +277,10 @@ static void run(const struct server_ctx *ctx, struct drive *d, struct sink *out)
         if (a.kind == ACT_CLOSE) break;
         if (a.kind == ACT_READ) {
             FZ_CHECK(!eof, "ACT_READ after EOF");
+            if (d->expire && reads++ == d->fail_at) {
+                expire_now(s, out);
+                break;
+            }
             if (pos == d->inlen) {
                 FZ_CHECK(session_feed(s, tmp, 0) == 0, "EOF feed consumed bytes");
                 eof = true;
@@ -327,16 +367,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FILE *saved_stderr = stderr;
     if (ctx.access_log) stderr = devnull; /* the log goes to stderr: silence it */
     struct drive d = {in,       inlen, {data + 1, 4, 0}, {data + 5, 2, 0}, data[0] & 2,
-                      data[0] & 8, data[7]};
-    bool cut = d.inject || d.shrink;
+                      data[0] & 8, data[7], data[0] & 16};
+    bool cut = d.inject || d.shrink || d.expire;
     struct sink out = {0}, ref = {0};
     run(&ctx, &d, &out);
     /* The same input read and written whole: the answers must not depend
      * on how the stream was cut. */
-    struct drive whole = {in, inlen, {NULL, 0, 0}, {NULL, 0, 0}, false, false, 0};
+    struct drive whole = {in, inlen, {NULL, 0, 0}, {NULL, 0, 0}, false, false, 0, false};
     if (!cut) run(&ctx, &whole, &ref);
     stderr = saved_stderr;
     fz_fds_check("http session");
+    /* an expiry ends the stream cleanly (a failed write cuts it anywhere) */
+    if (d.expire && !d.inject && !d.shrink && !out.overflow) check_output(&out, true);
     if (!cut && !out.overflow) {
         check_output(&out, find((const char *)in, inlen, "HEAD ") != NULL);
         normalise(&out);

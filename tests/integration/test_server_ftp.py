@@ -616,6 +616,76 @@ class FtpModelTests:
 classes_per_model(globals(), "FtpTest", FtpModelTests)
 
 
+class FtpLoginCli(unittest.TestCase):
+    """The command line of the FTP logins: hash-password, the users file's
+    refusals at start (FILE:LINE, exit 2), --umask."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = class_temp_dir(cls, "ftp-cli-")
+        cls.root = os.path.join(cls.tmp, "root")
+        os.makedirs(os.path.join(cls.root, "upload"))
+
+    def start(self, *args):
+        return subprocess.run([REFSERVER, "--model", list_models()[0], "--proto", "ftp",
+                               "--root", self.root, "--listen", "127.0.0.1:0"] + list(args),
+                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+
+    def test_hash_password(self):
+        h = hash_password("pw")
+        self.assertRegex(h, r"^\$y\$[./A-Za-z0-9]+\$[./A-Za-z0-9]+\$[./A-Za-z0-9]{43}$")
+        self.assertNotEqual(h, hash_password("pw"))  # salted
+        for bad, why in (("", "no password"), ("\n", "empty password"),
+                         ("x" * 200 + "\n", "password too long")):
+            out = subprocess.run([REFSERVER, "hash-password"], input=bad, capture_output=True,
+                                 text=True, timeout=30)
+            self.assertEqual((out.returncode, out.stdout), (1, ""), bad)
+            self.assertIn(why, out.stderr)
+
+    def test_users_file_refusals(self):
+        good = hash_password("pw")
+        cases = {"bob:plain-text:rw": "not a crypt(3) hash",
+                 "bob:abJnggxhB/yWI:rw": "not a crypt(3) hash",  # DES
+                 "bob:$1$abcdefgh$4M2ed2ouIyYNUNlTNkYt.1:rw": "weak or unknown hash scheme",
+                 "bob:%s:admin" % good: "access must be rw or ro",
+                 "bob:%s" % good: "expected name:hash:rw|ro",
+                 "bob:%s:rw" % good[:-4]: "malformed hash"}
+        path = os.path.join(self.tmp, "users")
+        for line, why in cases.items():
+            with open(path, "w") as f:
+                f.write("alice:%s:ro\n%s\n" % (good, line))
+            out = self.start("--users", path)
+            self.assertEqual(out.returncode, 2, line)
+            self.assertIn("%s:2: %s" % (path, why), out.stderr, line)
+
+    def test_umask(self):
+        for bad in ("8", "1000", "-1", "rw", ""):
+            out = self.start("--umask", bad)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--umask", out.stderr)
+        users = os.path.join(self.tmp, "users-ok")
+        write_users_file(users)
+        with RefServer(list_models()[0], proto="ftp", root=self.root,
+                       args=["--users", users, "--umask", "027"]) as srv:
+            f = ftplib.FTP()
+            f.connect(srv.host, srv.port, timeout=IO_TIMEOUT)
+            f.login(*WRITER)
+            f.storbinary("STOR upload/u.txt", io.BytesIO(b"u"))
+            f.mkd("upload/d")
+            f.quit()
+            f.close()
+        self.assertEqual(os.stat(os.path.join(self.root, "upload", "u.txt")).st_mode & 0o777,
+                         0o640)
+        self.assertEqual(os.stat(os.path.join(self.root, "upload", "d")).st_mode & 0o777,
+                         0o750 & ~self.process_umask())
+
+    @staticmethod
+    def process_umask():
+        mask = os.umask(0)
+        os.umask(mask)
+        return mask
+
+
 class FtpLoadgenScenarios(LoadgenRuns, unittest.TestCase):
     """The shipped FTP scenarios, run by loadgen against refserver (epoll).
     ftp-put uploads, which anonymous may not: it runs as the users file's

@@ -57,7 +57,8 @@ int ftp_fixture_setup(void **state)
     scratch_write("root/.hidden", "secret", 6);
     scratch_write("root/.hdir/x", "secret", 6);
     scratch_write("root/sub/inner.txt", "inner\n", 6);
-    for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
+    for (size_t i = 0; i < BIG_SIZE; i++)
+        big[i] = (char)(i * 31 + (i >> 8));
     scratch_write("root/big.bin", big, BIG_SIZE);
     scratch_write("outside.txt", "outside", 7);
     scratch_symlink("a.txt", "root/link_in");

@@ -429,10 +429,10 @@ static void test_open_parent(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_new),           cmocka_unit_test(test_decode),
-        cmocka_unit_test(test_resolve),       cmocka_unit_test(test_open_traversal),
-        cmocka_unit_test(test_stat),          cmocka_unit_test(test_list),
-        cmocka_unit_test(test_upload),        cmocka_unit_test(test_open_parent),
+        cmocka_unit_test(test_new),         cmocka_unit_test(test_decode),
+        cmocka_unit_test(test_resolve),     cmocka_unit_test(test_open_traversal),
+        cmocka_unit_test(test_stat),        cmocka_unit_test(test_list),
+        cmocka_unit_test(test_upload),      cmocka_unit_test(test_open_parent),
         cmocka_unit_test(test_upload_mode),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -131,8 +131,9 @@ static void test_login_named(void **state)
 static void assert_cannot_write(struct drv *d)
 {
     static const char *const writes[] = {
-        "STOR upload/new.txt", "STOR a.txt", "DELE a.txt", "MKD upload/d", "XMKD upload/d",
-        "RMD sub",             "XRMD sub",   "stor x",     "Dele a.txt",
+        "STOR upload/new.txt", "STOR a.txt", "DELE a.txt", "MKD upload/d",
+        "XMKD upload/d",       "RMD sub",    "XRMD sub",   "stor x",
+        "Dele a.txt",
     };
     ASSERT_CODE(d, "EPSV\r\n", 229);
     for (size_t i = 0; i < sizeof writes / sizeof writes[0]; i++) {
@@ -384,7 +385,8 @@ static void test_flood_during_transfer(void **state)
     (void)state;
     struct drv *d = logged_in();
     static char flood[4096];
-    for (size_t i = 0; i + 6 < sizeof flood; i += 6) memcpy(flood + i, "NOOP\r\n", 6);
+    for (size_t i = 0; i + 6 < sizeof flood; i += 6)
+        memcpy(flood + i, "NOOP\r\n", 6);
     struct action a;
     ASSERT_CODE(d, "EPSV\r\n", 229);
     d->in = "RETR big.bin\r\n";

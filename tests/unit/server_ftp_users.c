@@ -11,32 +11,16 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include <crypt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "ftp_fake.h" /* ftp_test_hash */
 #include "ftp_users.h"
 #include "test_util.h"
 
 #define NAME "users.txt" /* what the errors call the stream */
-
-/* A cheap SHA-512 crypt hash of pw (1000 rounds), in a ring of buffers. */
-static const char *hash6(const char *pw)
-{
-    static char ring[8][FTP_HASH_MAX + 1];
-    static unsigned next;
-    char salt[CRYPT_GENSALT_OUTPUT_SIZE];
-    struct crypt_data cd;
-    memset(&cd, 0, sizeof cd);
-    assert_non_null(crypt_gensalt_rn("$6$", 1000, NULL, 0, salt, (int)sizeof salt));
-    const char *h = crypt_rn(pw, salt, &cd, (int)sizeof cd);
-    assert_non_null(h);
-    char *out = ring[next++ % 8];
-    snprintf(out, FTP_HASH_MAX + 1, "%s", h);
-    return out;
-}
 
 /* Parses text as a users file; err receives the error, if any. */
 static struct ftp_users *parse(const char *text, char *err, size_t errlen)
@@ -79,7 +63,7 @@ static void test_parse_good(void **state)
     snprintf(text, sizeof text,
              "# users\r\n\r\n   \n\t\nalice:%s:rw\r\n  # indented comment\n"
              "carol.x_y-z:%s:ro\nAlice:%s:ro\nbob:%s:rw\nlast:%s:ro",
-             hash6("pw"), hash6("p w:d"), hash6("other"), yes, hash6("no-newline"));
+             ftp_test_hash("pw"), ftp_test_hash("p w:d"), ftp_test_hash("other"), yes, ftp_test_hash("no-newline"));
     struct ftp_users *u = parse(text, err, sizeof err);
     assert_non_null(u);
     assert_int_equal(ftp_users_count(u), 5);
@@ -103,13 +87,13 @@ static void test_parse_limits(void **state)
     (void)state;
     char err[512], line[1024];
     char *name = repeat('n', FTP_USER_MAX);
-    snprintf(line, sizeof line, "%s:%s:rw\n", name, hash6("x"));
+    snprintf(line, sizeof line, "%s:%s:rw\n", name, ftp_test_hash("x"));
     struct ftp_users *u = parse(line, err, sizeof err);
     assert_non_null(u);
     assert_true(ftp_users_check(u, name, "x", NULL));
     ftp_users_free(u);
 
-    snprintf(line, sizeof line, "%sn:%s:rw\n", name, hash6("x"));
+    snprintf(line, sizeof line, "%sn:%s:rw\n", name, ftp_test_hash("x"));
     assert_refused(line, NAME ":1: bad user name");
     free(name);
 
@@ -128,7 +112,7 @@ static void test_parse_malformed(void **state)
 {
     (void)state;
     char good[FTP_HASH_MAX + 1], cut[FTP_HASH_MAX + 1];
-    snprintf(good, sizeof good, "%s", hash6("pw"));
+    snprintf(good, sizeof good, "%s", ftp_test_hash("pw"));
     snprintf(cut, sizeof cut, "%.*s", (int)strlen(good) - 5, good);
     const struct {
         const char *fmt, *want; /* fmt: %1$s a good hash, %2$s a truncated one */
@@ -205,7 +189,7 @@ static void test_load_file(void **state)
     ftp_users_free(u);
 
     char text[1024];
-    snprintf(text, sizeof text, "alice:%s:rw\nbob:plain:ro\n", hash6("pw"));
+    snprintf(text, sizeof text, "alice:%s:rw\nbob:plain:ro\n", ftp_test_hash("pw"));
     scratch_write_text("users", text);
     assert_null(ftp_users_load(path, err, sizeof err));
     char want[700];
@@ -223,7 +207,7 @@ static void test_check(void **state)
 {
     (void)state;
     char err[512], text[1024];
-    snprintf(text, sizeof text, "alice:%s:rw\n", hash6("pw"));
+    snprintf(text, sizeof text, "alice:%s:rw\n", ftp_test_hash("pw"));
     struct ftp_users *u = parse(text, err, sizeof err);
     assert_non_null(u);
     bool rw = true;
@@ -262,7 +246,7 @@ static void test_check_longest_password(void **state)
     (void)state;
     char err[512], line[1024];
     char *pass = repeat('p', FTP_PASS_MAX), *longer = repeat('p', FTP_PASS_MAX + 1);
-    snprintf(line, sizeof line, "alice:%s:ro\n", hash6(pass));
+    snprintf(line, sizeof line, "alice:%s:ro\n", ftp_test_hash(pass));
     struct ftp_users *u = parse(line, err, sizeof err);
     assert_non_null(u);
     assert_true(ftp_users_check(u, "alice", pass, NULL));
@@ -351,8 +335,8 @@ static void test_hash_password_main(void **state)
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         memset(out, 0, sizeof out);
         memset(err, 0, sizeof err);
-        assert_int_equal(hash_main(bad[i].in ? bad[i].in : longer, out, sizeof out, err, sizeof err),
-                         1);
+        assert_int_equal(
+            hash_main(bad[i].in ? bad[i].in : longer, out, sizeof out, err, sizeof err), 1);
         assert_string_equal(out, "");
         assert_string_equal(err, bad[i].want);
     }
