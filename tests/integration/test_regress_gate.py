@@ -9,6 +9,7 @@ answers fail their checks fails the gate (exit 1). Restricted to epoll and
 http-hello to stay short; needs valgrind (ci/setup).
 """
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -88,6 +89,10 @@ class RegressGate(unittest.TestCase):
         self.assertEqual(rc, 1, out)
         self.assertIn("REGRESSION: epoll / http-hello: server_ir_per_req", out)
         self.assertIn("ci/regress: FAIL", out)
+        # over the threshold, the gate measures twice more: three values that agree
+        m = re.search(r"epoll / http-hello: [\d.]+  \(spread over 3: ([\d.]+) %\)", out)
+        self.assertIsNotNone(m, out)
+        self.assertLess(float(m.group(1)), 1.5, out)
         # loadgen is the same binary in both runs: it must not be blamed
         self.assertNotIn("REGRESSION: loadgen", out)
 
