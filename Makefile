@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot report format format-check bench-switch
+        bench compare plot report format format-check bench-switch regress regress-baseline
 
 all: build
 
@@ -62,8 +62,20 @@ QUICK ?=
 bench: setup build
 	@BUILD=$(BUILD) QUICK=$(QUICK) ci/study $(BENCH_ARGS)
 
+# make regress: the performance gate (ci/regress): every model's instructions per
+# request under callgrind against results/baseline-regress.csv; fails when one
+# grew by more than REGRESS_THRESHOLD percent (default 3) or a run failed.
+# make regress-baseline rewrites that file (a deliberate performance change:
+# commit it with the change). E.g. REGRESS_ARGS='--models epoll --scenarios echo'
+REGRESS_ARGS ?=
+regress: build
+	@ci/regress --build $(BUILD) $(if $(REGRESS_THRESHOLD),--threshold $(REGRESS_THRESHOLD)) $(REGRESS_ARGS)
+
+regress-baseline: build
+	@ci/regress --build $(BUILD) --write-baseline --repeat 3 $(REGRESS_ARGS)
+
 # make compare [A=newest results/baseline-*.csv] [B=results/latest.csv] [COMPARE_ARGS='--reference epoll']
-A ?= $(lastword $(sort $(wildcard results/baseline-*.csv)))
+A ?= $(lastword $(sort $(filter-out results/baseline-regress.csv,$(wildcard results/baseline-*.csv))))
 B ?= results/latest.csv
 COMPARE_ARGS ?=
 compare: build

@@ -481,9 +481,23 @@ static bool method_is(const struct req *r, const char *m)
     return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
 }
 
+#ifdef SERVERMODELS_REGRESS_INJECT
+/* A deliberate slowdown of SERVERMODELS_REGRESS_INJECT loop turns per request,
+ * compiled in only by -DREGRESS_INJECT=ON: the self-test of `make regress`
+ * (tests/integration/test_regress_gate.py) must see the gate fail on it. */
+static void regress_inject(void)
+{
+    for (volatile unsigned i = 0; i < SERVERMODELS_REGRESS_INJECT; i++)
+        continue;
+}
+#endif
+
 /* Answers a parsed, valid request. */
 static void route(struct http *h, const struct req *r)
 {
+#ifdef SERVERMODELS_REGRESS_INJECT
+    regress_inject();
+#endif
     static const char *const other[] = {"PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT"};
     bool get = method_is(r, "GET") || r->head, post = method_is(r, "POST"), known = get || post;
     for (size_t i = 0; !known && i < sizeof other / sizeof other[0]; i++)
