@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot format format-check
+        bench compare plot report format format-check
 
 all: build
 
@@ -49,12 +49,17 @@ test-tsan:
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo|ftp)|integration_test_loadgen_(http|engines)'
 
-# make bench: every built model x every scenario, 5 s each; rows to results/<date>-<rev>.csv
-# and results/latest.csv; e.g. BENCH_ARGS='--models epoll,thread --duration 3 --repeat 3'
+# make bench: the study (ci/study): install what is missing, build, then every
+# model swept over connections (1..10,000, http-hello and echo) and offered
+# rates (http-hello, http-mixed, FTP) on disjoint CPUs for server and loadgen,
+# progress shown; about 20 min on 2 cores. make bench QUICK=1: 3 connection
+# points, 2 s each, under 4 min. Rows to results/latest.csv and
+# results/<date>-<rev>.csv, charts to results/*.svg, results/report.html.
+# BENCH_ARGS go to every loadgen bench, e.g. BENCH_ARGS='--models epoll,thread --repeat 3'
 BENCH_ARGS ?=
-bench: build
-	@$(BUILD)/loadgen/loadgen bench --server $(BUILD)/servers/refserver \
-	  --scenarios scenarios --out-dir results $(BENCH_ARGS)
+QUICK ?=
+bench: setup build
+	@BUILD=$(BUILD) QUICK=$(QUICK) ci/study $(BENCH_ARGS)
 
 # make compare [A=newest results/baseline-*.csv] [B=results/latest.csv] [COMPARE_ARGS='--reference epoll']
 A ?= $(lastword $(sort $(wildcard results/baseline-*.csv)))
@@ -67,6 +72,11 @@ compare: build
 CSV ?= results/latest.csv
 plot:
 	@ci/plot $(CSV) results
+
+# make report [CSV=results/latest.csv]: results/report.html, one self-contained
+# page (tables, inlined charts, machine, settings, what each chart shows)
+report:
+	@ci/report $(CSV) results/report.html
 
 # The loadgen vs wrk benchmark (not a test): see ci/bench-loadgen.
 bench-loadgen: build
@@ -92,7 +102,7 @@ fuzz:
 	  log=$(BUILD)-fuzz/fuzz-$$t.log; \
 	  echo "fuzz_$$t: $(FUZZ_SECONDS)s (log: $$log)"; \
 	  if ! $(BUILD)-fuzz/tests/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) \
-	      -print_final_stats=1 -artifact_prefix=$(BUILD)-fuzz/crash-$$t- $$dict \
+	      -print_final_stats=1 -print_funcs=0 -artifact_prefix=$(BUILD)-fuzz/crash-$$t- $$dict \
 	      $(BUILD)-fuzz/corpus/$$t tests/fuzz/corpus/$$t >$$log 2>&1; then \
 	    tail -n 40 $$log; echo "fuzz_$$t: FAILED (input saved as $(BUILD)-fuzz/crash-$$t-*)"; \
 	    exit 1; \

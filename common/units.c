@@ -13,8 +13,8 @@ struct suffix {
 };
 
 static const struct suffix metric[] = {{"k", 1e3}, {"K", 1e3}, {"M", 1e6}, {"G", 1e9}, {NULL, 0}};
-static const struct suffix binary[] = {{"k", 1024.0}, {"K", 1024.0}, {"M", 1048576.0},
-                                       {"G", 1073741824.0}, {NULL, 0}};
+static const struct suffix binary[] = {
+    {"k", 1024.0}, {"K", 1024.0}, {"M", 1048576.0}, {"G", 1073741824.0}, {NULL, 0}};
 static const struct suffix times[] = {{"us", 1e-6}, {"ms", 1e-3}, {"s", 1},
                                       {"m", 60},    {"h", 3600},  {NULL, 0}};
 
@@ -48,7 +48,8 @@ static bool scan_scaled(const char *s, const struct suffix *table, double *out)
     double mult = 1;
     if (*rest) {
         const struct suffix *x = table;
-        while (x->text && strcmp(rest, x->text) != 0) x++;
+        while (x->text && strcmp(rest, x->text) != 0)
+            x++;
         if (!x->text) return false;
         mult = x->mult;
     }

@@ -21,6 +21,9 @@ int atomic_commit(struct atomic_file *a, char *err, size_t errlen);
 /* Remove the temporary file and free (safe on a zeroed or failed one). */
 void atomic_abort(struct atomic_file *a);
 
+/* write(2) all n bytes (retrying short writes and EINTR). 0, or -1 with errno. */
+int write_all(int fd, const void *buf, size_t n);
+
 /* vsnprintf into err; returns -1, so `return errf(err, errlen, ...)` reads well. */
 int errf(char *err, size_t errlen, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 

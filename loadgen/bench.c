@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <ftw.h>
 #include <getopt.h>
+#include <math.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -25,10 +26,12 @@
 #include "bench_report.h"
 #include "bench_server.h"
 #include "child.h"
+#include "cpuset.h"
 #include "fixtures.h"
 #include "optval.h"
 #include "run.h"
 #include "scenario.h"
+#include "sweep.h"
 
 static const char BENCH_USAGE[] =
     "usage: loadgen bench --server PATH/refserver [options]\n"
@@ -46,10 +49,21 @@ static const char BENCH_USAGE[] =
     "  --fixtures DIR         an existing fixture tree (default: a temporary one,\n"
     "                         made with 'loadgen fixtures' and removed after)\n"
     "  --duration SECONDS     measured time per run (default 5)\n"
-    "  --connections N        override the scenarios' connections\n"
-    "  --threads N            override the scenarios' threads\n"
-    "  --repeat N             runs per (model, scenario), each recorded; the table\n"
-    "                         shows medians (default 1)\n"
+    "  --connections N[,N..]  override the scenarios' connections; a list is a\n"
+    "                         sweep: one run (and row) per point\n"
+    "  --rate R[,R..]|auto    open loop at R requests/s (a list: one run per\n"
+    "                         point); auto: per model, the highest rate whose p99\n"
+    "                         stays within --slo with no error (a closed-loop run,\n"
+    "                         then up to 5 bisection steps)\n"
+    "  --slo DURATION         the p99 --rate auto must keep (default 10ms)\n"
+    "  --threads N            override the scenarios' threads (at most the\n"
+    "                         connections of each point)\n"
+    "  --repeat N             runs per point, each recorded; the table shows\n"
+    "                         medians and min-max (default 1)\n"
+    "  --cpus S:L|none        pin the server's process group to CPUs S and\n"
+    "                         loadgen to CPUs L, disjoint lists like 0 or 0-3,6\n"
+    "                         (default with >= 2 CPUs: the first half for the\n"
+    "                         server, the second for loadgen)\n"
     "  --csv FILE             append the rows to FILE (instead of --out-dir)\n"
     "  --out-dir DIR          append to DIR/YYYY-MM-DD-REV.csv and replace\n"
     "                         DIR/latest.csv with this bench's rows (default results)\n"
@@ -59,6 +73,9 @@ static const char BENCH_USAGE[] =
     "  --stop-timeout S       wait for the exit after SIGTERM (default 10)\n"
     "\n"
     "Numbers take suffixes as in 'loadgen run': '1k' connections, '2m', '500ms'.\n"
+    "The table marks a run where loadgen used ~90 %% of its CPUs ('bound'):\n"
+    "it measures the client too. Descriptor limits are raised for the largest\n"
+    "point (with a note when the hard limit is too low).\n"
     "A model that fails to start, crashes, hangs or fails its verify pass is\n"
     "recorded as a failed row (requests 0, errors >= 1) and the bench goes on.\n"
     "Exit status: 0 every run clean, 1 any failure, error or check failure,\n"
@@ -88,7 +105,13 @@ struct bench_opts {
     const char *out_dir;
     const char *label_suffix;
     double duration;
-    uint64_t connections, threads; /* 0 = the scenarios' */
+    uint64_t threads;     /* 0 = the scenarios' */
+    struct sweep conns;   /* n == 0: the scenarios' */
+    struct sweep rates;   /* n == 0: the scenarios' (closed loop unless set) */
+    bool rate_auto;       /* --rate auto */
+    double slo_s;         /* --slo: -1 = not given (10 ms) */
+    struct cpu_pair cpus; /* both empty: not pinned */
+    char server_cpus[128], loadgen_cpus[128];
     unsigned repeat;
 };
 
@@ -120,6 +143,9 @@ enum bench_option {
     O_CONNECTIONS,
     O_THREADS,
     O_REPEAT,
+    O_RATE,
+    O_SLO,
+    O_CPUS,
 };
 
 static const struct option BENCH_OPTIONS[] = {
@@ -137,6 +163,9 @@ static const struct option BENCH_OPTIONS[] = {
     {"connections", required_argument, 0, O_CONNECTIONS},
     {"threads", required_argument, 0, O_THREADS},
     {"repeat", required_argument, 0, O_REPEAT},
+    {"rate", required_argument, 0, O_RATE},
+    {"slo", required_argument, 0, O_SLO},
+    {"cpus", required_argument, 0, O_CPUS},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
@@ -144,7 +173,7 @@ static const struct option BENCH_OPTIONS[] = {
 /* A numeric option's value. 0, or EXIT_USAGE after a message. */
 static int set_number(struct bench_opts *o, int opt, const char *name, const char *val)
 {
-    char msg[256];
+    char msg[512];
     int rc = 0;
     switch (opt) {
     case O_DURATION:
@@ -157,7 +186,14 @@ static int set_number(struct bench_opts *o, int opt, const char *name, const cha
         rc = optval_seconds(name, val, 0, 3600, true, &o->server.stop_timeout_s, msg, sizeof msg);
         break;
     case O_CONNECTIONS:
-        rc = optval_count(name, val, 1, 100000, &o->connections, msg, sizeof msg);
+        rc = sweep_parse_counts(name, val, 1, 100000, &o->conns, msg, sizeof msg);
+        break;
+    case O_RATE:
+        o->rate_auto = strcmp(val, "auto") == 0;
+        if (!o->rate_auto) rc = sweep_parse_rates(name, val, 1e8, &o->rates, msg, sizeof msg);
+        break;
+    case O_SLO:
+        rc = optval_seconds(name, val, 0, 60, true, &o->slo_s, msg, sizeof msg);
         break;
     case O_THREADS:
         rc = optval_count(name, val, 1, 1024, &o->threads, msg, sizeof msg);
@@ -200,6 +236,12 @@ static int set_opt(struct bench_opts *o, int opt, const char *name, const char *
         if (o->server.nargs == SERVER_MAX_ARGS) return usage("too many --server-arg");
         o->server.args[o->server.nargs++] = val;
         break;
+    case O_CPUS: {
+        char msg[512];
+        if (cpus_parse_pair(val, &o->cpus, msg, sizeof msg) < 0)
+            return usage("--cpus %s: %s", val, msg);
+        break;
+    }
     default:
         return set_number(o, opt, name, val);
     }
@@ -217,6 +259,7 @@ static int check_opts(const struct bench_opts *o)
         return usage("--fixtures %s: not a directory (make one with 'loadgen fixtures DIR')",
                      o->fixtures);
     if (strlen(o->label_suffix) > 31) return usage("--label-suffix: at most 31 characters");
+    if (o->slo_s >= 0 && !o->rate_auto) return usage("--slo applies to --rate auto only");
     return 0;
 }
 
@@ -226,9 +269,11 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
     *o = (struct bench_opts){.server = {.ready_timeout_s = 10, .stop_timeout_s = 10},
                              .duration = 5,
                              .repeat = 1,
+                             .slo_s = -1,
                              .out_dir = "results",
                              .label_suffix = ""};
     opterr = 0;
+    bool cpus_given = false;
     int c, index = -1;
     while ((c = getopt_long(argc, argv, ":h", BENCH_OPTIONS, &index)) != -1) {
         if (c == 'h') {
@@ -245,8 +290,13 @@ static int parse_opts(int argc, char **argv, struct bench_opts *o)
         snprintf(name, sizeof name, "--%s", BENCH_OPTIONS[index].name);
         int rc = set_opt(o, c, name, optarg);
         if (rc) return rc;
+        cpus_given |= c == O_CPUS;
     }
     if (optind < argc) return usage("unexpected argument '%s'", argv[optind]);
+    if (!cpus_given) cpus_default_pair(&o->cpus);
+    cpus_format(&o->cpus.server, o->server_cpus, sizeof o->server_cpus);
+    cpus_format(&o->cpus.loadgen, o->loadgen_cpus, sizeof o->loadgen_cpus);
+    o->server.cpus = &o->cpus.server;
     return check_opts(o);
 }
 
@@ -265,6 +315,8 @@ struct bench {
     struct report_files files;
     struct bench_log log;
     bool interrupted;
+    uint64_t t0;                      /* the first run's start (progress) */
+    unsigned runs_done, runs_planned; /* (progress) */
 };
 
 static int load_scenarios(struct bench *b)
@@ -287,9 +339,13 @@ static void failed_row(const struct bench *b, struct bench_record *r, const char
     const struct lg_scenario *sc = &b->scens[r->scen];
     struct csv_row *row = &r->row;
     double cpu = row->server_cpu_s;
-    int64_t rss = row->server_rss_kb;
+    int64_t rss = row->server_rss_kb, pss = row->server_pss_kb;
     uint64_t errors = row->errors + row->check_failures + row->timeouts;
-    *row = (struct csv_row){.server_cpu_s = cpu, .server_rss_kb = rss, .loadgen_cpu_s = -1};
+    *row = (struct csv_row){.server_cpu_s = cpu,
+                            .server_rss_kb = rss,
+                            .server_pss_kb = pss,
+                            .loadgen_cpu_s = -1,
+                            .loadgen_bound = -1};
     time_t t = time(NULL);
     struct tm tm;
     if (gmtime_r(&t, &tm))
@@ -302,26 +358,32 @@ static void failed_row(const struct bench *b, struct bench_record *r, const char
     bench_copy(row->scenario, sizeof row->scenario, sc->name);
     bench_copy(row->engine, sizeof row->engine, sc->proto == LG_PROTO_FTP ? "curl" : "raw");
     row->threads = b->o->threads ? (unsigned)b->o->threads : sc->threads ? sc->threads : 1;
-    row->connections = b->o->connections ? (unsigned)b->o->connections
-                       : sc->connections ? sc->connections
-                                         : 10;
-    row->rate = sc->rate;
+    if (row->threads > r->conns) row->threads = r->conns;
+    row->connections = r->conns;
+    row->rate = r->rate;
     row->errors = errors ? errors : 1;
+    bench_copy(row->server_cpus, sizeof row->server_cpus, b->o->server_cpus);
+    bench_copy(row->loadgen_cpus, sizeof row->loadgen_cpus, b->o->loadgen_cpus);
 }
 
 /* The run itself on a ready server, as `loadgen run` does it; then the
  * server's peak RSS, and whether it survived. */
 static void measure(struct bench *b, struct server *s, struct bench_record *r, const char *label)
 {
+    const struct lg_scenario *sc = &b->scens[r->scen];
     pid_t pgid = s->c.pid;
     struct run_opts ro = RUN_OPTS_INIT;
     ro.target = s->target;
     ro.fixtures = b->fixtures;
     ro.label = label;
     ro.duration = b->o->duration;
-    ro.threads = b->o->threads;
-    ro.connections = b->o->connections;
+    ro.connections = r->conns;
+    ro.threads = b->o->threads ? b->o->threads : sc->threads ? sc->threads : 1;
+    if (ro.threads > r->conns) ro.threads = r->conns; /* the 1-connection point */
+    ro.rate = r->rate > 0 ? r->rate : -1;
     ro.server_pgid = pgid;
+    ro.server_cpus = b->o->server_cpus;
+    ro.loadgen_cpus = b->o->loadgen_cpus;
     struct run_result res;
     run_scenario(&ro, &b->scens[r->scen], &res);
     long hwm = proc_group_hwm_kb(pgid);
@@ -366,45 +428,108 @@ static int start_run_stop(struct bench *b, struct bench_record *r, const char *m
     return rc > 0 ? 1 : 0;
 }
 
-/* One (model, scenario) run: start, measure, stop, record. */
-static void run_one(struct bench *b, size_t mi, size_t si)
+/* "[12/96, 3m10s left]": where the bench is, from the runs so far. */
+static void progress_note(const struct bench *b, char *buf, size_t len)
 {
-    const char *model = b->models.v[mi];
-    const struct lg_scenario *sc = &b->scens[si];
+    double spent = (double)(lg_now_ns() - b->t0) / 1e9;
+    unsigned done = b->runs_done, total = b->runs_planned > done ? b->runs_planned : done + 1;
+    if (done == 0) {
+        snprintf(buf, len, "[%u/%u]", done + 1, total);
+        return;
+    }
+    double left = spent / done * (total - done);
+    snprintf(buf, len, "[%u/%u, ~%.0fm%02.0fs left]", done + 1, total, floor(left / 60),
+             fmod(left, 60));
+}
+
+/* One run of model mi over scenario si at point (r->conns, r->rate):
+ * start, measure, stop, record. r->skipped when the server does not speak
+ * the protocol. */
+static void run_one(struct bench *b, struct bench_record *r)
+{
+    const char *model = b->models.v[r->model];
+    const struct lg_scenario *sc = &b->scens[r->scen];
     const char *proto = bench_proto_name(sc->proto);
     char label[64];
     snprintf(label, sizeof label, "%s%s", model, b->o->label_suffix);
-    struct bench_record r = {.model = mi, .scen = si};
-    r.row.server_cpu_s = -1;
-    r.row.server_rss_kb = -1;
+    r->row.server_cpu_s = -1;
+    r->row.server_rss_kb = -1;
+    r->row.server_pss_kb = -1;
 
     char pair[96];
     snprintf(pair, sizeof pair, "%s/%s", model, proto);
     if (names_has(&b->unsupported, pair)) {
-        r.skipped = true;
-        bench_log_add(&b->log, &r);
+        r->skipped = true;
+        bench_log_add(&b->log, r);
         return;
     }
-    printf("\n== bench: %s x %s ==\n", model, sc->name);
+    char where[64], rate[48] = "closed loop";
+    progress_note(b, where, sizeof where);
+    if (r->rate > 0) snprintf(rate, sizeof rate, "%.0f req/s", r->rate);
+    printf("\n== bench %s: %s x %s, %u connections, %s ==\n", where, model, sc->name, r->conns,
+           rate);
     fflush(stdout);
-    if (start_run_stop(b, &r, model, proto, label) == 1) {
+    int rc = start_run_stop(b, r, model, proto, label);
+    b->runs_done++;
+    if (rc == 1) {
         fprintf(stderr, "loadgen bench: note: %s does not speak %s (model %s): skipped\n",
                 b->o->server.path, proto, model);
         names_add(&b->unsupported, pair, strlen(pair));
-        r.skipped = true;
-        bench_log_add(&b->log, &r);
+        r->skipped = true;
+        bench_log_add(&b->log, r);
         return;
     }
-    if (r.failed) {
-        failed_row(b, &r, label);
-        fprintf(stderr, "loadgen bench: %s x %s FAILED: %s\n", model, sc->name, r.why);
+    if (r->failed) {
+        failed_row(b, r, label);
+        fprintf(stderr, "loadgen bench: %s x %s FAILED: %s\n", model, sc->name, r->why);
     }
-    bench_copy(r.row.git_rev, sizeof r.row.git_rev, b->rev);
+    bench_copy(r->row.git_rev, sizeof r->row.git_rev, b->rev);
     char err[1024];
-    if (csv_append(b->files.csv, &r.row, err, sizeof err) < 0)
+    if (csv_append(b->files.csv, &r->row, err, sizeof err) < 0)
         fprintf(stderr, "loadgen bench: %s\n", err);
-    if (bench_log_add(&b->log, &r) < 0)
+    if (bench_log_add(&b->log, r) < 0)
         fprintf(stderr, "loadgen bench: out of memory: a row is missing from the table\n");
+}
+
+/* Did this try of a search pass (clean, p99 within the SLO, the rate kept)? */
+static bool step_passed(const struct bench *b, const struct bench_record *r)
+{
+    const struct csv_row *w = &r->row;
+    uint64_t failures =
+        w->errors + w->check_failures + w->timeouts + w->unanswered + w->starved_connections;
+    return !r->failed && !r->skipped &&
+           rate_search_passes(r->rate, w->req_per_s, w->lat_p99_us, failures, b->log.slo_us);
+}
+
+/* --rate auto for model mi, scenario si, conns connections: the closed-loop
+ * run, then the bisection (sweep.h); its outcome is a REC_SEARCH record. */
+static void search_rate(struct bench *b, size_t mi, size_t si, unsigned conns)
+{
+    struct bench_record r = {.model = mi, .scen = si, .conns = conns, .kind = REC_POINT};
+    run_one(b, &r);
+    if (r.skipped) return;
+    struct rate_search s;
+    rate_search_init(&s, r.failed ? 0 : r.row.req_per_s, RATE_SEARCH_STEPS);
+    struct bench_record best = {.model = mi, .scen = si, .conns = conns, .kind = REC_SEARCH};
+    while (s.next > 0 && !b->interrupted) {
+        r = (struct bench_record){
+            .model = mi, .scen = si, .conns = conns, .rate = s.next, .kind = REC_STEP};
+        run_one(b, &r);
+        bool passed = step_passed(b, &r);
+        if (passed && r.rate > best.rate) {
+            best.rate = r.rate;
+            best.row = r.row;
+        }
+        rate_search_record(&s, passed);
+        b->interrupted |= run_stop_requested();
+    }
+    b->runs_planned -= RATE_SEARCH_STEPS - s.steps; /* the steps it did not need */
+    if (best.rate <= 0) {
+        best.failed = true;
+        snprintf(best.why, sizeof best.why, "no rate kept p99 within %.0f us without errors",
+                 b->log.slo_us);
+    }
+    bench_log_add(&b->log, &best);
 }
 
 /* ---- 3. the matrix ------------------------------------------------------ */
@@ -455,25 +580,96 @@ static int verdict(const struct bench *b)
     bool bad = b->interrupted;
     for (size_t i = 0; i < b->log.nrecs; i++) {
         const struct bench_record *r = &b->log.recs[i];
-        if (r->skipped) continue;
+        /* A search's overloaded tries fail by design; its outcome is no run. */
+        if (r->skipped || r->kind != REC_POINT) continue;
         ran++;
         bad |= r->failed || r->row.errors || r->row.check_failures || r->row.timeouts ||
-               r->row.requests == 0;
+               r->row.unanswered || r->row.starved_connections || r->row.requests == 0;
     }
     if (ran == 0) fprintf(stderr, "loadgen bench: nothing ran\n");
     return bad || ran == 0 ? 1 : 0;
 }
 
-/* Scenario by scenario; the repeats interleave the models, so a noisy
- * moment of the machine does not land on one model's runs only. */
-static void run_matrix(struct bench *b)
+/* A scenario's connection points: --connections, or its own. */
+static void conn_points(const struct bench *b, const struct lg_scenario *sc, struct sweep *out)
 {
-    for (size_t si = 0; si < b->scen_files.n && !b->interrupted; si++)
+    *out = b->o->conns;
+    if (out->n == 0) {
+        out->v[0] = sc->connections ? sc->connections : 10;
+        out->n = 1;
+    }
+}
+
+/* The runs the matrix will make (searches counted at their most). */
+static unsigned plan_runs(const struct bench *b)
+{
+    unsigned per_point =
+        b->o->rate_auto ? 1 + RATE_SEARCH_STEPS : (unsigned)(b->o->rates.n ? b->o->rates.n : 1);
+    unsigned runs = 0;
+    for (size_t si = 0; si < b->scen_files.n; si++) {
+        struct sweep cp;
+        conn_points(b, &b->scens[si], &cp);
+        runs += (unsigned)cp.n * per_point;
+    }
+    return runs * b->o->repeat * (unsigned)b->models.n;
+}
+
+/* One (scenario, connections) point: every rate point, or the searches.
+ * The repeats interleave the models, so a noisy moment of the machine does
+ * not land on one model's runs only. */
+static void run_point(struct bench *b, size_t si, unsigned conns)
+{
+    const struct lg_scenario *sc = &b->scens[si];
+    size_t nrates = b->o->rates.n ? b->o->rates.n : 1;
+    for (size_t ri = 0; ri < nrates && !b->interrupted; ri++)
         for (unsigned k = 0; k < b->o->repeat && !b->interrupted; k++)
             for (size_t mi = 0; mi < b->models.n && !b->interrupted; mi++) {
-                run_one(b, mi, si);
+                if (b->o->rate_auto) {
+                    search_rate(b, mi, si, conns);
+                } else {
+                    double rate = b->o->rates.n ? b->o->rates.v[ri] : sc->rate;
+                    struct bench_record r = {.model = mi, .scen = si, .conns = conns, .rate = rate};
+                    run_one(b, &r);
+                }
                 b->interrupted |= run_stop_requested();
             }
+}
+
+static void run_matrix(struct bench *b)
+{
+    for (size_t si = 0; si < b->scen_files.n && !b->interrupted; si++) {
+        struct sweep cp;
+        conn_points(b, &b->scens[si], &cp);
+        for (size_t ci = 0; ci < cp.n && !b->interrupted; ci++)
+            run_point(b, si, (unsigned)cp.v[ci]);
+    }
+}
+
+/* Pin loadgen (the server is pinned as it starts), raise the descriptor
+ * limit for the largest point (the server inherits it), say both. */
+static int prepare_machine(const struct bench *b)
+{
+    const struct bench_opts *o = b->o;
+    if (o->cpus.loadgen.n) {
+        char err[512];
+        if (cpus_pin_self(&o->cpus.loadgen, err, sizeof err) < 0) {
+            fprintf(stderr, "loadgen bench: %s\n", err);
+            return -1;
+        }
+        printf("bench: server on CPU %s, loadgen on CPU %s (--cpus none: no pinning)\n",
+               o->server_cpus, o->loadgen_cpus);
+    } else {
+        printf("bench: server and loadgen share the CPUs (no pinning)\n");
+    }
+    unsigned most = 0;
+    for (size_t si = 0; si < b->scen_files.n; si++) {
+        struct sweep cp;
+        conn_points(b, &b->scens[si], &cp);
+        for (size_t i = 0; i < cp.n; i++)
+            most = cp.v[i] > most ? (unsigned)cp.v[i] : most;
+    }
+    run_raise_fd_limit(most);
+    return 0;
 }
 
 /* The tables, latest.csv, where the rows are. */
@@ -481,7 +677,7 @@ static void report(struct bench *b)
 {
     printf("\n");
     for (size_t si = 0; si < b->scen_files.n; si++)
-        report_table(&b->log, &b->scens[si], si);
+        report_tables(&b->log, &b->scens[si], si);
     char err[1300];
     const char *latest = b->files.latest;
     if (latest[0] && report_write_latest(latest, &b->log, err, sizeof err) < 0) {
@@ -504,12 +700,18 @@ int bench_main(int argc, char **argv)
     if (plan_models(o.server.path, o.models, &b.models) < 0 ||
         plan_scenarios(o.scenarios, &b.scen_files) < 0 || load_scenarios(&b) < 0)
         goto out;
-    b.log = (struct bench_log){.models = b.models.v, .nmodels = b.models.n, .repeat = o.repeat};
+    b.log = (struct bench_log){.models = b.models.v,
+                               .nmodels = b.models.n,
+                               .repeat = o.repeat,
+                               .slo_us = (o.slo_s > 0 ? o.slo_s : 0.010) * 1e6};
     report_git_rev(b.rev, sizeof b.rev);
     if (report_pick_files(&b.files, o.csv, o.out_dir, b.rev) < 0) goto out;
     rc = 1;
     if (!b.fixtures && make_fixtures(&b, tmpdir, sizeof tmpdir) < 0) goto out;
     signal(SIGPIPE, SIG_IGN);
+    if (prepare_machine(&b) < 0) goto out;
+    b.runs_planned = plan_runs(&b);
+    b.t0 = lg_now_ns();
     run_matrix(&b);
     report(&b);
     rc = verdict(&b);

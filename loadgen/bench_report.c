@@ -36,132 +36,257 @@ void bench_log_free(struct bench_log *log)
     log->nrecs = log->cap = 0;
 }
 
-/* ---- the ranked table -------------------------------------------------- */
+/* ---- the ranked tables ------------------------------------------------- */
 
-/* The median of v[0..n) (v is sorted in place); 0 when n == 0. */
-static double median(double *v, size_t n)
+/* v[0..n) sorted in place (insertion sort: n is --repeat). */
+static void sort_values(double *v, size_t n)
 {
-    if (n == 0) return 0;
-    for (size_t i = 1; i < n; i++) /* insertion sort: n is --repeat */
+    for (size_t i = 1; i < n; i++)
         for (size_t j = i; j > 0 && v[j - 1] > v[j]; j--) {
             double t = v[j];
             v[j] = v[j - 1];
             v[j - 1] = t;
         }
-    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* One model's line in a scenario's table. */
+/* The median, least and most of v[0..n) (sorted in place); -1s when n == 0. */
+struct spread {
+    double med, min, max;
+};
+
+static struct spread spread_of(double *v, size_t n)
+{
+    if (n == 0) return (struct spread){-1, -1, -1};
+    sort_values(v, n);
+    double med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    return (struct spread){med, v[0], v[n - 1]};
+}
+
+/* What the table shows of one model at one point. */
 struct line {
     const char *model;
     size_t ok, runs;
     bool skipped;
     const char *why; /* the first failure */
-    double rps, mbs, p50, p99, cpu, cpu_req, rss;
-    uint64_t errors;
+    struct spread rps, p99, rate;
+    double mbs, p50, cpu_req, kib_conn;
+    uint64_t errors, unanswered, starved;
+    size_t bound; /* clean runs where loadgen was CPU-bound */
 };
 
 static int by_rps(const void *x, const void *y)
 {
     const struct line *a = x, *b = y;
     if ((a->ok > 0) != (b->ok > 0)) return a->ok > 0 ? -1 : 1;
-    return a->rps < b->rps ? 1 : a->rps > b->rps ? -1 : 0;
+    double ra = a->rate.med > 0 ? a->rate.med : a->rps.med;
+    double rb = b->rate.med > 0 ? b->rate.med : b->rps.med;
+    return ra < rb ? 1 : ra > rb ? -1 : 0;
 }
 
-/* The clean runs' values, one column per measure, [repeat] each. */
+/* The clean runs' values, one array per measure, [cap] each. */
+enum { S_RPS, S_MBS, S_P50, S_P99, S_CPR, S_KIB, S_RATE, S__COUNT };
 struct samples {
-    double *rps, *mbs, *p50, *p99, *cpu, *cpr, *rss;
-    size_t ncpu, nrss;
+    double *v[S__COUNT];
+    size_t n[S__COUNT];
 };
 
-static void add_sample(struct samples *s, size_t ok, const struct csv_row *row)
+static void add(struct samples *s, int which, double v)
 {
-    s->rps[ok] = row->req_per_s;
-    s->mbs[ok] = row->mb_per_s;
-    s->p50[ok] = (double)row->lat_p50_us;
-    s->p99[ok] = (double)row->lat_p99_us;
-    if (row->server_cpu_s >= 0) {
-        s->cpu[s->ncpu] = row->server_cpu_s;
-        s->cpr[s->ncpu++] = row->requests ? row->server_cpu_s * 1e6 / (double)row->requests : 0;
-    }
-    if (row->server_rss_kb >= 0) s->rss[s->nrss++] = (double)row->server_rss_kb;
+    s->v[which][s->n[which]++] = v;
 }
 
-/* Medians over the clean runs of one model in one scenario. */
-static void summarise(const struct bench_log *log, size_t mi, size_t si, struct line *l)
+static void add_sample(struct samples *s, const struct bench_record *r)
+{
+    const struct csv_row *row = &r->row;
+    add(s, S_RPS, row->req_per_s);
+    add(s, S_MBS, row->mb_per_s);
+    add(s, S_P50, (double)row->lat_p50_us);
+    add(s, S_P99, (double)row->lat_p99_us);
+    if (r->kind == REC_SEARCH) add(s, S_RATE, r->rate);
+    if (row->server_cpu_s >= 0 && row->requests)
+        add(s, S_CPR, row->server_cpu_s * 1e6 / (double)row->requests);
+    if (row->server_pss_kb > 0 && row->connections)
+        add(s, S_KIB, (double)row->server_pss_kb / row->connections);
+}
+
+/* This record belongs to the table of (si, kind, conns, rate)? */
+static bool in_table(const struct bench_record *r, size_t si, enum record_kind kind, unsigned conns,
+                     double rate)
+{
+    return r->scen == si && r->kind == kind && r->conns == conns &&
+           (kind == REC_SEARCH || r->rate == rate);
+}
+
+/* One model's line over the records of a table. */
+static void summarise(const struct bench_log *log, size_t mi, size_t si, enum record_kind kind,
+                      unsigned conns, double rate, struct line *l)
 {
     *l = (struct line){.model = log->models[mi]};
-    size_t cap = log->repeat;
-    double *v = calloc(7 * cap, sizeof *v);
+    size_t cap = log->repeat ? log->repeat : 1;
+    double *v = calloc(S__COUNT * cap, sizeof *v);
     if (!v) return;
-    struct samples s = {v, v + cap, v + 2 * cap, v + 3 * cap, v + 4 * cap, v + 5 * cap, v + 6 * cap,
-                        0, 0};
+    struct samples s = {{0}, {0}};
+    for (int i = 0; i < S__COUNT; i++)
+        s.v[i] = v + (size_t)i * cap;
     for (size_t i = 0; i < log->nrecs; i++) {
         const struct bench_record *r = &log->recs[i];
-        if (r->model != mi || r->scen != si) continue;
+        if (r->model != mi || !in_table(r, si, kind, conns, rate)) continue;
         if (r->skipped) {
             l->skipped = true;
             continue;
         }
         l->runs++;
         l->errors += r->row.errors + r->row.check_failures + r->row.timeouts;
+        l->unanswered += r->row.unanswered;
+        l->starved += r->row.starved_connections;
         if (r->failed) {
             if (!l->why) l->why = r->why;
             continue;
         }
         if (l->ok == cap) continue;
-        add_sample(&s, l->ok++, &r->row);
+        l->ok++;
+        l->bound += r->row.loadgen_bound == 1;
+        add_sample(&s, r);
     }
-    l->rps = median(s.rps, l->ok);
-    l->mbs = median(s.mbs, l->ok);
-    l->p50 = median(s.p50, l->ok);
-    l->p99 = median(s.p99, l->ok);
-    l->cpu = s.ncpu ? median(s.cpu, s.ncpu) : -1;
-    l->cpu_req = s.ncpu ? median(s.cpr, s.ncpu) : -1;
-    l->rss = s.nrss ? median(s.rss, s.nrss) : -1;
+    l->rps = spread_of(s.v[S_RPS], s.n[S_RPS]);
+    l->p99 = spread_of(s.v[S_P99], s.n[S_P99]);
+    l->rate = spread_of(s.v[S_RATE], s.n[S_RATE]);
+    l->mbs = spread_of(s.v[S_MBS], s.n[S_MBS]).med;
+    l->p50 = spread_of(s.v[S_P50], s.n[S_P50]).med;
+    l->cpu_req = spread_of(s.v[S_CPR], s.n[S_CPR]).med;
+    l->kib_conn = spread_of(s.v[S_KIB], s.n[S_KIB]).med;
     free(v);
 }
 
-static void print_line(const struct line *l, int rank, const char *proto)
+/* "35210" or, over several runs, "35210 (33.1k-36.0k)". */
+static void fmt_spread(char *buf, size_t len, struct spread sp, size_t n)
 {
-    if (l->ok == 0) {
-        if (l->runs == 0)
-            printf("  %-2s %-12s skipped: the server does not speak %s\n", "-", l->model, proto);
-        else
-            printf("  %-2s %-12s FAILED: %s\n", "-", l->model, l->why ? l->why : "?");
+    if (n < 2) {
+        snprintf(buf, len, "%.0f", sp.med);
         return;
     }
-    char cpu[32] = "-", cpr[32] = "-", rss[32] = "-";
-    if (l->cpu >= 0) {
-        snprintf(cpu, sizeof cpu, "%.2f", l->cpu);
-        snprintf(cpr, sizeof cpr, "%.1f", l->cpu_req);
-    }
-    if (l->rss >= 0) snprintf(rss, sizeof rss, "%.0f", l->rss);
-    printf("  %-2d %-12s %12.0f %9.2f %9.0f %9.0f %7" PRIu64 " %8s %10s %9s", rank, l->model,
-           l->rps, l->mbs, l->p50, l->p99, l->errors, cpu, cpr, rss);
+    char lo[16], hi[16];
+    snprintf(lo, sizeof lo, sp.min >= 1e4 ? "%.1fk" : "%.0f",
+             sp.min >= 1e4 ? sp.min / 1e3 : sp.min);
+    snprintf(hi, sizeof hi, sp.max >= 1e4 ? "%.1fk" : "%.0f",
+             sp.max >= 1e4 ? sp.max / 1e3 : sp.max);
+    snprintf(buf, len, "%.0f (%s-%s)", sp.med, lo, hi);
+}
+
+static void fmt_or_dash(char *buf, size_t len, const char *fmt, double v)
+{
+    if (v < 0)
+        snprintf(buf, len, "-");
+    else
+        snprintf(buf, len, fmt, v);
+}
+
+/* A line that has no clean run: why. false when it has one. */
+static bool print_no_run(const struct line *l, const char *proto)
+{
+    if (l->ok) return false;
+    if (l->runs == 0)
+        printf("  %-2s %-12s skipped: the server does not speak %s\n", "-", l->model, proto);
+    else
+        printf("  %-2s %-12s FAILED: %s\n", "-", l->model, l->why ? l->why : "?");
+    return true;
+}
+
+/* The notes after a line: loadgen-bound runs, failed runs. */
+static void print_notes(const struct line *l)
+{
+    if (l->bound) printf("  loadgen-bound");
     if (l->ok < l->runs) printf("  (%zu of %zu runs failed: %s)", l->runs - l->ok, l->runs, l->why);
     printf("\n");
 }
 
-void report_table(const struct bench_log *log, const struct lg_scenario *sc, size_t si)
+static void print_line(const struct line *l, int rank, const char *proto)
+{
+    if (print_no_run(l, proto)) return;
+    char rps[40], p99[40], cpr[32], kib[32];
+    fmt_spread(rps, sizeof rps, l->rps, l->ok);
+    fmt_spread(p99, sizeof p99, l->p99, l->ok);
+    fmt_or_dash(cpr, sizeof cpr, "%.1f", l->cpu_req);
+    fmt_or_dash(kib, sizeof kib, "%.1f", l->kib_conn);
+    printf("  %-2d %-12s %20s %9.2f %9.0f %20s %7" PRIu64 " %7" PRIu64 " %10s %9s", rank, l->model,
+           rps, l->mbs, l->p50, p99, l->errors, l->unanswered + l->starved, cpr, kib);
+    print_notes(l);
+}
+
+static void print_search_line(const struct line *l, int rank, const char *proto)
+{
+    if (print_no_run(l, proto)) return;
+    char rate[40], p99[40], cpr[32];
+    fmt_spread(rate, sizeof rate, l->rate, l->ok);
+    fmt_spread(p99, sizeof p99, l->p99, l->ok);
+    fmt_or_dash(cpr, sizeof cpr, "%.1f", l->cpu_req);
+    printf("  %-2d %-12s %20s %12.0f %20s %10s", rank, l->model, rate, l->rps.med, p99, cpr);
+    print_notes(l);
+}
+
+/* One table: every model's line at one point, ranked. */
+static void print_table(const struct bench_log *log, const struct lg_scenario *sc, size_t si,
+                        enum record_kind kind, unsigned conns, double rate)
 {
     size_t n = log->nmodels;
     struct line *lines = calloc(n ? n : 1, sizeof *lines);
     if (!lines) return;
     size_t shown = 0;
     for (size_t mi = 0; mi < n; mi++) {
-        summarise(log, mi, si, &lines[shown]);
+        summarise(log, mi, si, kind, conns, rate, &lines[shown]);
         if (lines[shown].runs || lines[shown].skipped) shown++;
     }
     qsort(lines, shown, sizeof *lines, by_rps);
     const char *proto = bench_proto_name(sc->proto);
-    printf("\n%s (%s)%s\n", sc->name, proto, log->repeat > 1 ? ", medians of the clean runs" : "");
-    printf("  %-2s %-12s %12s %9s %9s %9s %7s %8s %10s %9s\n", "#", "model", "req/s", "MB/s",
-           "p50 us", "p99 us", "errors", "cpu s", "cpu/req us", "rss KiB");
+    const char *spread = log->repeat > 1 ? ", medians (min-max) of the clean runs" : "";
+    if (kind == REC_SEARCH) {
+        printf("\n%s (%s), %u connections: max sustainable throughput (p99 <= %.0f us, no "
+               "errors)%s\n",
+               sc->name, proto, conns, log->slo_us, spread);
+        printf("  %-2s %-12s %20s %12s %20s %10s\n", "#", "model", "rate req/s", "answered/s",
+               "p99 us", "cpu/req us");
+    } else {
+        char how[48] = "closed loop";
+        if (rate > 0) snprintf(how, sizeof how, "open loop at %.0f req/s", rate);
+        printf("\n%s (%s), %u connections, %s%s\n", sc->name, proto, conns, how, spread);
+        printf("  %-2s %-12s %20s %9s %9s %20s %7s %7s %10s %9s\n", "#", "model", "req/s", "MB/s",
+               "p50 us", "p99 us", "errors", "unansw", "cpu/req us", "KiB/conn");
+    }
     int rank = 0;
-    for (size_t i = 0; i < shown; i++)
-        print_line(&lines[i], lines[i].ok ? ++rank : 0, proto);
+    for (size_t i = 0; i < shown; i++) {
+        int at = lines[i].ok ? ++rank : 0;
+        if (kind == REC_SEARCH)
+            print_search_line(&lines[i], at, proto);
+        else
+            print_line(&lines[i], at, proto);
+    }
     free(lines);
+}
+
+/* The first record of (si, kind) at index i opens a table: not seen before. */
+static bool first_of_table(const struct bench_log *log, size_t i, size_t si, enum record_kind kind)
+{
+    const struct bench_record *r = &log->recs[i];
+    if (r->scen != si || r->kind != kind) return false;
+    for (size_t j = 0; j < i; j++)
+        if (in_table(&log->recs[j], si, kind, r->conns, r->rate)) return false;
+    return true;
+}
+
+void report_tables(const struct bench_log *log, const struct lg_scenario *sc, size_t si)
+{
+    size_t bound = 0;
+    for (size_t i = 0; i < log->nrecs; i++) {
+        if (first_of_table(log, i, si, REC_POINT))
+            print_table(log, sc, si, REC_POINT, log->recs[i].conns, log->recs[i].rate);
+        bound += log->recs[i].scen == si && log->recs[i].row.loadgen_bound == 1;
+    }
+    for (size_t i = 0; i < log->nrecs; i++)
+        if (first_of_table(log, i, si, REC_SEARCH))
+            print_table(log, sc, si, REC_SEARCH, log->recs[i].conns, 0);
+    if (bound)
+        printf("  loadgen-bound: loadgen used ~90 %% of its CPUs; that figure measures the "
+               "client too\n");
 }
 
 /* ---- the files --------------------------------------------------------- */
@@ -220,7 +345,7 @@ int report_write_latest(const char *latest, const struct bench_log *log, char *e
     fprintf(f, "%s\n", csv_header());
     for (size_t i = 0; i < log->nrecs; i++) {
         char line[4096];
-        if (log->recs[i].skipped) continue;
+        if (log->recs[i].skipped || log->recs[i].kind == REC_SEARCH) continue;
         if (csv_format_row(&log->recs[i].row, line, sizeof line) >= 0) fprintf(f, "%s\n", line);
     }
     bool bad = ferror(f) != 0;

@@ -10,9 +10,19 @@
 #include "csv.h"
 #include "loadgen.h"
 
-/* What one (model, scenario) run left. */
+/* What a record is. */
+enum record_kind {
+    REC_POINT,  /* a run at a sweep point (a --rate auto search's closed-loop run too) */
+    REC_STEP,   /* a --rate auto search's open-loop try (in the CSV, not in a table) */
+    REC_SEARCH, /* a search's outcome: row is the best passing try's (not in the CSV) */
+};
+
+/* What one (model, scenario, point) run left, or one search. */
 struct bench_record {
     size_t model, scen; /* indexes into the bench's models and scenarios */
+    unsigned conns;     /* the point's connections (the row's) */
+    double rate;        /* the point's rate, 0 = closed loop; REC_SEARCH: the best, 0 = none */
+    enum record_kind kind;
     bool failed, skipped;
     char why[256]; /* when failed: the first reason */
     struct csv_row row;
@@ -22,7 +32,8 @@ struct bench_record {
 struct bench_log {
     char *const *models; /* [nmodels], the table's names */
     size_t nmodels;
-    unsigned repeat; /* runs per (model, scenario) */
+    unsigned repeat; /* runs per (model, scenario, point) */
+    double slo_us;   /* --rate auto's p99 limit */
     struct bench_record *recs;
     size_t nrecs, cap;
 };
@@ -31,8 +42,10 @@ struct bench_log {
 int bench_log_add(struct bench_log *log, const struct bench_record *r);
 void bench_log_free(struct bench_log *log);
 
-/* Scenario sc's ranked table on stdout (si: its index in the records). */
-void report_table(const struct bench_log *log, const struct lg_scenario *sc, size_t si);
+/* Scenario sc's ranked tables on stdout (si: its index in the records):
+ * one per (connections, rate) point, then the sustainable rates of a
+ * --rate auto search. */
+void report_tables(const struct bench_log *log, const struct lg_scenario *sc, size_t si);
 
 /* Where the rows go: --csv FILE, or OUT_DIR/DATE-REV.csv plus
  * OUT_DIR/latest.csv. */
@@ -45,7 +58,7 @@ struct report_files {
  * 0, or -1 after a message. */
 int report_pick_files(struct report_files *f, const char *csv, const char *out_dir,
                       const char *rev);
-/* latest.csv: the log's rows, replaced atomically. 0, or -1 with err set. */
+/* latest.csv: the log's rows (runs only), replaced atomically. 0, or -1 with err set. */
 int report_write_latest(const char *latest, const struct bench_log *log, char *err, size_t errlen);
 /* git rev-parse --short HEAD in the current directory, else $GIT_REV, else
  * "unknown". */

@@ -156,7 +156,8 @@ int server_start(struct server *s, const struct server_spec *spec, const char *m
     child_set_cloexec(p[0]);
     child_set_cloexec(p[1]);
     s->out = p[0];
-    int rc = child_spawn(&s->c, argv, p[1], s->errf, true, false, why, whylen);
+    struct child_how how = {.out = p[1], .err = s->errf, .group = true, .cpus = spec->cpus};
+    int rc = child_spawn(&s->c, argv, &how, why, whylen);
     close(p[1]);
     if (rc < 0) return -1;
     if (wait_ready(s, spec->ready_timeout_s, why, whylen) == 0) {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "child.h"
+#include "cpuset.h"
 
 #define SERVER_MAX_ARGS 64
 
@@ -17,8 +18,9 @@ struct server_spec {
     const char *path;                  /* the refserver binary */
     const char *args[SERVER_MAX_ARGS]; /* --server-arg values, appended */
     size_t nargs;
-    double ready_timeout_s; /* for the "listening on" line */
-    double stop_timeout_s;  /* for the exit after SIGTERM */
+    double ready_timeout_s;  /* for the "listening on" line */
+    double stop_timeout_s;   /* for the exit after SIGTERM */
+    const struct cpus *cpus; /* --cpus: the server's set (NULL or empty: not pinned) */
 };
 
 struct server {

@@ -22,6 +22,7 @@
 #include <sys/prctl.h>
 #endif
 
+#include "cpuset.h"
 #include "loadgen.h"
 
 /* ---- 1. child processes ----------------------------------------------- */
@@ -38,10 +39,11 @@ int child_set_cloexec(int fd)
 }
 
 /* In the child, between fork and exec: only async-signal-safe calls. */
-static void child_exec(char *const argv[], int in, int out, int err, bool group, pid_t parent,
-                       bool search_path, int errpipe)
+static void child_exec(char *const argv[], int in, const struct child_how *how, pid_t parent,
+                       int errpipe)
 {
-    if (group) setpgid(0, 0);
+    int stage[2] = {0, 0}; /* what failed (0 exec, 1 pinning), errno */
+    if (how->group) setpgid(0, 0);
 #ifdef __linux__
     /* If loadgen dies (SIGKILL, a second ^C), the server goes too. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -49,7 +51,13 @@ static void child_exec(char *const argv[], int in, int out, int err, bool group,
 #else
     (void)parent;
 #endif
-    if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0) goto fail;
+    /* Pinned before exec: the server's first thread and every process or
+     * thread it makes later inherit the set. */
+    if (how->cpus && how->cpus->n && cpus_pin_thread(how->cpus) < 0) {
+        stage[0] = 1;
+        goto fail;
+    }
+    if (dup2(in, 0) < 0 || dup2(how->out, 1) < 0 || dup2(how->err, 2) < 0) goto fail;
     /* loadgen ignores SIGPIPE; an ignored signal stays ignored across exec. */
     struct sigaction dfl;
     memset(&dfl, 0, sizeof dfl);
@@ -58,23 +66,23 @@ static void child_exec(char *const argv[], int in, int out, int err, bool group,
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, NULL);
-    if (search_path)
+    if (how->search_path)
         execvp(argv[0], argv);
     else
         execv(argv[0], argv);
-fail:;
-    int e = errno;
-    ssize_t w = write(errpipe, &e, sizeof e);
+fail:
+    stage[1] = errno;
+    ssize_t w = write(errpipe, stage, sizeof stage);
     (void)w;
     _exit(127);
 }
 
 /* fork + exec argv with stdin from /dev/null and the given stdout/stderr.
  * 0, or -1 with a message (exec failures included). */
-int child_spawn(struct child *c, char *const argv[], int out, int err, bool group, bool search_path,
-                char *msg, size_t msglen)
+int child_spawn(struct child *c, char *const argv[], const struct child_how *how, char *msg,
+                size_t msglen)
 {
-    *c = (struct child){.pidfd = -1, .group = group};
+    *c = (struct child){.pidfd = -1, .group = how->group};
     int ep[2];
     int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
     if (in < 0 || pipe(ep) < 0) {
@@ -88,7 +96,7 @@ int child_spawn(struct child *c, char *const argv[], int out, int err, bool grou
     fflush(stderr);
     pid_t parent = getpid();
     pid_t pid = fork();
-    if (pid == 0) child_exec(argv, in, out, err, group, parent, search_path, ep[1]);
+    if (pid == 0) child_exec(argv, in, how, parent, ep[1]);
     int saved = errno;
     close(in);
     close(ep[1]);
@@ -97,23 +105,24 @@ int child_spawn(struct child *c, char *const argv[], int out, int err, bool grou
         snprintf(msg, msglen, "cannot start %s: fork: %s", argv[0], strerror(saved));
         return -1;
     }
-    if (group) setpgid(pid, pid); /* both sides: no race with our first killpg */
+    if (how->group) setpgid(pid, pid); /* both sides: no race with our first killpg */
     c->pid = pid;
 #ifdef SYS_pidfd_open
     c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (c->pidfd >= 0) child_set_cloexec(c->pidfd);
 #endif
-    int e = 0;
+    int e[2] = {0, 0};
     ssize_t n;
     do
-        n = read(ep[0], &e, sizeof e);
+        n = read(ep[0], e, sizeof e);
     while (n < 0 && errno == EINTR);
     close(ep[0]);
-    if (n == (ssize_t)sizeof e) { /* exec failed */
+    if (n == (ssize_t)sizeof e) { /* pinning or exec failed */
         waitpid(pid, NULL, 0);
         if (c->pidfd >= 0) close(c->pidfd);
         *c = (struct child){.pidfd = -1};
-        snprintf(msg, msglen, "cannot start %s: %s", argv[0], strerror(e));
+        snprintf(msg, msglen, "cannot start %s: %s%s", argv[0], e[0] ? "pinning to its CPUs: " : "",
+                 strerror(e[1]));
         return -1;
     }
     return 0;
@@ -213,8 +222,9 @@ int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, d
     child_set_cloexec(p[1]);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     struct child c;
-    int rc =
-        child_spawn(&c, argv, p[1], devnull >= 0 ? devnull : 2, true, search_path, msg, msglen);
+    struct child_how how = {
+        .out = p[1], .err = devnull >= 0 ? devnull : 2, .group = true, .search_path = search_path};
+    int rc = child_spawn(&c, argv, &how, msg, msglen);
     close(p[1]);
     if (devnull >= 0) close(devnull);
     if (rc < 0) {
@@ -239,18 +249,26 @@ int child_capture(char *const argv[], bool search_path, char *buf, size_t cap, d
 
 /* ---- 2. the server's resources ---------------------------------------- */
 
+/* /proc/PID/FILE into buf, NUL-terminated (what fits). 0, or -1. */
+static int read_proc(pid_t pid, const char *file, char *buf, size_t cap)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, file);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    ssize_t n = read(fd, buf, cap - 1);
+    close(fd);
+    if (n <= 0) return -1;
+    buf[n] = '\0';
+    return 0;
+}
+
 /* Fields of /proc/PID/stat after "(comm)": state ppid pgrp ... utime is
  * field 14, so index 11 counting from state (field 3). */
 static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
 {
-    char path[64], buf[1024];
-    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
+    char buf[1024];
+    if (read_proc(pid, "stat", buf, sizeof buf) < 0) return -1;
     char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
     if (!p) return -1;
     p++;
@@ -273,19 +291,14 @@ static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
     return 0;
 }
 
-/* VmHWM of pid in KiB; -1 when absent (a zombie has none). */
-static long proc_hwm_kb(pid_t pid)
+/* The "Key:   N kB" line of /proc/PID/FILE, in KiB; -1 when absent (a
+ * zombie has no memory lines). */
+static long proc_kb(pid_t pid, const char *file, const char *key)
 {
-    char path[64], buf[4096];
-    snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0) return -1;
-    buf[n] = '\0';
-    const char *h = strstr(buf, "\nVmHWM:");
-    return h ? strtol(h + 7, NULL, 10) : -1;
+    char buf[4096];
+    if (read_proc(pid, file, buf, sizeof buf) < 0) return -1;
+    const char *h = strstr(buf, key);
+    return h ? strtol(h + strlen(key), NULL, 10) : -1;
 }
 
 /* Calls fn(pid, arg) for every process of group pgid. -1 when /proc is unreadable. */
@@ -319,18 +332,36 @@ double proc_group_cpu_s(pid_t pgid)
     return (double)ticks / (double)hz;
 }
 
-static void add_hwm(pid_t pid, const unsigned long long *t, void *arg)
+/* What sum_group_kb adds up, and the sum. */
+struct kb_sum {
+    const char *file, *key;
+    long kb;
+};
+
+static void add_kb(pid_t pid, const unsigned long long *t, void *arg)
 {
     (void)t;
-    long kb = proc_hwm_kb(pid);
-    if (kb > 0) *(long *)arg += kb;
+    struct kb_sum *sum = arg;
+    long kb = proc_kb(pid, sum->file, sum->key);
+    if (kb > 0) sum->kb += kb;
+}
+
+static long sum_group_kb(pid_t pgid, const char *file, const char *key)
+{
+    struct kb_sum sum = {file, key, 0};
+    return for_group(pgid, add_kb, &sum) < 0 ? -1 : sum.kb;
 }
 
 long proc_group_hwm_kb(pid_t pgid)
 {
-    long kb = 0;
-    if (for_group(pgid, add_hwm, &kb) < 0) return -1;
-    return kb;
+    return sum_group_kb(pgid, "status", "\nVmHWM:");
+}
+
+/* smaps_rollup: one line for the whole address space, each shared page
+ * counted once over all its sharers (absent before Linux 4.14). */
+long proc_group_pss_kb(pid_t pgid)
+{
+    return sum_group_kb(pgid, "smaps_rollup", "\nPss:");
 }
 
 /* Some process of group pgid is still alive (zombies still count until

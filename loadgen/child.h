@@ -17,8 +17,18 @@ struct child {
     struct rusage ru;
 };
 
-int child_spawn(struct child *c, char *const argv[], int out, int err, bool group, bool search_path,
-                char *msg, size_t msglen);
+struct cpus;
+
+/* How to start a child: stdin is /dev/null. */
+struct child_how {
+    int out, err;            /* its stdout and stderr */
+    bool group;              /* a process group of its own */
+    bool search_path;        /* execvp rather than execv */
+    const struct cpus *cpus; /* non-NULL, non-empty: pinned there before exec */
+};
+
+int child_spawn(struct child *c, char *const argv[], const struct child_how *how, char *msg,
+                size_t msglen);
 bool child_reap(struct child *c);
 bool child_wait(struct child *c, double timeout_s);
 void child_kill(struct child *c);
@@ -34,5 +44,9 @@ double proc_group_cpu_s(pid_t pgid);
 /* Peak RSS (VmHWM, KiB) summed over every live process of process group
  * pgid; -1 if unreadable. */
 long proc_group_hwm_kb(pid_t pgid);
+/* Proportional set size (KiB) summed over every live process of group
+ * pgid, from /proc/PID/smaps_rollup: pages shared by forked children count
+ * once in all, not once per child. -1 if unreadable. */
+long proc_group_pss_kb(pid_t pgid);
 
 #endif

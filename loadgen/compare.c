@@ -1,8 +1,8 @@
 /* compare.c - two result files side by side; regressions (see compare.h).
  *
  * Reads top to bottom: the metrics, the rows (read by csvread.c), grouping
- * by (model, scenario) with medians, reference ratios, the comparison
- * itself, the command line. */
+ * by (model, scenario, connections, rate) with medians, reference ratios,
+ * the comparison itself, the command line. */
 #include "compare.h"
 
 #include <errno.h>
@@ -82,6 +82,8 @@ int cmp_parse_metrics(const char *list, unsigned *mask, char *err, size_t errlen
 enum {
     COL_MODEL = 3,
     COL_SCENARIO = 5,
+    COL_CONNECTIONS = 8,
+    COL_RATE = 9,
     COL_REQUESTS = 11,
     COL_ERRORS = 12,
     COL_CHECK_FAILURES = 13,
@@ -123,6 +125,14 @@ static int parse_row(const struct csv_record *r, struct cmp_row *row, char *err,
     }
     strcpy(row->model, model);
     strcpy(row->scenario, scen);
+    uint64_t conns;
+    if (csv_parse_count(r->field[COL_CONNECTIONS], &conns) < 0 || conns > UINT32_MAX ||
+        csv_parse_value(r->field[COL_RATE], false, &row->rate) < 0) {
+        snprintf(err, errlen, "connections '%.20s' or rate '%.20s' is not a number",
+                 r->field[COL_CONNECTIONS], r->field[COL_RATE]);
+        return -1;
+    }
+    row->connections = (unsigned)conns;
     uint64_t *dst[] = {&row->requests, &row->errors, &row->check_failures, &row->timeouts};
     for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
         if (csv_parse_count(r->field[counts[i]], dst[i]) < 0) {
@@ -203,11 +213,23 @@ double cmp_median(double *v, size_t n)
     return k % 2 ? v[k / 2] : (v[k / 2 - 1] + v[k / 2]) / 2;
 }
 
-const struct cmp_group *cmp_find(const struct cmp_set *s, const char *model, const char *scenario)
+/* Rows of one key: (model, scenario, connections, rate). */
+static bool same_key(const char *model, const char *scenario, unsigned connections, double rate,
+                     const char *model2, const char *scenario2, unsigned connections2, double rate2)
 {
-    for (size_t i = 0; i < s->n; i++)
-        if (strcmp(s->g[i].model, model) == 0 && strcmp(s->g[i].scenario, scenario) == 0)
-            return &s->g[i];
+    return strcmp(model, model2) == 0 && strcmp(scenario, scenario2) == 0 &&
+           connections == connections2 && rate == rate2;
+}
+
+const struct cmp_group *cmp_find(const struct cmp_set *s, const char *model, const char *scenario,
+                                 unsigned connections, double rate)
+{
+    for (size_t i = 0; i < s->n; i++) {
+        const struct cmp_group *g = &s->g[i];
+        if (same_key(g->model, g->scenario, g->connections, g->rate, model, scenario, connections,
+                     rate))
+            return g;
+    }
     return NULL;
 }
 
@@ -223,16 +245,20 @@ int cmp_group_rows(const struct cmp_file *f, struct cmp_set *out)
     }
     for (size_t i = 0; i < f->n; i++) {
         const struct cmp_row *r = &f->rows[i];
-        struct cmp_group *g = (struct cmp_group *)cmp_find(out, r->model, r->scenario);
+        struct cmp_group *g =
+            (struct cmp_group *)cmp_find(out, r->model, r->scenario, r->connections, r->rate);
         if (g) continue; /* done when first seen */
         g = &out->g[out->n++];
         snprintf(g->model, sizeof g->model, "%s", r->model);
         snprintf(g->scenario, sizeof g->scenario, "%s", r->scenario);
+        g->connections = r->connections;
+        g->rate = r->rate;
         for (int m = 0; m < CMP__COUNT; m++) {
             size_t k = 0;
             for (size_t j = i; j < f->n; j++) {
                 const struct cmp_row *o = &f->rows[j];
-                if (strcmp(o->model, r->model) != 0 || strcmp(o->scenario, r->scenario) != 0)
+                if (!same_key(o->model, o->scenario, o->connections, o->rate, r->model, r->scenario,
+                              r->connections, r->rate))
                     continue;
                 vals[k++] = o->v[m];
                 if (m == 0) {
@@ -263,7 +289,8 @@ void cmp_apply_reference(struct cmp_set *s, const char *reference)
     double *ref = malloc((s->n ? s->n : 1) * CMP__COUNT * sizeof *ref);
     bool *have = calloc(s->n ? s->n : 1, sizeof *have);
     for (size_t i = 0; i < s->n; i++) {
-        const struct cmp_group *r = cmp_find(s, reference, s->g[i].scenario);
+        const struct cmp_group *g = &s->g[i];
+        const struct cmp_group *r = cmp_find(s, reference, g->scenario, g->connections, g->rate);
         if (r && ref && have) {
             memcpy(ref + i * CMP__COUNT, r->v, sizeof r->v);
             have[i] = true;
@@ -295,6 +322,15 @@ static void fmt_value(char *buf, size_t len, double v, bool ratio)
         snprintf(buf, len, "%.2f", v);
 }
 
+/* The key's point: "64c" or "64c@1000/s" (the table's point column). */
+static void fmt_point(char *buf, size_t len, const struct cmp_group *g)
+{
+    if (g->rate > 0)
+        snprintf(buf, len, "%uc@%.0f/s", g->connections, g->rate);
+    else
+        snprintf(buf, len, "%uc", g->connections);
+}
+
 /* One metric of one key: prints the line; true when it regressed. */
 static bool compare_metric(FILE *out, const struct cmp_group *ga, const struct cmp_group *gb, int m,
                            const struct cmp_opts *o, bool first)
@@ -314,8 +350,11 @@ static bool compare_metric(FILE *out, const struct cmp_group *ga, const struct c
     char label[48];
     snprintf(label, sizeof label, "%s%s%s", metrics[m].label, ratio ? " / " : "",
              ratio ? o->reference : "");
-    fprintf(out, "%-16s %-14s %-20s %12s %12s %9s%s\n", first ? ga->scenario : "",
-            first ? ga->model : "", label, va, vb, change, bad ? "  REGRESSION" : "");
+    char point[48];
+    fmt_point(point, sizeof point, ga);
+    fprintf(out, "%-16s %-14s %-12s %-20s %12s %12s %9s%s\n", first ? ga->scenario : "",
+            first ? ga->model : "", first ? point : "", label, va, vb, change,
+            bad ? "  REGRESSION" : "");
     return bad;
 }
 
@@ -330,15 +369,21 @@ static bool compare_group(FILE *out, const struct cmp_group *ga, const struct cm
         first = false;
     }
     if (o->reference && (ga->no_reference || gb->no_reference))
-        fprintf(out, "%-16s %-14s (no %s row in this scenario of %s: no ratios)\n", "", "",
+        fprintf(out, "%-16s %-14s %-12s (no %s row at this point of %s: no ratios)\n", "", "", "",
                 o->reference, ga->no_reference ? "A" : "B");
     uint64_t fa = ga->errors + ga->check_failures + ga->timeouts;
     uint64_t fb = gb->errors + gb->check_failures + gb->timeouts;
     if (fa || fb) {
-        fprintf(out, "%-16s %-14s %-20s %12" PRIu64 " %12" PRIu64 " %9s%s\n", "", "",
+        fprintf(out, "%-16s %-14s %-12s %-20s %12" PRIu64 " %12" PRIu64 " %9s%s\n", "", "", "",
                 "errors+checks+tmo", fa, fb, "", fb ? "  REGRESSION" : "");
     }
     return bad || fb > 0;
+}
+
+/* The group of s with g's key. */
+static const struct cmp_group *find_in(const struct cmp_set *s, const struct cmp_group *g)
+{
+    return cmp_find(s, g->model, g->scenario, g->connections, g->rate);
 }
 
 int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct cmp_opts *o,
@@ -356,32 +401,39 @@ int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct
         cmp_apply_reference(&sb, o->reference);
     }
     fprintf(out, "A: %s (%zu rows)\nB: %s (%zu rows)\n", a->path, a->n, b->path, b->n);
-    fprintf(out, "threshold %.4g%%%s%s%s; several rows of one (model, scenario): their median\n\n",
-            o->threshold * 100, o->reference ? ", ratios to model " : "",
-            o->reference ? o->reference : "", o->reference ? " within each file" : "");
-    fprintf(out, "%-16s %-14s %-20s %12s %12s %9s\n", "scenario", "model", "metric", "A", "B",
-            "change");
+    fprintf(
+        out,
+        "threshold %.4g%%%s%s%s; several rows of one (model, scenario, point): their median\n\n",
+        o->threshold * 100, o->reference ? ", ratios to model " : "",
+        o->reference ? o->reference : "", o->reference ? " within each file" : "");
+    fprintf(out, "%-16s %-14s %-12s %-20s %12s %12s %9s\n", "scenario", "model", "point", "metric",
+            "A", "B", "change");
     for (size_t i = 0; i < sa.n; i++) {
-        const struct cmp_group *gb = cmp_find(&sb, sa.g[i].model, sa.g[i].scenario);
+        const struct cmp_group *gb = find_in(&sb, &sa.g[i]);
         if (!gb) continue;
         sum->matched++;
         if (compare_group(out, &sa.g[i], gb, o)) sum->regressions++;
     }
+    char point[48];
     for (size_t i = 0; i < sa.n; i++)
-        if (!cmp_find(&sb, sa.g[i].model, sa.g[i].scenario)) {
-            fprintf(out, "missing in B: %s / %s  REGRESSION\n", sa.g[i].scenario, sa.g[i].model);
+        if (!find_in(&sb, &sa.g[i])) {
+            fmt_point(point, sizeof point, &sa.g[i]);
+            fprintf(out, "missing in B: %s / %s / %s  REGRESSION\n", sa.g[i].scenario,
+                    sa.g[i].model, point);
             sum->missing++;
             sum->regressions++;
         }
     for (size_t i = 0; i < sb.n; i++)
-        if (!cmp_find(&sa, sb.g[i].model, sb.g[i].scenario)) {
-            fprintf(out, "new in B: %s / %s\n", sb.g[i].scenario, sb.g[i].model);
+        if (!find_in(&sa, &sb.g[i])) {
+            fmt_point(point, sizeof point, &sb.g[i]);
+            fprintf(out, "new in B: %s / %s / %s\n", sb.g[i].scenario, sb.g[i].model, point);
             sum->added++;
         }
     fprintf(out, "\n%zu matched, %zu missing in B, %zu new in B: %s\n", sum->matched, sum->missing,
             sum->added, sum->regressions ? "REGRESSION" : "no regression");
     if (sum->regressions)
-        fprintf(out, "%zu of %zu (model, scenario) pairs of A regressed\n", sum->regressions, sa.n);
+        fprintf(out, "%zu of %zu (model, scenario, point) keys of A regressed\n", sum->regressions,
+                sa.n);
     cmp_set_free(&sa);
     cmp_set_free(&sb);
     return sum->regressions ? 1 : 0;
@@ -393,8 +445,9 @@ static const char COMPARE_USAGE[] =
     "usage: loadgen compare A.csv B.csv [--threshold PCT] [--metric a,b,...]\n"
     "                       [--reference MODEL]\n"
     "\n"
-    "Matches the rows of two result files by (model, scenario) (the median when\n"
-    "a file has several rows for one), prints both side by side with the change,\n"
+    "Matches the rows of two result files by (model, scenario, connections,\n"
+    "rate) (the median when a file has several rows for one; columns it does\n"
+    "not know are ignored), prints both side by side with the change,\n"
     "and flags B's regressions: throughput below (1 - PCT%) x A, latency, CPU or\n"
     "memory above (1 + PCT%) x A, any errors, check failures or timeouts in B,\n"
     "a row of A missing from B. New rows in B are reported, not regressions.\n"

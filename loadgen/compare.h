@@ -2,7 +2,9 @@
  *
  *   loadgen compare A.csv B.csv [--threshold PCT] [--metric a,b,...] [--reference MODEL]
  *
- * Rows are matched by (model, scenario); several rows for one key (bench
+ * Rows are matched by (model, scenario, connections, rate) - a sweep's
+ * points are keys of their own; columns compare does not know (appended
+ * later) are ignored. Several rows for one key (bench
  * --repeat, or several benches appended to one file) count as their median.
  * B regresses when a throughput metric falls below (1 - threshold) x A, a
  * latency/CPU/memory metric rises above (1 + threshold) x A, any
@@ -50,6 +52,8 @@ bool cmp_metric_higher_is_better(enum cmp_metric m);
 struct cmp_row {
     char model[64];
     char scenario[LG_NAME_MAX];
+    unsigned connections;
+    double rate; /* 0 = closed loop */
     int line;
     uint64_t requests, errors, check_failures, timeouts;
     double v[CMP__COUNT];
@@ -67,10 +71,13 @@ struct cmp_file {
 int cmp_load(const char *path, struct cmp_file *f, char *err, size_t errlen);
 void cmp_file_free(struct cmp_file *f);
 
-/* The rows of one (model, scenario): medians per metric, summed failures. */
+/* The rows of one (model, scenario, connections, rate): medians per
+ * metric, summed failures. */
 struct cmp_group {
     char model[64];
     char scenario[LG_NAME_MAX];
+    unsigned connections;
+    double rate;
     size_t nrows;
     uint64_t requests, errors, check_failures, timeouts; /* sums */
     double v[CMP__COUNT]; /* medians over the rows that have the value; NAN if none */
@@ -82,13 +89,16 @@ struct cmp_set {
     size_t n;
 };
 
-/* Group f's rows by (model, scenario), in order of first appearance.
+/* Group f's rows by (model, scenario, connections, rate), in order of first
+ * appearance.
  * 0, or -1 (out of memory). */
 int cmp_group_rows(const struct cmp_file *f, struct cmp_set *out);
 void cmp_set_free(struct cmp_set *s);
-const struct cmp_group *cmp_find(const struct cmp_set *s, const char *model, const char *scenario);
+const struct cmp_group *cmp_find(const struct cmp_set *s, const char *model, const char *scenario,
+                                 unsigned connections, double rate);
 /* Divide every metric by the reference model's in the same scenario (the
- * reference's own values become 1). Groups of a scenario without the
+ * reference's own values become 1), at the same connections and rate.
+ * Groups of a point without the
  * reference get NAN and no_reference. */
 void cmp_apply_reference(struct cmp_set *s, const char *reference);
 

@@ -1,6 +1,8 @@
 /* csv.c - result rows (DESIGN.md section 7). */
 #include "csv.h"
 
+#include "atomicfile.h"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <fcntl.h>
@@ -19,7 +21,8 @@ static const char header[] =
     "started_at,git_rev,host,model,protocol,scenario,engine,threads,connections,"
     "rate,duration_s,requests,errors,check_failures,timeouts,bytes,req_per_s,"
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
-    "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s";
+    "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
+    "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus";
 
 const char *csv_header(void)
 {
@@ -72,6 +75,15 @@ static void put_u64(struct out *o, uint64_t v)
     put(o, ",%" PRIu64, v);
 }
 
+/* A negative value is an empty field (not measured). */
+static void put_i64(struct out *o, int64_t v)
+{
+    if (v < 0)
+        put(o, ",");
+    else
+        put(o, ",%" PRId64, v);
+}
+
 /* decimals digits; a negative value is an empty field (not measured). */
 static void put_dbl(struct out *o, double v, int decimals)
 {
@@ -112,24 +124,15 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     put_u64(&o, r->lat_p999_us);
     put_u64(&o, r->lat_max_us);
     put_dbl(&o, r->server_cpu_s, 3);
-    if (r->server_rss_kb < 0)
-        put(&o, ",");
-    else
-        put(&o, ",%" PRId64, r->server_rss_kb);
+    put_i64(&o, r->server_rss_kb);
     put_dbl(&o, r->loadgen_cpu_s, 3);
+    put_u64(&o, r->unanswered);
+    put_u64(&o, r->starved_connections);
+    put_i64(&o, r->server_pss_kb);
+    put_i64(&o, r->loadgen_bound);
+    put_str(&o, r->server_cpus);
+    put_str(&o, r->loadgen_cpus);
     return o.overflow ? -1 : (int)o.len;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen)
@@ -206,7 +209,8 @@ static void fill_latency(struct csv_row *row, const struct hist *h)
 void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const struct lg_stats *st,
                         double elapsed_s, double loadgen_cpu_s)
 {
-    *row = (struct csv_row){.server_cpu_s = -1, .server_rss_kb = -1};
+    *row = (struct csv_row){
+        .server_cpu_s = -1, .server_rss_kb = -1, .server_pss_kb = -1, .loadgen_bound = -1};
     time_t start = time(NULL) - (time_t)(elapsed_s + cfg->warmup_s + 0.5);
     struct tm tm;
     if (gmtime_r(&start, &tm))
@@ -235,5 +239,7 @@ void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const 
         row->mb_per_s = (double)st->bytes / 1e6 / elapsed_s;
     }
     fill_latency(row, st->lat);
+    row->unanswered = st->unanswered;
+    row->starved_connections = st->starved_connections;
     row->loadgen_cpu_s = loadgen_cpu_s;
 }

@@ -37,6 +37,13 @@ struct csv_row {
     double server_cpu_s;   /* < 0 = empty (filled by bench) */
     int64_t server_rss_kb; /* < 0 = empty (filled by bench) */
     double loadgen_cpu_s;  /* < 0 = empty */
+    /* Appended columns (the study, issue 7): */
+    uint64_t unanswered;          /* requests sent or due with no answer in the window */
+    uint64_t starved_connections; /* connections that got no answer at all */
+    int64_t server_pss_kb;        /* peak PSS of the server's group; < 0 = empty (bench) */
+    int loadgen_bound;            /* 1: loadgen used ~90 % of its CPUs; < 0 = empty */
+    char server_cpus[128];        /* the server's CPU list, "" = not pinned */
+    char loadgen_cpus[128];       /* loadgen's CPU list, "" = not pinned */
 };
 
 /* The header line, without the trailing newline. */
@@ -53,7 +60,9 @@ int csv_append(const char *path, const struct csv_row *row, char *err, size_t er
 /* Fill everything known from the config and the merged stats: started_at
  * (now, UTC), git_rev (env GIT_REV or "unknown"), host (gethostname),
  * model (cfg->label or "-"), protocol, scenario name, engine, counters,
- * rates, latencies. server_cpu_s and server_rss_kb are set to -1. */
+ * rates, latencies, unanswered, starved_connections. server_cpu_s,
+ * server_rss_kb, server_pss_kb and loadgen_bound are set to -1, the CPU
+ * lists to "". */
 void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const struct lg_stats *st,
                         double elapsed_s, double loadgen_cpu_s);
 

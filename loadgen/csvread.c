@@ -112,10 +112,15 @@ int csv_schema_columns(char names[][32], int max)
     return n;
 }
 
+/* The columns of the first schema (through loadgen_cpu_s): files written
+ * before the study's columns were appended are still read. */
+#define FIRST_SCHEMA_COLUMNS 28
+
 static int check_header(struct reader *r, char *err, size_t errlen)
 {
     char names[64][32];
     int n = csv_schema_columns(names, 64);
+    if (r->nfields >= FIRST_SCHEMA_COLUMNS && r->nfields < n) n = r->nfields;
     if (r->nfields < n) {
         snprintf(err, errlen, "header has %d columns, the schema %d (first: %s)", r->nfields, n,
                  names[0]);

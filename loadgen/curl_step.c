@@ -11,6 +11,7 @@
 
 #include "check.h"
 #include "curl_step.h"
+#include "reqheader.h"
 
 /* The FTP commands that move data. Anything else (SIZE, MDTM, DELE, MKD,
  * ...) is sent as a quoted command "METHOD /path" after login, and judged by
@@ -20,13 +21,15 @@ enum ftp_kind { FK_RETR, FK_LIST, FK_NLST, FK_STOR, FK_QUOTE };
 
 static enum ftp_kind ftp_kind(const char *method)
 {
-    static const struct { const char *name; enum ftp_kind kind; } kinds[] = {
-        {"RETR", FK_RETR}, {"GET", FK_RETR},  {"LIST", FK_LIST}, {"NLST", FK_NLST},
-        {"STOR", FK_STOR}, {"PUT", FK_STOR},
+    static const struct {
+        const char *name;
+        enum ftp_kind kind;
+    } kinds[] = {
+        {"RETR", FK_RETR}, {"GET", FK_RETR},  {"LIST", FK_LIST},
+        {"NLST", FK_NLST}, {"STOR", FK_STOR}, {"PUT", FK_STOR},
     };
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
-        if (strcasecmp(method, kinds[i].name) == 0)
-            return kinds[i].kind;
+        if (strcasecmp(method, kinds[i].name) == 0) return kinds[i].kind;
     return FK_QUOTE;
 }
 
@@ -49,8 +52,7 @@ static void global_init_once(void)
 
 int cs_global_init(void)
 {
-    if (pthread_once(&global_once, global_init_once) != 0)
-        return -1;
+    if (pthread_once(&global_once, global_init_once) != 0) return -1;
     return global_rc == CURLE_OK ? 0 : -1;
 }
 
@@ -58,8 +60,7 @@ size_t cs_payload_size(const struct lg_scenario *sc)
 {
     uint64_t max = 0;
     for (size_t i = 0; i < sc->nsteps; i++)
-        if (sc->steps[i].body_size > max)
-            max = sc->steps[i].body_size;
+        if (sc->steps[i].body_size > max) max = sc->steps[i].body_size;
     return max > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)max;
 }
 
@@ -109,8 +110,7 @@ static int url_path(char *out, size_t outlen, size_t *pos, const char *path)
     for (const unsigned char *p = (const unsigned char *)path; *p; p++) {
         bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
                      (*p >= '0' && *p <= '9') || strchr("-._~/", *p);
-        if (*pos + 4 >= outlen)
-            return -1;
+        if (*pos + 4 >= outlen) return -1;
         if (plain) {
             out[(*pos)++] = (char)*p;
         } else {
@@ -129,15 +129,12 @@ static int ftp_url(struct cs_xfer *x, enum ftp_kind kind, const char *tag)
     while (*path == '/')
         path++; /* ftp://host/a/b: relative to the login directory */
     int n = url_base(x, "ftp", x->url, sizeof x->url - 1);
-    if (n < 0)
-        return -1;
+    if (n < 0) return -1;
     size_t pos = (size_t)n;
     x->url[pos++] = '/';
     x->url[pos] = '\0';
-    if (kind == FK_QUOTE)
-        return 0; /* the command carries the path; the URL is the root */
-    if (url_path(x->url, sizeof x->url, &pos, path) < 0)
-        return -1;
+    if (kind == FK_QUOTE) return 0; /* the command carries the path; the URL is the root */
+    if (url_path(x->url, sizeof x->url, &pos, path) < 0) return -1;
     bool dir = pos > 0 && x->url[pos - 1] == '/';
     const char *add = "";
     char name[128] = "";
@@ -156,8 +153,7 @@ static int ftp_url(struct cs_xfer *x, enum ftp_kind kind, const char *tag)
 static int http_url(struct cs_xfer *x)
 {
     int n = url_base(x, "http", x->url, sizeof x->url);
-    if (n < 0)
-        return -1;
+    if (n < 0) return -1;
     const char *sep = x->st->path[0] == '/' ? "" : "/";
     size_t left = sizeof x->url - (size_t)n;
     int m = snprintf(x->url + n, left, "%s%s", sep, x->st->path);
@@ -182,10 +178,8 @@ int cs_init(struct cs_xfer *x, const struct lg_config *cfg, const unsigned char 
 
 void cs_free(struct cs_xfer *x)
 {
-    if (x->easy)
-        curl_easy_cleanup(x->easy);
-    if (x->hash)
-        XXH64_freeState(x->hash);
+    if (x->easy) curl_easy_cleanup(x->easy);
+    if (x->hash) XXH64_freeState(x->hash);
     free(x->cap);
     x->easy = NULL;
     x->hash = NULL;
@@ -217,8 +211,7 @@ static void common_opts(struct cs_xfer *x)
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms(x));
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms(x));
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,ftp");
-    if (!x->cfg->keepalive)
-        curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
+    if (!x->cfg->keepalive) curl_easy_setopt(e, CURLOPT_FORBID_REUSE, 1L);
 }
 
 static void ftp_opts(struct cs_xfer *x)
@@ -283,6 +276,27 @@ static int setup_ftp(struct cs_xfer *x, const char *tag)
     return 0;
 }
 
+/* no "Expect: 100-continue" round trip; close when keep-alive is off; the
+ * step's Host and own headers (checked by reqheader.c: no CR/LF, no name
+ * curl would treat specially). */
+static void http_headers(struct cs_xfer *x)
+{
+    const struct lg_step *st = x->st;
+    size_t n = 0;
+    x->hdr[n++] = (struct curl_slist){.data = "Expect:"};
+    if (!x->cfg->keepalive) x->hdr[n++] = (struct curl_slist){.data = "Connection: close"};
+    if (st->host[0]) {
+        snprintf(x->host_line, sizeof x->host_line, "Host: %s", st->host);
+        x->hdr[n++] = (struct curl_slist){.data = x->host_line};
+    }
+    for (const char *h = reqheader_first(st); h && n < sizeof x->hdr / sizeof x->hdr[0];
+         h = reqheader_next(st, h))
+        x->hdr[n++] = (struct curl_slist){.data = (char *)h};
+    for (size_t i = 0; i + 1 < n; i++)
+        x->hdr[i].next = &x->hdr[i + 1];
+    curl_easy_setopt(x->easy, CURLOPT_HTTPHEADER, &x->hdr[0]);
+}
+
 static int setup_http(struct cs_xfer *x)
 {
     CURL *e = x->easy;
@@ -292,12 +306,7 @@ static int setup_http(struct cs_xfer *x)
         return -1;
     }
     curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
-    /* no "Expect: 100-continue" round trip; close when keep-alive is off */
-    x->hdr[0] = (struct curl_slist){.data = "Expect:", .next = NULL};
-    x->hdr[1] = (struct curl_slist){.data = "Connection: close", .next = NULL};
-    if (!x->cfg->keepalive)
-        x->hdr[0].next = &x->hdr[1];
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, &x->hdr[0]);
+    http_headers(x);
     if (strcmp(m, "HEAD") == 0) {
         curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
     } else if (strcmp(m, "GET") != 0) {
@@ -323,8 +332,7 @@ int cs_start(struct cs_xfer *x, const struct lg_step *st, const char *tag)
         snprintf(x->errbuf, sizeof x->errbuf, "out of memory");
         rc = -1;
     }
-    if (rc == 0)
-        curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
+    if (rc == 0) curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
     return rc;
 }
 
@@ -333,8 +341,7 @@ int cs_next_phase(struct cs_xfer *x)
     x->phase = 1;
     x->capture = false;
     common_opts(x);
-    if (setup_ftp(x, NULL) < 0)
-        return -1;
+    if (setup_ftp(x, NULL) < 0) return -1;
     curl_easy_setopt(x->easy, CURLOPT_URL, x->url); /* the name just uploaded */
     return 0;
 }
@@ -355,8 +362,7 @@ static void fail(struct cs_result *r, enum lg_error e, const char *fmt, ...)
 
 static const char *status_want(const struct lg_step *st, char *buf, size_t len)
 {
-    if (st->expect_status == 0)
-        return "2xx";
+    if (st->expect_status == 0) return "2xx";
     snprintf(buf, len, "%d", st->expect_status);
     return buf;
 }
@@ -434,11 +440,10 @@ static void classify_failure(struct cs_xfer *x, CURLcode res, long code, struct 
 static void check_length_hash(struct cs_xfer *x, struct cs_result *r)
 {
     const struct lg_step *st = x->st;
-    if (st->expect_length < 0)
-        return;
+    if (st->expect_length < 0) return;
     if (x->body_bytes != (uint64_t)st->expect_length) {
-        fail(r, LG_ERR_WRONG_LENGTH, "expected %" PRId64 " bytes, got %" PRIu64,
-             st->expect_length, x->body_bytes);
+        fail(r, LG_ERR_WRONG_LENGTH, "expected %" PRId64 " bytes, got %" PRIu64, st->expect_length,
+             x->body_bytes);
         return;
     }
     uint64_t h = XXH64_digest(x->hash);

@@ -50,12 +50,14 @@ struct cs_xfer {
     char url[CS_URL_MAX];
     XXH64_state_t *hash;
     uint64_t body_bytes;
-    size_t up_off;      /* upload progress in payload */
-    char *cap;          /* captured body (time, listing): CS_CAPTURE_MAX bytes, on first use */
+    size_t up_off; /* upload progress in payload */
+    char *cap;     /* captured body (time, listing): CS_CAPTURE_MAX bytes, on first use */
     size_t cap_len;
     bool capture;
-    /* curl_slist nodes over our own storage: no allocation per transfer */
-    struct curl_slist hdr[2];
+    /* curl_slist nodes over our own storage: no allocation per transfer:
+     * Expect, Connection, Host, the step's own headers (reqheader.h) */
+    struct curl_slist hdr[3 + LG_HEADERS_MAX];
+    char host_line[LG_HOST_MAX + 8];
     struct curl_slist quote;
     char quote_cmd[LG_PATH_MAX + 32];
     char errbuf[CURL_ERROR_SIZE];

@@ -215,7 +215,7 @@ static void *worker_main(void *arg)
     for (unsigned i = 0; i < w->nh; i++)
         if (w->h[i].busy) /* in flight at the end: aborted, not counted */
             curl_multi_remove_handle(w->multi, w->h[i].x.easy);
-    policy_publish(&w->tally, lg_now_ns(), true);
+    policy_finish(&w->tally, lg_now_ns());
     return NULL;
 }
 
@@ -350,7 +350,9 @@ static bool same_step(const struct lg_step *a, const struct lg_step *b)
     return strcmp(a->method, b->method) == 0 && strcmp(a->path, b->path) == 0 &&
            a->body_size == b->body_size && a->expect == b->expect &&
            a->expect_status == b->expect_status && a->expect_length == b->expect_length &&
-           a->expect_hash == b->expect_hash && strcmp(a->expect_names, b->expect_names) == 0;
+           a->expect_hash == b->expect_hash && strcmp(a->expect_names, b->expect_names) == 0 &&
+           strcmp(a->host, b->host) == 0 && a->headers_len == b->headers_len &&
+           memcmp(a->headers, b->headers, a->headers_len) == 0;
 }
 
 static int64_t ms_left(uint64_t deadline)

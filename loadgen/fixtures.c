@@ -7,6 +7,8 @@
  * written to a temporary name and renamed into place. */
 #include "fixtures.h"
 
+#include "atomicfile.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -116,18 +118,6 @@ static bool up_to_date(const char *path, const struct fixture *fx, unsigned char
         same = read_full(fd, have, n) == 0 && memcmp(want, have, n) == 0;
     close(fd);
     return same;
-}
-
-static int write_all(int fd, const unsigned char *p, size_t n)
-{
-    while (n) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
 }
 
 static int write_fixture(const char *path, const struct fixture *fx, unsigned char *buf)

@@ -16,10 +16,10 @@ struct hist;
 struct hist *hist_new(void);
 void hist_free(struct hist *h);
 void hist_reset(struct hist *h);
-void hist_record(struct hist *h, uint64_t us);   /* O(1), no allocation */
+void hist_record(struct hist *h, uint64_t us); /* O(1), no allocation */
 void hist_merge(struct hist *dst, const struct hist *src);
 uint64_t hist_count(const struct hist *h);
-uint64_t hist_min(const struct hist *h);          /* 0 when empty */
+uint64_t hist_min(const struct hist *h); /* 0 when empty */
 uint64_t hist_max(const struct hist *h);
 double hist_mean(const struct hist *h);
 /* The value at percentile p (0 < p <= 100): the smallest recorded value v

@@ -21,6 +21,8 @@
 
 #include "hist.h"
 
+struct ival_slot;
+
 enum lg_proto { LG_PROTO_HTTP, LG_PROTO_FTP, LG_PROTO_ECHO };
 enum lg_engine { LG_ENGINE_DEFAULT, LG_ENGINE_RAW, LG_ENGINE_CURL };
 
@@ -36,6 +38,9 @@ enum lg_expect {
 
 #define LG_NAME_MAX 64
 #define LG_PATH_MAX 1024
+#define LG_HOST_MAX 256       /* a step's Host header value, with its NUL */
+#define LG_HEADERS_MAX 16     /* `header =` lines per step */
+#define LG_HEADERS_BYTES 2048 /* their "Name: value" strings, NULs included */
 
 struct lg_step {
     char name[LG_NAME_MAX];
@@ -51,6 +56,13 @@ struct lg_step {
     int64_t expect_length;    /* body bytes; -1 = not checked */
     uint64_t expect_hash;     /* XXH64(body, seed 0), valid when expect_length >= 0 */
     int line;                 /* scenario file line of the [step] header, for messages */
+    /* HTTP only (reqheader.h): the Host header ("" = the target's HOST:PORT)
+     * and extra request headers, nheaders "Name: value" strings back to
+     * back, each ending in a NUL, headers_len bytes in all. */
+    char host[LG_HOST_MAX];
+    unsigned nheaders;
+    size_t headers_len;
+    char headers[LG_HEADERS_BYTES];
 };
 
 struct lg_scenario {
@@ -89,6 +101,10 @@ struct lg_config {
     bool progress;
     const char *csv_path; /* NULL = no CSV */
     const char *label;    /* the CSV's model column */
+    /* Several load generators, one result (docs/fleet.md): */
+    double start_at;       /* wall-clock second the timed run starts; 0 = right away */
+    const char *hdr_log;   /* HdrHistogram interval log of the run (hdrrun.h); NULL = none */
+    double hdr_interval_s; /* its interval */
 };
 
 /* Error classes. CSV: timeouts = TIMEOUT; check_failures = BAD_STATUS +
@@ -114,6 +130,12 @@ struct lg_stats {
     uint64_t bytes;    /* bytes received (headers + bodies) in the measured window */
     uint64_t err[LG_ERR__COUNT];
     struct hist *lat;  /* microseconds, from the intended start (open loop) */
+    /* Filled by the engines (DESIGN.md section 5); the run treats them like
+     * timeouts. A request sent, or due in open loop, with no answer when
+     * the window closed: */
+    uint64_t unanswered;
+    /* A connection that got no answer at all in the window: */
+    uint64_t starved_connections;
 };
 int lg_stats_init(struct lg_stats *s); /* -1 on allocation failure */
 void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src);
@@ -127,6 +149,9 @@ struct lg_live {
     _Atomic uint64_t requests;
     _Atomic uint64_t failures; /* errors + check failures + timeouts */
     _Atomic uint64_t p99_us;   /* this thread's p99 so far, refreshed now and then */
+    /* --hdr-log: the thread's interval slot (ival.h), set before the engine
+     * starts; NULL = no interval histograms wanted. */
+    struct ival_slot *ival;
 };
 
 /* Shared control of one timed run. All times are CLOCK_MONOTONIC ns. */

@@ -16,12 +16,14 @@
 #include "accesslog.h"
 #include "bench.h"
 #include "compare.h"
+#include "cpuset.h"
 #include "fixtures.h"
 #include "loadgen.h"
 #include "merge.h"
 #include "optval.h"
 #include "run.h"
 #include "scenario.h"
+#include "wallclock.h"
 
 static const char RUN_USAGE[] =
     "usage: loadgen run SCENARIO.ini --target HOST:PORT [options]\n"
@@ -46,6 +48,13 @@ static const char RUN_USAGE[] =
     "  --engine raw|curl    raw (default for http, echo) or libcurl (default, and\n"
     "                       the only one, for ftp)\n"
     "  --progress           live progress line on stderr even when not a terminal\n"
+    "  --cpus LIST          pin loadgen to these CPUs (e.g. 1, 2-3, 0,2); the CSV\n"
+    "                       row records them (loadgen_cpus)\n"
+    "  --hdr-log FILE       write the measured window's latency as an HdrHistogram\n"
+    "                       interval log (format 1.3), for `loadgen merge`\n"
+    "  --hdr-interval S     its interval (default 1 s)\n"
+    "  --start-at UNIX_S    after the verify pass, start the timed run at this\n"
+    "                       wall-clock second (several hosts, one window)\n"
     "\n"
     "Numbers take suffixes: counts k, M, G ('10k'); durations us, ms, s, m, h\n"
     "('250ms', '2m'); rates k, M and an optional '/s' ('2.5k').\n"
@@ -91,6 +100,10 @@ enum run_option {
     O_LABEL,
     O_ENGINE,
     O_PROGRESS,
+    O_CPUS,
+    O_HDR_LOG,
+    O_HDR_INTERVAL,
+    O_START_AT,
 };
 
 static const struct option RUN_OPTIONS[] = {
@@ -107,16 +120,56 @@ static const struct option RUN_OPTIONS[] = {
     {"label", required_argument, 0, O_LABEL},
     {"engine", required_argument, 0, O_ENGINE},
     {"progress", no_argument, 0, O_PROGRESS},
+    {"cpus", required_argument, 0, O_CPUS},
+    {"hdr-log", required_argument, 0, O_HDR_LOG},
+    {"hdr-interval", required_argument, 0, O_HDR_INTERVAL},
+    {"start-at", required_argument, 0, O_START_AT},
     {"help", no_argument, 0, 'h'},
     {0, 0, 0, 0},
 };
 
-/* One option's value into o. 0, or EXIT_USAGE after a message. */
-static int set_run_option(struct run_opts *o, int opt, const char *val)
+/* --hdr-log, --hdr-interval, --start-at (docs/fleet.md). 0, or EXIT_USAGE
+ * after a message. */
+static int set_fleet_option(struct run_opts *o, int opt, const char *val)
 {
     char msg[256];
-    int rc = 0;
     switch (opt) {
+    case O_HDR_LOG:
+        if (!*val) return run_usage_error("--hdr-log: empty file name");
+        o->hdr_log = val;
+        return 0;
+    case O_HDR_INTERVAL:
+        if (optval_seconds("--hdr-interval", val, 0.01, 3600, false, &o->hdr_interval, msg,
+                           sizeof msg))
+            return run_usage_error("%s", msg);
+        return 0;
+    default: /* O_START_AT */
+        if (optval_start_at("--start-at", val, wallclock_now_s(), &o->start_at, msg, sizeof msg))
+            return run_usage_error("%s", msg);
+        return 0;
+    }
+}
+
+/* `loadgen run`'s options: run.c's, and the CPUs loadgen pins itself to. */
+struct run_cli {
+    struct run_opts o;
+    struct cpus cpus; /* n == 0: not pinned */
+    char cpus_text[128];
+};
+
+/* One option's value into cli. 0, or EXIT_USAGE after a message. */
+static int set_run_option(struct run_cli *cli, int opt, const char *val)
+{
+    char msg[512];
+    int rc = 0;
+    struct run_opts *o = &cli->o;
+    switch (opt) {
+    case O_CPUS:
+        if (cpus_parse(val, &cli->cpus, msg, sizeof msg) < 0)
+            return run_usage_error("--cpus %s: %s", val, msg);
+        cpus_format(&cli->cpus, cli->cpus_text, sizeof cli->cpus_text);
+        o->loadgen_cpus = cli->cpus_text;
+        break;
     case O_TARGET:
         o->target = val;
         break;
@@ -162,6 +215,10 @@ static int set_run_option(struct run_opts *o, int opt, const char *val)
     case O_WARMUP:
         rc = optval_seconds("--warmup", val, 0, 3600, false, &o->warmup, msg, sizeof msg);
         break;
+    case O_HDR_LOG:
+    case O_HDR_INTERVAL:
+    case O_START_AT:
+        return set_fleet_option(o, opt, val);
     }
     return rc ? run_usage_error("%s", msg) : 0;
 }
@@ -181,9 +238,10 @@ static int check_run_options(const struct run_opts *o)
 
 /* argv[0] is "run". Returns 0, 1 for --help (printed), or EXIT_USAGE after
  * a message. */
-static int parse_run_args(int argc, char **argv, const char **scenario, struct run_opts *o)
+static int parse_run_args(int argc, char **argv, const char **scenario, struct run_cli *cli)
 {
-    *o = (struct run_opts)RUN_OPTS_INIT;
+    cli->o = (struct run_opts)RUN_OPTS_INIT;
+    cli->cpus.n = 0;
     *scenario = NULL;
     opterr = 0;
     int c;
@@ -198,29 +256,33 @@ static int parse_run_args(int argc, char **argv, const char **scenario, struct r
             optval_refused(RUN_OPTIONS, argv, msg, sizeof msg);
             return run_usage_error("%s", msg);
         }
-        int rc = set_run_option(o, c, optarg);
+        int rc = set_run_option(cli, c, optarg);
         if (rc) return rc;
     }
     if (optind < argc) *scenario = argv[optind++];
     if (optind < argc) return run_usage_error("unexpected argument '%s'", argv[optind]);
     if (!*scenario) return run_usage_error("missing the scenario file");
-    return check_run_options(o);
+    return check_run_options(&cli->o);
 }
 
 static int cmd_run(int argc, char **argv)
 {
     const char *path;
-    struct run_opts opts;
-    int rc = parse_run_args(argc, argv, &path, &opts);
+    static struct run_cli cli; /* large (a CPU set): not on the stack */
+    int rc = parse_run_args(argc, argv, &path, &cli);
     if (rc) return rc == 1 ? 0 : rc;
     char err[1024];
+    if (cli.cpus.n && cpus_pin_self(&cli.cpus, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: %s\n", err);
+        return 1;
+    }
     struct lg_scenario sc;
     if (scenario_load(path, &sc, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: %s\n", err);
         return EXIT_USAGE;
     }
     struct run_result res;
-    rc = run_scenario(&opts, &sc, &res);
+    rc = run_scenario(&cli.o, &sc, &res);
     scenario_free(&sc);
     return rc;
 }

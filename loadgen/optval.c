@@ -4,6 +4,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "units.h"
@@ -49,6 +50,27 @@ int optval_rate(const char *opt, const char *val, double max, double *out, char 
     snprintf(msg, msglen, "%s: '%s' is not a rate in (0, %.0f] per second (%s)", opt, val, max,
              UNITS_RATE);
     return -1;
+}
+
+int optval_start_at(const char *opt, const char *val, double now, double *out, char *msg,
+                    size_t msglen)
+{
+    size_t whole = strspn(val, "0123456789");
+    size_t frac = val[whole] == '.' ? strspn(val + whole + 1, "0123456789") : 0;
+    size_t len = whole + (val[whole] == '.' ? 1 + frac : 0);
+    double v = whole && whole <= 11 && val[len] == '\0' ? strtod(val, NULL) : -1;
+    if (v < 0) {
+        snprintf(msg, msglen, "%s: '%s' is not a time in seconds since the epoch (e.g. %.0f)", opt,
+                 val, now + 30);
+        return -1;
+    }
+    if (v <= now) {
+        snprintf(msg, msglen, "%s: %s is %.1f s in the past (now is %.0f): give a time to come",
+                 opt, val, now - v, now);
+        return -1;
+    }
+    *out = v;
+    return 0;
 }
 
 void optval_refused(const struct option *longopts, char **argv, char *msg, size_t msglen)

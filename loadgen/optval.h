@@ -29,6 +29,11 @@ int optval_seconds(const char *opt, const char *val, double min, double max, boo
 int optval_rate(const char *opt, const char *val, double max, double *out, char *msg,
                 size_t msglen);
 
+/* A wall-clock second (seconds since the epoch, "1700000000" or
+ * "1700000000.5") later than now. */
+int optval_start_at(const char *opt, const char *val, double now, double *out, char *msg,
+                    size_t msglen);
+
 /* Why getopt_long (opterr = 0, longopts) refused argv[optind - 1], for a
  * usage error: "--progress takes no value", "unknown option '--bogus'". */
 void optval_refused(const struct option *longopts, char **argv, char *msg, size_t msglen);

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "ival.h"
+
 #define NS_PER_S 1000000000ULL
 #define P99_EVERY_NS 500000000ULL
 
@@ -154,7 +156,8 @@ enum lg_error policy_errno_error(int e)
 
 int policy_tally_init(struct policy_tally *t, const struct lg_run *run, struct lg_live *live)
 {
-    *t = (struct policy_tally){.run = run, .live = live};
+    *t = (struct policy_tally){.run = run, .live = live, .ival = live ? live->ival : NULL};
+    t->ival_next = ival_next(t->ival);
     return lg_stats_init(&t->st);
 }
 
@@ -163,10 +166,17 @@ void policy_tally_free(struct policy_tally *t)
     lg_stats_free(&t->st);
 }
 
+static void publish_interval(struct policy_tally *t, uint64_t now)
+{
+    ival_publish(t->ival, t->st.lat, now);
+    t->ival_next = ival_next(t->ival);
+}
+
 void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
                    enum lg_error e)
 {
     if (!policy_in_window(t->run, origin, now)) return;
+    if (now >= t->ival_next) publish_interval(t, now); /* the interval before this answer */
     uint64_t us = now > origin ? (now - origin) / 1000 : 0;
     hist_record(t->st.lat, us ? us : 1);
     t->st.requests++;
@@ -187,6 +197,7 @@ void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t now, enum 
 
 void policy_publish(struct policy_tally *t, uint64_t now, bool force)
 {
+    if (now >= t->ival_next) publish_interval(t, now);
     if (!t->live) return;
     atomic_store_explicit(&t->live->requests, t->requests, memory_order_relaxed);
     atomic_store_explicit(&t->live->failures, t->failures, memory_order_relaxed);
@@ -195,4 +206,11 @@ void policy_publish(struct policy_tally *t, uint64_t now, bool force)
         atomic_store_explicit(&t->live->p99_us, hist_percentile(t->st.lat, 99.0),
                               memory_order_relaxed);
     }
+}
+
+void policy_finish(struct policy_tally *t, uint64_t now)
+{
+    policy_publish(t, now, true);
+    if (t->ival) ival_finish(t->ival, t->st.lat);
+    t->ival_next = UINT64_MAX;
 }

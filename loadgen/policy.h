@@ -29,7 +29,12 @@
  * Counting. An answer (right or wrong) is a request with its latency
  * (at least 1 us) and bytes; a wrong one also counts its check failure. A
  * failure without an answer (connect, reset, timeout, ...) counts only as
- * its error class. */
+ * its error class.
+ *
+ * Interval histograms (--hdr-log): when the thread's live counters carry an
+ * interval slot (ival.h), the tally copies its histogram into it when its
+ * clock passes a boundary: before recording the first answer past it, or
+ * at the next tick. One comparison per answer; nothing at all without. */
 #ifndef LOADGEN_POLICY_H
 #define LOADGEN_POLICY_H
 
@@ -89,6 +94,8 @@ struct policy_tally {
     struct lg_live *live; /* may be NULL */
     uint64_t requests, failures;
     uint64_t next_p99;
+    struct ival_slot *ival; /* live->ival: interval histograms (ival.h), or NULL */
+    uint64_t ival_next;     /* its next boundary; UINT64_MAX without one */
 };
 
 /* 0, or -1 on allocation failure. live may be NULL. */
@@ -101,7 +108,10 @@ void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64
 /* The request failed without an answer. */
 void policy_failure(struct policy_tally *t, uint64_t origin, uint64_t now, enum lg_error e);
 /* Refresh the progress counters (p99 at most every half second, or now
- * with force). */
+ * with force) and, past an interval boundary, the interval slot. Called
+ * at every tick of the thread's loop, busy or idle. */
 void policy_publish(struct policy_tally *t, uint64_t now, bool force);
+/* The thread is done: the last publish (forced), the interval slot final. */
+void policy_finish(struct policy_tally *t, uint64_t now);
 
 #endif

@@ -201,7 +201,7 @@ void *raw_thread_main(void *arg)
     }
     for (unsigned i = 0; i < t->nconns; i++)
         raw_conn_close(&t->conns[i]);
-    policy_publish(&t->tally, lg_now_ns(), true);
+    policy_finish(&t->tally, lg_now_ns());
     return NULL;
 }
 

@@ -8,6 +8,7 @@
 
 #include "check.h"
 #include "raw.h"
+#include "reqheader.h"
 
 #define TICK_MAX_NS 50000000ULL /* timeout sweep + progress counters */
 #define TICK_MIN_NS 1000000ULL
@@ -33,6 +34,15 @@ static int host_header(const struct lg_config *cfg, char *out, size_t outlen)
     return n < 0 || (size_t)n >= outlen ? -1 : 0;
 }
 
+/* The step's own header lines ("Name: value\r\n" each) at head + n. */
+static int own_headers(char *head, size_t cap, int n, const struct lg_step *st)
+{
+    for (const char *h = reqheader_first(st); h && n >= 0 && (size_t)n < cap;
+         h = reqheader_next(st, h))
+        n += snprintf(head + n, cap - (size_t)n, "%s\r\n", h);
+    return n;
+}
+
 /* The request line and headers of st into head; its length, or -1. */
 static int http_head(char *head, size_t cap, const struct lg_step *st, const struct lg_config *cfg,
                      char *err, size_t errlen)
@@ -42,9 +52,10 @@ static int http_head(char *head, size_t cap, const struct lg_step *st, const str
         snprintf(err, errlen, "host name too long");
         return -1;
     }
-    int n =
-        snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: %s\r\n%s", st->method,
-                 st->path[0] ? st->path : "/", host, cfg->keepalive ? "" : "Connection: close\r\n");
+    int n = snprintf(head, cap, "%s %s HTTP/1.1\r\nHost: %s\r\n%s", st->method,
+                     st->path[0] ? st->path : "/", st->host[0] ? st->host : host,
+                     cfg->keepalive ? "" : "Connection: close\r\n");
+    if (n > 0 && (size_t)n < cap) n = own_headers(head, cap, n, st);
     if (st->body_size > 0 && n > 0 && (size_t)n < cap)
         n += snprintf(head + n, cap - (size_t)n,
                       "Content-Type: application/octet-stream\r\nContent-Length: %llu\r\n",
@@ -88,7 +99,7 @@ static int http_expect(struct rreq *rq, const struct lg_step *st, const char *bo
 static int prepare_http(struct rreq *rq, const struct lg_step *st, const struct lg_config *cfg,
                         char *err, size_t errlen)
 {
-    char head[LG_PATH_MAX + 512];
+    char head[LG_PATH_MAX + LG_HOST_MAX + LG_HEADERS_BYTES + 2 * LG_HEADERS_MAX + 512];
     int n = http_head(head, sizeof head, st, cfg, err, errlen);
     if (n < 0) return -1;
     rq->len = (size_t)n + st->body_size;

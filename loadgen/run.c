@@ -21,6 +21,10 @@
 
 #include "check.h"
 #include "child.h"
+#include "cpuset.h"
+#include "sampler.h"
+#include "hdrrun.h"
+#include "wallclock.h"
 
 /* The run SIGINT / SIGTERM stop (set only while the timed run is going). */
 static struct lg_run *volatile g_run;
@@ -117,6 +121,9 @@ static int make_config(const struct run_opts *o, const struct lg_scenario *sc,
     cfg->progress = o->progress;
     cfg->csv_path = o->csv;
     cfg->label = o->label;
+    cfg->start_at = o->start_at;
+    cfg->hdr_log = o->hdr_log;
+    cfg->hdr_interval_s = o->hdr_interval > 0 ? o->hdr_interval : 1.0;
     if (cfg->threads > cfg->connections)
         return run_usage_error("%u threads for %u connections: need threads <= connections",
                                cfg->threads, cfg->connections);
@@ -266,6 +273,8 @@ static void print_summary(const struct lg_config *cfg, const struct lg_stats *st
     print_latency(st->lat);
     printf("errors     %" PRIu64 "  check failures %" PRIu64 "  timeouts %" PRIu64 "\n",
            lg_stats_errors(st), lg_stats_check_failures(st), lg_stats_timeouts(st));
+    printf("unanswered %" PRIu64 "  starved connections %" PRIu64 "\n", st->unanswered,
+           st->starved_connections);
     for (int e = 0; e < LG_ERR__COUNT; e++)
         if (st->err[e])
             printf("           %-13s %" PRIu64 "\n", lg_error_name((enum lg_error)e), st->err[e]);
@@ -310,23 +319,35 @@ static double cpu_seconds(void)
            (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
-/* Enough descriptors for every connection (the soft limit is often 1024). */
-static void raise_fd_limit(unsigned connections)
+/* Enough descriptors for every connection (the soft limit is often 1024):
+ * the soft limit up to the hard one, and past it when loadgen may (root);
+ * a note when even that is not enough. */
+void run_raise_fd_limit(unsigned connections)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) < 0) return;
-    rlim_t want = (rlim_t)connections * 2 + 64;
+    rlim_t want = (rlim_t)connections * 2 + 64; /* FTP: a data connection each */
     if (rl.rlim_cur >= want) return;
-    rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? want : rl.rlim_max;
+    struct rlimit more = {want,
+                          rl.rlim_max == RLIM_INFINITY || rl.rlim_max > want ? rl.rlim_max : want};
+    if (setrlimit(RLIMIT_NOFILE, &more) == 0) return;
+    rl.rlim_cur = rl.rlim_max;
     setrlimit(RLIMIT_NOFILE, &rl);
+    fprintf(stderr,
+            "loadgen: note: %u connections want %llu file descriptors, the hard limit is %llu "
+            "(raise it: ulimit -Hn, or run as root); connections past it fail\n",
+            connections, (unsigned long long)want, (unsigned long long)rl.rlim_max);
 }
 
 /* What the timed run measured besides the stats. */
 struct timed {
     double elapsed;    /* the measured window, s */
+    double wall;       /* the whole timed run, warmup included, s */
     double cpu;        /* loadgen's CPU over the run, s */
     double server_cpu; /* the server group's CPU over the run, s; -1 = unknown */
+    long server_pss;   /* the server group's peak PSS, KiB; -1 = unknown */
     bool interrupted;
+    struct hdrrun *hdr; /* --hdr-log: written up to the end, to commit or discard */
 };
 
 /* The server group's CPU since cpu0 (-1 when either sample is missing). */
@@ -334,6 +355,17 @@ static double server_cpu_since(pid_t pgid, double cpu0)
 {
     double cpu1 = pgid > 0 ? proc_group_cpu_s(pgid) : -1;
     return cpu0 >= 0 && cpu1 >= cpu0 ? cpu1 - cpu0 : -1;
+}
+
+/* --hdr-log: the log of the measured window, which starts at --start-at
+ * plus the warm-up exactly when given. 0, or -1 with err. */
+static int start_hdr_log(const struct lg_config *cfg, struct lg_run *run, struct timed *t,
+                         char *err, size_t errlen)
+{
+    double start =
+        cfg->start_at > 0 ? cfg->start_at + cfg->warmup_s : wallclock_from_mono_ns(run->t_measure);
+    t->hdr = hdrrun_start(cfg, run, start, err, errlen);
+    return t->hdr ? 0 : -1;
 }
 
 /* The timed run on cfg's engine into st. 0, or -1 with err set. */
@@ -352,20 +384,30 @@ static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_s
     }
     struct progress prog;
     bool show = progress_start(&prog, &run, cfg->threads, cfg->progress);
+    struct sampler pss;
+    if (server_pgid > 0) sampler_start(&pss, server_pgid);
     double server_cpu0 = server_pgid > 0 ? proc_group_cpu_s(server_pgid) : -1;
     double cpu0 = cpu_seconds();
-    run.t_start = lg_now_ns();
+    run.t_start = cfg->start_at > 0 ? wallclock_to_mono_ns(cfg->start_at) : lg_now_ns();
     run.t_measure = run.t_start + (uint64_t)(cfg->warmup_s * 1e9);
     run.t_end = cfg->requests ? 0 : run.t_measure + (uint64_t)(cfg->duration_s * 1e9);
+    if (cfg->hdr_log && start_hdr_log(cfg, &run, t, err, errlen) < 0) {
+        if (show) progress_stop(&prog);
+        free(run.live);
+        return -1;
+    }
     g_run = &run;
     if (g_stop_requested) /* a signal before g_run was set (bench) */
         atomic_store(&run.stop, true);
     int rc = cfg->engine == LG_ENGINE_CURL ? engine_curl_run(&run, st, err, errlen)
                                            : engine_raw_run(&run, st, err, errlen);
     g_run = NULL;
+    hdrrun_stop(t->hdr);
     uint64_t end = lg_now_ns();
     t->cpu = cpu_seconds() - cpu0;
     t->server_cpu = server_cpu_since(server_pgid, server_cpu0);
+    t->server_pss = server_pgid > 0 ? sampler_stop(&pss) : -1;
+    t->wall = (double)(end - run.t_start) / 1e9;
     if (show) progress_stop(&prog);
     t->interrupted = atomic_load(&run.stop);
     if (run.t_end && end > run.t_end) end = run.t_end;
@@ -395,8 +437,30 @@ static void note_why(struct run_result *res, const char *what, const char *err)
              err ? err : "");
 }
 
+/* --start-at: the verify pass is over; sleep until the start. 0, or 1 after
+ * a message when the start is already past (the fleet's window is missed)
+ * or a signal came first. */
+static int wait_start_at(const struct lg_config *cfg, struct run_result *res)
+{
+    double now = wallclock_now_s();
+    if (now > cfg->start_at) {
+        fprintf(stderr,
+                "loadgen: --start-at %.3f: the verify pass ended %.3f s after it, no timed run "
+                "(start later)\n",
+                cfg->start_at, now - cfg->start_at);
+        note_why(res, "verify pass ended after --start-at", NULL);
+        return 1;
+    }
+    if (wallclock_sleep_until(cfg->start_at, run_stop_requested) < 0) {
+        note_why(res, "interrupted before --start-at", NULL);
+        return 1;
+    }
+    return 0;
+}
+
 /* Everything before the timed run: the configuration, the checks, the
- * verify pass, the CSV file. 0, or the exit status after a message. */
+ * verify pass, the CSV file, the --start-at wait. 0, or the exit status
+ * after a message. */
 static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct lg_config *cfg,
                    struct run_result *res)
 {
@@ -411,7 +475,7 @@ static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct l
         return EXIT_USAGE;
     }
     signal(SIGPIPE, SIG_IGN);
-    raise_fd_limit(cfg->connections);
+    run_raise_fd_limit(cfg->connections);
     if (verify_run(cfg, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: verify pass failed, no timed run: %s\n", err);
         note_why(res, "verify failed", err);
@@ -419,7 +483,40 @@ static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct l
     }
     if (cfg->csv_path && csv_writable(cfg->csv_path) < 0)
         return EXIT_USAGE; /* say so now, not after the whole run */
-    return 0;
+    if (cfg->hdr_log && hdrrun_check_path(cfg->hdr_log, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: --hdr-log %s\n", err);
+        return EXIT_USAGE;
+    }
+    return cfg->start_at > 0 ? wait_start_at(cfg, res) : 0;
+}
+
+/* The CPUs loadgen's engine threads can keep busy: one per thread, at
+ * most the CPUs it may run on. */
+static double loadgen_capacity(const struct lg_config *cfg)
+{
+    unsigned ncpu = cpus_count_self();
+    return cfg->threads < ncpu ? cfg->threads : ncpu;
+}
+
+/* Loadgen used ~90 % or more of what its CPUs could give it: the numbers
+ * measure the client as much as the server. */
+static bool loadgen_bound(const struct lg_config *cfg, const struct timed *t)
+{
+    return t->wall > 0 && t->cpu >= 0.9 * t->wall * loadgen_capacity(cfg);
+}
+
+/* The columns the bench adds: the server's CPU and peak PSS, the bound
+ * flag, the CPU lists. */
+static void fill_study_columns(struct csv_row *row, const struct run_opts *opts,
+                               const struct timed *t, bool bound)
+{
+    row->server_cpu_s = t->server_cpu;
+    row->server_pss_kb = t->server_pss;
+    row->loadgen_bound = bound ? 1 : 0;
+    snprintf(row->server_cpus, sizeof row->server_cpus, "%s",
+             opts->server_cpus ? opts->server_cpus : "");
+    snprintf(row->loadgen_cpus, sizeof row->loadgen_cpus, "%s",
+             opts->loadgen_cpus ? opts->loadgen_cpus : "");
 }
 
 int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run_result *res)
@@ -427,6 +524,8 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
     memset(res, 0, sizeof *res);
     res->row.server_cpu_s = -1;
     res->row.server_rss_kb = -1;
+    res->row.server_pss_kb = -1;
+    res->row.loadgen_bound = -1;
     struct lg_config cfg;
     int rc = prepare(opts, sc, &cfg, res);
     if (rc) return rc;
@@ -438,26 +537,37 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         return 1;
     }
     char err[1024];
-    struct timed t = {.server_cpu = -1};
+    struct timed t = {.server_cpu = -1, .server_pss = -1};
     if (timed_run(&cfg, opts->server_pgid, &st, &t, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: run failed: %s\n", err);
         note_why(res, "run failed", err);
         res->row.server_cpu_s = t.server_cpu;
+        hdrrun_discard(t.hdr);
         lg_stats_free(&st);
         return 1;
     }
+    bool bound = loadgen_bound(&cfg, &t);
     print_summary(&cfg, &st, t.elapsed, t.cpu, t.interrupted);
+    if (bound)
+        printf("           loadgen used %.0f %% of its CPUs: this run measures the client too\n",
+               t.cpu * 100 / (t.wall * loadgen_capacity(&cfg)));
     csv_row_from_stats(&res->row, &cfg, &st, t.elapsed, t.cpu);
-    res->row.server_cpu_s = t.server_cpu;
+    fill_study_columns(&res->row, opts, &t, bound);
     res->ran = true;
     res->interrupted = t.interrupted;
-    uint64_t bad = lg_stats_errors(&st) + lg_stats_check_failures(&st) + lg_stats_timeouts(&st);
+    /* Unanswered requests and starved connections count like timeouts. */
+    uint64_t bad = lg_stats_errors(&st) + lg_stats_check_failures(&st) + lg_stats_timeouts(&st) +
+                   st.unanswered + st.starved_connections;
     rc = bad || st.requests == 0 ? 1 : 0;
     if (cfg.csv_path && csv_append(cfg.csv_path, &res->row, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: %s\n", err);
         rc = 1;
     } else if (st.requests == 0) {
         fprintf(stderr, "loadgen: no answer in the measured window\n");
+    }
+    if (t.hdr && hdrrun_commit(t.hdr, st.lat, t.elapsed, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen: --hdr-log: %s\n", err);
+        rc = 1;
     }
     lg_stats_free(&st);
     return rc;

@@ -33,6 +33,13 @@ struct run_opts {
     /* > 0 (bench): the server's process group; the row's server_cpu_s is
      * the CPU it used over the timed run. */
     pid_t server_pgid;
+    /* The CPU lists the row records ("" or NULL = not pinned); pinning
+     * itself is the caller's (cpuset.h). */
+    const char *server_cpus, *loadgen_cpus;
+    /* Several load generators, one result (docs/fleet.md). */
+    double start_at;     /* --start-at: wall-clock second, > 0; 0 = start right away */
+    const char *hdr_log; /* --hdr-log FILE */
+    double hdr_interval; /* --hdr-interval, s; <= 0 = 1 s */
 };
 
 #define RUN_OPTS_INIT                                                                              \
@@ -58,6 +65,10 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
  * ends loadgen at once) and are remembered for run_stop_requested(). */
 void run_catch_signals(void);
 bool run_stop_requested(void);
+
+/* RLIMIT_NOFILE enough for this many connections (soft up to hard, past
+ * it when allowed), with a note on stderr when it cannot be. */
+void run_raise_fd_limit(unsigned connections);
 
 /* A usage error of 'loadgen run': "loadgen: MESSAGE", a hint, EXIT_USAGE. */
 int run_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

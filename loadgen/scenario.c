@@ -26,6 +26,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
+#include "reqheader.h"
 #include "units.h"
 
 #define MAX_STEPS 1024
@@ -63,11 +64,13 @@ enum tkey {
     TK_EXPECT_LENGTH,
     TK_EXPECT_HASH,
     TK_EXPECT_NAMES,
+    TK_HOST,
+    TK_HEADER, /* repeatable */
     TK__COUNT
 };
 static const char *const tkey_names[TK__COUNT] = {
-    "method", "path",        "body_size",     "weight",      "expect_status",
-    "expect", "expect_body", "expect_length", "expect_hash", "expect_names",
+    "method",      "path",          "body_size",   "weight",       "expect_status", "expect",
+    "expect_body", "expect_length", "expect_hash", "expect_names", "host",          "header",
 };
 
 /* Where each key of a section was set (0 = not set), for duplicates and messages. */
@@ -273,6 +276,16 @@ static int set_expect(struct pctx *c, struct lg_step *st, const char *v)
     return bad_value(c, "expect", v, "none, file, hash, time, listing or echo");
 }
 
+/* host, header (reqheader.h checks them). */
+static int header_key(struct pctx *c, struct lg_step *st, enum tkey k, const char *v)
+{
+    char why[300];
+    int rc = k == TK_HOST ? reqheader_set_host(st, v, why, sizeof why)
+                          : reqheader_add(st, v, why, sizeof why);
+    if (rc < 0) fail_at(c, c->line, "%s: %s", tkey_names[k], why);
+    return rc;
+}
+
 static int step_key(struct pctx *c, struct lg_step *st, enum tkey k, const char *v)
 {
     uint64_t u;
@@ -309,6 +322,9 @@ static int step_key(struct pctx *c, struct lg_step *st, enum tkey k, const char 
         return 0;
     case TK_EXPECT_NAMES:
         return copy_str(c, st->expect_names, sizeof st->expect_names, "expect_names", v);
+    case TK_HOST:
+    case TK_HEADER:
+        return header_key(c, st, k, v);
     case TK__COUNT:
         break;
     }
@@ -338,11 +354,11 @@ static int handler(void *user, const char *section, const char *key, const char 
                 c->cur == SEC_SCENARIO ? "scenario" : "step");
         return 0;
     }
-    if (lines[k]) {
+    if (lines[k] && !(c->cur == SEC_STEP && k == TK_HEADER)) {
         fail_at(c, c->line, "duplicate key '%s' (first set on line %d)", key, lines[k]);
         return 0;
     }
-    lines[k] = c->line;
+    if (!lines[k]) lines[k] = c->line; /* a repeated header: its first line */
     if (c->cur == SEC_SCENARIO) {
         if ((k == SK_DURATION && c->skey_line[SK_REQUESTS]) ||
             (k == SK_REQUESTS && c->skey_line[SK_DURATION])) {
@@ -631,10 +647,21 @@ static int check_expect_fits(struct pctx *c, const struct lg_step *st, const str
     return 0;
 }
 
+static int check_headers(struct pctx *c, const struct step_meta *m)
+{
+    if (c->sc->proto == LG_PROTO_HTTP) return 0;
+    for (enum tkey k = TK_HOST; k <= TK_HEADER; k++)
+        if (m->key_line[k]) {
+            fail_at(c, m->key_line[k], "%s is for HTTP steps", tkey_names[k]);
+            return -1;
+        }
+    return 0;
+}
+
 static int check_step(struct pctx *c, struct lg_step *st, const struct step_meta *m)
 {
     if (check_method(c, st, m) || check_path(c, st, m) || check_expect_keys(c, st, m) ||
-        check_expect_fits(c, st, m) || check_body_and_status(c, st, m))
+        check_expect_fits(c, st, m) || check_body_and_status(c, st, m) || check_headers(c, m))
         return -1;
     return 0;
 }

@@ -33,6 +33,8 @@ void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src)
 {
     dst->requests += src->requests;
     dst->bytes += src->bytes;
+    dst->unanswered += src->unanswered;
+    dst->starved_connections += src->starved_connections;
     for (int i = 0; i < LG_ERR__COUNT; i++)
         dst->err[i] += src->err[i];
     if (dst->lat && src->lat) hist_merge(dst->lat, src->lat);

@@ -59,7 +59,7 @@ static void make_root(void)
     FZ_CHECK(realpath(fz_scratch("fsroot"), d) != NULL, "realpath");
 #define AT(rel) (snprintf(p, sizeof p, "%s/%s", d, rel), p)
 #define LINK(target, rel) fz_symlink(target, AT(rel))
-#define ABSLINK(target_rel, rel) \
+#define ABSLINK(target_rel, rel)                                                                   \
     (snprintf(q, sizeof q, "%s/%s", d, target_rel), fz_symlink(q, AT(rel)))
     /* outside the root, including a sibling whose name has the root's as prefix */
     fz_write(AT("outside.txt"), "out\n", 4);
@@ -248,10 +248,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (fsroot_resolve(root, cwd, p, FSROOT_ALLOW_DOTDOT, path, sizeof path) != FSROOT_OK)
             return 0;
         check_canonical(path);
-        if (op == 1) do_open(path);
-        else if (op == 2) do_list(path);
-        else if (op == 3) do_parent(path);
-        else do_upload(path);
+        if (op == 1)
+            do_open(path);
+        else if (op == 2)
+            do_list(path);
+        else if (op == 3)
+            do_parent(path);
+        else
+            do_upload(path);
     }
     fz_fds_check("fsroot");
     return 0;

@@ -10,7 +10,9 @@
  *   - *used <= len; HP_MORE consumed the whole slice; HP_BODY hands out >= 1
  *     byte lying in the slice, ending at *used; HP_ERROR sets error; a call
  *     on a non-empty slice makes progress (consumes or ends the answer);
- *   - an answer framed by Content-Length has exactly that many body bytes;
+ *   - an answer framed by Content-Length has exactly that many body bytes,
+ *     one without a body (HEAD, 204, 304, and only those) none; a body
+ *     until the close closes the connection;
  *   - the header size limit never fires once the headers are done;
  *   - both parses agree (answers, statuses, bodies, errors): how TCP cut the
  *     stream must not change the meaning (a long line keeps the same
@@ -41,7 +43,8 @@ struct transcript {
 
 static uint64_t fnv(uint64_t h, const char *p, size_t n)
 {
-    for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ (unsigned char)p[i]) * 0x100000001b3ULL;
     return h;
 }
 
@@ -74,11 +77,16 @@ static bool feed(struct hp *p, bool head, const char *buf, size_t len, struct tr
             return false;
         case HP_DONE: {
             FZ_CHECK(p->headers_done && p->status >= 200 && p->status <= 599, "HP_DONE early");
-            bool framed = !head && !p->chunked && p->content_length >= 0 &&
-                          p->status != 204 && p->status != 304;
+            bool framed = p->framing == HP_FRAME_LENGTH;
             FZ_CHECK(!framed || p->body_len == (uint64_t)p->content_length,
-                     "body of %llu bytes for Content-Length %lld",
-                     (unsigned long long)p->body_len, (long long)p->content_length);
+                     "body of %llu bytes for Content-Length %lld", (unsigned long long)p->body_len,
+                     (long long)p->content_length);
+            FZ_CHECK(p->framing != HP_FRAME_NONE || p->body_len == 0, "a body without framing");
+            bool none = head || p->status == 204 || p->status == 304;
+            FZ_CHECK(none == (p->framing == HP_FRAME_NONE), "framing %d for status %d%s",
+                     (int)p->framing, p->status, head ? " (HEAD)" : "");
+            FZ_CHECK(p->chunked == (p->framing == HP_FRAME_CHUNKED), "chunked flag");
+            FZ_CHECK(p->framing != HP_FRAME_CLOSE || p->close, "body to the close, kept open");
             if (t->n < MAX_ANSWERS)
                 t->a[t->n] = (struct answer){p->status, p->close, p->body_len, *hash};
             t->n++;
@@ -120,11 +128,11 @@ static void parse(const char *in, size_t len, bool head, struct fz_cycle *cuts,
     }
 }
 
-static void compare(const struct transcript *whole, const struct transcript *split,
-                    const char *in, size_t len)
+static void compare(const struct transcript *whole, const struct transcript *split, const char *in,
+                    size_t len)
 {
-    FZ_CHECK(whole->error == split->error, "whole: %s, split: %s",
-             whole->error ? whole->why : "ok", split->error ? split->why : "ok");
+    FZ_CHECK(whole->error == split->error, "whole: %s, split: %s", whole->error ? whole->why : "ok",
+             split->error ? split->why : "ok");
     FZ_CHECK(whole->n == split->n, "whole: %d answers, split: %d", whole->n, split->n);
     for (int i = 0; i < whole->n && i < MAX_ANSWERS; i++) {
         const struct answer *a = &whole->a[i], *b = &split->a[i];

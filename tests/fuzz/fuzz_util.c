@@ -39,7 +39,8 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 
 static void rm_scratch(void)
 {
-    for (int i = 0; i < nscratch; i++) nftw(scratch[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    for (int i = 0; i < nscratch; i++)
+        nftw(scratch[i], rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 const char *fz_scratch(const char *tag)
@@ -76,7 +77,8 @@ static bool fd_open_at_start[FD_SCAN];
 
 void fz_fds_snapshot(void)
 {
-    for (int fd = 0; fd < FD_SCAN; fd++) fd_open_at_start[fd] = fcntl(fd, F_GETFD) != -1;
+    for (int fd = 0; fd < FD_SCAN; fd++)
+        fd_open_at_start[fd] = fcntl(fd, F_GETFD) != -1;
 }
 
 void fz_fds_check(const char *what)

@@ -9,8 +9,7 @@
 #include <stdint.h>
 
 /* Aborts with the message when cond is false: an invariant was violated. */
-#define FZ_CHECK(cond, ...) \
-    ((cond) ? (void)0 : fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__))
+#define FZ_CHECK(cond, ...) ((cond) ? (void)0 : fz_fail(__FILE__, __LINE__, #cond, __VA_ARGS__))
 void fz_fail(const char *file, int line, const char *cond, const char *fmt, ...)
     __attribute__((noreturn, format(printf, 4, 5)));
 

@@ -21,6 +21,8 @@ CSV_COLUMNS = [
     "connections", "rate", "duration_s", "requests", "errors", "check_failures", "timeouts",
     "bytes", "req_per_s", "mb_per_s", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us",
     "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
+    "unanswered", "starved_connections", "server_pss_kb", "loadgen_bound", "server_cpus",
+    "loadgen_cpus",
 ]
 
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")

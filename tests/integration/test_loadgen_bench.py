@@ -204,7 +204,7 @@ class TestCompare(BenchCase):
         self.assertIn("no regression", out)
         rc, out, err = self.compare(a, b)
         self.assertEqual(rc, 1, out + err)
-        self.assertRegex(out, r"http-hello +epoll +req/s +40000 +20000 +-50\.0% +REGRESSION")
+        self.assertRegex(out, r"http-hello +epoll +64c +req/s +40000 +20000 +-50\.0% +REGRESSION")
 
     def test_bad_header_is_usage_error_with_file_and_line(self):
         bad = os.path.join(self.tmp, "bad.csv")

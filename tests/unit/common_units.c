@@ -32,8 +32,23 @@ static void counts_refused(void **state)
 {
     (void)state;
     uint64_t v = 7;
-    const char *bad[] = {"",   "-1", "+1", " 1",  "1 ",  "1.5", "0x10", "1e3", "inf",
-                         "nan", "k", "1kk", "1.2.3", ".", "10m", "1ms", "99999999999999999999999"};
+    const char *bad[] = {"",
+                         "-1",
+                         "+1",
+                         " 1",
+                         "1 ",
+                         "1.5",
+                         "0x10",
+                         "1e3",
+                         "inf",
+                         "nan",
+                         "k",
+                         "1kk",
+                         "1.2.3",
+                         ".",
+                         "10m",
+                         "1ms",
+                         "99999999999999999999999"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         assert_int_equal(units_count(bad[i], 0, UINT64_MAX, &v), -1);
         assert_int_equal(v, 7);

@@ -153,6 +153,29 @@ static void test_load_accepts_columns_added_at_the_end_and_quoting(void **state)
     cmp_file_free(&f);
 }
 
+/* A file of the first schema (28 columns, before the study's columns were
+ * appended) still loads. */
+static void test_load_reads_the_first_schema(void **state)
+{
+    (void)state;
+    struct csv_row r = row("epoll", "http-hello", 100);
+    char line[4096], text[8192];
+    csv_format_row(&r, line, sizeof line);
+    char header[1024];
+    snprintf(header, sizeof header, "%s", csv_header());
+    *strstr(header, ",unanswered") = '\0';
+    char *cut = line;
+    for (int i = 0; i < 28; i++)
+        cut = strchr(cut, ',') + 1;
+    cut[-1] = '\0';
+    snprintf(text, sizeof text, "%s\n%s\n", header, line);
+    struct cmp_file f;
+    assert_int_equal(cmp_load(scratch_write_text("first.csv", text), &f, err, sizeof err), 0);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.rows[0].connections, 64);
+    cmp_file_free(&f);
+}
+
 static void assert_load_error(const char *name, const char *text, const char *want)
 {
     const char *p = scratch_write_text(name, text);
@@ -185,7 +208,7 @@ static void test_bad_rows_are_reported_with_file_and_line(void **state)
     csv_format_row(&r, line, sizeof line);
 
     snprintf(text, sizeof text, "%s\n%s\n%s,extra\n", csv_header(), line, line);
-    assert_load_error("fields.csv", text, "3: 29 fields, the header has 28");
+    assert_load_error("fields.csv", text, "3: 35 fields, the header has 34");
 
     char *bad = strdup(line);
     char *rps = strstr(bad, ",100.00,"); /* req_per_s */
@@ -232,20 +255,55 @@ static void test_groups_take_medians_and_sum_failures(void **state)
     struct cmp_set s;
     assert_int_equal(cmp_group_rows(&f, &s), 0);
     assert_int_equal(s.n, 2);
-    const struct cmp_group *g = cmp_find(&s, "epoll", "s");
+    const struct cmp_group *g = cmp_find(&s, "epoll", "s", 64, 0);
     assert_non_null(g);
     assert_ptr_equal(g, &s.g[0]); /* order of first appearance */
     assert_int_equal(g->nrows, 3);
     assert_true(fabs(g->v[CMP_REQ_PER_S] - 200) < 1e-9);
     assert_int_equal(g->errors, 2);
     assert_int_equal(g->timeouts, 1);
-    assert_null(cmp_find(&s, "epoll", "other"));
-    assert_null(cmp_find(&s, "select", "s"));
+    assert_null(cmp_find(&s, "epoll", "other", 64, 0));
+    assert_null(cmp_find(&s, "select", "s", 64, 0));
     cmp_set_free(&s);
     cmp_file_free(&f);
 }
 
 /* ---- comparing ---- */
+
+/* A sweep's points are keys of their own: (model, scenario, connections, rate). */
+static void test_points_are_keys_of_their_own(void **state)
+{
+    (void)state;
+    struct csv_row rows[] = {row("epoll", "s", 100), row("epoll", "s", 300), row("epoll", "s", 500),
+                             row("epoll", "s", 700)};
+    rows[1].connections = 1024;
+    rows[2].rate = 400;
+    rows[3].rate = 400;
+    struct cmp_file f;
+    assert_int_equal(cmp_load(write_rows("points.csv", rows, 4), &f, err, sizeof err), 0);
+    struct cmp_set s;
+    assert_int_equal(cmp_group_rows(&f, &s), 0);
+    assert_int_equal(s.n, 3);
+    assert_true(fabs(cmp_find(&s, "epoll", "s", 64, 0)->v[CMP_REQ_PER_S] - 100) < 1e-9);
+    assert_true(fabs(cmp_find(&s, "epoll", "s", 1024, 0)->v[CMP_REQ_PER_S] - 300) < 1e-9);
+    assert_true(fabs(cmp_find(&s, "epoll", "s", 64, 400)->v[CMP_REQ_PER_S] - 600) < 1e-9);
+    assert_null(cmp_find(&s, "epoll", "s", 16, 0));
+    cmp_set_free(&s);
+    cmp_file_free(&f);
+    /* B without the 1024 point: that key is missing, the others match. */
+    struct cmp_summary sum;
+    char *out;
+    struct cmp_opts o = {.threshold = 0.10, .metrics = CMP_BIT(CMP_REQ_PER_S)};
+    struct csv_row rb[] = {rows[0], rows[2], rows[3]};
+    assert_int_equal(compare_files(write_rows("points-a.csv", rows, 4),
+                                   write_rows("points-b.csv", rb, 3), &o, &sum, &out),
+                     1);
+    assert_int_equal(sum.matched, 2);
+    assert_int_equal(sum.missing, 1);
+    assert_non_null(strstr(out, "missing in B: s / epoll / 1024c  REGRESSION"));
+    assert_non_null(strstr(out, "64c@400/s"));
+    free(out);
+}
 
 static void test_identical_files_do_not_regress(void **state)
 {
@@ -353,8 +411,8 @@ static void test_missing_rows_regress_new_rows_do_not(void **state)
     assert_int_equal(sum.missing, 1);
     assert_int_equal(sum.added, 1);
     assert_int_equal(sum.regressions, 1);
-    assert_non_null(strstr(out, "missing in B: s / thread  REGRESSION"));
-    assert_non_null(strstr(out, "new in B: s / uring\n"));
+    assert_non_null(strstr(out, "missing in B: s / thread / 64c  REGRESSION"));
+    assert_non_null(strstr(out, "new in B: s / uring / 64c\n"));
     free(out);
     /* New rows alone are not a regression. */
     assert_int_equal(compare_files(write_rows("miss-a2.csv", ra, 1), b, &defaults, &sum, NULL), 0);
@@ -420,9 +478,9 @@ static void test_reference_missing_in_a_scenario_gives_no_ratio(void **state)
     assert_int_equal(cmp_load(write_rows("nor-c.csv", ra, 2), &f, err, sizeof err), 0);
     assert_int_equal(cmp_group_rows(&f, &s), 0);
     cmp_apply_reference(&s, "epoll");
-    assert_true(fabs(cmp_find(&s, "epoll", "s")->v[CMP_REQ_PER_S] - 1) < 1e-9);
-    assert_true(cmp_find(&s, "thread", "t")->no_reference);
-    assert_true(isnan(cmp_find(&s, "thread", "t")->v[CMP_REQ_PER_S]));
+    assert_true(fabs(cmp_find(&s, "epoll", "s", 64, 0)->v[CMP_REQ_PER_S] - 1) < 1e-9);
+    assert_true(cmp_find(&s, "thread", "t", 64, 0)->no_reference);
+    assert_true(isnan(cmp_find(&s, "thread", "t", 64, 0)->v[CMP_REQ_PER_S]));
     cmp_set_free(&s);
     cmp_file_free(&f);
 }
@@ -536,6 +594,8 @@ int main(void)
         cmocka_unit_test(test_bad_rows_are_reported_with_file_and_line),
         cmocka_unit_test(test_median_ignores_nan_and_averages_even_counts),
         cmocka_unit_test(test_groups_take_medians_and_sum_failures),
+        cmocka_unit_test(test_load_reads_the_first_schema),
+        cmocka_unit_test(test_points_are_keys_of_their_own),
         cmocka_unit_test(test_identical_files_do_not_regress),
         cmocka_unit_test(test_throughput_threshold),
         cmocka_unit_test(test_latency_and_cpu_thresholds),

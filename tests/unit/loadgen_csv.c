@@ -20,7 +20,8 @@ static const char expected_header[] =
     "started_at,git_rev,host,model,protocol,scenario,engine,threads,connections,"
     "rate,duration_s,requests,errors,check_failures,timeouts,bytes,req_per_s,"
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
-    "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s";
+    "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
+    "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus";
 
 static char errbuf[1024];
 
@@ -60,6 +61,8 @@ static struct csv_row sample(void)
         .server_cpu_s = -1,
         .server_rss_kb = -1,
         .loadgen_cpu_s = 1.5,
+        .server_pss_kb = -1,
+        .loadgen_bound = -1,
     };
     strcpy(r.started_at, "2024-01-31T12:00:00Z");
     strcpy(r.git_rev, "abc123");
@@ -83,7 +86,7 @@ static void test_header(void **state)
 {
     (void)state;
     assert_string_equal(csv_header(), expected_header);
-    assert_int_equal(count_fields(expected_header), 28);
+    assert_int_equal(count_fields(expected_header), 34);
 }
 
 static void test_format(void **state)
@@ -95,14 +98,24 @@ static void test_format(void **state)
     assert_int_equal(n, (int)strlen(buf));
     assert_string_equal(buf, "2024-01-31T12:00:00Z,abc123,box,epoll,http,http-hello,raw,2,64,"
                              "0,5.000,123456,1,2,3,987654321,24691.23,197.53,"
-                             "12,250,200,400,900,2000,15000,,,1.500");
-    assert_int_equal(count_fields(buf), 28);
+                             "12,250,200,400,900,2000,15000,,,1.500,0,0,,,,");
+    assert_int_equal(count_fields(buf), 34);
     r.server_cpu_s = 0.25;
     r.server_rss_kb = 4096;
     r.rate = 1000.5;
     n = csv_format_row(&r, buf, sizeof buf);
     assert_non_null(strstr(buf, ",1000.50,"));
     assert_non_null(strstr(buf, ",0.250,4096,1.500"));
+    /* The study's columns: counts, PSS, the bound flag, CPU lists (quoted
+     * when they hold a comma). */
+    r.unanswered = 7;
+    r.starved_connections = 3;
+    r.server_pss_kb = 12345;
+    r.loadgen_bound = 1;
+    strcpy(r.server_cpus, "0,2");
+    strcpy(r.loadgen_cpus, "1-3");
+    n = csv_format_row(&r, buf, sizeof buf);
+    assert_non_null(strstr(buf, ",1.500,7,3,12345,1,\"0,2\",1-3"));
     assert_int_equal(csv_format_row(&r, buf, 20), -1); /* does not fit */
 }
 
@@ -168,6 +181,8 @@ static void test_from_stats(void **state)
     st.bytes = 4000000;
     st.err[LG_ERR_RESET] = 1;
     st.err[LG_ERR_TIMEOUT] = 2;
+    st.unanswered = 11; /* the engines' counts reach the row */
+    st.starved_connections = 4;
     st.err[LG_ERR_WRONG_BODY] = 3;
     st.err[LG_ERR_BAD_STATUS] = 4;
     for (uint64_t v = 1; v <= 1000; v++)
@@ -196,6 +211,11 @@ static void test_from_stats(void **state)
     assert_int_equal(r.lat_p99_us, 990);
     assert_int_equal(r.lat_max_us, 1000);
     assert_true(r.server_cpu_s < 0);
+    assert_int_equal(r.unanswered, 11);
+    assert_int_equal(r.starved_connections, 4);
+    assert_true(r.server_pss_kb < 0);
+    assert_true(r.loadgen_bound < 0);
+    assert_string_equal(r.server_cpus, "");
     assert_true(r.server_rss_kb < 0);
     assert_true(r.loadgen_cpu_s == 0.75);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "reqheader.h"
 #include "scenario.h"
 #include "test_util.h"
 
@@ -315,6 +316,75 @@ static void test_bad_lines(void **state)
     assert_non_null(strstr(errbuf, ":3: NUL"));
 }
 
+/* host and header (reqheader.c): kept in file order, normalised, checked. */
+static void test_headers(void **state)
+{
+    (void)state;
+    struct lg_scenario sc;
+    assert_int_equal(load_text("h.ini",
+                               HTTP_HEAD "[step a]\npath = /api?id=7\nhost = shop.example:8443\n"
+                                         "header = Accept: application/json\n"
+                                         "header = X-Trace:   a\tb  \n"
+                                         "header = X-Trace: second\n"
+                                         "[step b]\npath = /\n",
+                               &sc),
+                     0);
+    const struct lg_step *a = &sc.steps[0];
+    assert_string_equal(a->host, "shop.example:8443");
+    assert_int_equal(a->nheaders, 3);
+    const char *h = reqheader_first(a);
+    assert_string_equal(h, "Accept: application/json");
+    h = reqheader_next(a, h);
+    assert_string_equal(h, "X-Trace: a\tb");
+    h = reqheader_next(a, h);
+    assert_string_equal(h, "X-Trace: second");
+    assert_null(reqheader_next(a, h));
+    assert_string_equal(sc.steps[1].host, "");
+    assert_null(reqheader_first(&sc.steps[1]));
+    scenario_free(&sc);
+
+    /* The limits are exact: LG_HEADERS_MAX headers pass, one more does not. */
+    char text[4096];
+    int n = snprintf(text, sizeof text, HTTP_HEAD "[step a]\npath = /\n");
+    for (int i = 0; i < LG_HEADERS_MAX; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "header = X-N%d: %d\n", i, i);
+    assert_int_equal(load_text("max.ini", text, &sc), 0);
+    assert_int_equal(sc.steps[0].nheaders, LG_HEADERS_MAX);
+    scenario_free(&sc);
+    snprintf(text + n, sizeof text - (size_t)n, "header = X-One-More: 1\n");
+    expect_error(text, 5 + LG_HEADERS_MAX, "too many headers");
+
+    /* Bytes in all: 16 headers of 150 characters are more than 2048. */
+    char big[151];
+    memset(big, 'v', 150);
+    big[150] = '\0';
+    n = snprintf(text, sizeof text, HTTP_HEAD "[step a]\npath = /\n");
+    for (int i = 0; i < 14; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "header = X-%d: %s\n", i, big);
+    expect_error(text, 18, "too long"); /* the 14th: 13 x 157 bytes fit */
+
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = NoColon\n", 5, "Name: value");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = : v\n", 5, "Name: value");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = X A: v\n", 5, "not an HTTP token");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = X-A : v\n", 5, "no space");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = X-A(b): v\n", 5, "token");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = X-A:\n", 5, "empty value");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = X-A: a\rb\n", 5, "control");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = X-A: a\x01\n", 5, "control");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = host: x\n", 5, "host = ");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = Content-Length: 5\n", 5, "body_size");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = TRANSFER-ENCODING: chunked\n", 5,
+                 "body_size");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = Connection: close\n", 5, "keepalive");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nheader = Expect: 100-continue\n", 5, "Expect");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nhost = a b\n", 5, "host: 'a b' is not");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nhost = a/b\n", 5, "host");
+    expect_error(HTTP_HEAD "[step a]\npath = /\nhost = a\nhost = b\n", 6, "duplicate key 'host'");
+    expect_error("[scenario]\nprotocol = ftp\n[step a]\npath = x\nheader = X-A: 1\n", 5,
+                 "header is for HTTP");
+    expect_error("[scenario]\nprotocol = echo\n[step a]\nhost = h\n", 4, "host is for HTTP");
+}
+
 static void test_unreadable(void **state)
 {
     (void)state;
@@ -331,10 +401,15 @@ static void test_unreadable(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shipped_files_parse), cmocka_unit_test(test_http_mixed_contents),
-        cmocka_unit_test(test_defaults_and_syntax), cmocka_unit_test(test_ftp_and_echo_defaults),
-        cmocka_unit_test(test_bad_files),           cmocka_unit_test(test_bad_lines),
-        cmocka_unit_test(test_unreadable),          cmocka_unit_test(test_units),
+        cmocka_unit_test(test_shipped_files_parse),
+        cmocka_unit_test(test_http_mixed_contents),
+        cmocka_unit_test(test_defaults_and_syntax),
+        cmocka_unit_test(test_ftp_and_echo_defaults),
+        cmocka_unit_test(test_bad_files),
+        cmocka_unit_test(test_bad_lines),
+        cmocka_unit_test(test_unreadable),
+        cmocka_unit_test(test_units),
+        cmocka_unit_test(test_headers),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,158 @@
+"""Integration tests of ci/report: the page is self-contained and opens in a
+real browser without a console message.
+
+Headless Chromium (Debian's `chromium`, installed by ci/setup) loads the
+page from a file with a fresh profile and no network features, logs every
+console message to stderr (--enable-logging=stderr: lines with ":CONSOLE"),
+and writes a screenshot. The report has no script, so any console line -
+an error, an uncaught exception, even a log - fails the test. That check is
+itself tested: pages that call console.error or throw must fail it.
+"""
+import csv
+import os
+import re
+import shutil
+import struct
+import subprocess
+import sys
+import tempfile
+import unittest
+
+from lgutil import CSV_COLUMNS
+from serverutil import SOURCE_DIR
+
+REPORT = os.path.join(SOURCE_DIR, "ci", "report")
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--enable-logging=stderr", "--v=0", "--hide-scrollbars"]
+
+
+def open_in_chromium(page, screenshot, tmp, size="1200,3000"):
+    """Load page (a file) in headless Chromium: (console lines, stderr)."""
+    profile = tempfile.mkdtemp(prefix="profile-", dir=tmp)
+    cmd = [CHROMIUM] + FLAGS + ["--user-data-dir=" + profile, "--window-size=" + size,
+                                "--screenshot=" + screenshot, "file://" + page]
+    out = subprocess.run(cmd, capture_output=True, timeout=120, cwd=tmp)
+    err = out.stderr.decode(errors="replace")
+    if out.returncode != 0 or not os.path.exists(screenshot):
+        raise AssertionError("chromium failed (exit %d):\n%s" % (out.returncode, err))
+    return [line for line in err.splitlines() if ":CONSOLE" in line], err
+
+
+def png_size(path):
+    with open(path, "rb") as f:
+        head = f.read(24)
+    if head[:8] != b"\x89PNG\r\n\x1a\n":
+        raise AssertionError("%s is not a PNG" % path)
+    return struct.unpack(">II", head[16:24])
+
+
+def row(model, scenario, rps, connections=64, rate=0, p99=2000, errors=0, pss=None):
+    return {
+        "started_at": "2026-01-01T00:00:00Z", "git_rev": "abc1234", "host": "h",
+        "model": model, "protocol": "http", "scenario": scenario, "engine": "raw",
+        "threads": 2, "connections": connections, "rate": rate, "duration_s": "1.000",
+        "requests": int(rps), "errors": errors, "check_failures": 0, "timeouts": 0,
+        "bytes": int(rps) * 300, "req_per_s": "%.2f" % rps, "mb_per_s": "%.2f" % (rps * 3e-4),
+        "lat_min_us": 20, "lat_mean_us": 500, "lat_p50_us": 400, "lat_p90_us": 900,
+        "lat_p99_us": p99, "lat_p999_us": p99 * 2, "lat_max_us": p99 * 4,
+        "server_cpu_s": "%.3f" % (rps * 1e-5), "server_rss_kb": 2600, "loadgen_cpu_s": "0.5",
+        "unanswered": 0, "starved_connections": 0,
+        "server_pss_kb": pss if pss is not None else 2000 + connections * 12,
+        "loadgen_bound": 0, "server_cpus": "0", "loadgen_cpus": "1",
+    }
+
+
+def study_rows():
+    """A small study: two models swept over connections, select refusing past
+    1,024, and an open-loop rate sweep."""
+    rows = []
+    for conn in (1, 64, 4096):
+        rows.append(row("epoll", "http-hello", 20000 + conn * 5, connections=conn))
+        rows.append(row("epoll", "http-hello", 21000 + conn * 5, connections=conn))  # a repeat
+        rows.append(row("select", "http-hello", 15000 + conn, connections=conn,
+                        errors=3000 if conn > 1024 else 0, p99=4000))
+    for rate, p99e, p99s in ((1000, 500, 800), (10000, 900, 30000), (30000, 60000, 90000)):
+        rows.append(row("epoll", "http-hello", rate * 0.99, connections=64, rate=rate, p99=p99e))
+        rows.append(row("select", "http-hello", rate * 0.99, connections=64, rate=rate,
+                        p99=p99s))
+    return rows
+
+
+@unittest.skipIf(not shutil.which("gnuplot"), "gnuplot not installed (ci/setup installs it)")
+class TestReport(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        if not CHROMIUM:
+            raise AssertionError("chromium not installed: run ci/setup (make test does)")
+        cls.tmp = tempfile.mkdtemp(prefix="report-test-")
+        cls.csv = os.path.join(cls.tmp, "study.csv")
+        with open(cls.csv, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(CSV_COLUMNS)
+            for r in study_rows():
+                w.writerow([r[c] for c in CSV_COLUMNS])
+        cls.page = os.path.join(cls.tmp, "report.html")
+        out = subprocess.run([sys.executable, REPORT, cls.csv, cls.page], capture_output=True,
+                             timeout=120)
+        if out.returncode != 0:
+            raise AssertionError("ci/report failed: %s" % out.stderr.decode())
+        with open(cls.page) as f:
+            cls.html = f.read()
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp, ignore_errors=True)
+
+    def test_page_is_self_contained(self):
+        self.assertNotRegex(self.html, r"<script|<link|<iframe|<img|@import|url\(")
+        # Only the SVG namespaces name a URL; nothing is fetched.
+        for url in re.findall(r"https?://[^\s'\"<>]+", self.html):
+            self.assertRegex(url, r"^http://www\.w3\.org/", url)
+        self.assertNotRegex(self.html, r"(src|href)=['\"](?!#)")
+
+    def test_page_holds_tables_curves_and_what_they_show(self):
+        h = self.html
+        self.assertIn("<h2 id='http-hello'>http-hello</h2>", h)
+        for what in ("64 connections, closed loop", "max sustainable throughput",
+                     "kernel", "git revision", "abc1234", "server CPUs"):
+            self.assertIn(what, h)
+        self.assertEqual(h.count("<svg"), 7)  # bars, percentiles, 4 curves, rate
+        self.assertEqual(len(set(re.findall(r"id=[\"'](c\d+-gnuplot_canvas)", h))), 7)
+        # Derived from the numbers: the repeat's spread, the leader, the
+        # select refusals, the marginal memory, the sustainable rates.
+        self.assertIn("20,820 <small>(20,320-21,320)</small>", h)
+        self.assertIn("At 4096 connections epoll leads", h)
+        self.assertIn("select from 4096 connections on: 3,000 errors (select cannot watch", h)
+        self.assertIn("epoll 12.0 KiB", h)
+        self.assertIn("epoll 10,000 req/s, select 1,000 req/s", h)
+
+    def test_page_opens_in_chromium_without_console_messages(self):
+        shot = os.path.join(self.tmp, "report.png")
+        console, err = open_in_chromium(self.page, shot, self.tmp)
+        self.assertEqual(console, [], err)
+        width, height = png_size(shot)
+        self.assertEqual((width, height), (1200, 3000))
+        self.assertGreater(os.path.getsize(shot), 50000)  # charts drawn, not a blank page
+        keep = os.environ.get("REPORT_SCREENSHOT")
+        if keep:
+            shutil.copy(shot, keep)
+
+    def test_the_console_check_catches_errors(self):
+        pages = {"error": "console.error('deliberate error')",
+                 "throw": "undefined_function_called()",
+                 "log": "console.log('anything at all')"}
+        for name, script in pages.items():
+            with self.subTest(page=name):
+                page = os.path.join(self.tmp, name + ".html")
+                with open(page, "w") as f:
+                    f.write("<!doctype html><html><head><meta charset='utf-8'><title>t</title>"
+                            "</head><body><p>x</p><script>%s</script></body></html>" % script)
+                console, err = open_in_chromium(page, os.path.join(self.tmp, name + ".png"),
+                                                self.tmp, size="400,300")
+                self.assertEqual(len(console), 1, err)
+
+
+if __name__ == "__main__":
+    unittest.main()
