@@ -25,8 +25,8 @@
 #include <sys/inotify.h>
 #define HAVE_INOTIFY 1
 /* What a watch reports, on a directory (its names) and on a file (itself). */
-#define WATCH_MASK                                                                          \
-    (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |   \
+#define WATCH_MASK                                                                                 \
+    (IN_MODIFY | IN_ATTRIB | IN_CLOSE_WRITE | IN_MOVED_FROM | IN_MOVED_TO | IN_CREATE |            \
      IN_DELETE | IN_DELETE_SELF | IN_MOVE_SELF)
 #endif
 
@@ -99,7 +99,8 @@ static void register_atfork(void)
 static uint32_t hash_str(const char *s)
 {
     uint32_t h = 2166136261u; /* FNV-1a */
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 16777619u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
     return h;
 }
 
@@ -121,7 +122,8 @@ static void entry_put(struct fc_entry *e)
 static struct fc_entry **slot(struct filecache *c, const char *path, uint32_t h)
 {
     struct fc_entry **p = &c->buckets[h & c->mask];
-    while (*p && ((*p)->hash != h || strcmp((*p)->path, path) != 0)) p = &(*p)->hnext;
+    while (*p && ((*p)->hash != h || strcmp((*p)->path, path) != 0))
+        p = &(*p)->hnext;
     return p;
 }
 
@@ -186,7 +188,8 @@ static void watch_unref(struct filecache *c, int wd)
 
 static void unref_deps(struct filecache *c, const struct fc_dep *d, unsigned n)
 {
-    for (unsigned i = 0; i < n; i++) watch_unref(c, d[i].wd);
+    for (unsigned i = 0; i < n; i++)
+        watch_unref(c, d[i].wd);
 }
 
 /* Takes e out of the table (it lives on while borrowed). */
@@ -204,7 +207,8 @@ static void drop(struct filecache *c, struct fc_entry *e)
 
 static void drop_all(struct filecache *c)
 {
-    while (c->lru.next != &c->lru) drop(c, c->lru.next);
+    while (c->lru.next != &c->lru)
+        drop(c, c->lru.next);
 }
 
 /* ---- invalidation -------------------------------------------------------- */
@@ -487,7 +491,8 @@ struct filecache *filecache_new(const struct fsroot *root, const struct filecach
     if (!lim) c->lim.mode = mode_from_env();
     if (c->lim.small_max > FILECACHE_SMALL_MAX) c->lim.small_max = FILECACHE_SMALL_MAX;
     size_t nb = 16;
-    while (nb < c->lim.max_entries) nb *= 2;
+    while (nb < c->lim.max_entries)
+        nb *= 2;
     c->buckets = calloc(nb, sizeof *c->buckets);
     if (!c->buckets || pthread_mutex_init(&c->lock, NULL) != 0) {
         free(c->buckets);
@@ -552,8 +557,10 @@ int filecache_open(struct filecache *c, const char *path, struct filecache_file 
 
 void filecache_release(struct filecache_file *f)
 {
-    if (f->entry) entry_put(f->entry);
-    else if (f->own_fd && f->fd >= 0) close(f->fd);
+    if (f->entry)
+        entry_put(f->entry);
+    else if (f->own_fd && f->fd >= 0)
+        close(f->fd);
     f->entry = NULL;
     f->own_fd = false;
     f->fd = -1;

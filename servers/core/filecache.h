@@ -70,7 +70,10 @@ struct filecache_limits {
 };
 
 /* The defaults: inotify, 1024 entries, 8 MiB, 64 fds, 16 KiB. */
-#define FILECACHE_LIMITS_DEFAULT {FILECACHE_INOTIFY, 1024, 8u << 20, 64, FILECACHE_SMALL_MAX}
+#define FILECACHE_LIMITS_DEFAULT                                                                   \
+    {                                                                                              \
+        FILECACHE_INOTIFY, 1024, 8u << 20, 64, FILECACHE_SMALL_MAX                                 \
+    }
 
 /* lim NULL: the defaults, mode from REFSERVER_FILECACHE. NULL when out of
  * memory. Nothing is opened until the first lookup. */
@@ -80,9 +83,9 @@ void filecache_free(struct filecache *c);
 /* What a lookup gives; read it, then filecache_release it. */
 struct filecache_file {
     struct stat st;
-    const char *body; /* regular file in memory: st.st_size bytes; else NULL */
-    int fd;           /* regular file not in memory: read it by offset only
-                         (pread, sendfile: the fd may be shared); else -1 */
+    const char *body;       /* regular file in memory: st.st_size bytes; else NULL */
+    int fd;                 /* regular file not in memory: read it by offset only
+                               (pread, sendfile: the fd may be shared); else -1 */
     struct fc_entry *entry; /* private */
     bool own_fd;            /* private */
 };

@@ -46,7 +46,8 @@ int http_fixture_setup(void **state)
     scratch_write("root/sub/index.html", "sub index\n", 10);
     scratch_write("root/sub/style.css", "body{}", 6);
     scratch_write("root/a b.txt", "space", 5);
-    for (size_t i = 0; i < BIG_SIZE; i++) big[i] = (char)(i * 31 + (i >> 8));
+    for (size_t i = 0; i < BIG_SIZE; i++)
+        big[i] = (char)(i * 31 + (i >> 8));
     scratch_write("root/big.bin", big, BIG_SIZE);
     scratch_write("outside.txt", "outside", 7);
     scratch_symlink("a.txt", "root/link_in");
@@ -170,7 +171,8 @@ const char *hdr(const struct resp *r, const char *name)
         p += 2;
         if (strncasecmp(p, name, nl) == 0 && p[nl] == ':') {
             const char *v = p + nl + 1;
-            while (*v == ' ') v++;
+            while (*v == ' ')
+                v++;
             const char *e = strstr(v, "\r\n");
             snprintf(val, sizeof val, "%.*s", (int)(e - v), v);
             return val;
@@ -237,4 +239,3 @@ int status_close(const char *req, bool *closed)
     drv_free(&d);
     return r.status;
 }
-

@@ -432,10 +432,10 @@ static void test_threads(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_hit_and_miss),    cmocka_unit_test(test_every_change_is_seen),
-        cmocka_unit_test(test_symlinked_path),  cmocka_unit_test(test_big_file_and_borrowing),
-        cmocka_unit_test(test_eviction),        cmocka_unit_test(test_off_and_env),
-        cmocka_unit_test(test_fork),            cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_hit_and_miss),   cmocka_unit_test(test_every_change_is_seen),
+        cmocka_unit_test(test_symlinked_path), cmocka_unit_test(test_big_file_and_borrowing),
+        cmocka_unit_test(test_eviction),       cmocka_unit_test(test_off_and_env),
+        cmocka_unit_test(test_fork),           cmocka_unit_test(test_threads),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
