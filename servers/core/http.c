@@ -8,7 +8,6 @@
 #include "http.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -46,6 +45,8 @@ struct http {
     bool body_taken;     /* the current request's body went to /echo */
     time_t date_sec;
     char date[32];
+    time_t lm_sec;         /* the file time last_modified holds */
+    char last_modified[64]; /* "Last-Modified: <IMF-fixdate>\r\n" */
     char in[HTTP_IN_CAP];
     char out[HTTP_OUT_CAP];
 };
@@ -72,15 +73,19 @@ static void put(struct http *h, const void *p, size_t n)
     h->out_len += n;
 }
 
-static void putf(struct http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct http *h, const char *fmt, ...)
+static void put_str(struct http *h, const char *str)
 {
-    size_t room = HTTP_OUT_CAP - h->out_len;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(h->out + h->out_len, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) h->out_len += (size_t)n < room ? (size_t)n : room - 1;
+    put(h, str, strlen(str));
+}
+
+/* Decimal, without printf: headers are built for every answer. */
+static void put_num(struct http *h, size_t v)
+{
+    char b[24];
+    size_t i = sizeof b;
+    do b[--i] = (char)('0' + v % 10);
+    while (v /= 10);
+    put(h, b + i, sizeof b - i);
 }
 
 /* IMF-fixdate, locale-independent: "Sun, 06 Nov 1994 08:49:37 GMT". */
@@ -149,10 +154,10 @@ static void put_connection(struct http *h, const struct req *r, bool force_close
     bool keep = !force_close && r && r->method &&
                 (r->minor == 1 ? !r->conn_close : r->conn_keep && !r->conn_close);
     if (!keep) {
-        putf(h, "Connection: close\r\n");
+        put_str(h, "Connection: close\r\n");
         h->closing = true;
     } else if (r->minor == 0) {
-        putf(h, "Connection: keep-alive\r\n");
+        put_str(h, "Connection: keep-alive\r\n");
     }
 }
 
@@ -160,11 +165,22 @@ static void put_connection(struct http *h, const struct req *r, bool force_close
 static void put_head(struct http *h, const struct req *r, int status, const char *ctype,
                      size_t clen, bool force_close, const char *extra)
 {
-    putf(h, "HTTP/1.1 %d %s\r\nServer: refserver\r\nDate: %s\r\n", status, reason(status),
-         date_now(h));
-    if (ctype) putf(h, "Content-Type: %s\r\n", ctype);
-    putf(h, "Content-Length: %zu\r\n", clen);
-    if (extra) putf(h, "%s", extra);
+    put_str(h, "HTTP/1.1 ");
+    put_num(h, (size_t)status);
+    put_str(h, " ");
+    put_str(h, reason(status));
+    put_str(h, "\r\nServer: refserver\r\nDate: ");
+    put_str(h, date_now(h));
+    put_str(h, "\r\n");
+    if (ctype) {
+        put_str(h, "Content-Type: ");
+        put_str(h, ctype);
+        put_str(h, "\r\n");
+    }
+    put_str(h, "Content-Length: ");
+    put_num(h, clen);
+    put_str(h, "\r\n");
+    if (extra) put_str(h, extra);
     put_connection(h, r, force_close);
     put(h, "\r\n", 2);
 }
@@ -387,10 +403,13 @@ static void answer_file(struct http *h, const struct req *r, struct filecache_fi
                         const char *name)
 {
     size_t size = (size_t)f->st.st_size;
-    char lm[64], mod[32];
-    imf_date(f->st.st_mtime, mod, sizeof mod);
-    snprintf(lm, sizeof lm, "Last-Modified: %s\r\n", mod);
-    put_head(h, r, 200, content_type(name), size, false, lm);
+    if (f->st.st_mtime != h->lm_sec || !h->last_modified[0]) { /* files mostly keep their time */
+        char mod[32];
+        imf_date(f->st.st_mtime, mod, sizeof mod);
+        snprintf(h->last_modified, sizeof h->last_modified, "Last-Modified: %s\r\n", mod);
+        h->lm_sec = f->st.st_mtime;
+    }
+    put_head(h, r, 200, content_type(name), size, false, h->last_modified);
     log_req(h, r, 200, r->head ? 0 : size);
     if (r->head || size == 0) {
         filecache_release(f);
