@@ -21,7 +21,8 @@
 
 #include "fsroot.h"
 
-#ifdef __linux__
+/* SERVERMODELS_PORTABLE: POSIX only (the fstatat revalidation), as elsewhere. */
+#if defined(__linux__) && !defined(SERVERMODELS_PORTABLE)
 #include <sys/inotify.h>
 #define HAVE_INOTIFY 1
 /* What a watch reports, on a directory (its names) and on a file (itself). */
@@ -104,10 +105,12 @@ static uint32_t hash_str(const char *s)
     return h;
 }
 
+#ifdef HAVE_INOTIFY
 static uint32_t name_hash(const char *s)
 {
     return hash_str(s) | 1u; /* never SELF */
 }
+#endif
 
 /* ---- entries ------------------------------------------------------------ */
 
@@ -213,6 +216,7 @@ static void drop_all(struct filecache *c)
 
 /* ---- invalidation -------------------------------------------------------- */
 
+#ifdef HAVE_INOTIFY
 struct event {
     int wd;
     uint32_t name; /* SELF for an event about the watched object */
@@ -237,7 +241,6 @@ static void drop_hit(struct filecache *c, const struct event *ev, size_t nev)
     }
 }
 
-#ifdef HAVE_INOTIFY
 /* Reads what inotify queued and drops what it names. Nothing queued (the
  * common case) costs one read() that fails with EAGAIN. */
 static void drain(struct filecache *c)

@@ -15,7 +15,7 @@
 
 #include "filecache.h"
 
-#if defined(__linux__) && defined(__has_include)
+#if defined(__linux__) && defined(__has_include) && !defined(SERVERMODELS_PORTABLE)
 #if __has_include(<linux/openat2.h>)
 #include <linux/openat2.h>
 #include <sys/syscall.h>

@@ -122,6 +122,16 @@ static int count_fds(void)
 
 static const enum filecache_mode modes[] = {FILECACHE_INOTIFY, FILECACHE_STAT};
 
+/* The mode a cache asked for m works in (the portable build has no inotify). */
+static enum filecache_mode effective(enum filecache_mode m)
+{
+#if defined(__linux__) && !defined(SERVERMODELS_PORTABLE)
+    return m;
+#else
+    return m == FILECACHE_INOTIFY ? FILECACHE_STAT : m;
+#endif
+}
+
 /* ---- tests -------------------------------------------------------------- */
 
 static void test_hit_and_miss(void **state)
@@ -138,7 +148,7 @@ static void test_hit_and_miss(void **state)
         expect(c, "/nope", FSROOT_ENOTFOUND, NULL);
         expect(c, "/nope", FSROOT_ENOTFOUND, NULL); /* failures are not cached */
         struct filecache_stats s = stats(c);
-        assert_int_equal(s.mode, modes[m]);
+        assert_int_equal(s.mode, effective(modes[m]));
         assert_int_equal(s.misses, 4);
         assert_int_equal(s.hits, 2);
         assert_int_equal(s.entries, 2);
@@ -161,7 +171,7 @@ static void test_every_change_is_seen(void **state)
 {
     (void)state;
     for (size_t m = 0; m < 2; m++) {
-        bool in = modes[m] == FILECACHE_INOTIFY;
+        bool in = effective(modes[m]) == FILECACHE_INOTIFY;
         scratch_mkdir("root/ch");
         scratch_mkdir("root/ch/d");
         scratch_mkdir("root/ch/other");
@@ -265,7 +275,7 @@ static void test_big_file_and_borrowing(void **state)
         assert_int_equal(unlink(scratch_path("root/big.bin")), 0);
         expect(c, "/big.bin", FSROOT_ENOTFOUND, NULL);
         assert_int_equal(stats(c).fds, 0);
-        assert_int_equal(count_fds(), before + (modes[m] == FILECACHE_INOTIFY));
+        assert_int_equal(count_fds(), before + (effective(modes[m]) == FILECACHE_INOTIFY));
         filecache_free(c);
         assert_int_equal(count_fds(), before);
     }
@@ -312,7 +322,7 @@ static void test_eviction(void **state)
     s = stats(c);
     assert_true(s.entries <= 4);
     assert_true(s.bytes <= 25);
-    assert_true(s.watches > 0);
+    assert_true((s.watches > 0) == (effective(FILECACHE_INOTIFY) == FILECACHE_INOTIFY));
     filecache_flush(c);
     s = stats(c);
     assert_int_equal(s.entries, 0);
@@ -343,7 +353,7 @@ static void test_off_and_env(void **state)
     unsetenv("REFSERVER_FILECACHE");
     c = filecache_new(root, NULL);
     expect(c, "/off.txt", FSROOT_OK, "off");
-    assert_int_equal(stats(c).mode, FILECACHE_INOTIFY);
+    assert_int_equal(stats(c).mode, effective(FILECACHE_INOTIFY));
     filecache_free(c);
 }
 
