@@ -83,8 +83,10 @@ static void put_num(struct http *h, size_t v)
 {
     char b[24];
     size_t i = sizeof b;
-    do b[--i] = (char)('0' + v % 10);
-    while (v /= 10);
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
     put(h, b + i, sizeof b - i);
 }
 
