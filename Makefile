@@ -48,7 +48,7 @@ test-tsan:
 	@$(CMAKE) --build $(BUILD)-tsan -j $(JOBS)
 	@cd $(BUILD)-tsan && SERVERMODELS_MODELS=$(TSAN_MODELS) \
 	  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
-	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo|ftp)|integration_test_loadgen_(http|engines|unanswered)'
+	  $(CTEST) --output-on-failure -j $(JOBS) -R 'unit_|integration_test_server_(http|echo|ftp|filecache)|integration_test_loadgen_(http|engines|unanswered)'
 
 # make bench: the study (ci/study): install what is missing, build, then every
 # model swept over connections (1..10,000, http-hello and echo) and offered

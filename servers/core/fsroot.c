@@ -13,9 +13,29 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filecache.h"
+
+#if defined(__linux__) && defined(__has_include) && !defined(SERVERMODELS_PORTABLE)
+#if __has_include(<linux/openat2.h>)
+#include <linux/openat2.h>
+#include <sys/syscall.h>
+#ifdef SYS_openat2
+#define HAVE_OPENAT2 1
+#endif
+#endif
+#endif
+
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
 #endif
+#ifndef O_NOCTTY
+#define O_NOCTTY 0
+#endif
+
+/* How every file and directory is opened: never a controlling tty, never
+ * blocking on a FIFO (regular files ignore O_NONBLOCK, so it stays set:
+ * no fcntl per file), never inherited by a child. */
+#define OPEN_FLAGS (O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY)
 
 /* Symlink hops allowed in one walk (Linux's own limit is 40). */
 #define MAX_HOPS 40
@@ -24,7 +44,65 @@ struct fsroot {
     int fd;
     size_t len;  /* strlen(path) */
     char *path;  /* realpath of the root */
+    bool openat2; /* resolve with openat2 (probed at fsroot_new) */
+    struct filecache *cache;
 };
+
+/* The one-syscall resolution (Linux 5.6+): the canonical path, relative to
+ * the root's fd, with RESOLVE_NO_SYMLINKS so any symlink on the way makes it
+ * fail with ELOOP and the walk below takes over: the walk alone knows the
+ * rules for links (absolute targets spelled under the root, no hidden names
+ * in targets). RESOLVE_BENEATH and RESOLVE_NO_MAGICLINKS are the second
+ * line: a canonical path has no "..", and no link is followed anyway.
+ * Returns an fd, FSROOT_* for a definite refusal, or NEED_WALK. */
+#define NEED_WALK (-100)
+static int open_beneath(const struct fsroot *r, const char *rel)
+{
+#ifdef HAVE_OPENAT2
+    struct open_how how = {
+        .flags = OPEN_FLAGS,
+        .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+    };
+    long fd = syscall(SYS_openat2, r->fd, rel, &how, sizeof how);
+    if (fd >= 0) return (int)fd;
+    switch (errno) {
+    case ENOENT:
+    case ENOTDIR:
+        return FSROOT_ENOTFOUND;
+    case EACCES:
+    case EPERM:
+        return FSROOT_EFORBIDDEN;
+    case ENAMETOOLONG:
+        return FSROOT_ETOOLONG;
+    default: /* ELOOP (a symlink), EXDEV, EAGAIN (a rename raced), ENOSYS... */
+        return NEED_WALK;
+    }
+#else
+    (void)r;
+    (void)rel;
+    return NEED_WALK;
+#endif
+}
+
+bool fsroot_use_openat2(struct fsroot *r, bool on)
+{
+    r->openat2 = false;
+    if (!on) return false;
+    int fd = open_beneath(r, ".");
+    if (fd < 0) return false;
+    close(fd);
+    return r->openat2 = true;
+}
+
+int fsroot_fd(const struct fsroot *r)
+{
+    return r->fd;
+}
+
+struct filecache *fsroot_cache(const struct fsroot *r)
+{
+    return r->cache;
+}
 
 struct fsroot *fsroot_new(const char *dir)
 {
@@ -37,6 +115,9 @@ struct fsroot *fsroot_new(const char *dir)
     r->len = strlen(r->path);
     /* "/" as the root: the prefix check wants no trailing slash. */
     if (r->len == 1) r->len = 0;
+    fsroot_use_openat2(r, true);
+    r->cache = filecache_new(r, NULL);
+    if (!r->cache) goto fail;
     return r;
 fail:;
     int e = errno;
@@ -48,6 +129,7 @@ fail:;
 void fsroot_free(struct fsroot *r)
 {
     if (!r) return;
+    filecache_free(r->cache);
     if (r->fd >= 0) close(r->fd);
     free(r->path);
     free(r);
@@ -183,10 +265,22 @@ static void close_dir(const struct fsroot *r, int fd)
     if (fd >= 0 && fd != r->fd) close(fd);
 }
 
+/* Who watches a walk (fsroot_open_traced): see fsroot.h. */
+struct tracer {
+    fsroot_visit_fn *visit;
+    void *arg;
+};
+
+static void trace(const struct tracer *t, int fd, const char *name)
+{
+    if (t) t->visit(t->arg, fd, name);
+}
+
 /* Walks a canonical path from the root. parent: stop before the last
  * component, copy it to leaf and return the directory's fd. Otherwise return
  * an fd of the path itself (read-only, non-blocking so a FIFO cannot hang). */
-static int walk(const struct fsroot *r, const char *path, char *leaf, size_t leafcap)
+static int walk(const struct fsroot *r, const char *path, char *leaf, size_t leafcap,
+                const struct tracer *t)
 {
     char cur[FSROOT_PATH_MAX];
     int rc = fsroot_resolve(r, "/", path, 0, cur, sizeof cur);
@@ -197,7 +291,8 @@ restart:;
     size_t i = 1;
     if (cur[1] == '\0') { /* the root itself */
         if (leaf) return FSROOT_EFORBIDDEN;
-        int fd = openat(r->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        trace(t, r->fd, ".");
+        int fd = openat(r->fd, ".", OPEN_FLAGS | O_DIRECTORY);
         return fd >= 0 ? fd : map_errno(errno);
     }
     for (;;) {
@@ -213,11 +308,11 @@ restart:;
                 return FSROOT_ETOOLONG;
             }
             memcpy(leaf, comp, n + 1);
-            if (dirfd == r->fd) dirfd = openat(r->fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+            if (dirfd == r->fd) dirfd = openat(r->fd, ".", OPEN_FLAGS | O_DIRECTORY);
             return dirfd >= 0 ? dirfd : map_errno(errno);
         }
-        int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK | (last ? 0 : O_DIRECTORY);
-        int fd = openat(dirfd, comp, flags);
+        trace(t, dirfd, comp);
+        int fd = openat(dirfd, comp, OPEN_FLAGS | O_NOFOLLOW | (last ? 0 : O_DIRECTORY));
         if (fd < 0) {
             int e = errno;
             struct stat st;
@@ -238,10 +333,10 @@ restart:;
     }
 }
 
-int fsroot_open(const struct fsroot *root, const char *path, struct stat *st)
+/* The fstat of a freshly opened fd, which must be a regular file or a
+ * directory. Returns fd, or an error (fd closed). */
+static int settle(int fd, struct stat *st)
 {
-    int fd = walk(root, path, NULL, 0);
-    if (fd < 0) return fd;
     if (fstat(fd, st) != 0) {
         int e = errno;
         close(fd);
@@ -251,10 +346,31 @@ int fsroot_open(const struct fsroot *root, const char *path, struct stat *st)
         close(fd);
         return FSROOT_ENOTFOUND;
     }
-    /* Regular files ignore O_NONBLOCK, but clear it for whoever reads next. */
-    int fl = fcntl(fd, F_GETFL);
-    if (fl >= 0) fcntl(fd, F_SETFL, fl & ~O_NONBLOCK);
     return fd;
+}
+
+int fsroot_open(const struct fsroot *root, const char *path, struct stat *st)
+{
+    int fd = NEED_WALK;
+    if (root->openat2) {
+        char canon[FSROOT_PATH_MAX];
+        int rc = fsroot_resolve(root, "/", path, 0, canon, sizeof canon);
+        if (rc != FSROOT_OK) return rc;
+        fd = open_beneath(root, canon[1] ? canon + 1 : ".");
+    }
+    if (fd == NEED_WALK) fd = walk(root, path, NULL, 0, NULL);
+    if (fd < 0) return fd;
+    return settle(fd, st);
+}
+
+int fsroot_open_traced(const struct fsroot *root, const char *path, struct stat *st,
+                       fsroot_visit_fn *visit, void *arg)
+{
+    struct tracer t = {visit, arg};
+    int fd = walk(root, path, NULL, 0, &t);
+    if (fd < 0) return fd;
+    trace(&t, fd, NULL);
+    return settle(fd, st);
 }
 
 int fsroot_stat(const struct fsroot *root, const char *path, struct stat *st)
@@ -326,7 +442,7 @@ int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry
 
 int fsroot_open_parent(const struct fsroot *root, const char *path, char *leaf, size_t cap)
 {
-    return walk(root, path, leaf, cap);
+    return walk(root, path, leaf, cap, NULL);
 }
 
 int fsroot_upload_begin(const struct fsroot *root, const char *path, mode_t new_mode,

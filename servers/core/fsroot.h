@@ -5,16 +5,21 @@
  *   1. fsroot_decode   (HTTP only) percent-decoding of a URL path;
  *   2. fsroot_resolve  lexical: joins cwd and path into a canonical "/a/b"
  *                      (no ".", no "..", no empty or hidden components);
- *   3. fsroot_open ... walks the canonical path from the root's directory fd
- *                      one component at a time with O_NOFOLLOW, resolving
- *                      symlinks itself: a link whose target stays inside the
- *                      root is followed, one that leaves it is refused.
+ *   3. fsroot_open ... on Linux, one openat2(RESOLVE_BENEATH |
+ *                      RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS) from the
+ *                      root's fd; a path with a symlink on it (ELOOP), or
+ *                      where openat2 is missing, goes to the walk: from the
+ *                      root's directory fd one component at a time with
+ *                      O_NOFOLLOW, resolving symlinks itself: a link whose
+ *                      target stays inside the root is followed, one that
+ *                      leaves it is refused. Both give the same answers.
  * Hidden names (any component starting with '.') are never resolved, opened
  * or listed; they are reported as not found.
  */
 #ifndef SERVERMODELS_FSROOT_H
 #define SERVERMODELS_FSROOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -35,13 +40,23 @@ enum fsroot_status {
 #define FSROOT_NAME_MAX 255
 
 struct fsroot;
+struct filecache;
 
-/* Opens the root directory (keeps an O_DIRECTORY fd and its realpath).
+/* Opens the root directory (keeps an O_DIRECTORY fd and its realpath) and
+ * makes its open-file cache (filecache.h; set up lazily, per process).
  * NULL with errno set when dir is missing, unreadable or not a directory. */
 struct fsroot *fsroot_new(const char *dir);
 void fsroot_free(struct fsroot *root);
 /* The root's canonical absolute path (realpath). */
 const char *fsroot_path(const struct fsroot *root);
+/* The root directory's fd (owned by the root). */
+int fsroot_fd(const struct fsroot *root);
+/* The root's open-file cache (what HTTP serves files through). */
+struct filecache *fsroot_cache(const struct fsroot *root);
+/* Whether fsroot_open resolves with openat2 (on: when the kernel has it,
+ * the default) or always walks (off; for tests and comparisons). Returns
+ * whether openat2 is now in use. Call before serving starts. */
+bool fsroot_use_openat2(struct fsroot *root, bool on);
 
 /* Percent-decodes the path part of a URL (in[0..len), no query) into out.
  * Refuses (FSROOT_EBADPATH) invalid escapes, %00 or a raw NUL, encoded '/' or
@@ -62,9 +77,20 @@ int fsroot_decode(const char *in, size_t len, char *out, size_t cap);
 int fsroot_resolve(const struct fsroot *root, const char *cwd, const char *path, int flags,
                    char *out, size_t cap);
 
-/* Opens a canonical path read-only (O_CLOEXEC). Only regular files and
- * directories are opened. Returns the fd (st filled by fstat) or an error. */
+/* Opens a canonical path read-only (O_CLOEXEC | O_NONBLOCK: regular files
+ * ignore the latter). Only regular files and directories are opened.
+ * Returns the fd (st filled by fstat) or an error. */
 int fsroot_open(const struct fsroot *root, const char *path, struct stat *st);
+
+/* fsroot_open by the walk, telling visit(arg, dirfd, name) before each
+ * name is looked up in a directory (name "." for the root itself; after a
+ * symlink the walk restarts at the root and tells again), and
+ * visit(arg, fd, NULL) once the object is open, before its fstat. So the
+ * open-file cache learns every directory and name the answer depended on,
+ * and watches them before it reads anything. */
+typedef void fsroot_visit_fn(void *arg, int fd, const char *name);
+int fsroot_open_traced(const struct fsroot *root, const char *path, struct stat *st,
+                       fsroot_visit_fn *visit, void *arg);
 
 /* stat() of a canonical path, with the same rules as fsroot_open. */
 int fsroot_stat(const struct fsroot *root, const char *path, struct stat *st);

@@ -8,7 +8,6 @@
 #include "http.h"
 
 #include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -19,7 +18,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "filecache.h"
 #include "fsroot.h"
+
+/* A cached small file goes out with its headers, so it must fit. */
+_Static_assert(FILECACHE_SMALL_MAX <= HTTP_INLINE_MAX, "cached bodies are sent inline");
 
 /* Room one answer may need: headers (a Location can echo the whole target)
  * plus an inline body. */
@@ -31,7 +34,7 @@ struct http {
     size_t in_off, in_len; /* unconsumed input */
     size_t scanned;        /* bytes after in_off already searched for the head's end */
     size_t out_pos, out_len;
-    int body_fd; /* file being sent (ACT_SENDFILE), -1 if none */
+    struct filecache_file body; /* file being sent (ACT_SENDFILE) when body.fd >= 0 */
     off_t body_off;
     size_t body_left;
     size_t echo_left;    /* /echo body bytes still to copy from input to output */
@@ -42,6 +45,8 @@ struct http {
     bool body_taken;     /* the current request's body went to /echo */
     time_t date_sec;
     char date[32];
+    time_t lm_sec;         /* the file time last_modified holds */
+    char last_modified[64]; /* "Last-Modified: <IMF-fixdate>\r\n" */
     char in[HTTP_IN_CAP];
     char out[HTTP_OUT_CAP];
 };
@@ -68,15 +73,21 @@ static void put(struct http *h, const void *p, size_t n)
     h->out_len += n;
 }
 
-static void putf(struct http *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void putf(struct http *h, const char *fmt, ...)
+static void put_str(struct http *h, const char *str)
 {
-    size_t room = HTTP_OUT_CAP - h->out_len;
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(h->out + h->out_len, room, fmt, ap);
-    va_end(ap);
-    if (n > 0) h->out_len += (size_t)n < room ? (size_t)n : room - 1;
+    put(h, str, strlen(str));
+}
+
+/* Decimal, without printf: headers are built for every answer. */
+static void put_num(struct http *h, size_t v)
+{
+    char b[24];
+    size_t i = sizeof b;
+    do {
+        b[--i] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    put(h, b + i, sizeof b - i);
 }
 
 /* IMF-fixdate, locale-independent: "Sun, 06 Nov 1994 08:49:37 GMT". */
@@ -145,10 +156,10 @@ static void put_connection(struct http *h, const struct req *r, bool force_close
     bool keep = !force_close && r && r->method &&
                 (r->minor == 1 ? !r->conn_close : r->conn_keep && !r->conn_close);
     if (!keep) {
-        putf(h, "Connection: close\r\n");
+        put_str(h, "Connection: close\r\n");
         h->closing = true;
     } else if (r->minor == 0) {
-        putf(h, "Connection: keep-alive\r\n");
+        put_str(h, "Connection: keep-alive\r\n");
     }
 }
 
@@ -156,11 +167,22 @@ static void put_connection(struct http *h, const struct req *r, bool force_close
 static void put_head(struct http *h, const struct req *r, int status, const char *ctype,
                      size_t clen, bool force_close, const char *extra)
 {
-    putf(h, "HTTP/1.1 %d %s\r\nServer: refserver\r\nDate: %s\r\n", status, reason(status),
-         date_now(h));
-    if (ctype) putf(h, "Content-Type: %s\r\n", ctype);
-    putf(h, "Content-Length: %zu\r\n", clen);
-    if (extra) putf(h, "%s", extra);
+    put_str(h, "HTTP/1.1 ");
+    put_num(h, (size_t)status);
+    put_str(h, " ");
+    put_str(h, reason(status));
+    put_str(h, "\r\nServer: refserver\r\nDate: ");
+    put_str(h, date_now(h));
+    put_str(h, "\r\n");
+    if (ctype) {
+        put_str(h, "Content-Type: ");
+        put_str(h, ctype);
+        put_str(h, "\r\n");
+    }
+    put_str(h, "Content-Length: ");
+    put_num(h, clen);
+    put_str(h, "\r\n");
+    if (extra) put_str(h, extra);
     put_connection(h, r, force_close);
     put(h, "\r\n", 2);
 }
@@ -362,31 +384,45 @@ static int fs_status(int rc)
     }
 }
 
-/* Sends an open regular file: inline when small, else as ACT_SENDFILE. */
-static void answer_file(struct http *h, const struct req *r, int fd, const struct stat *st,
+/* Copies a small file that is not in memory right after its headers. */
+static void copy_inline(struct http *h, int fd, size_t size)
+{
+    size_t got = 0;
+    while (got < size) {
+        ssize_t n = pread(fd, h->out + h->out_len + got, size - got, (off_t)got);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    h->out_len += got;
+    if (got < size) h->closing = true; /* the file shrank: the client sees it short */
+}
+
+/* Answers with a regular file (given back to the cache here or once sent):
+ * a small one goes out with its headers (one ACT_WRITE; from memory when
+ * cached), a larger one as ACT_SENDFILE. */
+static void answer_file(struct http *h, const struct req *r, struct filecache_file *f,
                         const char *name)
 {
-    size_t size = (size_t)st->st_size;
-    char lm[64], mod[32];
-    imf_date(st->st_mtime, mod, sizeof mod);
-    snprintf(lm, sizeof lm, "Last-Modified: %s\r\n", mod);
-    put_head(h, r, 200, content_type(name), size, false, lm);
+    size_t size = (size_t)f->st.st_size;
+    if (f->st.st_mtime != h->lm_sec || !h->last_modified[0]) { /* files mostly keep their time */
+        char mod[32];
+        imf_date(f->st.st_mtime, mod, sizeof mod);
+        snprintf(h->last_modified, sizeof h->last_modified, "Last-Modified: %s\r\n", mod);
+        h->lm_sec = f->st.st_mtime;
+    }
+    put_head(h, r, 200, content_type(name), size, false, h->last_modified);
     log_req(h, r, 200, r->head ? 0 : size);
     if (r->head || size == 0) {
-        close(fd);
+        filecache_release(f);
+    } else if (f->body) {
+        put(h, f->body, size);
+        filecache_release(f);
     } else if (size <= HTTP_INLINE_MAX) {
-        size_t got = 0;
-        while (got < size) {
-            ssize_t n = pread(fd, h->out + h->out_len + got, size - got, (off_t)got);
-            if (n < 0 && errno == EINTR) continue;
-            if (n <= 0) break;
-            got += (size_t)n;
-        }
-        h->out_len += got;
-        if (got < size) h->closing = true; /* the file shrank: the client sees it short */
-        close(fd);
+        copy_inline(h, f->fd, size);
+        filecache_release(f);
     } else {
-        h->body_fd = fd;
+        h->body = *f;
         h->body_off = 0;
         h->body_left = size;
     }
@@ -438,17 +474,18 @@ static void answer_static(struct http *h, const struct req *r, const char *decod
         answer_text(h, r, 404, false, NULL);
         return;
     }
+    struct filecache *files = fsroot_cache(root);
     char path[FSROOT_PATH_MAX];
+    struct filecache_file f;
     int rc = fsroot_resolve(root, "/", decoded, 0, path, sizeof path);
-    struct stat st;
-    int fd = rc == FSROOT_OK ? fsroot_open(root, path, &st) : rc;
-    if (fd < 0) {
-        answer_text(h, r, fs_status(fd), false, NULL);
+    if (rc == FSROOT_OK) rc = filecache_open(files, path, &f);
+    if (rc != FSROOT_OK) {
+        answer_text(h, r, fs_status(rc), false, NULL);
         return;
     }
     bool slash = decoded[strlen(decoded) - 1] == '/';
-    if (S_ISDIR(st.st_mode)) {
-        close(fd);
+    if (S_ISDIR(f.st.st_mode)) {
+        filecache_release(&f);
         if (!slash) {
             answer_dir_redirect(h, r, path);
             return;
@@ -459,21 +496,21 @@ static void answer_static(struct http *h, const struct req *r, const char *decod
             return;
         }
         memcpy(path + pl - (pl == 1), "/index.html", sizeof "/index.html");
-        fd = fsroot_open(root, path, &st);
-        if (fd >= 0 && !S_ISREG(st.st_mode)) {
-            close(fd);
-            fd = FSROOT_ENOTFOUND;
+        rc = filecache_open(files, path, &f);
+        if (rc == FSROOT_OK && !S_ISREG(f.st.st_mode)) {
+            filecache_release(&f);
+            rc = FSROOT_ENOTFOUND;
         }
-        if (fd < 0) {
-            answer_text(h, r, fs_status(fd), false, NULL);
+        if (rc != FSROOT_OK) {
+            answer_text(h, r, fs_status(rc), false, NULL);
             return;
         }
     } else if (slash) {
-        close(fd);
+        filecache_release(&f);
         answer_text(h, r, 404, false, NULL);
         return;
     }
-    answer_file(h, r, fd, &st, path);
+    answer_file(h, r, &f, path);
 }
 
 static bool method_is(const struct req *r, const char *m)
@@ -596,7 +633,7 @@ static void pump(struct http *h)
 {
     for (;;) {
         if (h->in_off == h->in_len) h->in_off = h->in_len = h->scanned = 0;
-        if (h->failed || h->closing || h->body_fd >= 0 || h->echo_left) return;
+        if (h->failed || h->closing || h->body.fd >= 0 || h->echo_left) return;
         if (h->discard_left) {
             size_t n = h->in_len - h->in_off;
             if (n > h->discard_left) n = h->discard_left;
@@ -619,7 +656,7 @@ static void *http_create(const struct server_ctx *ctx, const char *peer)
     memset(h, 0, offsetof(struct http, in));
     h->ctx = ctx;
     snprintf(h->peer, sizeof h->peer, "%s", peer ? peer : "-");
-    h->body_fd = -1;
+    h->body.fd = -1;
     return h;
 }
 
@@ -654,9 +691,9 @@ static void http_next(void *state, struct action *out)
         out->kind = ACT_WRITE;
         out->buf = h->out + h->out_pos;
         out->len = h->out_len - h->out_pos;
-    } else if (h->body_fd >= 0) {
+    } else if (h->body.fd >= 0) {
         out->kind = ACT_SENDFILE;
-        out->fd = h->body_fd;
+        out->fd = h->body.fd;
         out->off = h->body_off;
         out->count = h->body_left;
     } else if (h->echo_left) {
@@ -691,7 +728,7 @@ static void http_done(void *state, const struct action *a, ssize_t result)
             h->in_off += n;
             h->echo_left -= n;
         }
-    } else if (a->kind == ACT_SENDFILE && h->body_fd >= 0) {
+    } else if (a->kind == ACT_SENDFILE && h->body.fd >= 0) {
         if (n > h->body_left) n = h->body_left;
         if (n == 0) {
             h->failed = true; /* the file ended early */
@@ -700,8 +737,7 @@ static void http_done(void *state, const struct action *a, ssize_t result)
         h->body_off += (off_t)n;
         h->body_left -= n;
         if (h->body_left == 0) {
-            close(h->body_fd);
-            h->body_fd = -1;
+            filecache_release(&h->body);
         }
     }
     pump(h);
@@ -723,7 +759,7 @@ static enum session_phase http_phase(const void *state)
 static void http_expire(void *state)
 {
     struct http *h = state;
-    bool output = h->out_pos < h->out_len || h->body_fd >= 0 || h->echo_left;
+    bool output = h->out_pos < h->out_len || h->body.fd >= 0 || h->echo_left;
     if (http_phase(h) != PHASE_HEAD || output || h->closing || h->failed) {
         h->failed = true;
         return;
@@ -736,7 +772,7 @@ static void http_destroy(void *state)
 {
     struct http *h = state;
     if (!h) return;
-    if (h->body_fd >= 0) close(h->body_fd);
+    filecache_release(&h->body);
     free(h);
 }
 

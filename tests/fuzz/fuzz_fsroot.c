@@ -11,13 +11,15 @@
  * Invariants (abort on violation):
  *   - every fd handed out is a file or directory of the root (its st_dev and
  *     st_ino among those of the non-hidden entries made below), never a
- *     hidden file, never a file outside the root; fsroot_open's fd is
- *     blocking;
+ *     hidden file, never a file outside the root, close-on-exec; openat2,
+ *     the walk and the traced walk agree (result and inode), and the walk
+ *     looks names up only in directories, never a hidden one;
  *   - decode output has no control byte, NUL or backslash; resolve output is
  *     canonical ("/" or "/a/b": no empty, ".", ".." or hidden component);
  *   - listings hold no hidden name and are sorted; an upload's temp file is
  *     hidden and gone after abort; no fd leaks. */
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,23 +153,56 @@ static void check_decoded(const char *out, size_t inlen)
     }
 }
 
-static void do_open(const char *path)
+/* The walk's visitor: every name looked up is one component, never hidden,
+ * in a directory of the root. */
+static void on_visit(void *arg, int fd, const char *name)
+{
+    (void)arg;
+    struct stat st;
+    FZ_CHECK(fstat(fd, &st) == 0, "visited a closed fd");
+    if (!name) return; /* the opened object: checked by the caller */
+    FZ_CHECK(S_ISDIR(st.st_mode), "name \"%s\" looked up in a non-directory", name);
+    FZ_CHECK(strcmp(name, ".") == 0 || (name[0] != '.' && name[0] && !strchr(name, '/')),
+             "visited name \"%s\"", name);
+}
+
+/* fsroot_open one way: the fd is checked and closed; returns the result
+ * (the inode in *ino when open). */
+static int open_one(const char *path, int how, ino_t *ino)
 {
     struct stat st, st2;
-    int fd = fsroot_open(root, path, &st);
+    int fd = how == 2 ? fsroot_open_traced(root, path, &st, on_visit, NULL)
+                      : fsroot_open(root, path, &st);
     FZ_CHECK(fd >= 0 || (fd >= FSROOT_EIO && fd <= FSROOT_EBADPATH), "bad result %d", fd);
-    if (fd >= 0) {
-        check_fd(fd, "fsroot_open", path);
-        /* whoever reads the file next expects blocking reads (directory
-         * fds from fsroot_open_parent are only used with *at() calls) */
-        int fl = fcntl(fd, F_GETFL);
-        FZ_CHECK(fl >= 0 && !(fl & O_NONBLOCK), "fsroot_open left O_NONBLOCK set");
-        FZ_CHECK(fstat(fd, &st2) == 0 && st2.st_ino == st.st_ino, "st does not match the fd");
-        FZ_CHECK(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode), "neither file nor dir");
-        close(fd);
-    }
+    if (fd < 0) return fd;
+    check_fd(fd, "fsroot_open", path);
+    int fl = fcntl(fd, F_GETFD);
+    FZ_CHECK(fl >= 0 && (fl & FD_CLOEXEC), "fsroot_open's fd is inherited by children");
+    FZ_CHECK(fstat(fd, &st2) == 0 && st2.st_ino == st.st_ino, "st does not match the fd");
+    FZ_CHECK(S_ISREG(st.st_mode) || S_ISDIR(st.st_mode), "neither file nor dir");
+    *ino = st.st_ino;
+    close(fd);
+    return FSROOT_OK;
+}
+
+/* openat2 (where the kernel has it), the walk and the traced walk must
+ * agree on every path. */
+static void do_open(const char *path)
+{
+    ino_t ino[3] = {0, 0, 0};
+    bool fast = fsroot_use_openat2(root, true);
+    int rc0 = open_one(path, 0, &ino[0]);
+    fsroot_use_openat2(root, false);
+    int rc1 = open_one(path, 1, &ino[1]);
+    int rc2 = open_one(path, 2, &ino[2]);
+    fsroot_use_openat2(root, fast);
+    FZ_CHECK(rc0 == rc1 && ino[0] == ino[1], "openat2 (%d) and the walk (%d) disagree on %s", rc0,
+             rc1, path);
+    FZ_CHECK(rc1 == rc2 && ino[1] == ino[2], "the traced walk (%d) disagrees (%d) on %s", rc2, rc1,
+             path);
+    struct stat st2;
     int rc = fsroot_stat(root, path, &st2);
-    FZ_CHECK((rc == FSROOT_OK) == (fd >= 0), "fsroot_stat disagrees with fsroot_open");
+    FZ_CHECK((rc == FSROOT_OK) == (rc0 == FSROOT_OK), "fsroot_stat disagrees with fsroot_open");
 }
 
 static void do_list(const char *path)

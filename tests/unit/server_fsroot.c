@@ -170,6 +170,26 @@ static void test_resolve(void **state)
     assert_int_equal(fsroot_resolve(root, "/", lng, 0, out, sizeof out), FSROOT_ETOOLONG);
 }
 
+/* How test_open_traversal opens: 0 openat2 (where the kernel has it), 1 the
+ * walk, 2 the traced walk. */
+static int open_how;
+
+/* The traced walk's visitor: counts calls, checks what it is told. */
+static int visits, opened_visits;
+static void on_visit(void *arg, int fd, const char *name)
+{
+    (void)arg;
+    struct stat st;
+    assert_int_equal(fstat(fd, &st), 0);
+    visits++;
+    if (!name) {
+        opened_visits++;
+        return;
+    }
+    assert_true(S_ISDIR(st.st_mode));
+    assert_true(strcmp(name, ".") == 0 || (name[0] != '.' && !strchr(name, '/')));
+}
+
 /* URL path -> decode -> resolve -> open: the HTTP path. Returns the status or
  * FSROOT_OK, and the first byte of the file in *c. */
 static int open_url(const char *url, char *c)
@@ -179,8 +199,10 @@ static int open_url(const char *url, char *c)
     if (rc == FSROOT_OK) rc = fsroot_resolve(root, "/", dec, 0, path, sizeof path);
     if (rc != FSROOT_OK) return rc;
     struct stat st;
-    int fd = fsroot_open(root, path, &st);
+    int fd = open_how == 2 ? fsroot_open_traced(root, path, &st, on_visit, NULL)
+                           : fsroot_open(root, path, &st);
     if (fd < 0) return fd;
+    assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     *c = 0;
     if (S_ISREG(st.st_mode)) assert_int_equal(read(fd, c, 1), st.st_size ? 1 : 0);
     else *c = 'd';
@@ -236,13 +258,31 @@ static void test_open_traversal(void **state)
         {"/fifo", FSROOT_ENOTFOUND, 0}, /* neither file nor dir; must not block */
         {"/a.txt/x", FSROOT_ENOTFOUND, 0},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        char c = 0;
-        int rc = open_url(cases[i].url, &c);
-        if (rc != cases[i].rc) fail_msg("%s: rc %d, want %d", cases[i].url, rc, cases[i].rc);
-        if (rc == FSROOT_OK && c != cases[i].first)
-            fail_msg("%s: read '%c', want '%c'", cases[i].url, c, cases[i].first);
+#if defined(__linux__) && !defined(SERVERMODELS_PORTABLE)
+    assert_true(fsroot_use_openat2(root, true)); /* Linux 5.6 and later */
+#else
+    assert_false(fsroot_use_openat2(root, true));
+#endif
+    for (open_how = 0; open_how < 3; open_how++) {
+        fsroot_use_openat2(root, open_how == 0);
+        visits = opened_visits = 0;
+        int opened = 0;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+            char c = 0;
+            int rc = open_url(cases[i].url, &c);
+            if (rc != cases[i].rc)
+                fail_msg("how %d: %s: rc %d, want %d", open_how, cases[i].url, rc, cases[i].rc);
+            if (rc == FSROOT_OK && c != cases[i].first)
+                fail_msg("how %d: %s: read '%c', want '%c'", open_how, cases[i].url, c,
+                         cases[i].first);
+            opened += rc == FSROOT_OK || cases[i].url[1] == 'f'; /* the FIFO opens, then 404 */
+        }
+        if (open_how == 2) {
+            assert_int_equal(opened_visits, opened); /* once per object opened */
+            assert_true(visits > 2 * opened);
+        }
     }
+    fsroot_use_openat2(root, true);
 }
 
 static void test_stat(void **state)
