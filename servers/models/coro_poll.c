@@ -24,6 +24,9 @@
 #else
 #include <poll.h>
 #endif
+#if defined(CORO_FORCE_KQUEUE) && !defined(CP_KQUEUE)
+#error "CORO_FORCE_KQUEUE (kqueue_typecheck) needs SERVERMODELS_PORTABLE and no CORO_FORCE_POLL"
+#endif
 
 enum { CP_BATCH = 256 };
 
