@@ -16,10 +16,10 @@ build:
 setup:
 	@bash ci/setup
 
-# make test: install what is missing, build, run every suite; then the same
-# suites again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
-# threaded code (thread/threadpool/reuseport models, loadgen) under
-# ThreadSanitizer.
+# make test: install what is missing, build, run every suite; the portable
+# build's suites (test-portable, below); then the same suites again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the threaded code
+# (thread/threadpool/reuseport models, loadgen) under ThreadSanitizer.
 test: setup test-fast test-portable test-sanitizers test-tsan
 
 # make format: rewrite the C files to .clang-format; make test checks it
