@@ -3,12 +3,7 @@
  *   1. spawn with a pipe on stdout, wait with a deadline (pidfd where there
  *      is one, else a polled waitpid), kill the process group;
  *   2. what a process group used, from /proc: CPU seconds, peak RSS. */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* wait4 (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* wait4: BSD, not POSIX 2008 */
 #include "child.h"
 
 #include <ctype.h>

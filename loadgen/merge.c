@@ -2,12 +2,7 @@
  *
  * Reads top to bottom: the inputs (last CSV row, the log), the checks that
  * the runs belong together, the merged row, writing it, the command line. */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* timegm (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* timegm: BSD, not POSIX 2008 */
 #include "merge.h"
 
 #include <errno.h>

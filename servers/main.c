@@ -9,12 +9,7 @@
  * refserver hash-password     (reads a password line on stdin, prints its hash)
  * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
  */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* setgroups (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* setgroups: BSD, not POSIX 2008 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

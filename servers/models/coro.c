@@ -10,12 +10,7 @@
  *             CORO_HAVE_ASM only for x86-64 and aarch64; CORO_FORCE_UCONTEXT
  *             forces the fallback, for the benchmark's comparison).
  */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* MAP_ANON, MAP_NORESERVE, mincore (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* MAP_ANON, MAP_NORESERVE, mincore: BSD, not POSIX 2008 */
 #if defined(__APPLE__) && !defined(_XOPEN_SOURCE)
 #define _XOPEN_SOURCE 600 /* ucontext on macOS */
 #endif

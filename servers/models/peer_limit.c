@@ -9,12 +9,7 @@
  * nothing piles up over time. The table has room for twice the sessions
  * --max-conn admits (a 2^16 slot default without one), so it does not fill.
  */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* MAP_ANONYMOUS: BSD, not POSIX 2008 */
 #include "model.h"
 
 #include <errno.h>

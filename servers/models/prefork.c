@@ -12,12 +12,7 @@
  * --max-per-ip with the shared table of peer_limit.c; each worker notes in
  * its shared slot what it counted, so the parent can take a dead worker's
  * client out of both counts. */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* MAP_ANONYMOUS: BSD, not POSIX 2008 */
 #include "model.h"
 
 #include <errno.h>

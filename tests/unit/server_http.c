@@ -1,11 +1,6 @@
 /* Unit tests of the HTTP session (servers/core/http.c), driven in memory the
  * way a model drives it: ACT_WRITE / ACT_SENDFILE go into a buffer. */
-#ifndef _DEFAULT_SOURCE
-#define _DEFAULT_SOURCE 1 /* timegm (BSD, not POSIX): glibc's switch */
-#endif
-#ifndef _DARWIN_C_SOURCE
-#define _DARWIN_C_SOURCE 1 /* and macOS's, beside _POSIX_C_SOURCE */
-#endif
+#include "bsd_ext.h" /* timegm: BSD, not POSIX 2008 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
