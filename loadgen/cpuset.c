@@ -236,8 +236,8 @@ int cpus_pin_self(const struct cpus *s, char *msg, size_t msglen)
 {
     char list[256];
     cpus_format(s, list, sizeof list);
-    snprintf(msg, msglen, "cannot pin loadgen to CPUs %s: pinning needs Linux (this build is portable)",
-             list);
+    snprintf(msg, msglen,
+             "cannot pin loadgen to CPUs %s: pinning needs Linux (this build is portable)", list);
     errno = ENOTSUP;
     return -1;
 }
