@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot report format format-check bench-switch regress regress-baseline
+        bench compare plot report format format-check bench-switch regress regress-baseline test-portable
 
 all: build
 
@@ -16,11 +16,11 @@ build:
 setup:
 	@bash ci/setup
 
-# make test: install what is missing, build, run every suite; then the same
-# suites again under AddressSanitizer + UndefinedBehaviorSanitizer, and the
-# threaded code (thread/threadpool/reuseport models, loadgen) under
-# ThreadSanitizer.
-test: setup test-fast test-sanitizers test-tsan
+# make test: install what is missing, build, run every suite; the portable
+# build's suites (test-portable, below); then the same suites again under
+# AddressSanitizer + UndefinedBehaviorSanitizer, and the threaded code
+# (thread/threadpool/reuseport models, loadgen) under ThreadSanitizer.
+test: setup test-fast test-portable test-sanitizers test-tsan
 
 # make format: rewrite the C files to .clang-format; make test checks it
 # first and fails with the names of the files that do not follow it.
@@ -39,6 +39,20 @@ test-sanitizers:
 	@cd $(BUILD)-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(CTEST) --output-on-failure -j $(JOBS)
+
+# make test-portable: the POSIX-only build (-DSERVERMODELS_PORTABLE=ON, see
+# docs/portable.md: the paths macOS and FreeBSD take, no epoll, io_uring,
+# sendfile, Linux socket calls, /proc or pinning) in $(BUILD)-portable, and its
+# suites on the models it builds: every unit test, the kqueue type-checks, the
+# fuzz corpus replays and the integration suites but three: loadgen bench and
+# study (they pin CPUs and read the server's CPU from /proc) and the regress
+# gate (it configures its own Linux builds).
+PORTABLE_EXCLUDE ?= integration_test_(loadgen_bench|loadgen_study|regress_gate)
+test-portable:
+	@$(CMAKE) -S . -B $(BUILD)-portable -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSERVERMODELS_PORTABLE=ON >/dev/null
+	@$(CMAKE) --build $(BUILD)-portable -j $(JOBS)
+	@cd $(BUILD)-portable && $(CTEST) --output-on-failure -j $(JOBS) -E '$(PORTABLE_EXCLUDE)'
 
 # ThreadSanitizer: unit tests, the threaded models, loadgen's threads, and the
 # coroutine model (its switches are told to TSan as fibers, coro.c).
@@ -103,7 +117,7 @@ bench-switch: build
 	@$(BUILD)/servers/bench_switch_fallback
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-portable
 
 # make fuzz: libFuzzer (clang) builds of tests/fuzz, each target run for
 # FUZZ_SECONDS on its seed corpus; new inputs go to $(BUILD)-fuzz/corpus/,

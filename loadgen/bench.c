@@ -29,6 +29,7 @@
 #include "cpuset.h"
 #include "fixtures.h"
 #include "optval.h"
+#include "platform.h"
 #include "run.h"
 #include "scenario.h"
 #include "sweep.h"
@@ -661,6 +662,9 @@ static int prepare_machine(const struct bench *b)
     } else {
         printf("bench: server and loadgen share the CPUs (no pinning)\n");
     }
+    if (!SM_LINUX)
+        printf("bench: note: this build reads no /proc (portable): the server's CPU and memory "
+               "columns are -1\n");
     unsigned most = 0;
     for (size_t si = 0; si < b->scen_files.n; si++) {
         struct sweep cp;

@@ -1,4 +1,5 @@
 /* check.c - correctness checks of the answers (see check.h). */
+#define _XOPEN_SOURCE 700 /* realpath() is XSI */
 #include "check.h"
 
 #include <errno.h>

@@ -3,6 +3,7 @@
  *   1. spawn with a pipe on stdout, wait with a deadline (pidfd where there
  *      is one, else a polled waitpid), kill the process group;
  *   2. what a process group used, from /proc: CPU seconds, peak RSS. */
+#include "bsd_ext.h" /* wait4: BSD, not POSIX 2008 */
 #include "child.h"
 
 #include <ctype.h>
@@ -15,11 +16,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#ifdef __linux__
+
+#include "platform.h"
+#if SM_LINUX
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #endif
 
 #include "cpuset.h"
@@ -44,7 +47,7 @@ static void child_exec(char *const argv[], int in, const struct child_how *how, 
 {
     int stage[2] = {0, 0}; /* what failed (0 exec, 1 pinning), errno */
     if (how->group) setpgid(0, 0);
-#ifdef __linux__
+#if SM_LINUX
     /* If loadgen dies (SIGKILL, a second ^C), the server goes too. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent) _exit(127);
@@ -107,7 +110,7 @@ int child_spawn(struct child *c, char *const argv[], const struct child_how *how
     }
     if (how->group) setpgid(pid, pid); /* both sides: no race with our first killpg */
     c->pid = pid;
-#ifdef SYS_pidfd_open
+#if SM_LINUX && defined(SYS_pidfd_open)
     c->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
     if (c->pidfd >= 0) child_set_cloexec(c->pidfd);
 #endif
@@ -304,6 +307,14 @@ static long proc_kb(pid_t pid, const char *file, const char *key)
 /* Calls fn(pid, arg) for every process of group pgid. -1 when /proc is unreadable. */
 static int for_group(pid_t pgid, void (*fn)(pid_t, const unsigned long long *, void *), void *arg)
 {
+#if !SM_LINUX
+    /* the portable build does not read Linux's /proc: the bench's CPU and
+     * memory columns are -1 (unknown) there */
+    (void)pgid;
+    (void)fn;
+    (void)arg;
+    return -1;
+#endif
     DIR *d = opendir("/proc");
     if (!d) return -1;
     struct dirent *e;

@@ -1,17 +1,21 @@
 /* cpuset.c - CPU lists, pairs and pinning (cpuset.h). */
+#include "platform.h"
+#if SM_LINUX
 #define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
+#endif
 #include "cpuset.h"
 
 #include <dirent.h>
 #include <errno.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "units.h"
+
+#if SM_LINUX
+#include <sched.h>
 
 int cpus_available(struct cpus *out)
 {
@@ -26,6 +30,19 @@ int cpus_available(struct cpus *out)
         }
     return 0;
 }
+#else
+/* Without sched_getaffinity: the online CPUs; no pinning (below). */
+int cpus_available(struct cpus *out)
+{
+    memset(out, 0, sizeof *out);
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    for (long c = 0; c < n && c < CPUS_MAX; c++) {
+        out->on[c] = 1;
+        out->n++;
+    }
+    return n > 0 ? 0 : -1;
+}
+#endif
 
 void cpus_format(const struct cpus *s, char *buf, size_t len)
 {
@@ -149,6 +166,7 @@ int cpus_parse_pair(const char *spec, struct cpu_pair *out, char *msg, size_t ms
 void cpus_default_pair(struct cpu_pair *out)
 {
     memset(out, 0, sizeof *out);
+    if (!SM_LINUX) return; /* no pinning to default to */
     struct cpus avail;
     if (cpus_available(&avail) < 0 || avail.n < 2) return;
     unsigned half = avail.n / 2, seen = 0;
@@ -160,6 +178,7 @@ void cpus_default_pair(struct cpu_pair *out)
     }
 }
 
+#if SM_LINUX
 static void to_cpu_set(const struct cpus *s, cpu_set_t *set)
 {
     CPU_ZERO(set);
@@ -204,3 +223,28 @@ unsigned cpus_count_self(void)
     int n = CPU_COUNT(&set);
     return n > 0 ? (unsigned)n : 1;
 }
+#else
+/* No portable way to pin: an explicit --cpus fails with this reason. */
+int cpus_pin_thread(const struct cpus *s)
+{
+    (void)s;
+    errno = ENOTSUP;
+    return -1;
+}
+
+int cpus_pin_self(const struct cpus *s, char *msg, size_t msglen)
+{
+    char list[256];
+    cpus_format(s, list, sizeof list);
+    snprintf(msg, msglen,
+             "cannot pin loadgen to CPUs %s: pinning needs Linux (this build is portable)", list);
+    errno = ENOTSUP;
+    return -1;
+}
+
+unsigned cpus_count_self(void)
+{
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (unsigned)n : 1;
+}
+#endif

@@ -26,6 +26,7 @@
  * of the multi's connections between requests; starved counts handles.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <netdb.h>
 #include <poll.h>
@@ -425,7 +426,12 @@ static int echo_connect(const struct lg_config *cfg, uint64_t deadline, char *wh
         snprintf(why, len, "cannot resolve %s: %s", cfg->host, gai_strerror(gai));
         return -1;
     }
-    int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    /* nonblocking by fcntl, not SOCK_NONBLOCK (Linux): one connect per run */
+    int fd = socket(ai->ai_family, SOCK_STREAM, 0);
+    if (fd >= 0) {
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+        fcntl(fd, F_SETFD, FD_CLOEXEC);
+    }
     int rc = fd < 0 ? -1 : connect(fd, ai->ai_addr, ai->ai_addrlen);
     freeaddrinfo(ai);
     if (rc < 0 && fd >= 0 && errno == EINPROGRESS) {

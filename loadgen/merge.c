@@ -2,6 +2,7 @@
  *
  * Reads top to bottom: the inputs (last CSV row, the log), the checks that
  * the runs belong together, the merged row, writing it, the command line. */
+#include "bsd_ext.h" /* timegm: BSD, not POSIX 2008 */
 #include "merge.h"
 
 #include <errno.h>

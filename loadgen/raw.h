@@ -23,6 +23,7 @@
 
 #include "httpparse.h"
 #include "loadgen.h"
+#include "platform.h"
 #include "policy.h"
 
 #define RAW_RBUF_SIZE (256 * 1024) /* one read buffer per thread */
@@ -108,7 +109,7 @@ struct rthread {
     bool closing;       /* the window closed: draining what is owed (policy.h) */
     uint64_t drain_end; /* when the drain gives up */
     struct policy_tally tally;
-#ifndef __linux__
+#if !SM_LINUX
     struct pollfd *pfd;
 #endif
 };

@@ -15,11 +15,10 @@
 #include <netinet/tcp.h>
 #include <string.h>
 #include <unistd.h>
-#ifndef __linux__
 #include <fcntl.h>
-#endif
 
 #include "check.h"
+#include "platform.h"
 #include "raw.h"
 
 #ifndef MSG_NOSIGNAL
@@ -84,7 +83,7 @@ static void conn_retire(struct rthread *t, struct rconn *c)
 
 static int open_socket(int family)
 {
-#ifdef SOCK_NONBLOCK
+#if SM_LINUX
     return socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 #else
     int fd = socket(family, SOCK_STREAM, 0);

@@ -11,7 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifdef __linux__
+
+#include "platform.h"
+#if SM_LINUX
 #include <sys/epoll.h>
 #else
 #include <poll.h>
@@ -70,7 +72,7 @@ static int ms_round_up(uint64_t ns) /* never wake early and spin */
     return (int)((ns + 999999) / 1000000);
 }
 
-#ifdef __linux__
+#if SM_LINUX
 static int loop_init(struct rthread *t)
 {
     t->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -9,6 +9,7 @@
  * refserver hash-password     (reads a password line on stdin, prints its hash)
  * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
  */
+#include "bsd_ext.h" /* setgroups: BSD, not POSIX 2008 */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>

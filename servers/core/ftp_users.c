@@ -39,6 +39,16 @@ size_t ftp_users_count(const struct ftp_users *u)
     return u ? u->n : 0;
 }
 
+/* Zeroes secrets so that the store is not optimised away: explicit_bzero
+ * where glibc and the BSDs have it, macOS has not; the call through a
+ * volatile pointer works everywhere. */
+static void *(*const volatile wipe_memset)(void *, int, size_t) = memset;
+
+static void wipe(void *p, size_t n)
+{
+    wipe_memset(p, 0, n);
+}
+
 /* crypt_rn of pass with setting (a hash or a salt) into out (FTP_HASH_MAX + 1
  * bytes, zero-padded). False when libcrypt refuses the setting. The work
  * area (32 KiB) is allocated: the stacks of some models are small. */
@@ -50,7 +60,7 @@ static bool hash_with(const char *pass, const char *setting, char *out)
     bool ok = h && h[0] != '*' && strlen(h) <= FTP_HASH_MAX;
     memset(out, 0, FTP_HASH_MAX + 1);
     if (ok) memcpy(out, h, strlen(h));
-    explicit_bzero(cd, sizeof *cd);
+    wipe(cd, sizeof *cd);
     free(cd);
     return ok;
 }
@@ -155,7 +165,7 @@ struct ftp_users *ftp_users_read(FILE *fp, const char *name, char *err, size_t e
         why = parse_user(u, line, &u->v[u->n]);
         if (!why) u->n++;
     }
-    explicit_bzero(line, sizeof line);
+    wipe(line, sizeof line);
     if (!why && ferror(fp)) why = strerror(errno);
     if (why) {
         if (lineno)
@@ -202,7 +212,7 @@ bool ftp_users_check(const struct ftp_users *u, const char *name, const char *pa
     char got[FTP_HASH_MAX + 1];
     bool ok = hash_with(fits ? pass : "", as->hash, got);
     ok = same_hash(got, as->hash) && ok && fits && e != NULL;
-    explicit_bzero(got, sizeof got);
+    wipe(got, sizeof got);
     if (ok && may_write) *may_write = e->may_write;
     return ok;
 }
@@ -247,6 +257,6 @@ int ftp_hash_password_main(FILE *in, FILE *out, FILE *err)
         fprintf(err, "refserver hash-password: crypt: %s\n", strerror(errno));
     else
         rc = fprintf(out, "%s\n", hash) < 0 || fflush(out) != 0;
-    explicit_bzero(line, sizeof line);
+    wipe(line, sizeof line);
     return rc;
 }

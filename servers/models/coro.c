@@ -10,10 +10,12 @@
  *             CORO_HAVE_ASM only for x86-64 and aarch64; CORO_FORCE_UCONTEXT
  *             forces the fallback, for the benchmark's comparison).
  */
+#include "bsd_ext.h" /* MAP_ANON, MAP_NORESERVE, mincore: BSD, not POSIX 2008 */
 #if defined(__APPLE__) && !defined(_XOPEN_SOURCE)
 #define _XOPEN_SOURCE 600 /* ucontext on macOS */
 #endif
 #include "coro.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -144,7 +146,7 @@ void coro_release_cache(void)
 
 size_t coro_stack_touched(const struct coro *c)
 {
-#if defined(__linux__)
+#if SM_LINUX
     size_t page = page_size(), pages = c->stack_size / page, touched = 0;
     unsigned char *vec = malloc(pages);
     if (!vec) return 0;

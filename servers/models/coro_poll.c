@@ -4,6 +4,7 @@
  * the scheduler's semantics (add once; "want" only for level-triggered
  * poll): those backends are private to their models' files. */
 #include "coro_poll.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -12,16 +13,19 @@
 
 #if defined(CORO_FORCE_POLL)
 #include <poll.h> /* the fallback, forced (its unit test) */
-#elif defined(__linux__)
+#elif SM_LINUX
 #define CP_EPOLL 1
 #include <sys/epoll.h>
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
-    defined(__DragonFly__)
+    defined(__DragonFly__) || defined(CORO_FORCE_KQUEUE) /* kqueue_typecheck */
 #define CP_KQUEUE 1
 #include <sys/event.h>
 #include <sys/time.h>
 #else
 #include <poll.h>
+#endif
+#if defined(CORO_FORCE_KQUEUE) && !defined(CP_KQUEUE)
+#error "CORO_FORCE_KQUEUE (kqueue_typecheck) needs SERVERMODELS_PORTABLE and no CORO_FORCE_POLL"
 #endif
 
 enum { CP_BATCH = 256 };

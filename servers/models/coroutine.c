@@ -139,9 +139,15 @@ static int coroutine_run(const struct model_ctx *m)
     return rc;
 }
 
+#if defined(CORO_FORCE_POLL) /* the portable build */
+#define CORO_SUMMARY "a coroutine per connection on one thread (poll, ucontext switch)"
+#else
+#define CORO_SUMMARY "a coroutine per connection on one thread (epoll/kqueue, asm switch)"
+#endif
+
 const struct model model_coroutine = {
     .name = "coroutine",
-    .summary = "a coroutine per connection on one thread (epoll/kqueue, asm switch)",
+    .summary = CORO_SUMMARY,
     .run = coroutine_run,
     .cap = CAP_FDS,
 };

@@ -1,6 +1,7 @@
 /* listener.c - the listening socket: opening it, accepting (and pausing
  * when out of descriptors), refusing, and waiting for a client or a stop. */
-#ifdef __linux__
+#include "platform.h"
+#if SM_LINUX
 #define _GNU_SOURCE /* accept4 */
 #endif
 #include "model.h"
@@ -101,7 +102,7 @@ int listener_accept(int lfd, char *peer, size_t peerlen, struct peer_key *key)
 {
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
-#ifdef __linux__
+#if SM_LINUX
     int fd = accept4(lfd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
 #else
     int fd = accept(lfd, (struct sockaddr *)&ss, &len);

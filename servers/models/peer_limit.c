@@ -9,6 +9,7 @@
  * nothing piles up over time. The table has room for twice the sessions
  * --max-conn admits (a 2^16 slot default without one), so it does not fill.
  */
+#include "bsd_ext.h" /* MAP_ANONYMOUS: BSD, not POSIX 2008 */
 #include "model.h"
 
 #include <errno.h>

@@ -12,6 +12,7 @@
  * --max-per-ip with the shared table of peer_limit.c; each worker notes in
  * its shared slot what it counted, so the parent can take a dead worker's
  * client out of both counts. */
+#include "bsd_ext.h" /* MAP_ANONYMOUS: BSD, not POSIX 2008 */
 #include "model.h"
 
 #include <errno.h>

@@ -1,9 +1,10 @@
 /* sendfile.c - file ranges and bytes to a socket, without SIGPIPE. */
 #include "model.h"
+#include "platform.h"
 
 #include <errno.h>
 #include <unistd.h>
-#ifdef __linux__
+#if SM_LINUX
 #include <sys/sendfile.h>
 #endif
 
@@ -18,7 +19,7 @@ ssize_t send_bytes(int sock, const void *buf, size_t len)
 
 ssize_t send_file_range(int sock, int fd, off_t off, size_t count)
 {
-#ifdef __linux__
+#if SM_LINUX
     /* the kernel copies page cache to socket; no user-space buffer */
     return sendfile(sock, fd, &off, count);
 #else

@@ -18,6 +18,7 @@
  *     canonical ("/" or "/a/b": no empty, ".", ".." or hidden component);
  *   - listings hold no hidden name and are sorted; an upload's temp file is
  *     hidden and gone after abort; no fd leaks. */
+#define _XOPEN_SOURCE 700 /* realpath() is XSI */
 #include <errno.h>
 #include <stdbool.h>
 #include <fcntl.h>

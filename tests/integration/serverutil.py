@@ -4,6 +4,7 @@ Shared by every integration test (stdlib only). The API is fixed:
 
     REFSERVER, LOADGEN, SOURCE_DIR, BUILD_DIR   paths (from ctest's environment)
     list_models() -> list[str]                  from `refserver --list-models`
+    event_model() -> str                        epoll, or poll where it is not built
     RefServer(model, proto='http', root=DIR, args=(), timeout=10)
         context manager; .host .port .proc .stderr_text() .stdout_text()
         .stop(sig=SIGTERM, timeout=10) -> returncode, .children_left(),
@@ -69,14 +70,25 @@ def class_temp_dir(cls, prefix):
     return path
 
 
-def list_models():
+def built_models():
     """The models this refserver build offers: the first word of each line."""
     out = subprocess.run([REFSERVER, "--list-models"], stdout=subprocess.PIPE,
                          stderr=subprocess.PIPE, timeout=10, check=False)
     if out.returncode != 0:
         raise RuntimeError("refserver --list-models exited %d: %s"
                            % (out.returncode, out.stderr.decode(errors="replace")))
-    models = [line.split()[0] for line in out.stdout.decode().splitlines() if line.strip()]
+    return [line.split()[0] for line in out.stdout.decode().splitlines() if line.strip()]
+
+
+def event_model():
+    """The event-driven model for tests that need one, any one: epoll where
+    it is built, poll in the portable build (docs/portable.md)."""
+    return "epoll" if "epoll" in built_models() else "poll"
+
+
+def list_models():
+    """The models under test: built_models(), narrowed by SERVERMODELS_MODELS."""
+    models = built_models()
     # SERVERMODELS_MODELS=thread,threadpool narrows a run (make test-tsan runs
     # only the threaded models under ThreadSanitizer).
     only = os.environ.get("SERVERMODELS_MODELS")

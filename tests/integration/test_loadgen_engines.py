@@ -1,7 +1,7 @@
 """One scenario, two engines: `loadgen run --engine raw` and `--engine curl`
 must mean the same thing (loadgen/policy.h).
 
-refserver (epoll model) serves the fixtures with --access-log, so the server
+refserver (epoll model; poll in the portable build) serves the fixtures with --access-log, so the server
 side counts every request by path. A weighted scenario with a fixed
 --requests count runs on both engines: the same number of requests, no
 errors, and each step's share of the requests close to its weight, on the
@@ -20,7 +20,7 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import CSV_COLUMNS, make_fixtures, read_rows  # noqa: E402
-from serverutil import LOADGEN, RefServer, class_temp_dir, wait_until  # noqa: E402
+from serverutil import LOADGEN, RefServer, class_temp_dir, event_model, wait_until  # noqa: E402
 
 ENGINES = ("raw", "curl")
 WEIGHTS = {"/index.html": 6, "/hello.txt": 3, "/1k.bin": 1}
@@ -54,7 +54,7 @@ class EnginesAgree(unittest.TestCase):
         cls.served = os.path.join(cls.tmp, "served")
         shutil.copytree(cls.fixtures, cls.served)
         cls.scenario = weighted_scenario(os.path.join(cls.tmp, "weighted.ini"))
-        cls.server = RefServer("epoll", root=cls.served, args=["--access-log"])
+        cls.server = RefServer(event_model(), root=cls.served, args=["--access-log"])
 
     @classmethod
     def tearDownClass(cls):

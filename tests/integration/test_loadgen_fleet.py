@@ -1,6 +1,6 @@
 """Integration tests of several load generators, one result (issue 11).
 
-Against one refserver (epoll model): two `loadgen run` processes started with
+Against one refserver (epoll model; poll in the portable build): two `loadgen run` processes started with
 one --start-at, each writing its CSV row and its HdrHistogram log (--hdr-log);
 the logs are decoded here by a stdlib-only reader of the V2 encoding (base64,
 zlib: the reference format, as HdrHistogram's own readers see it); `loadgen
@@ -30,7 +30,7 @@ import zlib
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns, read_rows  # noqa: E402
 from peer_nginx import NginxPeer  # noqa: E402
-from serverutil import LOADGEN, SOURCE_DIR, RefServer, free_port  # noqa: E402
+from serverutil import LOADGEN, SOURCE_DIR, RefServer, event_model, free_port  # noqa: E402
 
 HELLO = os.path.join(SCENARIOS, "http-hello.ini")
 FANOUT = os.path.join(SOURCE_DIR, "ci", "fanout")
@@ -175,7 +175,7 @@ class FleetCase(LoadgenRuns, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        cls.server = RefServer("epoll", root=cls.fixtures)
+        cls.server = RefServer(event_model(), root=cls.fixtures)
         cls.addClassCleanup(cls.server.close)
 
     def path(self, name):

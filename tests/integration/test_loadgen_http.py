@@ -2,7 +2,7 @@
 
 nginx (tests/integration/peer_nginx.py) serves the fixtures made by
 `loadgen fixtures`; every shipped http-*.ini scenario runs against it with
-both engines, then against refserver (epoll model) together with echo.ini.
+both engines, then against refserver (epoll model, poll in the portable build) together with echo.ini.
 Then loadgen must notice what goes wrong: a served file altered by one byte
 (check failures), a server that goes away (connection errors), a server
 stopped with SIGSTOP during an open-loop run (the stall shows in p99).
@@ -20,7 +20,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns, flip_bit  # noqa: E402
 from peer_nginx import NginxPeer  # noqa: E402
-from serverutil import RefServer, free_port  # noqa: E402
+from serverutil import RefServer, event_model, free_port  # noqa: E402
 
 
 def http_scenarios():
@@ -145,13 +145,13 @@ class TestFailuresAreCounted(LoadgenCase):
 
 class TestAgainstRefserver(LoadgenCase):
     def test_echo(self):
-        with RefServer("epoll", proto="echo") as s:
+        with RefServer(event_model(), proto="echo") as s:
             res = self.loadgen(os.path.join(SCENARIOS, "echo.ini"), s, "--duration", "1")
         self.assert_clean_run(*res, engine="raw")
         self.assertEqual(res[3][0]["protocol"], "echo")
 
     def test_every_http_scenario(self):
-        with RefServer("epoll", root=self.fixtures) as s:
+        with RefServer(event_model(), root=self.fixtures) as s:
             for path in http_scenarios():
                 for engine in ("raw", "curl"):
                     with self.subTest(scenario=os.path.basename(path), engine=engine):

@@ -11,7 +11,7 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import (REFSERVER, RefServer, class_temp_dir, list_models,  # noqa: E402
+from serverutil import (REFSERVER, RefServer, class_temp_dir, event_model, list_models,  # noqa: E402
                         make_docroot)
 
 
@@ -38,7 +38,7 @@ class CliTest(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
         lines = [ln for ln in r.stdout.decode().splitlines() if ln.strip()]
         names = [ln.split()[0] for ln in lines]
-        for required in ("iterative", "fork", "thread", "epoll"):
+        for required in ("iterative", "fork", "thread", event_model()):
             self.assertIn(required, names)
         self.assertEqual(len(names), len(set(names)), "a model listed twice: %s" % names)
         # list_models() narrows to SERVERMODELS_MODELS: every model it names is listed
@@ -60,7 +60,7 @@ class CliTest(unittest.TestCase):
 
     def good(self, **over):
         """A valid command line, with some options replaced (None drops one)."""
-        opts = {"--model": "epoll", "--proto": "http", "--listen": "127.0.0.1:0",
+        opts = {"--model": event_model(), "--proto": "http", "--listen": "127.0.0.1:0",
                 "--root": self.root}
         opts.update(over)
         return [a for k, v in opts.items() if v is not None for a in (k, v)]
@@ -125,14 +125,14 @@ class CliTest(unittest.TestCase):
     def test_root_without_user_warns_once(self):
         if os.geteuid() != 0:
             self.skipTest("only root is warned (CI runs this suite as root)")
-        with RefServer("epoll", root=self.root) as srv:
+        with RefServer(event_model(), root=self.root) as srv:
             self.requests(srv, 2)
             self.assertEqual(srv.stop(), 0)
         self.assertEqual(srv.stderr_text().count("running as root without --user"), 1,
                          srv.stderr_text())
 
     def test_ftp_max_per_ip_defaults_to_32(self):
-        with RefServer("epoll", proto="ftp", root=self.root) as srv:
+        with RefServer(event_model(), proto="ftp", root=self.root) as srv:
             held = []
             try:
                 for i in range(33):
@@ -152,8 +152,8 @@ class CliTest(unittest.TestCase):
                               self.assert_usage_error(*self.good(), "--workers", bad))
 
     def seconds_until_idle_close(self, timeout_arg):
-        """Starts epoll with --idle-timeout timeout_arg; how long a silent client stays open."""
-        with RefServer("epoll", root=self.root, args=["--idle-timeout", timeout_arg]) as srv:
+        """Starts event_model() with --idle-timeout timeout_arg; how long a silent client stays open."""
+        with RefServer(event_model(), root=self.root, args=["--idle-timeout", timeout_arg]) as srv:
             with socket.create_connection((srv.host, srv.port), timeout=5) as s:
                 start = time.monotonic()
                 try:
@@ -179,7 +179,7 @@ class CliTest(unittest.TestCase):
             self.assertEqual(srv.stop(), 0)
 
     def test_port_0_reports_actual_port(self):
-        with RefServer("epoll", root=self.root) as srv:
+        with RefServer(event_model(), root=self.root) as srv:
             self.assertRegex(srv.stdout_text(), r"^listening on 127\.0\.0\.1:\d+\r?\n")
             self.assertNotEqual(srv.port, 0)
             c = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
@@ -214,7 +214,7 @@ class CliTest(unittest.TestCase):
         c.close()
 
     def test_stderr_quiet_while_serving(self):
-        with RefServer("epoll", root=self.root) as srv:
+        with RefServer(event_model(), root=self.root) as srv:
             before = srv.stderr_text()
             self.requests(srv, 5)
             self.assertEqual(srv.stop(), 0)
@@ -223,7 +223,7 @@ class CliTest(unittest.TestCase):
         self.assertNotIn("hello.txt", after, "requests logged without --access-log")
 
     def test_access_log_one_line_per_request(self):
-        with RefServer("epoll", root=self.root, args=["--access-log"]) as srv:
+        with RefServer(event_model(), root=self.root, args=["--access-log"]) as srv:
             self.requests(srv, 3)
             self.assertEqual(srv.stop(), 0)
             logged = [ln for ln in srv.stderr_text().splitlines() if "/hello.txt" in ln]

@@ -27,7 +27,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
 from serverutil import (REFSERVER, classes_per_model, class_temp_dir, RefServer,  # noqa: E402
-                        list_models, make_docroot, wait_until)
+                        event_model, list_models, make_docroot, wait_until)
 
 IO_TIMEOUT = 10
 # name -> (password, access); the users file holds hashes of the passwords
@@ -687,7 +687,7 @@ class FtpLoginCli(unittest.TestCase):
 
 
 class FtpLoadgenScenarios(LoadgenRuns, unittest.TestCase):
-    """The shipped FTP scenarios, run by loadgen against refserver (epoll).
+    """The shipped FTP scenarios, run by loadgen against refserver (epoll; poll in the portable build).
     ftp-put uploads, which anonymous may not: it runs as the users file's
     rw user (a copy of the scenario with user and password set)."""
     TMP_PREFIX = "ftp-lg-"
@@ -695,7 +695,7 @@ class FtpLoadgenScenarios(LoadgenRuns, unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         super().setUpClass()
-        model = "epoll" if "epoll" in list_models() else list_models()[0]
+        model = event_model() if event_model() in list_models() else list_models()[0]
         users = os.path.join(cls.tmp, "users")
         write_users_file(users)
         cls.srv = RefServer(model, proto="ftp", root=cls.fixtures, args=["--users", users])

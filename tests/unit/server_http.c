@@ -1,5 +1,6 @@
 /* Unit tests of the HTTP session (servers/core/http.c), driven in memory the
  * way a model drives it: ACT_WRITE / ACT_SENDFILE go into a buffer. */
+#include "bsd_ext.h" /* timegm: BSD, not POSIX 2008 */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
