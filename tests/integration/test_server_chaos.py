@@ -170,6 +170,12 @@ class ChaosModelTests:
         self.assertTrue(wait_until(lambda: not zombies(), 5, 0.02),
                         "%s: unreaped children %r" % (self.MODEL, zombies()))
 
+    def assert_clean_exit(self, *servers):
+        """SIGTERM ends each cleanly (under ASan: no leak, no error report)."""
+        for srv in servers:
+            self.assertEqual(srv.stop(), 0, "%s %s: exit status; stderr tail:\n%s"
+                             % (self.MODEL, srv.proto, srv.stderr_text()[-3000:]))
+
     def assert_ftp_root_clean(self, before):
         """No temp file left and no file changed (an aborted upload's target
         included): the tree equals its start, dotfiles included."""
@@ -292,6 +298,7 @@ class ChaosModelTests:
         self.assert_serving(http, self.http_serves)
         self.assert_serving(ftp, self.ftp_lists)
         self.assert_reaped(http, ftp)
+        self.assert_clean_exit(http, ftp)
 
     def test_churn(self):
         http = self.server("http", self.root, "--max-per-ip", "100000")
@@ -313,6 +320,7 @@ class ChaosModelTests:
         self.assert_back_to_start("after churn", http, start)
         self.assert_serving(http, self.http_serves)
         self.assert_reaped(http)
+        self.assert_clean_exit(http)
 
 
 def read_some(sock, n):
