@@ -16,7 +16,6 @@ import os
 import random
 import re
 import socket
-import struct
 import subprocess
 import sys
 import time
@@ -25,7 +24,7 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serverutil import (LOADGEN, SOURCE_DIR, RefServer, class_temp_dir,  # noqa: E402
                         classes_per_model, descendant_pids, make_docroot, wait_until)
-from test_server_ftp import RawFtp, hash_password  # noqa: E402
+from test_server_ftp import RawFtp, hash_password, reset_close  # noqa: E402
 from test_server_http import get_req, raw_request  # noqa: E402
 
 HUGE_SIZE = 16 << 20
@@ -39,15 +38,6 @@ SETTLE = 8  # s: the longest server timeout (1 s) plus slack under ASan
 CHURN_TOTAL, CHURN_BURST = 20000, 200
 SEED = int(os.environ.get("CHAOS_SEED") or random.SystemRandom().randrange(1 << 32))
 print("chaos seed: %d (CHAOS_SEED=%d replays it)" % (SEED, SEED), file=sys.stderr, flush=True)
-
-
-def reset_close(sock):
-    """Close with an RST (SO_LINGER 0), the way a crashed client ends."""
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    except OSError:
-        pass
-    sock.close()
 
 
 def server_footprint(pid):
@@ -134,10 +124,8 @@ class ChaosModelTests:
             f.close()
 
     def epsv(self, f, srv):
-        r = f.cmd("EPSV")
-        m = re.search(r"\(\|\|\|(\d+)\|\)", r)
-        assert m, r
-        return socket.create_connection((srv.host, int(m.group(1))), timeout=10)
+        """EPSV, then the data connection."""
+        return socket.create_connection((srv.host, epsv_port(f)), timeout=10)
 
     def settled_footprint(self, srv):
         """The footprint once it stopped changing (the warm-up's sessions
@@ -255,8 +243,7 @@ class ChaosModelTests:
         """Abandoned between EPSV and the data connection: before RETR, after
         RETR (the server waits for the connection), or once connected."""
         f = self.ftp_login(srv)
-        r = f.cmd("EPSV")
-        port = int(re.search(r"\(\|\|\|(\d+)\|\)", r).group(1))
+        port = epsv_port(f)
         socks = [f.sock]
         where = self.rng.choice(("before-retr", "after-retr", "connected"))
         if where != "before-retr":
@@ -315,12 +302,23 @@ class ChaosModelTests:
             # mostly RSTs: 20,000 FINs per model would leave the loopback
             # full of TIME_WAIT sockets for everyone else
             for i, s in enumerate(burst):
-                (s.close if i % 10 == 0 else lambda s=s: reset_close(s))()
+                if i % 10 == 0:
+                    s.close()
+                else:
+                    reset_close(s)
             opened += len(burst)
         self.assert_back_to_start("after churn", http, start)
         self.assert_serving(http, self.http_serves)
         self.assert_reaped(http)
         self.assert_clean_exit(http)
+
+
+def epsv_port(f):
+    """EPSV on RawFtp f: the port of its 229 reply."""
+    r = f.cmd("EPSV")
+    m = re.search(r"\(\|\|\|(\d+)\|\)", r)
+    assert m, r
+    return int(m.group(1))
 
 
 def read_some(sock, n):
