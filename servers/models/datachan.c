@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -61,27 +62,62 @@ static int port_of(const struct sockaddr_storage *ss)
                                      : ntohs(((const struct sockaddr_in *)ss)->sin_port);
 }
 
+/* A listening socket on ss's address and port (0: the kernel picks); -1
+ * with errno. SO_REUSEADDR lets it share a port with TIME_WAIT leftovers of
+ * earlier transfers; it also lets two sessions bind the same port at once,
+ * and then the second listen() fails with EADDRINUSE. */
+static int listen_on(struct sockaddr_storage *ss, socklen_t len, unsigned port)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM, 0);
+    if (fd < 0) return -1;
+    int one = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    set_port(ss, port);
+    if (bind(fd, (struct sockaddr *)ss, len) == 0 && listen(fd, 1) == 0) return fd;
+    int saved = errno;
+    close(fd);
+    errno = saved;
+    return -1;
+}
+
+/* The range random data ports come from: the kernel's ephemeral range, or
+ * REFSERVER_TEST_DATA_PORTS=LOW-HIGH (tests: a tiny range makes sessions
+ * collide on ports, as a loopback full of TIME_WAIT sockets does). */
+static void data_port_range(unsigned *low, unsigned *high)
+{
+    *low = 32768;
+    *high = 60999;
+    const char *env = getenv("REFSERVER_TEST_DATA_PORTS");
+    unsigned lo, hi;
+    if (env && sscanf(env, "%u-%u", &lo, &hi) == 2 && lo > 0 && lo <= hi && hi <= 65535) {
+        *low = lo;
+        *high = hi;
+    }
+}
+
 /* Every transfer binds a fresh data port, so loopback fills with TIME_WAIT
  * sockets, and the kernel's own search for a free port (bind to port 0)
  * walks past all of them: EPSV took 6-8 ms here with 20k in TIME_WAIT. As
- * vsftpd does, try a few random ports first (one lookup each; SO_REUSEADDR
- * lets a listener share a port with TIME_WAIT leftovers), then port 0. */
-static int bind_data_port(int fd, struct sockaddr_storage *ss, socklen_t len)
+ * vsftpd does, try a few random ports first (one lookup each), then port 0.
+ * A port taken between bind and listen (EADDRINUSE from either) is one more
+ * try, not a failed EPSV: that race answered 425 to loadgen's checked
+ * RETRs under TIME_WAIT pressure (issue 8, item 10). */
+static int listen_on_data_port(struct sockaddr_storage *ss, socklen_t len, int salt)
 {
-    enum { LOW = 32768, HIGH = 60999, TRIES = 8 };
+    enum { TRIES = 8 };
+    unsigned low, high;
+    data_port_range(&low, &high);
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    uint32_t x = (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16) ^ (uint32_t)fd;
-    for (int i = 0; i < TRIES; i++) {
+    uint32_t x = (uint32_t)ts.tv_nsec ^ ((uint32_t)getpid() << 16) ^ (uint32_t)salt;
+    for (int i = 0; i < 2 * TRIES; i++) {
         x ^= x << 13; /* xorshift32: spread, not secrecy */
         x ^= x >> 17;
         x ^= x << 5;
-        set_port(ss, LOW + x % (HIGH - LOW + 1));
-        if (bind(fd, (struct sockaddr *)ss, len) == 0) return 0;
-        if (errno != EADDRINUSE && errno != EACCES) return -1;
+        int fd = listen_on(ss, len, i < TRIES ? low + x % (high - low + 1) : 0);
+        if (fd >= 0 || (errno != EADDRINUSE && errno != EACCES)) return fd;
     }
-    set_port(ss, 0);
-    return bind(fd, (struct sockaddr *)ss, len);
+    return -1;
 }
 
 /* A listener on the control connection's local address; its IP as text goes
@@ -95,15 +131,12 @@ static int data_listen(int control_fd, char *ip_out, size_t ip_len, int *port)
         errno = EAFNOSUPPORT;
         return -1;
     }
-    int fd = socket(ss.ss_family, SOCK_STREAM, 0);
-    if (fd < 0) return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
     const void *addr = ss.ss_family == AF_INET
                            ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
                            : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
-    if (bind_data_port(fd, &ss, len) < 0 || listen(fd, 1) < 0 || set_nonblock_cloexec(fd) < 0 ||
-        getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
+    int fd = listen_on_data_port(&ss, len, control_fd);
+    if (fd < 0) return -1;
+    if (set_nonblock_cloexec(fd) < 0 || getsockname(fd, (struct sockaddr *)&ss, &len) < 0 ||
         !inet_ntop(ss.ss_family, addr, ip_out, (socklen_t)ip_len)) {
         int saved = errno;
         close(fd);
