@@ -1,4 +1,7 @@
 /* fsroot.c - the document root (see fsroot.h for the rules). */
+#ifndef _XOPEN_SOURCE
+#define _XOPEN_SOURCE 700 /* realpath() is XSI: the portable build asks for POSIX only */
+#endif
 #include "fsroot.h"
 
 #include <dirent.h>

@@ -21,7 +21,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns, flip_bit  # noqa: E402
-from serverutil import RefServer, class_temp_dir, classes_per_model, list_models  # noqa: E402
+from serverutil import (RefServer, class_temp_dir, classes_per_model, event_model,  # noqa: E402
+                        list_models)
 
 IO_TIMEOUT = 10
 BIG = 100 * 1024  # above the 16 KiB kept in memory: an fd kept open, sendfile
@@ -220,8 +221,8 @@ class FileCacheLoadgen(LoadgenRuns, unittest.TestCase):
         self.assertIn("wrong_body", out)
         self.assertEqual(int(row["errors"]), 0, out)
 
-    def test_flip_mid_run_epoll(self):
-        self.flip_mid_run("epoll")
+    def test_flip_mid_run_event_model(self):
+        self.flip_mid_run(event_model())  # epoll, or poll where epoll is not built
 
     def test_flip_mid_run_threadpool(self):
         self.flip_mid_run("threadpool")
