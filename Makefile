@@ -20,7 +20,7 @@ setup:
 # build's suites (test-portable, below); then the same suites again under
 # AddressSanitizer + UndefinedBehaviorSanitizer, and the threaded code
 # (thread/threadpool/reuseport models, loadgen) under ThreadSanitizer.
-test: setup test-fast test-portable test-sanitizers test-tsan
+test: setup format-check test-fast test-portable test-sanitizers test-tsan
 
 # make format: rewrite the C files to .clang-format; make test checks it
 # first and fails with the names of the files that do not follow it.

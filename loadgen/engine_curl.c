@@ -41,8 +41,8 @@
 #include "curl_step.h"
 #include "policy.h"
 
-#define RAMP_NS 1000000ULL        /* FTP: one new control connection per ms */
-#define POLL_MAX_MS 50           /* how late a stop request may be seen */
+#define RAMP_NS 1000000ULL /* FTP: one new control connection per ms */
+#define POLL_MAX_MS 50     /* how late a stop request may be seen */
 /* libcurl 7.88 leaves an FTP transfer, at some step, with no socket in
  * curl_multi_poll's set and no timer, so each transfer slept the whole poll
  * timeout: one connection made 22 RETR/s at p50 50 ms (5 ms cap: 183/s at
@@ -59,7 +59,7 @@ struct handle {
     uint64_t t_phase; /* when its transfer (phase) was added to the multi */
     uint64_t bytes;   /* received by the request in flight (all phases) */
     uint64_t seq;     /* requests started: STOR names */
-    size_t cursor; /* next step (replay in order) */
+    size_t cursor;    /* next step (replay in order) */
     struct policy_conn pc;
 };
 
@@ -77,7 +77,7 @@ struct worker {
     const unsigned char *payload;
     pthread_t tid;
     int rc;
-    bool added; /* a transfer was added since the last curl_multi_perform */
+    bool added;         /* a transfer was added since the last curl_multi_perform */
     bool closing;       /* the window closed: draining what is owed (policy.h) */
     uint64_t drain_end; /* when the drain gives up */
     char err[512];
@@ -87,8 +87,7 @@ struct worker {
 
 static void worker_fail(struct worker *w, const char *what, const char *detail)
 {
-    if (w->rc == 0)
-        snprintf(w->err, sizeof w->err, "curl engine: %s: %s", what, detail);
+    if (w->rc == 0) snprintf(w->err, sizeof w->err, "curl engine: %s: %s", what, detail);
     w->rc = -1;
 }
 
@@ -176,8 +175,7 @@ static void drain(struct worker *w)
     CURLMsg *m;
     int left;
     while ((m = curl_multi_info_read(w->multi, &left))) {
-        if (m->msg != CURLMSG_DONE)
-            continue;
+        if (m->msg != CURLMSG_DONE) continue;
         CURLcode res = m->data.result; /* m dies with curl_multi_remove_handle */
         void *priv = NULL;
         curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, &priv);
@@ -283,8 +281,7 @@ static void worker_free(struct worker *w)
     for (unsigned i = 0; w->h && i < w->nh; i++)
         cs_free(&w->h[i].x);
     free(w->h);
-    if (w->multi)
-        curl_multi_cleanup(w->multi);
+    if (w->multi) curl_multi_cleanup(w->multi);
     policy_tally_free(&w->tally);
 }
 
@@ -310,14 +307,12 @@ static int worker_init(struct worker *w, struct lg_run *run, unsigned idx, unsig
     uint64_t ramp = cfg->sc->proto == LG_PROTO_FTP ? RAMP_NS : 0;
     for (unsigned i = 0; i < w->nh; i++) {
         struct handle *h = &w->h[i];
-        if (cs_init(&h->x, cfg, payload) < 0)
-            return -1;
+        if (cs_init(&h->x, cfg, payload) < 0) return -1;
         h->gidx = idx + i * nthreads;
         h->next_ns = run->t_start + h->gidx * ramp;
         if (w->interval_ns) { /* spread the first slots over one period */
             uint64_t slot = policy_first_slot(run, h->gidx);
-            if (slot > h->next_ns)
-                h->next_ns = slot;
+            if (slot > h->next_ns) h->next_ns = slot;
         }
     }
     return 0;
@@ -354,17 +349,14 @@ int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t 
         return -1;
     }
     struct policy_steps steps;
-    if (policy_steps_init(&steps, sc, err, errlen) < 0)
-        return -1;
+    if (policy_steps_init(&steps, sc, err, errlen) < 0) return -1;
     unsigned conns = cfg->connections ? cfg->connections : 1;
     unsigned nthreads = cfg->threads ? cfg->threads : 1;
-    if (nthreads > conns)
-        nthreads = conns;
+    if (nthreads > conns) nthreads = conns;
     unsigned char *payload = make_payload(sc, err, errlen);
     struct worker *w = calloc(nthreads, sizeof *w);
     if (!payload || !w) {
-        if (payload && !w)
-            snprintf(err, errlen, "out of memory");
+        if (payload && !w) snprintf(err, errlen, "out of memory");
         free(payload);
         free(w);
         policy_steps_free(&steps);
@@ -445,8 +437,7 @@ static int echo_connect(const struct lg_config *cfg, uint64_t deadline, char *wh
     }
     if (rc < 0) {
         snprintf(why, len, "connect to %s:%s: %s", cfg->host, cfg->port, strerror(errno));
-        if (fd >= 0)
-            close(fd);
+        if (fd >= 0) close(fd);
         return -1;
     }
     return fd;
@@ -463,8 +454,7 @@ static int verify_echo(const struct lg_config *cfg, const struct lg_step *st,
     size_t n = (size_t)st->body_size, sent = 0, got = 0;
     char *back = malloc(n + 1);
     int fd = back ? echo_connect(cfg, deadline, why, len) : -1;
-    if (!back)
-        snprintf(why, len, "out of memory");
+    if (!back) snprintf(why, len, "out of memory");
     int rc = fd < 0 ? -1 : 1;
     while (rc == 1) {
         struct pollfd p = {.fd = fd, .events = POLLIN | (sent <= n ? POLLOUT : 0)};
@@ -489,8 +479,7 @@ static int verify_echo(const struct lg_config *cfg, const struct lg_step *st,
                 rc = -1;
             }
             got += k > 0 ? (size_t)k : 0;
-            if (rc == 1 && (memchr(back, '\n', got) || got == n + 1))
-                rc = 0;
+            if (rc == 1 && (memchr(back, '\n', got) || got == n + 1)) rc = 0;
         }
     }
     if (rc == 0) {
@@ -505,8 +494,7 @@ static int verify_echo(const struct lg_config *cfg, const struct lg_step *st,
             rc = -1;
         }
     }
-    if (fd >= 0)
-        close(fd);
+    if (fd >= 0) close(fd);
     free(back);
     return rc;
 }
@@ -526,8 +514,7 @@ static int verify_curl(const struct lg_config *cfg, const struct lg_step *st, si
     int rc = cs_start(&x, st, tag);
     while (rc == 0) {
         cs_finish(&x, curl_easy_perform(x.easy), &r);
-        if (!r.again)
-            break;
+        if (!r.again) break;
         rc = cs_next_phase(&x);
     }
     if (rc < 0)
@@ -546,8 +533,7 @@ int verify_run(const struct lg_config *cfg, char *err, size_t errlen)
         return -1;
     }
     unsigned char *payload = make_payload(sc, err, errlen);
-    if (!payload)
-        return -1;
+    if (!payload) return -1;
     int rc = 0;
     char why[400];
     for (size_t i = 0; i < sc->nsteps && rc == 0; i++) {
@@ -555,8 +541,7 @@ int verify_run(const struct lg_config *cfg, char *err, size_t errlen)
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
             seen = same_step(&sc->steps[j], st);
-        if (seen)
-            continue;
+        if (seen) continue;
         why[0] = '\0';
         if (sc->proto == LG_PROTO_ECHO)
             rc = verify_echo(cfg, st, payload, why, sizeof why);
@@ -566,8 +551,8 @@ int verify_run(const struct lg_config *cfg, char *err, size_t errlen)
             snprintf(err, errlen, "verify: step %s (%s %" PRIu64 " bytes): %s", st->name,
                      st->method, st->body_size, why);
         else if (rc < 0)
-            snprintf(err, errlen, "verify: step %s (%s %s): %s", st->name, st->method,
-                     st->path, why);
+            snprintf(err, errlen, "verify: step %s (%s %s): %s", st->name, st->method, st->path,
+                     why);
     }
     free(payload);
     return rc;

@@ -44,18 +44,18 @@ enum lg_expect {
 
 struct lg_step {
     char name[LG_NAME_MAX];
-    char method[16];          /* HTTP: GET HEAD POST ...; FTP: RETR STOR LIST NLST; echo: LINE */
-    char path[LG_PATH_MAX];   /* HTTP request target, FTP path; unused for echo */
-    uint64_t body_size;       /* bytes sent: POST body, STOR upload, echo line */
-    unsigned weight;          /* > 0 in a weighted scenario */
-    int expect_status;        /* HTTP status / FTP final reply; 0 = any 2xx */
+    char method[16];        /* HTTP: GET HEAD POST ...; FTP: RETR STOR LIST NLST; echo: LINE */
+    char path[LG_PATH_MAX]; /* HTTP request target, FTP path; unused for echo */
+    uint64_t body_size;     /* bytes sent: POST body, STOR upload, echo line */
+    unsigned weight;        /* > 0 in a weighted scenario */
+    int expect_status;      /* HTTP status / FTP final reply; 0 = any 2xx */
     enum lg_expect expect;
-    char expect_body[LG_PATH_MAX]; /* LG_EXPECT_FILE: fixture path, relative to --fixtures */
-    char expect_names[LG_PATH_MAX];/* LG_EXPECT_LISTING: comma-separated names */
+    char expect_body[LG_PATH_MAX];  /* LG_EXPECT_FILE: fixture path, relative to --fixtures */
+    char expect_names[LG_PATH_MAX]; /* LG_EXPECT_LISTING: comma-separated names */
     /* Resolved by check_prepare() before the run (or given in the scenario): */
-    int64_t expect_length;    /* body bytes; -1 = not checked */
-    uint64_t expect_hash;     /* XXH64(body, seed 0), valid when expect_length >= 0 */
-    int line;                 /* scenario file line of the [step] header, for messages */
+    int64_t expect_length; /* body bytes; -1 = not checked */
+    uint64_t expect_hash;  /* XXH64(body, seed 0), valid when expect_length >= 0 */
+    int line;              /* scenario file line of the [step] header, for messages */
     /* HTTP only (reqheader.h): the Host header ("" = the target's HOST:PORT)
      * and extra request headers, nheaders "Name: value" strings back to
      * back, each ending in a NUL, headers_len bytes in all. */
@@ -77,9 +77,9 @@ struct lg_scenario {
     bool keepalive;       /* default true */
     double timeout_s;     /* per request; 0 = not set */
     double warmup_s;
-    bool weighted;        /* steps picked by weight instead of replayed in order */
-    char user[64];        /* FTP login; default "anonymous" */
-    char password[64];    /* FTP password; default "anonymous@" */
+    bool weighted;     /* steps picked by weight instead of replayed in order */
+    char user[64];     /* FTP login; default "anonymous" */
+    char password[64]; /* FTP password; default "anonymous@" */
     struct lg_step *steps;
     size_t nsteps;
 };
@@ -110,10 +110,10 @@ struct lg_config {
 /* Error classes. CSV: timeouts = TIMEOUT; check_failures = BAD_STATUS +
  * WRONG_LENGTH + WRONG_BODY + BAD_LISTING; errors = everything else. */
 enum lg_error {
-    LG_ERR_CONNECT,       /* connection refused / unreachable */
-    LG_ERR_ADDRNOTAVAIL,  /* out of ephemeral ports (TIME_WAIT) */
-    LG_ERR_RESET,         /* reset or closed mid-answer */
-    LG_ERR_PROTOCOL,      /* unparseable answer */
+    LG_ERR_CONNECT,      /* connection refused / unreachable */
+    LG_ERR_ADDRNOTAVAIL, /* out of ephemeral ports (TIME_WAIT) */
+    LG_ERR_RESET,        /* reset or closed mid-answer */
+    LG_ERR_PROTOCOL,     /* unparseable answer */
     LG_ERR_TIMEOUT,
     LG_ERR_BAD_STATUS,
     LG_ERR_WRONG_LENGTH,
@@ -129,7 +129,7 @@ struct lg_stats {
     uint64_t requests; /* answers received in the measured window, checked or not */
     uint64_t bytes;    /* bytes received (headers + bodies) in the measured window */
     uint64_t err[LG_ERR__COUNT];
-    struct hist *lat;  /* microseconds, from the intended start (open loop) */
+    struct hist *lat; /* microseconds, from the intended start (open loop) */
     /* Filled by the engines (DESIGN.md section 5); the run treats them like
      * timeouts. A request sent, or due in open loop, with no answer when
      * the window closed: */
@@ -157,10 +157,10 @@ struct lg_live {
 /* Shared control of one timed run. All times are CLOCK_MONOTONIC ns. */
 struct lg_run {
     const struct lg_config *cfg;
-    uint64_t t_start;   /* load starts */
-    uint64_t t_measure; /* t_start + warmup: answers before it are not counted */
-    uint64_t t_end;     /* t_measure + duration; 0 with --requests */
-    atomic_bool stop;   /* set on SIGINT/SIGTERM or when the run is over */
+    uint64_t t_start;        /* load starts */
+    uint64_t t_measure;      /* t_start + warmup: answers before it are not counted */
+    uint64_t t_end;          /* t_measure + duration; 0 with --requests */
+    atomic_bool stop;        /* set on SIGINT/SIGTERM or when the run is over */
     _Atomic uint64_t issued; /* --requests: tickets taken (fetch_add; stop at cfg->requests) */
     struct lg_live *live;    /* [cfg->threads] */
 };

@@ -370,7 +370,8 @@ static unsigned default_max_conn(const struct model *model, const char *proto, c
         snprintf(why, whylen, "default");
         return PER_TASK;
     case CAP_FDS:
-        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY) rl.rlim_cur = 1 << 20;
+        if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+            rl.rlim_cur = 1 << 20;
         if (rl.rlim_cur > 1000000) rl.rlim_cur = 1000000;
         /* descriptors per client: its socket, and the file it is sent (HTTP);
          * for FTP also the data connection */

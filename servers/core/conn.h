@@ -37,10 +37,10 @@ struct ftp_users;
 
 /* What every session of a server shares (read-only once serving starts). */
 struct server_ctx {
-    const struct fsroot *root; /* the document root (fsroot.h) */
-    bool access_log;           /* one stderr line per request */
-    bool one_request;          /* answer one request per connection, then close
-                                  (the iterative model, so others get a turn) */
+    const struct fsroot *root;     /* the document root (fsroot.h) */
+    bool access_log;               /* one stderr line per request */
+    bool one_request;              /* answer one request per connection, then close
+                                      (the iterative model, so others get a turn) */
     const struct ftp_users *users; /* FTP logins besides anonymous (--users FILE);
                                       NULL: anonymous only */
     mode_t umask;                  /* --umask: what FTP takes off 0666 for a new file and off
@@ -110,10 +110,10 @@ struct action {
     enum action_kind kind;
     const void *buf; /* ACT_WRITE, ACT_TRANSFER_OUT with fd < 0: bytes to send */
     size_t len;
-    int fd;          /* ACT_SENDFILE / TRANSFER_*: the file (-1: none) */
-    off_t off;       /* ... its offset (SENDFILE, TRANSFER_OUT) */
-    size_t count;    /* ... bytes to move */
-    char *ip_out;    /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
+    int fd;       /* ACT_SENDFILE / TRANSFER_*: the file (-1: none) */
+    off_t off;    /* ... its offset (SENDFILE, TRANSFER_OUT) */
+    size_t count; /* ... bytes to move */
+    char *ip_out; /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
     size_t ip_out_len;
     unsigned delay_ms; /* ACT_DELAY */
 };

@@ -45,8 +45,8 @@
 
 struct fsroot {
     int fd;
-    size_t len;  /* strlen(path) */
-    char *path;  /* realpath of the root */
+    size_t len;   /* strlen(path) */
+    char *path;   /* realpath of the root */
     bool openat2; /* resolve with openat2 (probed at fsroot_new) */
     struct filecache *cache;
 };
@@ -179,7 +179,8 @@ int fsroot_decode(const char *in, size_t len, char *out, size_t cap)
 static int join(char *out, size_t cap, size_t *len, const char *p, int flags)
 {
     while (*p) {
-        while (*p == '/') p++;
+        while (*p == '/')
+            p++;
         if (!*p) break;
         const char *e = strchr(p, '/');
         size_t n = e ? (size_t)(e - p) : strlen(p);
@@ -188,7 +189,8 @@ static int join(char *out, size_t cap, size_t *len, const char *p, int flags)
             /* "." is the same directory */
         } else if (n == 2 && p[0] == '.' && p[1] == '.') {
             if (!(flags & FSROOT_ALLOW_DOTDOT) || *len == 0) return FSROOT_EFORBIDDEN;
-            while (*len > 0 && out[*len - 1] != '/') (*len)--;
+            while (*len > 0 && out[*len - 1] != '/')
+                (*len)--;
             if (*len > 0) (*len)--; /* the slash itself */
         } else if (p[0] == '.') {
             return FSROOT_ENOTFOUND; /* hidden */
@@ -389,8 +391,7 @@ static int by_name(const void *a, const void *b)
     return strcmp(((const struct fsroot_entry *)a)->name, ((const struct fsroot_entry *)b)->name);
 }
 
-int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry **out,
-                size_t *n)
+int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry **out, size_t *n)
 {
     *out = NULL;
     *n = 0;
@@ -459,8 +460,8 @@ int fsroot_upload_begin(const struct fsroot *root, const char *path, mode_t new_
      * from time, pid and the stack address; O_EXCL settles collisions. */
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    unsigned long seed = (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^
-                         (unsigned long)(uintptr_t)u;
+    unsigned long seed =
+        (unsigned long)ts.tv_nsec ^ ((unsigned long)getpid() << 16) ^ (unsigned long)(uintptr_t)u;
     for (int tries = 0; tries < 100; tries++) {
         seed = seed * 6364136223846793005UL + 1442695040888963407UL;
         snprintf(u->tmp, sizeof u->tmp, ".upload-%08lx", (seed >> 16) & 0xffffffffUL);
@@ -494,7 +495,8 @@ int fsroot_upload_commit(struct fsroot_upload *u)
 {
     int rc = upload_settle(u);
     if (close(u->fd) != 0 && rc == FSROOT_OK) rc = FSROOT_EIO;
-    if (rc == FSROOT_OK && renameat(u->dirfd, u->tmp, u->dirfd, u->leaf) != 0) rc = map_errno(errno);
+    if (rc == FSROOT_OK && renameat(u->dirfd, u->tmp, u->dirfd, u->leaf) != 0)
+        rc = map_errno(errno);
     if (rc != FSROOT_OK) unlinkat(u->dirfd, u->tmp, 0);
     close(u->dirfd);
     u->fd = u->dirfd = -1;

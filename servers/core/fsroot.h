@@ -103,8 +103,7 @@ struct fsroot_entry {
 
 /* Lists a directory without hidden entries, sorted by name (bytewise).
  * *out is malloc'ed (free() it; NULL when *n == 0). */
-int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry **out,
-                size_t *n);
+int fsroot_list(const struct fsroot *root, const char *path, struct fsroot_entry **out, size_t *n);
 
 /* Opens the directory that contains the canonical path (following symlinks
  * inside the root) and copies the last name into leaf. Returns the directory

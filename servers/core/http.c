@@ -45,7 +45,7 @@ struct http {
     bool body_taken;     /* the current request's body went to /echo */
     time_t date_sec;
     char date[32];
-    time_t lm_sec;         /* the file time last_modified holds */
+    time_t lm_sec;          /* the file time last_modified holds */
     char last_modified[64]; /* "Last-Modified: <IMF-fixdate>\r\n" */
     char in[HTTP_IN_CAP];
     char out[HTTP_OUT_CAP];
@@ -118,21 +118,34 @@ static const char *date_now(struct http *h)
 static const char *reason(int status)
 {
     switch (status) {
-    case 200: return "OK";
-    case 301: return "Moved Permanently";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
+    case 200:
+        return "OK";
+    case 301:
+        return "Moved Permanently";
+    case 400:
+        return "Bad Request";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
     case 408:
         return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 505: return "HTTP Version Not Supported";
-    default: return "Unknown";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        return "Unknown";
     }
 }
 
@@ -141,8 +154,8 @@ static void log_req(struct http *h, const struct req *r, int status, size_t byte
     if (!h->ctx || !h->ctx->access_log) return;
     int ml = r && r->method ? (int)r->mlen : 1;
     int tl = r && r->target ? (int)(r->tlen > 256 ? 256 : r->tlen) : 1;
-    fprintf(stderr, "%s \"%.*s %.*s\" %d %zu\n", h->peer, ml, r && r->method ? r->method : "-",
-            tl, r && r->target ? r->target : "-", status, bytes);
+    fprintf(stderr, "%s \"%.*s %.*s\" %d %zu\n", h->peer, ml, r && r->method ? r->method : "-", tl,
+            r && r->target ? r->target : "-", status, bytes);
 }
 
 /* Decides keep-alive for r and writes the Connection header if needed. */
@@ -223,13 +236,15 @@ static bool token_eq(const char *p, size_t n, const char *lit)
 static int parse_request_line(const char *p, size_t n, struct req *r)
 {
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && is_tchar((unsigned char)p[i]))
+        i++;
     if (i == 0 || i >= n || p[i] != ' ') return 400;
     r->method = p;
     r->mlen = i;
     r->head = i == 4 && memcmp(p, "HEAD", 4) == 0; /* methods are case-sensitive */
     size_t t = ++i;
-    while (i < n && is_vchar((unsigned char)p[i])) i++;
+    while (i < n && is_vchar((unsigned char)p[i]))
+        i++;
     if (i == t || i >= n || p[i] != ' ') return 400;
     r->target = p + t;
     r->tlen = i - t;
@@ -263,9 +278,11 @@ static void parse_connection(const char *v, size_t n, struct req *r)
 {
     size_t i = 0;
     while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ',')) i++;
+        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+            i++;
         size_t s = i;
-        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t') i++;
+        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
+            i++;
         if (token_eq(v + s, i - s, "close")) r->conn_close = true;
         if (token_eq(v + s, i - s, "keep-alive")) r->conn_keep = true;
     }
@@ -275,12 +292,15 @@ static int parse_header(const char *p, size_t n, struct req *r)
 {
     if (p[0] == ' ' || p[0] == '\t') return 400; /* obs-fold */
     size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i])) i++;
+    while (i < n && is_tchar((unsigned char)p[i]))
+        i++;
     if (i == 0 || i >= n || p[i] != ':') return 400; /* includes space before ':' */
     size_t nl = i++;
-    while (i < n && (p[i] == ' ' || p[i] == '\t')) i++;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
     size_t e = n;
-    while (e > i && (p[e - 1] == ' ' || p[e - 1] == '\t')) e--;
+    while (e > i && (p[e - 1] == ' ' || p[e - 1] == '\t'))
+        e--;
     for (size_t k = i; k < e; k++)
         if (!is_vchar((unsigned char)p[k]) && p[k] != ' ' && p[k] != '\t') return 400;
     const char *v = p + i;
@@ -325,13 +345,13 @@ static int parse_head(const char *p, size_t n, struct req *r)
 static const char *content_type(const char *path)
 {
     static const char *const types[][2] = {
-        {"html", "text/html"},        {"htm", "text/html"},
-        {"txt", "text/plain"},        {"css", "text/css"},
-        {"js", "text/javascript"},    {"json", "application/json"},
-        {"png", "image/png"},         {"jpg", "image/jpeg"},
-        {"jpeg", "image/jpeg"},       {"gif", "image/gif"},
-        {"svg", "image/svg+xml"},     {"ico", "image/vnd.microsoft.icon"},
-        {"pdf", "application/pdf"},   {"wasm", "application/wasm"},
+        {"html", "text/html"},      {"htm", "text/html"},
+        {"txt", "text/plain"},      {"css", "text/css"},
+        {"js", "text/javascript"},  {"json", "application/json"},
+        {"png", "image/png"},       {"jpg", "image/jpeg"},
+        {"jpeg", "image/jpeg"},     {"gif", "image/gif"},
+        {"svg", "image/svg+xml"},   {"ico", "image/vnd.microsoft.icon"},
+        {"pdf", "application/pdf"}, {"wasm", "application/wasm"},
         {"xml", "application/xml"},
     };
     const char *slash = strrchr(path, '/');
@@ -376,11 +396,16 @@ static void answer_echo(struct http *h, const struct req *r)
 static int fs_status(int rc)
 {
     switch (rc) {
-    case FSROOT_EBADPATH: return 400;
-    case FSROOT_EFORBIDDEN: return 403;
-    case FSROOT_ENOTFOUND: return 404;
-    case FSROOT_ETOOLONG: return 414;
-    default: return 500;
+    case FSROOT_EBADPATH:
+        return 400;
+    case FSROOT_EFORBIDDEN:
+        return 403;
+    case FSROOT_ENOTFOUND:
+        return 404;
+    case FSROOT_ETOOLONG:
+        return 414;
+    default:
+        return 500;
     }
 }
 
@@ -557,7 +582,8 @@ static void route(struct http *h, const struct req *r)
         return;
     }
     size_t rawlen = 0;
-    while (raw + rawlen < end && raw[rawlen] != '?' && raw[rawlen] != '#') rawlen++;
+    while (raw + rawlen < end && raw[rawlen] != '?' && raw[rawlen] != '#')
+        rawlen++;
     char decoded[FSROOT_PATH_MAX];
     int rc = fsroot_decode(raw, rawlen, decoded, sizeof decoded);
     if (rc != FSROOT_OK) {
@@ -565,11 +591,15 @@ static void route(struct http *h, const struct req *r)
         return;
     }
     if (strcmp(decoded, "/time") == 0) {
-        if (get) answer_time(h, r);
-        else answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
+        if (get)
+            answer_time(h, r);
+        else
+            answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
     } else if (strcmp(decoded, "/echo") == 0) {
-        if (post) answer_echo(h, r);
-        else answer_text(h, r, 405, false, "Allow: POST\r\n");
+        if (post)
+            answer_echo(h, r);
+        else
+            answer_text(h, r, 405, false, "Allow: POST\r\n");
     } else if (!get) {
         answer_text(h, r, 405, false, "Allow: GET, HEAD\r\n");
     } else {

@@ -233,8 +233,8 @@ static int wait_on_fd(struct csched *s, struct task *t, int fd, int mask)
     return r;
 }
 
-enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd,
-                             int timeout_ms, bool watch_stop)
+enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd, int timeout_ms,
+                             bool watch_stop)
 {
     struct task *t = s->running;
     t->stop_is_ready = fd >= 0 && fd == s->stop_fd;

@@ -45,8 +45,8 @@ void csched_closed(struct csched *s, int fd);
  * timeout and the stop only; a wait on the stop fd itself is READY on a
  * stop. A wake-up may be spurious (the fd no longer ready): the caller
  * retries its I/O and waits again on EAGAIN, as after poll(). */
-enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd,
-                             int timeout_ms, bool watch_stop);
+enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd, int timeout_ms,
+                             bool watch_stop);
 
 /* Runs the coroutines until none is left. 0, or -1 when the poller fails
  * (errno; the coroutines still alive are then abandoned). */

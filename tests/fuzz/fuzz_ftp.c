@@ -90,8 +90,8 @@
 #define MAX_STEPS 100000
 #define SINK_CAP (4u << 20)
 #define BIG_SIZE 20000
-#define OUTSIDE_SIZE 7777 /* no file under the root can have this size */
-#define UPLOAD_MAX 4096   /* < OUTSIDE_SIZE */
+#define OUTSIDE_SIZE 7777      /* no file under the root can have this size */
+#define UPLOAD_MAX 4096        /* < OUTSIDE_SIZE */
 #define TEMP_PREFIX ".upload-" /* fsroot_upload_begin's temp names */
 
 /* Harness state made once (the fixture tree, the users table, a sink). */
@@ -108,7 +108,8 @@ static void build_tree(void)
 {
     char p[600];
     static char big[BIG_SIZE];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
     fz_write(AT(p, "root/a.txt"), "hello\n", 6);
     fz_write(AT(p, "root/empty.txt"), "", 0);
     fz_write(AT(p, "root/big.bin"), big, sizeof big);
@@ -163,10 +164,10 @@ static int snap_one(const char *path, const struct stat *st, int flag, struct FT
      * its first inode back), so a file is also told by its size and ctime;
      * a directory's times change with any temp file made in it: not used */
     bool dir = S_ISDIR(st->st_mode);
-    int n = snprintf(line, sizeof line, "%s %llu %lld %lld.%09ld%c", path + root_len,
-                     (unsigned long long)st->st_ino, dir ? 0LL : (long long)st->st_size,
-                     dir ? 0LL : (long long)st->st_ctim.tv_sec, dir ? 0L : st->st_ctim.tv_nsec,
-                     SEP);
+    int n =
+        snprintf(line, sizeof line, "%s %llu %lld %lld.%09ld%c", path + root_len,
+                 (unsigned long long)st->st_ino, dir ? 0LL : (long long)st->st_size,
+                 dir ? 0LL : (long long)st->st_ctim.tv_sec, dir ? 0L : st->st_ctim.tv_nsec, SEP);
     FZ_CHECK(n > 0 && (size_t)n < sizeof line, "path too long");
     struct snap *s = snap_cur;
     if (s->len + (size_t)n > s->cap) {
@@ -192,14 +193,16 @@ static void snap_take(struct snap *s)
     FZ_CHECK(nftw(rootdir, snap_one, 16, FTW_PHYS) == 0, "walking the root");
     /* sort the lines (readdir order is no promise) */
     size_t n = 0;
-    for (size_t i = 0; i < s->len; i++) n += s->buf[i] == SEP;
+    for (size_t i = 0; i < s->len; i++)
+        n += s->buf[i] == SEP;
     char **v = malloc((n + 1) * sizeof *v);
     char *copy = malloc(s->len + 1);
     FZ_CHECK(v && copy, "out of memory");
     memcpy(copy, s->buf, s->len);
     copy[s->len] = '\0';
     size_t k = 0;
-    for (char *t = strtok(copy, "\x01"); t; t = strtok(NULL, "\x01")) v[k++] = t;
+    for (char *t = strtok(copy, "\x01"); t; t = strtok(NULL, "\x01"))
+        v[k++] = t;
     qsort(v, k, sizeof *v, cmp_str);
     s->len = 0;
     for (size_t i = 0; i < k; i++) {
@@ -319,7 +322,8 @@ static void sink_put(struct sink *s, const void *p, size_t n)
     }
     if (s->len + n > s->cap) {
         size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n) cap *= 2;
+        while (cap < s->len + n)
+            cap *= 2;
         char *nb = realloc(s->buf, cap);
         FZ_CHECK(nb != NULL, "out of memory");
         s->buf = nb;
@@ -349,7 +353,8 @@ static void check_replies(const struct sink *s, bool complete)
     while (pos < len) {
         const char *l = b + pos;
         size_t n = 0;
-        while (pos + n < len && b[pos + n] != '\n') n++;
+        while (pos + n < len && b[pos + n] != '\n')
+            n++;
         if (pos + n == len) { /* an unfinished last line */
             FZ_CHECK(!complete, "reply line without CRLF: %.*s", (int)(n < 200 ? n : 200), l);
             break;
@@ -370,8 +375,8 @@ static void check_replies(const struct sink *s, bool complete)
         if (multi[0]) {
             if (n >= 5 && memcmp(l, multi, 3) == 0 && l[3] == ' ') multi[0] = '\0';
         } else {
-            FZ_CHECK(n >= 5 && is_code(l) && (l[3] == ' ' || l[3] == '-'),
-                     "not a reply: %.*s", (int)(n < 200 ? n : 200), l);
+            FZ_CHECK(n >= 5 && is_code(l) && (l[3] == ' ' || l[3] == '-'), "not a reply: %.*s",
+                     (int)(n < 200 ? n : 200), l);
             if (l[3] == '-') memcpy(multi, l, 3);
             FZ_CHECK(!ended, "a reply after 221/421: %.*s", (int)(n < 200 ? n : 200), l);
             /* a 150 is answered by the transfer's end, before anything else */
@@ -446,8 +451,8 @@ static void check_send_fd(const struct action *a)
     fd_path(a->fd, p, sizeof p);
     FZ_CHECK(inside(p, false), "a file sent is not a visible file of the root: %s", p);
     FZ_CHECK(a->count > 0 && a->off >= 0 && a->off + (off_t)a->count <= st.st_size,
-             "TRANSFER_OUT past the end: off %lld count %zu size %lld", (long long)a->off,
-             a->count, (long long)st.st_size);
+             "TRANSFER_OUT past the end: off %lld count %zu size %lld", (long long)a->off, a->count,
+             (long long)st.st_size);
 }
 
 /* The temp file an upload writes. */
@@ -531,8 +536,10 @@ static void do_out(struct drive *d, struct session *s, struct action *a)
     FZ_CHECK(d->conn, "TRANSFER_OUT without a data connection");
     unsigned v = fz_next(&d->dat);
     static char tmp[65536];
-    if (a->fd >= 0) check_send_fd(a);
-    else FZ_CHECK(a->buf != NULL && a->len > 0, "empty TRANSFER_OUT");
+    if (a->fd >= 0)
+        check_send_fd(a);
+    else
+        FZ_CHECK(a->buf != NULL && a->len > 0, "empty TRANSFER_OUT");
     if (v == 0 || mid_transfer_feed(d, s)) {
         session_done(s, a, -1);
         return;
@@ -607,8 +614,8 @@ static void expire_now(struct drive *d, struct session *s)
         session_done(s, &a, (ssize_t)a.len);
     }
     size_t n = d->ctrl.len - before;
-    FZ_CHECK(d->ctrl.overflow || n == 0 || (n == 14 && memcmp(d->ctrl.buf + before,
-                                                              "421 Timeout.\r\n", 14) == 0),
+    FZ_CHECK(d->ctrl.overflow || n == 0 ||
+                 (n == 14 && memcmp(d->ctrl.buf + before, "421 Timeout.\r\n", 14) == 0),
              "an expiry said %.*s", (int)(n < 200 ? n : 200), d->ctrl.buf + before);
 }
 
@@ -634,7 +641,8 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
             break;
         }
         switch (a.kind) {
-        case ACT_CLOSE: break;
+        case ACT_CLOSE:
+            break;
         case ACT_READ: {
             FZ_CHECK(!eof, "ACT_READ after EOF");
             if (d->pos == d->inlen) {
@@ -662,16 +670,27 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
             session_done(s, &a, (ssize_t)n);
             continue;
         }
-        case ACT_OPEN_PASSIVE: do_open(d, s, &a); continue;
-        case ACT_ACCEPT_DATA: do_accept(d, s, &a); continue;
-        case ACT_TRANSFER_OUT: do_out(d, s, &a); continue;
-        case ACT_TRANSFER_IN: do_in(d, s, &a); continue;
-        case ACT_CLOSE_DATA: do_close_data(d, s, &a); continue;
+        case ACT_OPEN_PASSIVE:
+            do_open(d, s, &a);
+            continue;
+        case ACT_ACCEPT_DATA:
+            do_accept(d, s, &a);
+            continue;
+        case ACT_TRANSFER_OUT:
+            do_out(d, s, &a);
+            continue;
+        case ACT_TRANSFER_IN:
+            do_in(d, s, &a);
+            continue;
+        case ACT_CLOSE_DATA:
+            do_close_data(d, s, &a);
+            continue;
         case ACT_DELAY:
             FZ_CHECK(a.delay_ms > 0, "ACT_DELAY of 0 ms");
             session_done(s, &a, 0);
             continue;
-        default: FZ_CHECK(false, "unknown action %d", (int)a.kind);
+        default:
+            FZ_CHECK(false, "unknown action %d", (int)a.kind);
         }
         break;
     }
@@ -685,10 +704,10 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
 static void normalise(struct sink *o)
 {
     for (size_t i = 0; i + 20 <= o->len; i++) {
-        if (memcmp(o->buf + i, "213 ", 4) != 0 || memcmp(o->buf + i + 18, "\r\n", 2) != 0)
-            continue;
+        if (memcmp(o->buf + i, "213 ", 4) != 0 || memcmp(o->buf + i + 18, "\r\n", 2) != 0) continue;
         bool digits = true;
-        for (size_t k = 4; k < 18; k++) digits &= o->buf[i + k] >= '0' && o->buf[i + k] <= '9';
+        for (size_t k = 4; k < 18; k++)
+            digits &= o->buf[i + k] >= '0' && o->buf[i + k] <= '9';
         if (digits) memset(o->buf + i + 4, 'T', 14);
     }
 }
@@ -725,9 +744,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_fds_snapshot();
     }
     if (size < CTRL) return 0;
-    struct server_ctx ctx = {.root = root,
-                             .access_log = data[0] & 1,
-                             .users = (data[0] & 2) ? users : NULL};
+    struct server_ctx ctx = {
+        .root = root, .access_log = data[0] & 1, .users = (data[0] & 2) ? users : NULL};
     struct drive d = {.in = data + CTRL,
                       .inlen = size - CTRL,
                       .rd = {data + 2, 3, 0},
@@ -749,8 +767,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                      (!d.ctrl.len || memcmp(d.ctrl.buf, w.ctrl.buf, d.ctrl.len) == 0),
                  "replies depend on the read/write sizes: %zu bytes cut, %zu whole:\n%.*s\n"
                  "----\n%.*s",
-                 d.ctrl.len, w.ctrl.len, (int)(d.ctrl.len < 3000 ? d.ctrl.len : 3000),
-                 d.ctrl.buf, (int)(w.ctrl.len < 3000 ? w.ctrl.len : 3000), w.ctrl.buf);
+                 d.ctrl.len, w.ctrl.len, (int)(d.ctrl.len < 3000 ? d.ctrl.len : 3000), d.ctrl.buf,
+                 (int)(w.ctrl.len < 3000 ? w.ctrl.len : 3000), w.ctrl.buf);
         drive_free(&w);
     }
     drive_free(&d);

@@ -68,7 +68,8 @@ static void make_root(void)
     fz_write(AT("root/empty.txt"), "", 0);
     fz_write(AT("root/style.css"), "p{}\n", 4);
     static char big[BIG_SIZE];
-    for (size_t i = 0; i < sizeof big; i++) big[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < sizeof big; i++)
+        big[i] = (char)('a' + i % 26);
     fz_write(AT("root/big.bin"), big, sizeof big);
     fz_write(AT("root/.hidden"), "secret\n", 7);
     fz_mkdir(AT("root/.hdir"));
@@ -107,7 +108,8 @@ static void sink_put(struct sink *s, const void *p, size_t n)
     }
     if (s->len + n > s->cap) { /* grow geometrically: few reallocs per input */
         size_t cap = s->cap ? s->cap : 4096;
-        while (cap < s->len + n) cap *= 2;
+        while (cap < s->len + n)
+            cap *= 2;
         char *nb = realloc(s->buf, cap);
         FZ_CHECK(nb != NULL, "out of memory");
         s->buf = nb;
@@ -192,12 +194,16 @@ static void check_output(const struct sink *s, bool head_possible)
          * an /echo body cut short by the client's EOF. Nothing may follow
          * an answer that said "Connection: close". */
         size_t end = hend + (size_t)clen;
-        if (end >= len) ok = true;
-        else if (!close) reach[end] = 1;
+        if (end >= len)
+            ok = true;
+        else if (!close)
+            reach[end] = 1;
         /* ... or a HEAD answer: no body. */
         if (head_possible && clen > 0) {
-            if (hend == len) ok = true;
-            else if (!close) reach[hend] = 1;
+            if (hend == len)
+                ok = true;
+            else if (!close)
+                reach[hend] = 1;
         }
     }
     ok = ok || reach[len];
@@ -373,8 +379,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct server_ctx ctx = {.root = root, .one_request = data[0] & 1, .access_log = data[0] & 4};
     FILE *saved_stderr = stderr;
     if (ctx.access_log) stderr = devnull; /* the log goes to stderr: silence it */
-    struct drive d = {in,       inlen, {data + 1, 4, 0}, {data + 5, 2, 0}, data[0] & 2,
-                      data[0] & 8, data[7], data[0] & 16};
+    struct drive d = {in,          inlen,       {data + 1, 4, 0}, {data + 5, 2, 0},
+                      data[0] & 2, data[0] & 8, data[7],          data[0] & 16};
     bool cut = d.inject || d.shrink || d.expire;
     struct sink out = {0}, ref = {0};
     run(&ctx, &d, &out);

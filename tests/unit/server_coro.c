@@ -366,8 +366,7 @@ static void transfer_waiter(void *arg)
     char c;
     assert_int_equal(read(pipes[1][0], &c, 1), 1);
     assert_int_equal(write(pipes[0][1], "d", 1), 1);
-    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, pipes[1][0], 5000, false),
-                     WAIT_READY);
+    assert_int_equal(csched_wait(sched, pipes[0][0], POLLIN, pipes[1][0], 5000, false), WAIT_READY);
     assert_int_equal(read(pipes[0][0], &c, 1), 1);
     assert_int_equal(write(pipes[1][1], "q", 1), 1);
     csched_wait(sched, -1, 0, -1, 0, false); /* let the poller see it */

@@ -131,7 +131,8 @@ static void test_long_line(void **state)
     size_t n = ECHO_MAX_LINE * 2 + 100;
     char *in = malloc(n + 1);
     assert_non_null(in);
-    for (size_t i = 0; i < n; i++) in[i] = (char)('a' + i % 26);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (char)('a' + i % 26);
     in[n] = '\n';
     struct drv d;
     drv_init(&d);
@@ -172,7 +173,8 @@ static void test_backpressure(void **state)
     size_t lines = 5000;
     char *in = malloc(lines * 4);
     assert_non_null(in);
-    for (size_t i = 0; i < lines; i++) memcpy(in + 4 * i, "abc\n", 4);
+    for (size_t i = 0; i < lines; i++)
+        memcpy(in + 4 * i, "abc\n", 4);
     struct drv d;
     drv_init(&d);
     size_t c = session_feed(d.s, in, lines * 4);

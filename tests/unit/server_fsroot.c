@@ -88,23 +88,15 @@ static void test_decode(void **state)
         int rc;
         const char *out;
     } cases[] = {
-        {"/a.txt", FSROOT_OK, "/a.txt"},
-        {"/a%20b", FSROOT_OK, "/a b"},
+        {"/a.txt", FSROOT_OK, "/a.txt"},      {"/a%20b", FSROOT_OK, "/a b"},
         {"/%2e%2e/x", FSROOT_OK, "/../x"}, /* decoded; resolve refuses it */
-        {"/%2E%2e/", FSROOT_OK, "/../"},
-        {"/%252e", FSROOT_OK, "/%2e"},    /* decoded once only */
-        {"/%c3%a9", FSROOT_OK, "/\xc3\xa9"},
-        {"/..%2fx", FSROOT_EBADPATH, NULL},
-        {"/%2F", FSROOT_EBADPATH, NULL},
-        {"/%5c", FSROOT_EBADPATH, NULL},
-        {"/%5C..%5C", FSROOT_EBADPATH, NULL},
-        {"/a\\b", FSROOT_EBADPATH, NULL},
-        {"/%00", FSROOT_EBADPATH, NULL},
-        {"/a%0a", FSROOT_EBADPATH, NULL},
-        {"/%", FSROOT_EBADPATH, NULL},
-        {"/%4", FSROOT_EBADPATH, NULL},
-        {"/%g0", FSROOT_EBADPATH, NULL},
-        {"/%0g", FSROOT_EBADPATH, NULL},
+        {"/%2E%2e/", FSROOT_OK, "/../"},      {"/%252e", FSROOT_OK, "/%2e"}, /* decoded once only */
+        {"/%c3%a9", FSROOT_OK, "/\xc3\xa9"},  {"/..%2fx", FSROOT_EBADPATH, NULL},
+        {"/%2F", FSROOT_EBADPATH, NULL},      {"/%5c", FSROOT_EBADPATH, NULL},
+        {"/%5C..%5C", FSROOT_EBADPATH, NULL}, {"/a\\b", FSROOT_EBADPATH, NULL},
+        {"/%00", FSROOT_EBADPATH, NULL},      {"/a%0a", FSROOT_EBADPATH, NULL},
+        {"/%", FSROOT_EBADPATH, NULL},        {"/%4", FSROOT_EBADPATH, NULL},
+        {"/%g0", FSROOT_EBADPATH, NULL},      {"/%0g", FSROOT_EBADPATH, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char out[64];
@@ -137,7 +129,7 @@ static void test_resolve(void **state)
         {"/", "/sub/", 0, FSROOT_OK, "/sub"},
         {"/sub", "b.txt", 0, FSROOT_OK, "/sub/b.txt"},
         {"/sub", "/a.txt", 0, FSROOT_OK, "/a.txt"}, /* absolute ignores cwd */
-        {"/", "file.", 0, FSROOT_OK, "/file."},    /* trailing dot: an ordinary name */
+        {"/", "file.", 0, FSROOT_OK, "/file."},     /* trailing dot: an ordinary name */
         {"/", "/..", 0, FSROOT_EFORBIDDEN, NULL},
         {"/", "/sub/../a.txt", 0, FSROOT_EFORBIDDEN, NULL},
         {"/", "/sub/..", 0, FSROOT_EFORBIDDEN, NULL},
@@ -165,7 +157,8 @@ static void test_resolve(void **state)
     }
     /* Over FSROOT_PATH_MAX. */
     static char lng[FSROOT_PATH_MAX + 100];
-    for (size_t i = 0; i + 2 < sizeof lng; i += 2) memcpy(lng + i, "/a", 2);
+    for (size_t i = 0; i + 2 < sizeof lng; i += 2)
+        memcpy(lng + i, "/a", 2);
     char out[FSROOT_PATH_MAX];
     assert_int_equal(fsroot_resolve(root, "/", lng, 0, out, sizeof out), FSROOT_ETOOLONG);
 }
@@ -204,8 +197,10 @@ static int open_url(const char *url, char *c)
     if (fd < 0) return fd;
     assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
     *c = 0;
-    if (S_ISREG(st.st_mode)) assert_int_equal(read(fd, c, 1), st.st_size ? 1 : 0);
-    else *c = 'd';
+    if (S_ISREG(st.st_mode))
+        assert_int_equal(read(fd, c, 1), st.st_size ? 1 : 0);
+    else
+        *c = 'd';
     close(fd);
     return FSROOT_OK;
 }
@@ -305,12 +300,14 @@ static void test_list(void **state)
     size_t n;
     assert_int_equal(fsroot_list(root, "/", &v, &n), FSROOT_OK);
     static const char *const want[] = {
-        "%2e",         "a.txt",        "dangling",          "dir_in", "dir_out", "fifo",
-        "file.",       "link_abs_in",  "link_abs_out",      "link_hidden", "link_in",
-        "link_out",    "link_sibling", "link_sibling_rel",  "loop",   "sub",
+        "%2e",     "a.txt",    "dangling",     "dir_in",           "dir_out",
+        "fifo",    "file.",    "link_abs_in",  "link_abs_out",     "link_hidden",
+        "link_in", "link_out", "link_sibling", "link_sibling_rel", "loop",
+        "sub",
     };
     assert_int_equal(n, sizeof want / sizeof want[0]);
-    for (size_t i = 0; i < n; i++) assert_string_equal(v[i].name, want[i]);
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(v[i].name, want[i]);
     assert_true(S_ISDIR(v[n - 1].st.st_mode));
     assert_true(S_ISLNK(v[3].st.st_mode)); /* dir_in: reported as a link */
     free(v);

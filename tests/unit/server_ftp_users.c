@@ -63,7 +63,8 @@ static void test_parse_good(void **state)
     snprintf(text, sizeof text,
              "# users\r\n\r\n   \n\t\nalice:%s:rw\r\n  # indented comment\n"
              "carol.x_y-z:%s:ro\nAlice:%s:ro\nbob:%s:rw\nlast:%s:ro",
-             ftp_test_hash("pw"), ftp_test_hash("p w:d"), ftp_test_hash("other"), yes, ftp_test_hash("no-newline"));
+             ftp_test_hash("pw"), ftp_test_hash("p w:d"), ftp_test_hash("other"), yes,
+             ftp_test_hash("no-newline"));
     struct ftp_users *u = parse(text, err, sizeof err);
     assert_non_null(u);
     assert_int_equal(ftp_users_count(u), 5);

@@ -35,13 +35,13 @@ static void test_errors(void **state)
         int status;
         bool closes;
     } cases[] = {
-        {"GET /a.txt HTTP/1.1\r\n\r\n", 400, true},                    /* no Host */
+        {"GET /a.txt HTTP/1.1\r\n\r\n", 400, true}, /* no Host */
         {"GET /a.txt HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n", 400, true},
-        {"GET /a.txt HTTP/1.1\r\nHost : x\r\n\r\n", 400, true},        /* space before ':' */
+        {"GET /a.txt HTTP/1.1\r\nHost : x\r\n\r\n", 400, true},              /* space before ':' */
         {"GET /a.txt HTTP/1.1\r\nHost: x\r\nX: a\r\n b\r\n\r\n", 400, true}, /* obs-fold */
         {"GET /a.txt HTTP/1.1\r\nHost: x\r\nNoColon\r\n\r\n", 400, true},
-        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx",
-         400, true},
+        {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nx", 400,
+         true},
         {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n", 400, true},
         {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 1, 1\r\n\r\n", 400, true},
         {"GET /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n", 400, true},
@@ -58,8 +58,8 @@ static void test_errors(void **state)
         {"POST /echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 501,
          true},
         {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1048577\r\n\r\n", 413, true},
-        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n",
-         413, true},
+        {"POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\n\r\n", 413,
+         true},
         {"POST /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
         {"PUT /a.txt HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc", 405, false},
         {"DELETE /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", 405, false},
@@ -75,8 +75,8 @@ static void test_errors(void **state)
         bool closed;
         int st = status_close(cases[i].req, &closed);
         if (st != cases[i].status || closed != cases[i].closes)
-            fail_msg("case %zu: status %d closed %d, want %d %d", i, st, closed,
-                     cases[i].status, cases[i].closes);
+            fail_msg("case %zu: status %d closed %d, want %d %d", i, st, closed, cases[i].status,
+                     cases[i].closes);
     }
 }
 
@@ -164,8 +164,7 @@ static void test_one_request(void **state)
     int status = status_close("GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", &closed);
     struct drv d;
     struct resp r;
-    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n",
-         false);
+    run1(&d, "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\nGET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n", false);
     ctx.one_request = false;
     assert_int_equal(status, 200);
     assert_true(closed);
@@ -184,8 +183,7 @@ static void check_time(const struct resp *r)
     memcpy(body, r->body, r->blen);
     body[r->blen] = '\0';
     regex_t re;
-    assert_int_equal(regcomp(&re,
-                             "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n$",
+    assert_int_equal(regcomp(&re, "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z\n$",
                              REG_EXTENDED | REG_NOSUB),
                      0);
     assert_int_equal(regexec(&re, body, 0, NULL, 0), 0);
@@ -247,7 +245,8 @@ static void test_echo_big(void **state)
     char *req = malloc(n + 128);
     assert_non_null(req);
     int hl = sprintf(req, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: %zu\r\n\r\n", n);
-    for (size_t i = 0; i < n; i++) req[hl + i] = (char)(i * 7 + 3);
+    for (size_t i = 0; i < n; i++)
+        req[hl + i] = (char)(i * 7 + 3);
     size_t total = (size_t)hl + n;
     const char *tail = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
     memcpy(req + total, tail, strlen(tail));
@@ -290,8 +289,7 @@ static void test_expect_continue(void **state)
     assert_false(d.closed);
     drv_free(&d);
     /* A refused body that may never come: answer, then close. */
-    run1(&d,
-         "PUT /a.txt HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
+    run1(&d, "PUT /a.txt HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n",
          false);
     only_resp(&d, false, &r);
     assert_int_equal(r.status, 405);
@@ -462,7 +460,8 @@ static void test_backpressure(void **state)
     size_t ol = strlen(one), count = 2000;
     char *all = malloc(ol * count);
     assert_non_null(all);
-    for (size_t i = 0; i < count; i++) memcpy(all + i * ol, one, ol);
+    for (size_t i = 0; i < count; i++)
+        memcpy(all + i * ol, one, ol);
     struct drv d;
     drv_init(&d);
     size_t c = session_feed(d.s, all, ol * count);
@@ -492,7 +491,8 @@ static void test_batching(void **state)
     /* Ten small pipelined answers go out in a single write. */
     const char *one = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
     char req[1024] = "";
-    for (int i = 0; i < 10; i++) strcat(req, one);
+    for (int i = 0; i < 10; i++)
+        strcat(req, one);
     struct drv d;
     drv_init(&d);
     assert_int_equal(session_feed(d.s, req, strlen(req)), strlen(req));

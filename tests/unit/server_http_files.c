@@ -78,8 +78,9 @@ static void test_empty_file_and_index(void **state)
     (void)state;
     struct drv d;
     struct resp r;
-    run1(&d, "GET /empty.txt HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
-             "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n",
+    run1(&d,
+         "GET /empty.txt HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
+         "GET /sub/ HTTP/1.1\r\nHost: x\r\n\r\n",
          true);
     const char *p = d.out, *end = d.out + d.len;
     parse_resp(&p, end, false, &r);
@@ -145,7 +146,7 @@ static void test_content_types(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"/data.json", "application/json"},  {"/pic.PNG", "image/png"},
+        {"/data.json", "application/json"},     {"/pic.PNG", "image/png"},
         {"/noext", "application/octet-stream"}, {"/sub/style.css", "text/css"},
         {"/index.html", "text/html"},
     };
@@ -169,14 +170,29 @@ static void test_paths(void **state)
         const char *path;
         int status;
     } cases[] = {
-        {"/missing", 404},        {"/.hidden", 404},         {"/.git/config", 404},
-        {"/sub/../a.txt", 403},   {"/%2e%2e/outside.txt", 403}, {"/..%2fa.txt", 400},
-        {"/a%00.txt", 400},       {"/a%2Fb", 400},           {"/a%5cb", 400},
-        {"/a\\b", 400},           {"/%zz", 400},             {"/a%2", 400},
-        {"/link_in", 200},        {"/sub/up", 200},          {"/link_out", 403},
-        {"/dir_out/outside.txt", 403}, {"/a%20b.txt", 200},  {"/a.txt/", 404},
-        {"//a.txt", 200},         {"/a.txt?q=1", 200},       {"http://h/a.txt", 200},
-        {"a.txt", 400},           {"/%252e%252e/a.txt", 404},
+        {"/missing", 404},
+        {"/.hidden", 404},
+        {"/.git/config", 404},
+        {"/sub/../a.txt", 403},
+        {"/%2e%2e/outside.txt", 403},
+        {"/..%2fa.txt", 400},
+        {"/a%00.txt", 400},
+        {"/a%2Fb", 400},
+        {"/a%5cb", 400},
+        {"/a\\b", 400},
+        {"/%zz", 400},
+        {"/a%2", 400},
+        {"/link_in", 200},
+        {"/sub/up", 200},
+        {"/link_out", 403},
+        {"/dir_out/outside.txt", 403},
+        {"/a%20b.txt", 200},
+        {"/a.txt/", 404},
+        {"//a.txt", 200},
+        {"/a.txt?q=1", 200},
+        {"http://h/a.txt", 200},
+        {"a.txt", 400},
+        {"/%252e%252e/a.txt", 404},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char req[256];
