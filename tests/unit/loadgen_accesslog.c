@@ -38,25 +38,9 @@ static int teardown(void **state)
     return scratch_remove();
 }
 
-struct result {
-    int rc;
-    char out[65536], err[8192];
-};
-
-static void run(struct result *res, int argc, const char **argv)
+static void run(struct captured *res, int argc, const char **argv)
 {
-    FILE *out = tmpfile(), *errf = tmpfile();
-    assert_non_null(out);
-    assert_non_null(errf);
-    res->rc = scenario_from_log_main(argc, (char **)argv, out, errf);
-    rewind(out);
-    rewind(errf);
-    size_t n = fread(res->out, 1, sizeof res->out - 1, out);
-    res->out[n] = '\0';
-    n = fread(res->err, 1, sizeof res->err - 1, errf);
-    res->err[n] = '\0';
-    fclose(out);
-    fclose(errf);
+    run_captured(scenario_from_log_main, argc, argv, res);
 }
 
 static void assert_contains(const char *text, const char *want)
@@ -219,7 +203,7 @@ static void test_scenario_from_combined_log(void **state)
     (void)state;
     const char *log = make_log();
     const char *argv[] = {log, "--fixtures", fixtures};
-    struct result res;
+    struct captured res;
     run(&res, 3, argv);
     assert_int_equal(res.rc, 0);
     assert_contains(res.err, "156 lines, 153 requests, 2 malformed lines skipped, 1 requests not "
@@ -265,7 +249,7 @@ static void test_top_and_out(void **state)
     const char *log = make_log();
     const char *out = scratch_path("top3.ini");
     const char *argv[] = {log, "--top", "3", "--name", "my-site", "--out", out};
-    struct result res;
+    struct captured res;
     run(&res, 7, argv);
     assert_int_equal(res.rc, 0);
     assert_string_equal(res.out, "");
@@ -297,7 +281,7 @@ static void test_step_names(void **state)
     }
     fclose(f);
     const char *argv[] = {log, "--format", "combined"};
-    struct result res;
+    struct captured res;
     run(&res, 3, argv);
     assert_int_equal(res.rc, 0);
     struct lg_scenario sc;
@@ -312,7 +296,7 @@ static void test_step_names(void **state)
 static void test_bad_input(void **state)
 {
     (void)state;
-    struct result res;
+    struct captured res;
     /* A JSON log: no valid line in the default format. */
     const char *json =
         scratch_write_text("json.log", "{\"request\":\"GET / HTTP/1.1\",\"status\":200}\n{}\n");

@@ -106,29 +106,12 @@ static void write_run(const struct run *r)
     hist_free(h);
 }
 
-/* Capture of merge_main's output streams. */
-struct result {
-    int rc;
-    char out[8192], err[8192];
-};
-
-static void run_merge(struct result *res, int argc, const char **argv)
+static void run_merge(struct captured *res, int argc, const char **argv)
 {
-    FILE *out = tmpfile(), *errf = tmpfile();
-    assert_non_null(out);
-    assert_non_null(errf);
-    res->rc = merge_main(argc, (char **)argv, out, errf);
-    rewind(out);
-    rewind(errf);
-    size_t n = fread(res->out, 1, sizeof res->out - 1, out);
-    res->out[n] = '\0';
-    n = fread(res->err, 1, sizeof res->err - 1, errf);
-    res->err[n] = '\0';
-    fclose(out);
-    fclose(errf);
+    run_captured(merge_main, argc, argv, res);
 }
 
-static void expect_refused(struct result *res, const char *why)
+static void expect_refused(struct captured *res, const char *why)
 {
     assert_int_equal(res->rc, 2);
     assert_string_equal(res->out, "");
@@ -167,7 +150,7 @@ static void test_two_hosts(void **state)
     const char *argv[] = {
         scratch_path("a.csv"),    scratch_path("b.csv"), "--hdr-logs", logs, "--csv",
         scratch_path("fleet.csv")};
-    struct result res;
+    struct captured res;
     run_merge(&res, 6, argv);
     assert_int_equal(res.rc, 0);
     assert_string_equal(res.out, "");
@@ -233,7 +216,7 @@ static void test_one_run_is_itself(void **state)
     a.nvalues = 12345;
     write_run(&a);
     const char *argv[] = {scratch_path("solo.csv"), "--hdr-logs", scratch_path("solo.hlog")};
-    struct result res;
+    struct captured res;
     run_merge(&res, 3, argv);
     assert_int_equal(res.rc, 0);
     assert_non_null(strstr(res.out, csv_header()));
@@ -270,7 +253,7 @@ static void expect_pair_refused(const struct run *b, const char *label, const ch
                           out,
                           "--label",
                           label};
-    struct result res;
+    struct captured res;
     run_merge(&res, label ? 8 : 6, argv);
     expect_refused(&res, why);
     assert_false(scratch_exists("refused.csv"));
@@ -314,7 +297,7 @@ static void test_label_joins_models(void **state)
     snprintf(logs, sizeof logs, "%s,%s", scratch_path("la.hlog"), scratch_path("lb.hlog"));
     const char *argv[] = {
         scratch_path("la.csv"), scratch_path("lb.csv"), "--hdr-logs", logs, "--label", "fleet"};
-    struct result res;
+    struct captured res;
     run_merge(&res, 6, argv);
     assert_int_equal(res.rc, 0);
     assert_non_null(strstr(res.out, ",fleet,http,http-hello,raw,"));
@@ -346,7 +329,7 @@ static void test_bad_logs_and_csvs(void **state)
     scratch_write_text("existing.csv", "not,a,result\n1,2,3\n");
     const char *argv[] = {scratch_path("good.csv"), "--hdr-logs", scratch_path("cut.hlog"), "--csv",
                           scratch_path("existing.csv")};
-    struct result res;
+    struct captured res;
     run_merge(&res, 5, argv);
     expect_refused(&res, "cut.hlog:");
     /* The output file is untouched, and nothing else was left behind. */
@@ -391,7 +374,7 @@ static void test_bad_logs_and_csvs(void **state)
 static void test_usage(void **state)
 {
     (void)state;
-    struct result res;
+    struct captured res;
     const char *help[] = {"--help"};
     run_merge(&res, 1, help);
     assert_int_equal(res.rc, 0);

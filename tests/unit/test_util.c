@@ -211,3 +211,20 @@ int for_each_file(const char *dir, const char *suffix, void (*each)(const char *
     free(names);
     return n;
 }
+
+void run_captured(int (*cmd)(int, char **, FILE *, FILE *), int argc, const char **argv,
+                  struct captured *res)
+{
+    FILE *out = tmpfile(), *err = tmpfile();
+    assert_non_null(out);
+    assert_non_null(err);
+    res->rc = cmd(argc, (char **)argv, out, err);
+    rewind(out);
+    rewind(err);
+    size_t n = fread(res->out, 1, sizeof res->out - 1, out);
+    res->out[n] = '\0';
+    n = fread(res->err, 1, sizeof res->err - 1, err);
+    res->err[n] = '\0';
+    fclose(out);
+    fclose(err);
+}

@@ -7,6 +7,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 /* Creates a new directory $TMPDIR/PREFIX-XXXXXX ($TMPDIR defaults to /tmp)
  * and makes it the scratch directory of the helpers below. The path is the
@@ -59,5 +60,14 @@ const char *repo_path(const char *rel);
 /* Calls each(path) for every entry of dir whose name ends in suffix, in name
  * order. Returns how many there were; fails the test if dir cannot be read. */
 int for_each_file(const char *dir, const char *suffix, void (*each)(const char *path));
+
+/* A command whose main takes its output streams (loadgen's merge_main,
+ * scenario_from_log_main, compare_main), run with both captured. */
+struct captured {
+    int rc;
+    char out[65536], err[8192];
+};
+void run_captured(int (*cmd)(int, char **, FILE *, FILE *), int argc, const char **argv,
+                  struct captured *res);
 
 #endif
