@@ -110,6 +110,8 @@ struct action {
     enum action_kind kind;
     const void *buf; /* ACT_WRITE, ACT_TRANSFER_OUT with fd < 0: bytes to send */
     size_t len;
+    bool more;    /* ACT_WRITE: a file body follows at once: hold the bytes for its first
+                     packet (MSG_MORE) instead of sending the headers alone */
     int fd;       /* ACT_SENDFILE / TRANSFER_*: the file (-1: none) */
     off_t off;    /* ... its offset (SENDFILE, TRANSFER_OUT) */
     size_t count; /* ... bytes to move */

@@ -2,14 +2,18 @@
  *
  * Input is buffered until a newline (or ECHO_MAX_LINE bytes), then the line
  * goes back unchanged. One buffer serves both ways: while a line is being
- * written back, no more input is consumed (that is the backpressure). */
+ * written back, no more input is consumed (that is the backpressure).
+ * The buffer is taken from bufpool.h when bytes come and given back when
+ * it is empty: an idle client holds none. */
 #include "echo.h"
+
+#include "bufpool.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 struct echo {
-    char buf[ECHO_MAX_LINE];
+    char *buf;      /* ECHO_MAX_LINE bytes while used > 0, else NULL */
     size_t used;    /* bytes in buf */
     size_t line;    /* length of the complete line at the front, 0 if none */
     size_t written; /* bytes of that line already written back */
@@ -26,11 +30,16 @@ static void *echo_create(const struct server_ctx *ctx, const char *peer)
 /* Finds the first complete line (or a full buffer, or the tail at EOF). */
 static void find_line(struct echo *e)
 {
-    if (e->line || e->used == 0) return;
+    if (e->line) return;
+    if (e->used == 0) { /* empty: back to the pool */
+        bufpool_put(e->buf, ECHO_MAX_LINE);
+        e->buf = NULL;
+        return;
+    }
     char *nl = memchr(e->buf, '\n', e->used);
     if (nl)
         e->line = (size_t)(nl - e->buf) + 1;
-    else if (e->used == sizeof e->buf || e->eof)
+    else if (e->used == ECHO_MAX_LINE || e->eof)
         e->line = e->used;
 }
 
@@ -42,7 +51,11 @@ static size_t echo_feed(void *state, const void *buf, size_t len)
         find_line(e);
         return 0;
     }
-    size_t room = sizeof e->buf - e->used;
+    if (!e->buf && !(e->buf = bufpool_get(ECHO_MAX_LINE))) {
+        e->failed = true; /* out of memory: the connection ends */
+        return len;
+    }
+    size_t room = ECHO_MAX_LINE - e->used;
     size_t n = len < room ? len : room;
     memcpy(e->buf + e->used, buf, n);
     e->used += n;
@@ -98,7 +111,9 @@ static void echo_expire(void *state)
 
 static void echo_destroy(void *state)
 {
-    free(state);
+    struct echo *e = state;
+    if (e) bufpool_put(e->buf, ECHO_MAX_LINE);
+    free(e);
 }
 
 const struct proto echo_proto = {

@@ -1,6 +1,8 @@
 /* http.c - the HTTP/1.1 session: parser and response builder (see http.h).
  *
- * One allocation per connection holds the input and output buffers. Input
+ * The input and output buffers are taken from bufpool.h while there are
+ * bytes in them and given back when they are empty, so a keep-alive
+ * client waiting for its next request holds neither. Input
  * in[in_off..in_len) is unconsumed request bytes. pump() answers complete
  * requests one at a time while the output buffer has room for one more
  * answer (HTTP_RESERVE) and no answer is still streaming (a file sent with
@@ -18,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bufpool.h"
 #include "filecache.h"
 #include "fsroot.h"
 
@@ -47,8 +50,8 @@ struct http {
     char date[32];
     time_t lm_sec;          /* the file time last_modified holds */
     char last_modified[64]; /* "Last-Modified: <IMF-fixdate>\r\n" */
-    char in[HTTP_IN_CAP];
-    char out[HTTP_OUT_CAP];
+    char *in;               /* HTTP_IN_CAP bytes while in_len > 0, else NULL */
+    char *out; /* HTTP_OUT_CAP bytes while out_len > 0 (or an answer is built), else NULL */
 };
 
 /* A parsed request head; strings point into the input buffer. */
@@ -64,6 +67,28 @@ struct req {
 };
 
 /* ---- output ------------------------------------------------------------ */
+
+/* The output buffer, before an answer is built; false when out of memory
+ * (the connection then fails). */
+static bool have_out(struct http *h)
+{
+    if (!h->out) h->out = bufpool_get(HTTP_OUT_CAP);
+    if (!h->out) h->failed = true;
+    return h->out != NULL;
+}
+
+/* Empty buffers go back to the pool: an idle connection holds none. */
+static void give_back_empty(struct http *h)
+{
+    if (h->in && h->in_len == 0) {
+        bufpool_put(h->in, HTTP_IN_CAP);
+        h->in = NULL;
+    }
+    if (h->out && h->out_len == 0) {
+        bufpool_put(h->out, HTTP_OUT_CAP);
+        h->out = NULL;
+    }
+}
 
 static void put(struct http *h, const void *p, size_t n)
 {
@@ -636,6 +661,7 @@ static bool handle_one(struct http *h)
         h->in_off++;
     long hl = find_head(h);
     if (hl == 0) return false;
+    if (!have_out(h)) return false;
     if (hl < 0) {
         answer_text(h, NULL, (int)-hl, true, NULL);
         return true;
@@ -659,7 +685,7 @@ static bool handle_one(struct http *h)
 }
 
 /* Drops consumed input, answers what can be answered. */
-static void pump(struct http *h)
+static void answer_ready(struct http *h)
 {
     for (;;) {
         if (h->in_off == h->in_len) h->in_off = h->in_len = h->scanned = 0;
@@ -673,8 +699,14 @@ static void pump(struct http *h)
             continue;
         }
         if (h->out_len && h->out_len + HTTP_RESERVE > HTTP_OUT_CAP) return;
-        if (!handle_one(h)) return;
+        if (h->in_len == 0 || !handle_one(h)) return;
     }
+}
+
+static void pump(struct http *h)
+{
+    answer_ready(h);
+    give_back_empty(h);
 }
 
 /* ---- the proto interface ----------------------------------------------- */
@@ -683,7 +715,7 @@ static void *http_create(const struct server_ctx *ctx, const char *peer)
 {
     struct http *h = malloc(sizeof *h);
     if (!h) return NULL;
-    memset(h, 0, offsetof(struct http, in));
+    memset(h, 0, sizeof *h);
     h->ctx = ctx;
     snprintf(h->peer, sizeof h->peer, "%s", peer ? peer : "-");
     h->body.fd = -1;
@@ -704,6 +736,10 @@ static size_t http_feed(void *state, const void *buf, size_t len)
         h->in_len -= h->in_off;
         h->in_off = 0;
     }
+    if (!h->in && !(h->in = bufpool_get(HTTP_IN_CAP))) {
+        h->failed = true; /* out of memory: the connection ends */
+        return len;
+    }
     size_t room = HTTP_IN_CAP - h->in_len;
     size_t n = len < room ? len : room;
     memcpy(h->in + h->in_len, buf, n);
@@ -721,6 +757,7 @@ static void http_next(void *state, struct action *out)
         out->kind = ACT_WRITE;
         out->buf = h->out + h->out_pos;
         out->len = h->out_len - h->out_pos;
+        out->more = h->body.fd >= 0;
     } else if (h->body.fd >= 0) {
         out->kind = ACT_SENDFILE;
         out->fd = h->body.fd;
@@ -751,7 +788,7 @@ static void http_done(void *state, const struct action *a, ssize_t result)
     if (a->kind == ACT_WRITE) {
         const char *p = a->buf;
         if (n > a->len) n = a->len;
-        if (p >= h->out && p < h->out + HTTP_OUT_CAP) {
+        if (h->out_pos < h->out_len && p == h->out + h->out_pos) {
             h->out_pos += n;
             if (h->out_pos == h->out_len) h->out_pos = h->out_len = 0;
         } else {
@@ -795,7 +832,8 @@ static void http_expire(void *state)
         return;
     }
     h->in_off = h->in_len = h->scanned = 0; /* the partial head is dropped */
-    answer_text(h, NULL, 408, true, NULL);
+    if (have_out(h)) answer_text(h, NULL, 408, true, NULL);
+    give_back_empty(h);
 }
 
 static void http_destroy(void *state)
@@ -803,6 +841,8 @@ static void http_destroy(void *state)
     struct http *h = state;
     if (!h) return;
     filecache_release(&h->body);
+    bufpool_put(h->in, HTTP_IN_CAP);
+    bufpool_put(h->out, HTTP_OUT_CAP);
     free(h);
 }
 

@@ -15,6 +15,8 @@
  */
 #include "model.h"
 
+#include "bufpool.h"
+
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
@@ -47,10 +49,29 @@ void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms)
     c->expired_on = -1;
     c->eof = c->eof_fed = false;
     c->have = c->off = 0;
+    c->in = NULL;
+}
+
+/* The input buffer, taken when bytes are to be read (NULL: out of memory). */
+static char *input_buffer(struct connio *c)
+{
+    if (!c->in) c->in = bufpool_get(CONNIO_IN_CAP);
+    return c->in;
+}
+
+/* Given back once everything read was consumed: idle, it holds none. */
+static void give_back_if_empty(struct connio *c)
+{
+    if (c->off < c->have) return;
+    c->have = c->off = 0;
+    bufpool_put(c->in, CONNIO_IN_CAP);
+    c->in = NULL;
 }
 
 void connio_close(struct connio *c)
 {
+    bufpool_put(c->in, CONNIO_IN_CAP);
+    c->in = NULL;
     datachan_close(&c->dc);
     session_free(c->s);
     close(c->fd);
@@ -87,6 +108,7 @@ enum io_result connio_feed(struct connio *c, uint64_t now_ms)
     if (c->off < c->have) {
         size_t n = session_feed(c->s, c->in + c->off, c->have - c->off);
         c->off += n;
+        give_back_if_empty(c);
         fed(c, now_ms);
         return n > 0 ? IO_PROGRESS : IO_OVER; /* a session asking for input must take some */
     }
@@ -98,13 +120,14 @@ enum io_result connio_feed(struct connio *c, uint64_t now_ms)
     return IO_PROGRESS;
 }
 
-void connio_received(struct connio *c, ssize_t n)
+void connio_received(struct connio *c, const void *buf, ssize_t n)
 {
-    if (n > 0) {
+    if (buf && n > 0 && n <= CONNIO_IN_CAP && input_buffer(c)) {
+        memcpy(c->in, buf, (size_t)n);
         c->have = (size_t)n;
         c->off = 0;
     } else {
-        c->eof = true; /* EOF, or an error: the same end for the session */
+        c->eof = true; /* EOF, or an error (or no memory): the same end for the session */
     }
 }
 
@@ -112,12 +135,20 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms)
 {
     enum io_result r = connio_feed(c, now_ms);
     if (r != IO_BLOCKED) return r;
+    if (!input_buffer(c)) return IO_OVER;
     for (;;) {
-        ssize_t n = read(c->fd, c->in, sizeof c->in);
+        ssize_t n = read(c->fd, c->in, CONNIO_IN_CAP);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return IO_BLOCKED;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            give_back_if_empty(c); /* it waits idle */
+            return IO_BLOCKED;
+        }
         if (n < 0) return IO_OVER;
-        connio_received(c, n);
+        if (n > 0)
+            c->have = (size_t)n, c->off = 0;
+        else
+            c->eof = true;
+        give_back_if_empty(c);
         return IO_PROGRESS; /* the next ACT_READ feeds it */
     }
 }
@@ -125,7 +156,7 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms)
 enum io_result connio_send(struct connio *c, const struct action *a, uint64_t now_ms)
 {
     for (;;) {
-        ssize_t n = a->kind == ACT_WRITE ? send_bytes(c->fd, a->buf, a->len)
+        ssize_t n = a->kind == ACT_WRITE ? send_bytes_more(c->fd, a->buf, a->len, a->more)
                                          : send_file_range(c->fd, a->fd, a->off, a->count);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return IO_BLOCKED;
@@ -142,12 +173,13 @@ enum io_result connio_send(struct connio *c, const struct action *a, uint64_t no
  * unconsumed to the front. */
 static size_t make_room(struct connio *c)
 {
+    if (!input_buffer(c)) return 0;
     if (c->off > 0) {
         memmove(c->in, c->in + c->off, c->have - c->off);
         c->have -= c->off;
         c->off = 0;
     }
-    return sizeof c->in - c->have;
+    return CONNIO_IN_CAP - c->have;
 }
 
 /* Reads what the control connection has (never blocks) and feeds it:
@@ -157,9 +189,9 @@ static int check_control(struct connio *c, uint64_t now_ms)
 {
     int alive = 0;
     while (!c->eof && make_room(c) > 0) {
-        ssize_t n = read(c->fd, c->in + c->have, sizeof c->in - c->have);
+        ssize_t n = read(c->fd, c->in + c->have, CONNIO_IN_CAP - c->have);
         if (n < 0 && errno == EINTR) continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return alive;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
         if (n <= 0) {
             c->eof = true; /* gone or reset: the session hears EOF at its next read */
             break;
@@ -170,6 +202,7 @@ static int check_control(struct connio *c, uint64_t now_ms)
         if (session_abort_requested(c->s)) return -1;
         alive = 1;
     }
+    give_back_if_empty(c);
     return c->eof ? -1 : alive; /* a full buffer is left in the socket meanwhile */
 }
 

@@ -23,6 +23,8 @@
  */
 #include "model.h"
 
+#include "bufpool.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -132,7 +134,9 @@ static int coroutine_run(const struct model_ctx *m)
         csched_free(the_sched);
         return -1;
     }
+    bufpool_cache(true); /* one thread: the coroutines share its free list of buffers */
     int rc = csched_run(the_sched);
+    bufpool_cache(false);
     if (rc < 0) model_error("coroutine: wait: %s", strerror(errno));
     csched_free(the_sched);
     the_sched = NULL;

@@ -25,6 +25,8 @@
  * for nothing: it reads EAGAIN). */
 #include "evloop.h"
 
+#include "bufpool.h"
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -357,6 +359,7 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
         return -1;
     }
     struct fired_event events[MAX_EVENTS];
+    bufpool_cache(true); /* the loop's free list of I/O buffers */
     while (!l.stopping || l.conns.count > 0) {
         int n = backend->wait(l.p, events, MAX_EVENTS, next_timeout(&l, monotonic_ms()));
         if (n < 0 && errno != EINTR) {
@@ -368,6 +371,7 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
             dispatch(&l, &events[i], now);
         housekeeping(&l, now);
     }
+    bufpool_cache(false);
     backend->destroy(l.p);
     free(l.fds);
     evtimers_free(&l.conns);

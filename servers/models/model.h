@@ -129,6 +129,9 @@ void model_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 ssize_t send_file_range(int sock, int fd, off_t off, size_t count);
 /* send() that never raises SIGPIPE. */
 ssize_t send_bytes(int sock, const void *buf, size_t len);
+/* The same; more: bytes follow at once (action.more), so the kernel may
+ * hold these for the next segment (MSG_MORE where it exists). */
+ssize_t send_bytes_more(int sock, const void *buf, size_t len, bool more);
 
 /* ---- connio.c: one client, as every driver handles it ---- */
 
@@ -147,8 +150,10 @@ struct connio {
     int expired_on;          /* the action whose timeout passed, -1: none */
     bool eof, eof_fed;       /* the peer's EOF came / was fed to the session */
     size_t have, off;        /* unconsumed input: in[off..have) */
-    char in[16384];
+    char *in;                /* CONNIO_IN_CAP bytes from bufpool.h while reading, else NULL:
+                                an idle connection holds no buffer */
 };
+#define CONNIO_IN_CAP 16384
 
 enum io_result {
     IO_PROGRESS, /* bytes moved (or EOF reached the session): go on */
@@ -167,8 +172,9 @@ void connio_close(struct connio *c);
 enum io_result connio_read(struct connio *c, uint64_t now_ms);
 /* The same without reading: IO_BLOCKED when nothing is buffered (uring). */
 enum io_result connio_feed(struct connio *c, uint64_t now_ms);
-/* n bytes were received into in[0..n) (uring); 0 or less: EOF. */
-void connio_received(struct connio *c, ssize_t n);
+/* n bytes were received (uring); 0 or less: EOF. They are copied into
+ * the connection's input (called with nothing unconsumed). */
+void connio_received(struct connio *c, const void *buf, ssize_t n);
 /* session_done(), and what follows from it for the clocks. */
 void connio_done(struct connio *c, const struct action *a, ssize_t result, uint64_t now_ms);
 /* ACT_WRITE / ACT_SENDFILE: one send; connio_done() unless it blocks. */

@@ -17,6 +17,17 @@ ssize_t send_bytes(int sock, const void *buf, size_t len)
     return send(sock, buf, len, MSG_NOSIGNAL);
 }
 
+ssize_t send_bytes_more(int sock, const void *buf, size_t len, bool more)
+{
+#ifdef MSG_MORE
+    /* TCP_NODELAY is on: without this the headers leave alone, one packet
+     * before the body's first */
+    if (more) return send(sock, buf, len, MSG_NOSIGNAL | MSG_MORE);
+#endif
+    (void)more;
+    return send_bytes(sock, buf, len);
+}
+
 ssize_t send_file_range(int sock, int fd, off_t off, size_t count)
 {
 #if SM_LINUX

@@ -18,7 +18,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#define THREAD_STACK (256 * 1024) /* drive_blocking keeps its buffers on the heap */
+/* Deliberately small: the deepest frame chain (an HTTP answer: route(),
+ * fsroot's path buffers, the filecache) stays well under 64 KiB; the I/O
+ * buffers are on the heap and given back while the client is idle
+ * (bufpool.h), so an idle thread holds only the stack pages it touched. */
+#define THREAD_STACK (256 * 1024)
 
 struct live_count {
     pthread_mutex_t lock;
@@ -90,6 +94,9 @@ static int thread_run(const struct model_ctx *m)
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     pthread_attr_setstacksize(&attr, THREAD_STACK);
+    /* a page no frame may reach: an overflow faults at once instead of
+     * writing over the next thread's stack (glibc's default, said outright) */
+    pthread_attr_setguardsize(&attr, (size_t)sysconf(_SC_PAGESIZE));
 
     for (;;) {
         /* a stop (or a failed poll) ends accepting */

@@ -20,16 +20,25 @@
  * multishot accept that failed would fail again at once, forever).
  * On stop, clients waiting for a request are shut down: their pending recv
  * completes with 0 and the connection closes.
+ * Buffers: a recv in flight holds none. It picks one from a ring of
+ * buffers the loop provides to the kernel (io_uring_register_buf_ring) when
+ * its bytes arrive; they are copied into the session's input and the
+ * buffer goes back to the ring at once. So an idle client waiting for its
+ * next request costs no buffer (kernels before 5.19: a buffer from the
+ * loop's free list per recv in flight).
  * File bodies: io_uring has no sendfile, so a chunk is pread() from the page
- * cache into the connection's buffer and sent from there.
+ * cache into a buffer from the loop's free list and sent from there.
  * The FTP data channel is connio.c's and datachan.c's, as for every model:
  * its sockets are non-blocking, and where one would block, a poll on it
  * goes through the ring and its completion runs the same step again.
  */
 #include "model.h"
 
+#include "bufpool.h"
+
 #include <errno.h>
 #include <liburing.h>
+#include <sys/mman.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -40,6 +49,9 @@
 
 #define RING_ENTRIES 1024
 #define FILE_CHUNK (64 * 1024)
+#define RECV_BUFS 1024     /* provided buffers (a power of two) ... */
+#define RECV_BUF_SIZE 4096 /* ... of this size: a request head fits in one or a few */
+#define RECV_GROUP 0
 
 /* the low two bits of user_data: which operation of the connection completed */
 enum op {
@@ -58,7 +70,16 @@ struct uconn {
     bool fail_transfer; /* the control connection ended or aborted the transfer */
     bool closing;       /* over: freed once nothing is in flight */
     struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
-    char chunk[FILE_CHUNK];
+    char *chunk;        /* FILE_CHUNK bytes while a file chunk is sent, else NULL */
+    char *recv_buf;     /* RECV_BUF_SIZE bytes while a recv is in flight without a ring */
+};
+
+/* The buffers recvs pick from: a ring shared with the kernel, then the
+ * buffers themselves, in one mapping. */
+struct recv_ring {
+    struct io_uring_buf_ring *br; /* NULL: none (an old kernel) */
+    char *bufs;
+    size_t map_len;
 };
 
 static char tag_accept, tag_stop; /* user_data of the listener's and stop pipe's operations */
@@ -67,6 +88,7 @@ struct uloop {
     const struct model_ctx *m;
     struct io_uring ring;
     struct evtimers conns; /* every connection, by deadline */
+    struct recv_ring recv;
     bool stopping, multishot;
     bool accept_armed;         /* an accept is in the kernel */
     uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
@@ -107,7 +129,59 @@ static void cancel(struct uloop *l, void *tag)
     io_uring_sqe_set_data(sqe, NULL);
 }
 
-static void submit_op(struct uloop *l, struct uconn *u, enum op op, const void *buf, size_t len)
+/* ---- the provided buffers ---- */
+
+static void recv_ring_setup(struct uloop *l)
+{
+    struct recv_ring *r = &l->recv;
+    size_t ring_len = RECV_BUFS * sizeof(struct io_uring_buf);
+    size_t len = ring_len + (size_t)RECV_BUFS * RECV_BUF_SIZE;
+    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (map == MAP_FAILED) return;
+    struct io_uring_buf_reg reg = {
+        .ring_addr = (uintptr_t)map, .ring_entries = RECV_BUFS, .bgid = RECV_GROUP};
+    if (io_uring_register_buf_ring(&l->ring, &reg, 0) < 0) {
+        munmap(map, len); /* before 5.19: a buffer per recv instead */
+        return;
+    }
+    r->br = map;
+    r->bufs = (char *)map + ring_len;
+    r->map_len = len;
+    io_uring_buf_ring_init(r->br);
+    for (unsigned i = 0; i < RECV_BUFS; i++)
+        io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * RECV_BUF_SIZE, RECV_BUF_SIZE,
+                              (unsigned short)i, io_uring_buf_ring_mask(RECV_BUFS), (int)i);
+    io_uring_buf_ring_advance(r->br, RECV_BUFS);
+}
+
+static void recv_ring_free(struct uloop *l)
+{
+    if (!l->recv.br) return;
+    io_uring_unregister_buf_ring(&l->ring, RECV_GROUP);
+    munmap(l->recv.br, l->recv.map_len);
+}
+
+/* The bytes a recv got: copied into the session's input, and the buffer
+ * it picked goes back to the ring. */
+static void received(struct uloop *l, struct uconn *u, int res, unsigned flags)
+{
+    struct recv_ring *r = &l->recv;
+    if (r->br && (flags & IORING_CQE_F_BUFFER)) {
+        unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
+        char *buf = r->bufs + (size_t)bid * RECV_BUF_SIZE;
+        if (res >= 0) connio_received(&u->ev->io, buf, res);
+        io_uring_buf_ring_add(r->br, buf, RECV_BUF_SIZE, (unsigned short)bid,
+                              io_uring_buf_ring_mask(RECV_BUFS), 0);
+        io_uring_buf_ring_advance(r->br, 1);
+    } else if (res >= 0) {
+        connio_received(&u->ev->io, u->recv_buf, res); /* res 0: EOF, no buffer */
+    }
+    bufpool_put(u->recv_buf, RECV_BUF_SIZE);
+    u->recv_buf = NULL;
+}
+
+static struct io_uring_sqe *submit_op(struct uloop *l, struct uconn *u, enum op op, const void *buf,
+                                      size_t len)
 {
     struct io_uring_sqe *sqe = get_sqe(l);
     if (op == OP_RECV)
@@ -117,6 +191,21 @@ static void submit_op(struct uloop *l, struct uconn *u, enum op op, const void *
     io_uring_sqe_set_data(sqe, tag_of(u, op));
     u->pending = true;
     u->pending_op = op;
+    return sqe;
+}
+
+/* A recv: the kernel picks its buffer from the ring when bytes arrive. */
+static bool submit_recv(struct uloop *l, struct uconn *u)
+{
+    if (l->recv.br) {
+        struct io_uring_sqe *sqe = submit_op(l, u, OP_RECV, NULL, RECV_BUF_SIZE);
+        sqe->flags |= IOSQE_BUFFER_SELECT;
+        sqe->buf_group = RECV_GROUP;
+        return true;
+    }
+    if (!u->recv_buf && !(u->recv_buf = bufpool_get(RECV_BUF_SIZE))) return false;
+    submit_op(l, u, OP_RECV, u->recv_buf, RECV_BUF_SIZE);
+    return true;
 }
 
 static void submit_poll(struct uloop *l, struct uconn *u, enum op op, int fd, unsigned events)
@@ -146,6 +235,8 @@ static bool step_data(struct uloop *l, struct uconn *u, const struct action *a, 
 
 static void free_conn(struct uloop *l, struct uconn *u)
 {
+    bufpool_put(u->chunk, FILE_CHUNK);
+    bufpool_put(u->recv_buf, RECV_BUF_SIZE);
     evtimers_remove(&l->conns, u->ev);
     evconn_free(u->ev);
     free(u);
@@ -177,16 +268,17 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
         case IO_OVER:
             return EV_WANT_CLOSE;
         default:
-            if (l->stopping) return EV_WANT_CLOSE;
-            submit_op(l, u, OP_RECV, c->io.in, sizeof c->io.in);
+            if (l->stopping || !submit_recv(l, u)) return EV_WANT_CLOSE;
             return EV_WANT_READ;
         }
     case ACT_WRITE:
         u->sent = *a;
-        submit_op(l, u, OP_SEND, a->buf, a->len);
+        struct io_uring_sqe *sqe = submit_op(l, u, OP_SEND, a->buf, a->len);
+        if (a->more) sqe->msg_flags |= MSG_MORE; /* headers wait for the body's first chunk */
         return EV_WANT_WRITE;
     case ACT_SENDFILE: {
-        size_t want = a->count < sizeof u->chunk ? a->count : sizeof u->chunk;
+        size_t want = a->count < FILE_CHUNK ? a->count : FILE_CHUNK;
+        if (!u->chunk && !(u->chunk = bufpool_get(FILE_CHUNK))) return EV_WANT_CLOSE;
         ssize_t n = pread(a->fd, u->chunk, want, a->off);
         if (n <= 0) {
             connio_done(&c->io, a, -1, now); /* unreadable or shrank */
@@ -257,7 +349,8 @@ static void on_control(struct uloop *l, struct uconn *u, uint64_t now)
     }
 }
 
-static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, uint64_t now)
+static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, unsigned flags,
+                         uint64_t now)
 {
     struct evconn *c = u->ev;
     if (op == OP_CONTROL) {
@@ -283,13 +376,18 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
             return;
         }
     } else if (op == OP_RECV) {
-        if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED) {
+        received(l, u, res, flags);
+        /* -ENOBUFS: the ring was empty when the bytes came: recv again */
+        if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS) {
             finish(l, u);
             return;
         }
-        if (res >= 0) connio_received(&c->io, res);
-    } else if (res != -EINTR && res != -EAGAIN) {
-        connio_done(&c->io, &u->sent, res > 0 ? res : -1, now);
+    } else {
+        if (u->chunk) { /* a file chunk went (or failed): its buffer goes back */
+            bufpool_put(u->chunk, FILE_CHUNK);
+            u->chunk = NULL;
+        }
+        if (res != -EINTR && res != -EAGAIN) connio_done(&c->io, &u->sent, res > 0 ? res : -1, now);
     }
     advance(l, u, now);
 }
@@ -404,7 +502,8 @@ static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
         if (!l->stopping) begin_stop(l, now);
     } else if (data) {
         uintptr_t v = (uintptr_t)data;
-        on_conn_done(l, (struct uconn *)(v & ~(uintptr_t)3), (enum op)(v & 3), cqe->res, now);
+        on_conn_done(l, (struct uconn *)(v & ~(uintptr_t)3), (enum op)(v & 3), cqe->res, cqe->flags,
+                     now);
     }
 }
 
@@ -426,6 +525,8 @@ static int uring_run(const struct model_ctx *m)
         model_error("uring: io_uring_queue_init: %s", strerror(-rc));
         return -1;
     }
+    recv_ring_setup(&l);
+    bufpool_cache(true); /* the loop's free list of I/O buffers */
     submit_accept(&l);
     struct io_uring_sqe *sqe = get_sqe(&l);
     io_uring_prep_poll_add(sqe, m->stop_fd, POLLIN);
@@ -451,7 +552,9 @@ static int uring_run(const struct model_ctx *m)
         expire_due(&l, now);
     }
     close(m->listen_fd);
+    recv_ring_free(&l);
     io_uring_queue_exit(&l.ring);
+    bufpool_cache(false);
     evtimers_free(&l.conns);
     return rc < 0 && rc != -ETIME && rc != -EINTR ? -1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufpool.h"
 #include "conn.h"
 #include "echo.h"
 
@@ -207,6 +208,26 @@ static void test_write_error_closes(void **state)
 }
 
 /* PHASE_HEAD while a line is unfinished; expiry closes without a word. */
+/* A client between lines holds no buffer; a line half received holds one. */
+static void test_idle_holds_no_buffer(void **state)
+{
+    (void)state;
+    long before = bufpool_in_use();
+    struct drv d;
+    drv_init(&d);
+    drive(&d, "one\ntwo\n", 8, false);
+    assert_int_equal(d.len, 8);
+    assert_int_equal(bufpool_in_use(), before);
+    drive(&d, "thr", 3, false);
+    assert_int_equal(bufpool_in_use(), before + 1);
+    drive(&d, "ee\n", 3, false);
+    assert_memory_equal(d.out + 8, "three\n", 6);
+    assert_int_equal(bufpool_in_use(), before);
+    drive(&d, "tail", 4, false);
+    drv_free(&d); /* a partial line's buffer goes back with the session */
+    assert_int_equal(bufpool_in_use(), before);
+}
+
 static void test_phase_expire(void **state)
 {
     (void)state;
@@ -236,6 +257,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_lines),
+        cmocka_unit_test(test_idle_holds_no_buffer),
         cmocka_unit_test(test_split_and_partial_writes),
         cmocka_unit_test(test_no_echo_before_newline),
         cmocka_unit_test(test_long_line),

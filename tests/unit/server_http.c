@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bufpool.h"
 #include "conn.h"
 #include "filecache.h"
 #include "fsroot.h"
@@ -541,6 +542,65 @@ static int count_fds(void)
     return n;
 }
 
+/* DESIGN.md section 3: a keep-alive client waiting for its next request
+ * holds no input or output buffer; a head half received holds its input;
+ * a big file streaming holds nothing but the file. */
+static void test_idle_holds_no_buffer(void **state)
+{
+    (void)state;
+    long before = bufpool_in_use();
+    struct drv d;
+    drv_init(&d);
+    assert_int_equal(bufpool_in_use(), before); /* a new client: nothing yet */
+    const char *get = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    drive(&d, get, strlen(get), false);
+    assert_false(d.closed);
+    assert_true(d.len > 12 && memcmp(d.out, "HTTP/1.1 200", 12) == 0);
+    assert_int_equal(bufpool_in_use(), before); /* answered, waiting: idle */
+
+    const char *half = "GET /sub/style.css HTTP/1.1\r\nHo";
+    drive(&d, half, strlen(half), false);
+    assert_int_equal(bufpool_in_use(), before + 1); /* the unfinished head */
+    drive(&d, "st: x\r\n\r\n", 9, false);
+    assert_int_equal(bufpool_in_use(), before);
+
+    const char *get_big = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    d.max_io = 4096; /* partial sends: the answer streams over many actions */
+    drive(&d, get_big, strlen(get_big), false);
+    assert_false(d.closed);
+    assert_true(d.sendfiles > 1);
+    assert_int_equal(bufpool_in_use(), before);
+    drv_free(&d);
+    assert_int_equal(bufpool_in_use(), before);
+}
+
+/* The headers of a file sent by ACT_SENDFILE are marked to wait for its
+ * first bytes (MSG_MORE); an answer complete in one write is not. */
+static void test_more_before_sendfile(void **state)
+{
+    (void)state;
+    struct drv d;
+    drv_init(&d);
+    const char *get_big = "GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(session_feed(d.s, get_big, strlen(get_big)), strlen(get_big));
+    struct action a;
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    assert_true(a.more);
+    session_done(d.s, &a, (ssize_t)a.len);
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_SENDFILE);
+    drv_free(&d);
+
+    drv_init(&d);
+    const char *small = "GET /a.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    assert_int_equal(session_feed(d.s, small, strlen(small)), strlen(small));
+    session_next(d.s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    assert_false(a.more);
+    drv_free(&d);
+}
+
 static void test_no_fd_leak(void **state)
 {
     (void)state;
@@ -670,6 +730,8 @@ int main(void)
         cmocka_unit_test(test_batching),
         cmocka_unit_test(test_io_error_closes),
         cmocka_unit_test(test_no_fd_leak),
+        cmocka_unit_test(test_idle_holds_no_buffer),
+        cmocka_unit_test(test_more_before_sendfile),
         cmocka_unit_test(test_phase_expire),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_access_log),
