@@ -79,6 +79,12 @@ struct filecache {
     struct fc_watch *watches;
     size_t nwatches, capwatches;
     struct filecache_stats stats;
+#ifdef HAVE_INOTIFY
+    /* drain()'s read buffer, here and not on the stack: a 4 KiB array there
+     * puts read()'s frame a page further down on every request, a page each
+     * idle coroutine or thread would keep (under the lock, like the rest) */
+    _Alignas(struct inotify_event) char events[4096];
+#endif
 };
 
 /* fork() detection without a getpid() syscall per lookup: a child handler
@@ -245,9 +251,9 @@ static void drop_hit(struct filecache *c, const struct event *ev, size_t nev)
  * common case) costs one read() that fails with EAGAIN. */
 static void drain(struct filecache *c)
 {
-    _Alignas(struct inotify_event) char buf[4096];
+    char *buf = c->events;
     for (;;) {
-        ssize_t n = read(c->ifd, buf, sizeof buf);
+        ssize_t n = read(c->ifd, buf, sizeof c->events);
         if (n < 0 && errno == EINTR) continue;
         if (n <= 0) {
             if (n == 0 || errno != EAGAIN) goto lost; /* cannot tell what changed */
@@ -269,7 +275,7 @@ lost:
     c->stats.invalidations += c->n;
     drop_all(c);
     /* what is still queued concerns entries just dropped */
-    while (read(c->ifd, buf, sizeof buf) > 0) {
+    while (read(c->ifd, buf, sizeof c->events) > 0) {
     }
 }
 #endif

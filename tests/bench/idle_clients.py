@@ -60,7 +60,9 @@ def cpu_s(pid):
 
 def start_server(args, root):
     cmd = [args.refserver, "--model", args.model, "--proto", "http", "--listen",
-           "127.0.0.1:0", "--root", root, "--idle-timeout", "0", "--quiet"]
+           "127.0.0.1:0", "--root", root, "--idle-timeout", "0", "--quiet",
+           # the default reserves 2 descriptors a client (FTP's data channel)
+           "--max-conn", str(count(args.clients) + 32)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, preexec_fn=raise_nofile)
     line = proc.stdout.readline().decode()
     if not line.startswith("listening on "):
