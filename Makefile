@@ -5,7 +5,7 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench compare plot report format format-check bench-switch regress regress-baseline test-portable
+        bench-server bench compare plot report format format-check bench-switch regress regress-baseline test-portable
 
 all: build
 
@@ -108,6 +108,15 @@ report:
 # The loadgen vs wrk benchmark (not a test): see ci/bench-loadgen.
 bench-loadgen: build
 	@BUILD=$(BUILD) ci/bench-loadgen
+
+# The refserver vs nginx benchmark (not a test): see ci/bench-server. Models
+# (epoll, uring, reuseport, coroutine) and a 1-worker nginx take turns serving
+# a 36-byte file to wrk -t1 -c64, server on CPU 0, wrk on CPU 1; req/s and
+# server CPU per request, ratios to nginx, medians of 3 alternating rounds.
+# E.g. BENCH_SERVER_ARGS='--models epoll --rounds 5 --strict'
+BENCH_SERVER_ARGS ?=
+bench-server: build
+	@BUILD=$(BUILD) ci/bench-server $(BENCH_SERVER_ARGS)
 
 # The coroutine switch (not a test): ns per switch, the build's switch
 # (assembly on x86-64/aarch64) against the ucontext fallback.

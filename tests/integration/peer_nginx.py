@@ -13,6 +13,9 @@ private temporary directory, access_log off, error_log to that directory.
 by Debian's echo module (libnginx-mod-http-echo, a dependency of nginx-light,
 which ci/setup installs), so the http-mixed scenario runs against nginx too;
 without the module available() says so and start() fails.
+NginxPeer(root, server_extra="...") adds directives to the server block,
+where they also override the http block's (ci/bench-server tunes nginx
+there); the default adds nothing, so the tests' nginx is unchanged.
 
 The port is chosen by binding port 0 and closing; if another process takes it
 in between, nginx exits with a bind error and we retry with a new one.
@@ -81,8 +84,9 @@ class NginxPeer:
             return ECHO_MODULE + " not installed (libnginx-mod-http-echo)"
         return None
 
-    def __init__(self, root, start_timeout=10.0):
+    def __init__(self, root, start_timeout=10.0, server_extra=""):
         self.root = os.path.abspath(root)
+        self.server_extra = server_extra
         self.start_timeout = start_timeout
         self.host = "127.0.0.1"
         self.port = None
@@ -114,7 +118,8 @@ class NginxPeer:
         # caller's private temporary directories: keep the caller's identity.
         user = "user root root;" if os.geteuid() == 0 else ""
         for key, val in (("@USER@", user), ("@LOAD_MODULES@", load),
-                         ("@HTTP_EXTRA@", DYNAMIC_HTTP), ("@LOCATIONS@", DYNAMIC_LOCATIONS),
+                         ("@HTTP_EXTRA@", DYNAMIC_HTTP),
+                         ("@LOCATIONS@", self.server_extra + DYNAMIC_LOCATIONS),
                          ("@PREFIX@", self.tmp),
                          ("@PORT@", str(port)), ("@ROOT@", self.root)):
             text = text.replace(key, val)
