@@ -1,6 +1,7 @@
 /* bufpool.c - per-thread free lists of I/O buffers (bufpool.h). */
 #include "bufpool.h"
 
+#include <pthread.h>
 #include <stdlib.h>
 
 /* Sizes kept (the few buffer sizes the sessions and drivers use), and how
@@ -15,18 +16,30 @@ struct pool_class {
     void *free[POOL_KEEP];
 };
 
-/* The thread's own lists: the one piece of state here, per thread by
- * design (an event loop is one thread), so no lock is needed. */
+struct pool {
+    struct pool_class cls[POOL_CLASSES];
+};
+
+/* The thread's own lists, per thread by design (an event loop is one
+ * thread), so no lock is needed. */
 static _Thread_local struct {
     bool on;
     long in_use;
-    struct pool_class cls[POOL_CLASSES];
+    struct pool own;
 } cache;
 
-static struct pool_class *class_of(size_t size)
+/* The lists the other threads share: a thread that serves one client and
+ * waits with it would keep its own buffers idle; here the next busy thread
+ * takes them. malloc would do too, but glibc gives the top of the heap back
+ * to the kernel when a 64 KiB answer's buffers are freed (a brk and fresh
+ * zeroed pages per request for a process serving one client at a time). */
+static struct pool shared;
+static pthread_mutex_t shared_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct pool_class *class_of(struct pool *p, size_t size)
 {
     for (int i = 0; i < POOL_CLASSES; i++) {
-        struct pool_class *c = &cache.cls[i];
+        struct pool_class *c = &p->cls[i];
         if (c->size == size) return c;
         if (c->size == 0) {
             c->size = size;
@@ -36,12 +49,29 @@ static struct pool_class *class_of(size_t size)
     return NULL; /* more sizes than classes: plain malloc for this one */
 }
 
+static void *take(struct pool *p, size_t size)
+{
+    struct pool_class *c = class_of(p, size);
+    return c && c->n > 0 ? c->free[--c->n] : NULL;
+}
+
+static bool keep(struct pool *p, void *buf, size_t size)
+{
+    struct pool_class *c = class_of(p, size);
+    if (!c || c->n == POOL_KEEP) return false;
+    c->free[c->n++] = buf;
+    return true;
+}
+
 void *bufpool_get(size_t size)
 {
-    void *buf = NULL;
+    void *buf;
     if (cache.on) {
-        struct pool_class *c = class_of(size);
-        if (c && c->n > 0) buf = c->free[--c->n];
+        buf = take(&cache.own, size);
+    } else {
+        pthread_mutex_lock(&shared_lock);
+        buf = take(&shared, size);
+        pthread_mutex_unlock(&shared_lock);
     }
     if (!buf) buf = malloc(size);
     if (buf) cache.in_use++;
@@ -52,14 +82,15 @@ void bufpool_put(void *buf, size_t size)
 {
     if (!buf) return;
     cache.in_use--;
+    bool kept;
     if (cache.on) {
-        struct pool_class *c = class_of(size);
-        if (c && c->n < POOL_KEEP) {
-            c->free[c->n++] = buf;
-            return;
-        }
+        kept = keep(&cache.own, buf, size);
+    } else {
+        pthread_mutex_lock(&shared_lock);
+        kept = keep(&shared, buf, size);
+        pthread_mutex_unlock(&shared_lock);
     }
-    free(buf);
+    if (!kept) free(buf);
 }
 
 long bufpool_in_use(void)
@@ -71,7 +102,7 @@ void bufpool_cache(bool on)
 {
     if (!on) {
         for (int i = 0; i < POOL_CLASSES; i++) {
-            struct pool_class *c = &cache.cls[i];
+            struct pool_class *c = &cache.own.cls[i];
             while (c->n > 0)
                 free(c->free[--c->n]);
             c->size = 0;

@@ -6,12 +6,12 @@
  * gives it back once the bytes are consumed or sent. So 10,000 idle
  * clients cost their small state, not 10,000 buffers.
  *
- * Taking and giving back happen on every request, so a thread that runs
- * an event loop turns on a cache: a per-thread free list per buffer size
- * (the loop's free list), a few dozen pointers, no lock. Threads that
- * serve one client each (thread, fork, ...) leave it off: their buffers
- * go back to malloc, where any thread can reuse them, instead of staying
- * with a connection that sleeps. */
+ * Taking and giving back happen on every request, so they are free lists
+ * per buffer size, a few dozen pointers each. A thread that runs an event
+ * loop turns on its own (the loop's free list: no lock). Threads that
+ * serve one client each (thread, threadpool, a forked process) leave it
+ * off and share one list under a mutex: a buffer kept by a thread whose
+ * client sleeps would be as idle as the client. */
 #ifndef SERVERMODELS_BUFPOOL_H
 #define SERVERMODELS_BUFPOOL_H
 
@@ -22,8 +22,9 @@
 void *bufpool_get(size_t size);
 /* Gives back a buffer bufpool_get(size) returned; NULL is ignored. */
 void bufpool_put(void *buf, size_t size);
-/* This thread keeps given-back buffers for reuse (on), or frees them and
- * what it kept (off: call it before an event loop's thread ends). */
+/* This thread keeps given-back buffers in its own lists (on), or frees
+ * what it kept and shares the common lists again (off: call it before an
+ * event loop's thread ends). */
 void bufpool_cache(bool on);
 /* Buffers this thread took and has not given back (what the tests look at:
  * an idle session holds none). */

@@ -726,6 +726,32 @@ static void *http_create(const struct server_ctx *ctx, const char *peer)
     return h;
 }
 
+/* Nothing buffered (the common case: a keep-alive client's next request):
+ * the requests are answered straight from the caller's bytes, and only
+ * what is left (a head not complete yet, a body still streaming, input
+ * behind a full output) is copied into a buffer of the session's own. No
+ * pointer into buf outlives the call: answers are built before it returns. */
+static size_t feed_in_place(struct http *h, const void *buf, size_t len)
+{
+    if (len > HTTP_IN_CAP) len = HTTP_IN_CAP; /* as much as a buffered feed takes */
+    h->in = (char *)buf;                      /* borrowed, only read */
+    h->in_len = len;
+    answer_ready(h);
+    size_t done = h->in_len ? h->in_off : len, left = h->in_len - h->in_off;
+    h->in = NULL;
+    h->in_off = h->in_len = 0;
+    if (left && !h->failed) {
+        if (!(h->in = bufpool_get(HTTP_IN_CAP))) {
+            h->failed = true; /* out of memory: the connection ends */
+            return len;
+        }
+        memcpy(h->in, (const char *)buf + done, left);
+        h->in_len = left;
+    }
+    give_back_empty(h);
+    return done + left;
+}
+
 static size_t http_feed(void *state, const void *buf, size_t len)
 {
     struct http *h = state;
@@ -735,6 +761,7 @@ static size_t http_feed(void *state, const void *buf, size_t len)
         return 0;
     }
     if (h->failed || (h->closing && !h->echo_left)) return len; /* nothing more is read */
+    if (!h->in) return feed_in_place(h, buf, len);
     if (h->in_off > 0) { /* compact: no action points into in[] during feed */
         memmove(h->in, h->in + h->in_off, h->in_len - h->in_off);
         h->in_len -= h->in_off;

@@ -47,7 +47,7 @@ void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms)
     c->head_start_ms = 0;
     c->upload_eof_ms = 0;
     c->expired_on = -1;
-    c->eof = c->eof_fed = false;
+    c->eof = c->eof_fed = c->drained = false;
     c->have = c->off = 0;
     c->in = NULL;
 }
@@ -134,7 +134,7 @@ void connio_received(struct connio *c, const void *buf, ssize_t n)
 enum io_result connio_read(struct connio *c, uint64_t now_ms)
 {
     enum io_result r = connio_feed(c, now_ms);
-    if (r != IO_BLOCKED) return r;
+    if (r != IO_BLOCKED || c->drained) return r;
     if (!input_buffer(c)) return IO_OVER;
     for (;;) {
         ssize_t n = read(c->fd, c->in, CONNIO_IN_CAP);
@@ -148,9 +148,15 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms)
             c->have = (size_t)n, c->off = 0;
         else
             c->eof = true;
+        c->drained = n > 0 && n < CONNIO_IN_CAP;
         give_back_if_empty(c);
         return IO_PROGRESS; /* the next ACT_READ feeds it */
     }
+}
+
+void connio_readable(struct connio *c)
+{
+    c->drained = false;
 }
 
 enum io_result connio_send(struct connio *c, const struct action *a, uint64_t now_ms)

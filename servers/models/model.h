@@ -149,6 +149,10 @@ struct connio {
     uint64_t upload_eof_ms;  /* an upload's data EOF came then: confirming (0: no) */
     int expired_on;          /* the action whose timeout passed, -1: none */
     bool eof, eof_fed;       /* the peer's EOF came / was fed to the session */
+    bool drained;            /* the last read was short: the socket was empty then, so the next
+                                read waits until the poller says it is readable again
+                                (connio_readable()), as nginx does: no read per request that
+                                can only say EAGAIN */
     size_t have, off;        /* unconsumed input: in[off..have) */
     char *in;                /* CONNIO_IN_CAP bytes from bufpool.h while reading, else NULL:
                                 an idle connection holds no buffer */
@@ -170,6 +174,8 @@ void connio_close(struct connio *c);
 /* ACT_READ: feeds buffered input (or the EOF, once), else reads what the
  * socket has for the next call. */
 enum io_result connio_read(struct connio *c, uint64_t now_ms);
+/* The poller or a wait said the socket is readable (see drained). */
+void connio_readable(struct connio *c);
 /* The same without reading: IO_BLOCKED when nothing is buffered (uring). */
 enum io_result connio_feed(struct connio *c, uint64_t now_ms);
 /* n bytes were received (uring); 0 or less: EOF. They are copied into

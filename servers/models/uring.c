@@ -524,8 +524,8 @@ static int uring_run(const struct model_ctx *m)
      * for its next io_uring_enter instead of interrupting it as task work
      * (DEFER_TASKRUN, 6.1+): measurably less CPU per request; older kernels
      * refuse the flags, and get a plain ring */
-    struct io_uring_params params = {
-        .flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
+    struct io_uring_params params = {.flags =
+                                         IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN};
     int rc = io_uring_queue_init_params(RING_ENTRIES, &l.ring, &params);
     if (rc == -EINVAL) rc = io_uring_queue_init(RING_ENTRIES, &l.ring, 0);
     if (rc < 0) {
