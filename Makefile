@@ -68,7 +68,7 @@ test-tsan:
 # model swept over connections (1..10,000, http-hello and echo) and offered
 # rates (http-hello, http-mixed, FTP) on disjoint CPUs for server and loadgen,
 # progress shown; about 20 min on 2 cores. make bench QUICK=1: 3 connection
-# points, 2 s each, under 4 min. Rows to results/latest.csv and
+# points, 3 interleaved repeats of 0.6 s each, under 4 min. Rows to results/latest.csv and
 # results/<date>-<rev>.csv, charts to results/*.svg, results/report.html.
 # BENCH_ARGS go to every loadgen bench, e.g. BENCH_ARGS='--models epoll,thread --repeat 3'
 BENCH_ARGS ?=
