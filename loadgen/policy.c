@@ -199,7 +199,14 @@ void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t
 {
     bool first = pc && !pc->answered;
     if (pc) pc->answered = true;
-    if (now > policy_close_time(t)) return; /* in the drain: owed, answered, not counted */
+    if (now > policy_close_time(t)) {
+        /* in the drain: owed, answered, not counted. It was owed at the
+         * close, so its connection was asked: one whose first answer in
+         * the window this is not was starved (a client that waited in the
+         * server's backlog the whole window and got in only after it) */
+        if (pc) pc->asked = true;
+        return;
+    }
     if (pc && now >= t->run->t_measure) pc->asked = pc->served = true;
     origin = measured_origin(t, first, origin, now);
     if (!policy_in_window(t->run, origin, now)) return;
