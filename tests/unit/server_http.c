@@ -572,6 +572,28 @@ static void test_idle_holds_no_buffer(void **state)
     assert_int_equal(bufpool_in_use(), before);
     drv_free(&d);
     assert_int_equal(bufpool_in_use(), before);
+
+    /* Bad input: a malformed request gets its 400 and the close; an
+     * oversized head its 431: nothing is kept after either. */
+    drv_init(&d);
+    const char *bad = "GET /a.txt HTTP/1.1\r\nHost x\r\n\r\n";
+    drive(&d, bad, strlen(bad), false);
+    assert_true(d.closed);
+    assert_true(d.len > 12 && memcmp(d.out, "HTTP/1.1 400", 12) == 0);
+    assert_int_equal(bufpool_in_use(), before);
+    drv_free(&d);
+    drv_init(&d);
+    size_t huge_len = HTTP_HEAD_MAX + 100;
+    char *huge = malloc(huge_len);
+    assert_non_null(huge);
+    memcpy(huge, "GET /a.txt HTTP/1.1\r\nX: ", 24);
+    memset(huge + 24, 'a', huge_len - 24);
+    drive(&d, huge, huge_len, false);
+    assert_true(d.closed);
+    assert_true(d.len > 12 && memcmp(d.out, "HTTP/1.1 431", 12) == 0);
+    drv_free(&d);
+    free(huge);
+    assert_int_equal(bufpool_in_use(), before);
 }
 
 /* The headers of a file sent by ACT_SENDFILE are marked to wait for its
