@@ -12,6 +12,8 @@ Each test runs both engines (raw and curl):
 - iterative without keep-alive: every request waits in the listen backlog
   behind the other connections' ones, and that wait is in its latency
   (Little's law: req/s x mean latency = connections).
+- The server stopped from before the timed run to 0.2 s after it: every
+  connection's first answer comes in the drain, so all are starved.
 - The server stopped from before the timed run to 0.4 s into the window:
   each connection's first request, begun in the warm-up, is measured from
   the window's start, so the wait shows (latency about 0.4 s, neither 0
@@ -181,6 +183,29 @@ class Unanswered(LoadgenRuns, unittest.TestCase):
                 outstanding = float(row["req_per_s"]) * float(row["lat_mean_us"]) / 1e6
                 self.assertGreater(outstanding, conns / 2, out)
                 self.assertLess(outstanding, conns * 1.5, out)
+
+    def test_answered_only_after_the_window_is_starved(self):
+        conns, after = 8, 0.2
+        with RefServer(event_model(), root=self.fixtures, args=["--access-log"]) as server:
+            start = time.time() + START_DELAY_S
+            procs = self.run_both_at(server, HELLO, start, "--connections", str(conns),
+                                     "--threads", "2", "--duration", "1s")
+            self.wait_verified(server, len(ENGINES))
+            self.assertLess(time.time(), start, "the verify passes ended after --start-at")
+            # Stopped through the whole window, back in the drain (>= 0.5 s):
+            # every connection's first answer comes only after the close, as
+            # for a client that waited in a busy server's listen backlog.
+            self.stop_server_for(server, time.time(), start + 1.0 + after)
+            results = self.finish_all(procs)
+        for engine, (rc, out, err, row) in results.items():
+            with self.subTest(engine=engine):
+                msg = "exit %d\n%s\n%s" % (rc, out, err)
+                unanswered, starved = self.counts(row)
+                self.assertEqual(starved, conns, msg)
+                self.assertEqual(unanswered, 0, msg)  # answered, in the drain
+                self.assertEqual(int(row["requests"]), 0, msg)
+                self.assertEqual(self.summary(out), (0, conns), msg)
+                self.assertEqual(rc, 1, msg)
 
     def test_first_request_waiting_into_the_window(self):
         warmup, into = 0.3, 0.4
