@@ -200,11 +200,11 @@ void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t
     bool first = pc && !pc->answered;
     if (pc) pc->answered = true;
     if (now > policy_close_time(t)) {
-        /* in the drain: owed, answered, not counted. It was owed at the
-         * close, so its connection was asked: one whose first answer in
-         * the window this is not was starved (a client that waited in the
-         * server's backlog the whole window and got in only after it) */
-        if (pc) pc->asked = true;
+        /* in the drain: owed, answered, not counted; but a connection
+         * that got no answer in the window (it waited in the server's
+         * backlog and got in only after it) was starved, and its request
+         * was unanswered when the window closed */
+        if (pc && !pc->served) count_unanswered(t, pc, 1);
         return;
     }
     if (pc && now >= t->run->t_measure) pc->asked = pc->served = true;
