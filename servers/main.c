@@ -4,7 +4,7 @@
  *           [--max-conn N] [--max-per-ip N] [--idle-timeout TIME]
  *           [--header-timeout TIME] [--body-timeout TIME] [--send-timeout TIME]
  *           [--workers N] [--users FILE] [--user NAME] [--access-log] [--quiet]
- *           [--umask MASK]
+ *           [--umask MASK] [--upload-grace TIME]
  * refserver --list-models | --help
  * refserver hash-password     (reads a password line on stdin, prints its hash)
  * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
@@ -61,6 +61,7 @@ struct options {
     const char *model, *proto, *listen, *root, *users, *user;
     unsigned max_conn, max_per_ip, workers;
     unsigned idle_timeout_ms, header_timeout_ms, body_timeout_ms, send_timeout_ms;
+    unsigned upload_grace_ms;
     bool max_conn_given, max_per_ip_given, access_log, quiet;
     uid_t uid; /* --user's */
     gid_t gid;
@@ -75,6 +76,7 @@ static void usage(FILE *out)
             "                 [--header-timeout TIME] [--body-timeout TIME]\n"
             "                 [--send-timeout TIME] [--workers N] [--users FILE]\n"
             "                 [--user NAME] [--access-log] [--quiet] [--umask MASK]\n"
+            "                 [--upload-grace TIME]\n"
             "       refserver --list-models\n"
             "       refserver hash-password < FILE   (a --users hash of the line read)\n"
             "\n"
@@ -106,6 +108,10 @@ static void usage(FILE *out)
             "  --access-log          one stderr line per request\n"
             "  --umask MASK          FTP: new files 0666 & ~MASK, new directories\n"
             "                        0777 & ~MASK (octal, default 022)\n"
+            "  --upload-grace TIME   FTP: an upload commits once the control connection\n"
+            "                        stayed up that long after the data connection's end\n"
+            "                        (a killed client closes both; default 25ms, 0 = at\n"
+            "                        once, up to 10s); the 226 waits for it\n"
             "  --quiet               log errors only\n"
             "\n"
             "Prints 'listening on HOST:PORT' on stdout once ready. SIGTERM/SIGINT stop\n"
@@ -213,7 +219,8 @@ enum {
     O_HEADER_T,
     O_BODY_T,
     O_SEND_T,
-    O_UMASK
+    O_UMASK,
+    O_GRACE
 };
 
 /* One of the four timeouts (c: its option). */
@@ -267,6 +274,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                              {"workers", required_argument, 0, O_WORKERS},
                                              {"users", required_argument, 0, O_USERS},
                                              {"umask", required_argument, 0, O_UMASK},
+                                             {"upload-grace", required_argument, 0, O_GRACE},
                                              {"access-log", no_argument, 0, O_ACCESS},
                                              {"quiet", no_argument, 0, 'q'},
                                              {"list-models", no_argument, 0, O_LIST},
@@ -277,7 +285,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                           .idle_timeout_ms = 60000,
                           .header_timeout_ms = 10000,
                           .body_timeout_ms = 60000,
-                          .send_timeout_ms = 60000};
+                          .send_timeout_ms = 60000,
+                          .upload_grace_ms = UPLOAD_GRACE_DEFAULT_MS};
     o->umask = 022; /* (CORE) vsftpd's default */
     opterr = 0;
     int c;
@@ -329,6 +338,12 @@ static int parse_args(int argc, char **argv, struct options *o)
         case O_BODY_T:
         case O_SEND_T:
             if (!parse_timeout(o, c, optarg)) return bad_timeout(c, optarg);
+            break;
+        case O_GRACE:
+            if (!parse_duration_ms(optarg, 10, &o->upload_grace_ms))
+                return bad_usage("--upload-grace wants seconds or a duration up to 10s (e.g. "
+                                 "25ms, 0.1 or 0), not '%s'",
+                                 optarg);
             break;
         case O_WORKERS:
             if (!parse_count(optarg, 4096, &o->workers))
@@ -466,6 +481,7 @@ int main(int argc, char **argv)
                           .header_timeout_ms = o.header_timeout_ms,
                           .body_timeout_ms = o.body_timeout_ms,
                           .send_timeout_ms = o.send_timeout_ms,
+                          .upload_grace_ms = o.upload_grace_ms,
                           .max_per_ip = o.max_per_ip,
                           .workers = o.workers,
                           .quiet = o.quiet};

@@ -38,7 +38,8 @@ int ms_until(uint64_t deadline_ms, uint64_t now_ms)
     return left > INT32_MAX ? INT32_MAX : (int)left;
 }
 
-void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms)
+void connio_init(struct connio *c, const struct model_ctx *m, int fd, struct session *s,
+                 uint64_t now_ms)
 {
     c->fd = fd;
     c->s = s;
@@ -46,6 +47,7 @@ void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms)
     c->last_active_ms = now_ms;
     c->head_start_ms = 0;
     c->upload_eof_ms = 0;
+    c->upload_grace_ms = m->upload_grace_ms;
     c->expired_on = -1;
     c->eof = c->eof_fed = c->drained = false;
     c->have = c->off = 0;
@@ -238,14 +240,14 @@ static struct dc_step finished(struct connio *c, const struct action *a, ssize_t
  * only a moment later (the last opened is closed first, and the dying
  * process may be preempted in between by the server it just woke). So the
  * upload commits only once the control connection has stayed up for
- * UPLOAD_GRACE_MS, or has shown the client alive by sending something;
+ * its grace (--upload-grace), or has shown the client alive by sending something;
  * its end, a reset or an abort in that time fails the upload. */
 static struct dc_step confirm_upload(struct connio *c, const struct action *a, uint64_t now_ms)
 {
     if (!c->upload_eof_ms) c->upload_eof_ms = now_ms;
     int control = check_control(c, now_ms);
     if (control < 0) return finished(c, a, -1, now_ms);
-    if (control > 0 || now_ms >= c->upload_eof_ms + UPLOAD_GRACE_MS)
+    if (control > 0 || now_ms >= c->upload_eof_ms + c->upload_grace_ms)
         return finished(c, a, 0, now_ms);
     return (struct dc_step){.status = DC_WAIT_IN, .fd = c->fd};
 }
@@ -266,8 +268,11 @@ struct dc_step connio_data(struct connio *c, const struct action *a, bool stoppi
 
 void connio_data_timed_out(struct connio *c, const struct action *a, uint64_t now_ms)
 {
-    /* the grace of a complete upload ended with the client still there */
-    finished(c, a, a->kind == ACT_TRANSFER_IN && c->upload_eof_ms ? 0 : -1, now_ms);
+    /* the grace of a complete upload ended: it commits if the client is
+     * still there (its control connection's end may have come with the
+     * deadline, in the same wakeup) */
+    bool commit = a->kind == ACT_TRANSFER_IN && c->upload_eof_ms && check_control(c, now_ms) >= 0;
+    finished(c, a, commit ? 0 : -1, now_ms);
 }
 
 /* ---- timeouts ---- */
@@ -292,7 +297,7 @@ uint64_t connio_deadline(const struct connio *c, const struct model_ctx *m,
             return after(c->last_active_ms, m->idle_timeout_ms);
         }
     case ACT_TRANSFER_IN:
-        if (c->upload_eof_ms) return c->upload_eof_ms + UPLOAD_GRACE_MS;
+        if (c->upload_eof_ms) return c->upload_eof_ms + c->upload_grace_ms;
         return after(c->last_active_ms, m->body_timeout_ms);
     case ACT_ACCEPT_DATA:
         return after(c->last_active_ms, m->idle_timeout_ms);

@@ -121,7 +121,7 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
     }
     b->m = m;
     b->io = io;
-    connio_init(&b->c, fd, s, monotonic_ms());
+    connio_init(&b->c, m, fd, s, monotonic_ms());
     for (bool more = true; more;) {
         struct action a;
         session_next(s, &a);

@@ -24,7 +24,7 @@ struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, u
         session_free(s);
         return NULL;
     }
-    connio_init(&c->io, fd, s, now_ms);
+    connio_init(&c->io, m, fd, s, now_ms);
     c->m = m;
     c->want = EV_WANT_READ;
     c->waiting = ACT_READ;

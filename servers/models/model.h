@@ -32,6 +32,8 @@ struct model_ctx {
     unsigned header_timeout_ms; /* ... whole head from its first byte, */
     unsigned body_timeout_ms;   /* ... gap while reading a body or an upload, */
     unsigned send_timeout_ms;   /* ... gap while the client does not read (conn.h) */
+    unsigned upload_grace_ms;   /* FTP: an upload commits once its control connection
+                                   outlived the data EOF that long (0: at the EOF) */
     unsigned max_per_ip;        /* sessions from one client address (0 = no limit) */
     struct peer_limit *per_ip;  /* ... their counts (NULL: off), shared by all processes */
     unsigned workers;           /* processes/threads for pool models (0 = model default) */
@@ -136,26 +138,31 @@ ssize_t send_bytes_more(int sock, const void *buf, size_t len, bool more);
 /* ---- connio.c: one client, as every driver handles it ---- */
 
 #define NO_DEADLINE UINT64_MAX
-/* How long an upload's control connection must stay up after its data
- * EOF before the upload commits (connio.c's confirm_upload()). */
-#define UPLOAD_GRACE_MS 5
+/* --upload-grace's default: how long an upload's control connection must
+ * stay up after its data EOF before the upload commits (connio.c's
+ * confirm_upload()). A SIGKILLed client's kernel closes the two sockets a
+ * moment apart, and that moment is as long as the dying process waits for
+ * a CPU: up to 12 ms was measured with 8 busy loops on this 2-CPU machine,
+ * and 5 ms was once too short for CI. */
+#define UPLOAD_GRACE_DEFAULT_MS 25
 
 struct connio {
     int fd; /* the client's (control) connection, non-blocking */
     struct session *s;
-    struct datachan dc;      /* FTP data channel */
-    uint64_t last_active_ms; /* bytes moved last (the gap timeouts count from it) */
-    uint64_t head_start_ms;  /* first byte of an unfinished head (0: none) */
-    uint64_t upload_eof_ms;  /* an upload's data EOF came then: confirming (0: no) */
-    int expired_on;          /* the action whose timeout passed, -1: none */
-    bool eof, eof_fed;       /* the peer's EOF came / was fed to the session */
-    bool drained;            /* the last read was short: the socket was empty then, so the next
-                                read waits until the poller says it is readable again
-                                (connio_readable()), as nginx does: no read per request that
-                                can only say EAGAIN */
-    size_t have, off;        /* unconsumed input: in[off..have) */
-    char *in;                /* CONNIO_IN_CAP bytes from bufpool.h while reading, else NULL:
-                                an idle connection holds no buffer */
+    struct datachan dc;       /* FTP data channel */
+    uint64_t last_active_ms;  /* bytes moved last (the gap timeouts count from it) */
+    uint64_t head_start_ms;   /* first byte of an unfinished head (0: none) */
+    uint64_t upload_eof_ms;   /* an upload's data EOF came then: confirming (0: no) */
+    unsigned upload_grace_ms; /* model_ctx's */
+    int expired_on;           /* the action whose timeout passed, -1: none */
+    bool eof, eof_fed;        /* the peer's EOF came / was fed to the session */
+    bool drained;             /* the last read was short: the socket was empty then, so the next
+                                 read waits until the poller says it is readable again
+                                 (connio_readable()), as nginx does: no read per request that
+                                 can only say EAGAIN */
+    size_t have, off;         /* unconsumed input: in[off..have) */
+    char *in;                 /* CONNIO_IN_CAP bytes from bufpool.h while reading, else NULL:
+                                 an idle connection holds no buffer */
 };
 #define CONNIO_IN_CAP 16384
 
@@ -168,7 +175,8 @@ enum io_result {
 uint64_t monotonic_ms(void);
 /* ms from now until deadline (0: due, -1: NO_DEADLINE), for poll(). */
 int ms_until(uint64_t deadline_ms, uint64_t now_ms);
-void connio_init(struct connio *c, int fd, struct session *s, uint64_t now_ms);
+void connio_init(struct connio *c, const struct model_ctx *m, int fd, struct session *s,
+                 uint64_t now_ms);
 /* Closes the data channel and the connection, frees the session. */
 void connio_close(struct connio *c);
 /* ACT_READ: feeds buffered input (or the EOF, once), else reads what the
@@ -192,7 +200,7 @@ bool connio_control_ok(struct connio *c, uint64_t now_ms);
 /* A data action (datachan.h), as far as it goes without blocking; when
  * done, session_done() was called. control_ready: the control connection
  * fired while a transfer waited. An upload's clean EOF counts only once the
- * control connection stayed up a moment longer (UPLOAD_GRACE_MS): the wait
+ * control connection stayed up a moment longer (upload_grace_ms): the wait
  * for that is a DC_WAIT_IN on the control connection itself. */
 struct dc_step connio_data(struct connio *c, const struct action *a, bool stopping,
                            bool control_ready, uint64_t now_ms);

@@ -112,6 +112,13 @@ class CliTest(unittest.TestCase):
                     self.assertIn(opt, err)
                     self.assertIn("'%s'" % bad, err)
 
+    def test_bad_upload_grace(self):
+        for bad in ("5x", "-1", "abc", "11s", "1.5.2", ""):
+            with self.subTest(upload_grace=bad):
+                err = self.assert_usage_error(*self.good(), "--upload-grace", bad)
+                self.assertIn("--upload-grace", err)
+                self.assertIn("'%s'" % bad, err)
+
     def test_bad_max_per_ip(self):
         for bad in ("-1", "abc", "2x", "1.5"):
             with self.subTest(max_per_ip=bad):

@@ -8,6 +8,9 @@ TestCase class per model `refserver --list-models` prints (LimitsTest_<model>):
   --user               root dropped for good after binding
   default --max-conn   printed at start
   killed upload        a client SIGKILLed mid-STOR leaves the target untouched
+  --upload-grace       a control connection closed inside it aborts the
+                       upload; a quiet client's 226 waits for it; a command
+                       inside it commits at once
 
 Timeouts here are a few hundred ms so the suite stays short."""
 import os
@@ -395,6 +398,75 @@ class LimitsModelTests:
         with open(target, "rb") as f:
             self.assertEqual(f.read(), original, "%s: the killed client's fragment was "
                              "committed over the target" % self.MODEL)
+
+    # -- --upload-grace: when a complete upload commits ------------------------
+
+    def stor_and_close_data(self, srv, name, payload):
+        """Logs in as the writer, STORs payload into upload/name and closes
+        the data connection: the server sees a clean data EOF."""
+        raw = RawFtp(srv.address)
+        self.addCleanup(raw.close)
+        raw.login("writer", self.password)
+        data = raw.pasv()
+        self.assertTrue(raw.cmd("STOR upload/" + name).startswith("150 "))
+        data.sendall(payload)
+        data.close()
+        return raw, time.monotonic()
+
+    def test_control_closed_inside_the_grace_aborts_the_upload(self):
+        """The data EOF, then the control connection closed 50 ms later,
+        well inside a 2 s grace: the upload is deleted, the target kept."""
+        srv = self.server("--users", self.users, "--upload-grace", "2s", proto="ftp",
+                          root=self.ftp_root)
+        upload = os.path.join(self.ftp_root, "upload")
+        target = os.path.join(upload, "grace-abort.bin")
+        with open(target, "wb") as f:
+            f.write(b"original")
+        raw, _ = self.stor_and_close_data(srv, "grace-abort.bin", os.urandom(3000))
+        time.sleep(0.05)  # the client's own pause between its two closes, not a wait for the server
+        raw.close()
+        self.assertTrue(wait_until(lambda: not temp_uploads(upload), 5), temp_uploads(upload))
+        with open(target, "rb") as f:
+            self.assertEqual(f.read(), b"original", "%s: committed although the control "
+                             "connection closed inside the grace" % self.MODEL)
+
+    def test_complete_upload_commits_after_the_grace(self):
+        """A client that waits quietly gets its 226 no sooner than the grace
+        after its data EOF, and the file is there when the 226 comes."""
+        grace = 0.3
+        srv = self.server("--users", self.users, "--upload-grace", "300ms", proto="ftp",
+                          root=self.ftp_root)
+        payload = os.urandom(5000)
+        raw, closed_at = self.stor_and_close_data(srv, "grace-ok.bin", payload)
+        self.assertTrue(raw.reply().startswith("226 "))
+        waited = time.monotonic() - closed_at
+        self.assertGreaterEqual(waited, grace - 0.002, "%s: 226 before the grace" % self.MODEL)
+        with open(os.path.join(self.ftp_root, "upload", "grace-ok.bin"), "rb") as f:
+            self.assertEqual(f.read(), payload)
+
+    def test_a_command_inside_the_grace_commits_at_once(self):
+        """A client that speaks on the control connection after the data
+        EOF is alive: its upload commits then (226), long before a 10 s
+        grace ends, and its commands are answered after the 226. It sends a
+        NOOP every 50 ms until a reply comes, as a keepalive would: a NOOP
+        read before the server saw the data EOF proves nothing (a killed
+        client may have sent it), so only a later one may commit."""
+        srv = self.server("--users", self.users, "--upload-grace", "10s", proto="ftp",
+                          root=self.ftp_root)
+        payload = os.urandom(4000)
+        raw, closed_at = self.stor_and_close_data(srv, "grace-noop.bin", payload)
+        noops = 0
+        while time.monotonic() - closed_at < 8:
+            raw.sock.sendall(b"NOOP\r\n")
+            noops += 1
+            if select.select([raw.sock], [], [], 0.05)[0]:
+                break
+        self.assertTrue(raw.reply().startswith("226 "))
+        for _ in range(noops):
+            self.assertTrue(raw.reply().startswith("200 "))
+        self.assertLess(time.monotonic() - closed_at, 8, "%s: waited for the grace" % self.MODEL)
+        with open(os.path.join(self.ftp_root, "upload", "grace-noop.bin"), "rb") as f:
+            self.assertEqual(f.read(), payload)
 
 
 classes_per_model(globals(), "LimitsTest", LimitsModelTests)
