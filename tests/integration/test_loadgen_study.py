@@ -219,5 +219,40 @@ class TestSweeps(StudyCase):
         self.assertRegex(out, r"\n  1  +epoll +\d+ +\d+", msg)
 
 
+class TestStudyScript(StudyCase):
+    """ci/study itself, one phase at a time (STUDY_PHASES): the FTP rate
+    sweep, and the phase selection's bad input."""
+
+    def study(self, phases, *args):
+        env = dict(os.environ, STUDY_PHASES=phases, OUT=os.path.join(self.tmp, "study-out"),
+                   LOADGEN=LOADGEN, REFSERVER=REFSERVER)
+        r = subprocess.run([os.path.join(SOURCE_DIR, "ci", "study")] + list(args), cwd=SOURCE_DIR,
+                           env=env, capture_output=True, text=True, timeout=120)
+        return r.returncode, r.stdout, r.stderr
+
+    def test_ftp_phase_uploads_as_a_writer(self):
+        """ftp-put STORs, which refserver allows only a --users rw login: the
+        study's FTP phase must give the server a writer and log in as it
+        (before, every ftp-put run of the study failed with 550)."""
+        rc, out, err = self.study("3", "--models", "epoll", "--rate", "50,100",
+                                  "--duration", "0.3")
+        self.assertEqual(rc, 0, out[-3000:] + err[-3000:])
+        _, rows = read_rows(os.path.join(self.tmp, "study-out", "latest.csv"))
+        rows = [r for r in rows if r["scenario"] == "ftp-put"]
+        self.assertEqual(len(rows), 2, out[-3000:])
+        for r in rows:
+            self.assertGreater(int(r["requests"]), 0, r)
+            self.assertEqual((r["errors"], r["check_failures"], r["timeouts"]), ("0", "0", "0"), r)
+        self.assertNotIn("550", out)
+
+    def test_bad_phase_numbers(self):
+        for bad in ("4", "0", "x", "3 x", "-1"):
+            with self.subTest(phases=bad):
+                rc, out, err = self.study(bad)
+                self.assertEqual(rc, 2, out + err)
+                self.assertIn("STUDY_PHASES", err)
+                self.assertNotIn("== study phase", out)
+
+
 if __name__ == "__main__":
     unittest.main()
