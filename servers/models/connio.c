@@ -49,7 +49,7 @@ void connio_init(struct connio *c, const struct model_ctx *m, int fd, struct ses
     c->upload_eof_ms = 0;
     c->upload_grace_ms = m->upload_grace_ms;
     c->expired_on = -1;
-    c->eof = c->eof_fed = c->drained = false;
+    c->eof = c->eof_fed = c->drained = c->hup = false;
     c->have = c->off = 0;
     c->in = NULL;
 }
@@ -150,15 +150,16 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms)
             c->have = (size_t)n, c->off = 0;
         else
             c->eof = true;
-        c->drained = n > 0 && n < CONNIO_IN_CAP;
+        c->drained = n > 0 && n < CONNIO_IN_CAP && !c->hup;
         give_back_if_empty(c);
         return IO_PROGRESS; /* the next ACT_READ feeds it */
     }
 }
 
-void connio_readable(struct connio *c)
+void connio_readable(struct connio *c, bool hup)
 {
     c->drained = false;
+    if (hup) c->hup = true;
 }
 
 enum io_result connio_send(struct connio *c, const struct action *a, uint64_t now_ms)

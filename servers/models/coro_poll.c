@@ -72,7 +72,8 @@ int cpoll_wait(struct cpoll *p, struct cp_event *out, int max, int timeout_ms)
         uint32_t r = p->ev[i].events;
         out[i].fd = p->ev[i].data.fd;
         out[i].mask = (r & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? CP_IN : 0) |
-                      (r & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? CP_OUT : 0);
+                      (r & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? CP_OUT : 0) |
+                      (r & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? CP_HUP : 0);
     }
     return n;
 }
@@ -131,7 +132,7 @@ int cpoll_wait(struct cpoll *p, struct cp_event *out, int max, int timeout_ms)
         const struct kevent *e = &p->ev[i];
         out[i].fd = (int)e->ident;
         out[i].mask = e->filter == EVFILT_WRITE ? CP_OUT : CP_IN;
-        if (e->flags & (EV_EOF | EV_ERROR)) out[i].mask = CP_IN | CP_OUT;
+        if (e->flags & (EV_EOF | EV_ERROR)) out[i].mask = CP_IN | CP_OUT | CP_HUP;
     }
     return n;
 }

@@ -13,11 +13,14 @@
 
 #include <stdbool.h>
 
-enum { CP_IN = 1, CP_OUT = 2 };
+/* CP_HUP: the peer's end (or an error) came: readable until the EOF is read
+ * (no edge follows it), so the scheduler keeps CP_IN ready from then on. */
+enum { CP_IN = 1, CP_OUT = 2, CP_HUP = 4 };
 
 struct cp_event {
     int fd;
-    int mask; /* CP_IN / CP_OUT that fired (errors and hang-ups count as both) */
+    int mask; /* CP_IN / CP_OUT that fired (errors and hang-ups count as both,
+                 and CP_HUP) */
 };
 
 struct cpoll;

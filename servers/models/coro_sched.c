@@ -168,6 +168,15 @@ static void begin_stop(struct csched *s)
     }
 }
 
+/* Hands mask of slot's ready bits out. CP_IN stays once CP_HUP came: the
+ * socket is readable until its EOF is read, and no edge will say so again
+ * (a short read that stopped at the EOF would else wait for ever). */
+static void take_ready(struct fdslot *slot, int mask)
+{
+    if (slot->ready & CP_HUP) mask &= ~CP_IN;
+    slot->ready &= (unsigned char)~mask;
+}
+
 static void on_event(struct csched *s, const struct cp_event *ev)
 {
     if (ev->fd == s->stop_fd) {
@@ -182,7 +191,7 @@ static void on_event(struct csched *s, const struct cp_event *ev)
     bool control = ev->fd == t->control_fd;
     int want = control ? CP_IN : t->want;
     if (slot->ready & want) {
-        slot->ready &= (unsigned char)~want;
+        take_ready(slot, want);
         wake(s, t, control ? WAIT_CONTROL : WAIT_READY);
     }
 }
@@ -213,7 +222,7 @@ static int watch_fd(struct csched *s, struct task *t, int fd, int mask)
         if (r == 0) slot->ready = 0; /* new to the poller: what fired before was another fd's */
     }
     if (slot->ready & mask) {
-        slot->ready &= (unsigned char)~mask;
+        take_ready(slot, mask);
         return 1;
     }
     if (cpoll_want(s->poller, fd, mask) < 0) return -1;

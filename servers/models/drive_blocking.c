@@ -50,7 +50,7 @@ static bool do_read(struct blocking_conn *b)
             return true;
         }
         if (w != WAIT_READY) return false;
-        connio_readable(&b->c);
+        connio_readable(&b->c, false); /* level-triggered, or the wait keeps an EOF ready */
     }
 }
 

@@ -57,7 +57,8 @@ static int ep_wait(void *p, struct fired_event *out, int max, int timeout_ms)
         uint32_t r = e->ev[i].events;
         out[i].fd = e->ev[i].data.fd;
         out[i].mask = (r & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? POLL_IN : 0) |
-                      (r & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? POLL_OUT : 0);
+                      (r & (EPOLLOUT | EPOLLHUP | EPOLLERR) ? POLL_OUT : 0) |
+                      (r & (EPOLLRDHUP | EPOLLHUP | EPOLLERR) ? POLL_HUP : 0);
     }
     return n;
 }

@@ -325,7 +325,7 @@ static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
     /* new input, even while the connection waits for something else: an
      * edge-triggered poller says it once */
     if (e->kind == FD_CONN && ev->fd == e->conn->io.fd && (ev->mask & POLL_IN))
-        connio_readable(&e->conn->io);
+        connio_readable(&e->conn->io, ev->mask & POLL_HUP);
     /* not wanted: forgotten earlier in this batch, or the other direction
      * of an edge-triggered registration */
     if (!(ev->mask & e->mask)) return;

@@ -14,11 +14,15 @@
 
 #include "model.h"
 
-enum { POLL_IN = 1, POLL_OUT = 2 };
+/* POLL_HUP: the peer's end (or an error) came, so the socket stays readable
+ * until the EOF is read; edge-triggered backends say so, as nginx's
+ * pending_eof, because no further edge follows the EOF. */
+enum { POLL_IN = 1, POLL_OUT = 2, POLL_HUP = 4 };
 
 struct fired_event {
     int fd;
-    int mask; /* POLL_IN / POLL_OUT that fired (errors and hang-ups count as both) */
+    int mask; /* POLL_IN / POLL_OUT that fired (errors and hang-ups count as both,
+                 and POLL_HUP) */
 };
 
 struct poller {

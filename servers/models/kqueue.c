@@ -70,7 +70,7 @@ static int kq_wait(void *p, struct fired_event *out, int max, int timeout_ms)
         const struct kevent *e = &k->ev[i];
         out[i].fd = (int)e->ident;
         out[i].mask = e->filter == EVFILT_WRITE ? POLL_OUT : POLL_IN;
-        if (e->flags & (EV_EOF | EV_ERROR)) out[i].mask = POLL_IN | POLL_OUT;
+        if (e->flags & (EV_EOF | EV_ERROR)) out[i].mask = POLL_IN | POLL_OUT | POLL_HUP;
     }
     return n;
 }

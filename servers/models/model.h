@@ -160,6 +160,9 @@ struct connio {
                                  read waits until the poller says it is readable again
                                  (connio_readable()), as nginx does: no read per request that
                                  can only say EAGAIN */
+    bool hup;                 /* an edge-triggered poller saw the peer's end (POLL_HUP): a short
+                                 read may have stopped at an EOF that no later edge reports, so
+                                 reads go on until it is read (nginx's pending_eof) */
     size_t have, off;         /* unconsumed input: in[off..have) */
     char *in;                 /* CONNIO_IN_CAP bytes from bufpool.h while reading, else NULL:
                                  an idle connection holds no buffer */
@@ -182,8 +185,9 @@ void connio_close(struct connio *c);
 /* ACT_READ: feeds buffered input (or the EOF, once), else reads what the
  * socket has for the next call. */
 enum io_result connio_read(struct connio *c, uint64_t now_ms);
-/* The poller or a wait said the socket is readable (see drained). */
-void connio_readable(struct connio *c);
+/* The poller or a wait said the socket is readable (see drained); hup: it
+ * said the peer's end came too (see hup). */
+void connio_readable(struct connio *c, bool hup);
 /* The same without reading: IO_BLOCKED when nothing is buffered (uring). */
 enum io_result connio_feed(struct connio *c, uint64_t now_ms);
 /* n bytes were received (uring); 0 or less: EOF. They are copied into

@@ -1,6 +1,7 @@
 """Echo protocol integration tests (--proto echo), one TestCase class per model
 `refserver --list-models` prints (EchoTest_<model>)."""
 import os
+import signal
 import socket
 import sys
 import threading
@@ -115,6 +116,31 @@ class EchoModelTests:
             self.assertEqual(recv_to_eof(s), b"full\npartial")
         except socket.timeout:
             self.fail("server did not close after the client's EOF")
+
+    def test_line_and_eof_in_one_wakeup(self):
+        """A line and the client's EOF that reach the server together (one
+        edge for an edge-triggered poller: EPOLLIN|EPOLLRDHUP) are both
+        seen: the line is echoed, then the connection closes. The short
+        read of the line must not be taken for "the socket is empty, wait
+        for the next edge": no edge comes after the EOF. The server's
+        processes are stopped (SIGSTOP) while both arrive, so they come in
+        one wakeup every time."""
+        s = self.connect()
+        s.sendall(b"first\n")
+        self.assertEqual(recv_exact(s, 6), b"first\n")  # accepted, read, waiting again
+        group = [self.srv.pid] + self.srv.children()
+        for pid in group:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            s.sendall(b"second\n")
+            s.shutdown(socket.SHUT_WR)
+        finally:
+            for pid in group:
+                os.kill(pid, signal.SIGCONT)
+        try:
+            self.assertEqual(recv_to_eof(s), b"second\n")
+        except socket.timeout:
+            self.fail("%s: no close after a line and the EOF came together" % self.MODEL)
 
 
 classes_per_model(globals(), "EchoTest", EchoModelTests)

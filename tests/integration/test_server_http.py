@@ -198,6 +198,33 @@ class HttpModelTests:
 
     # -- GET / HEAD / 404 --
 
+    def test_request_and_eof_in_one_wakeup(self):
+        """A keep-alive request and the client's EOF that reach the server
+        together (one edge for an edge-triggered poller) get the answer and
+        then the close, not a wait for an edge that never comes. The
+        server's processes are stopped (SIGSTOP) while both arrive."""
+        if self.iterative:
+            self.skipTest("iterative answers one request per connection")
+        c = RawConn(self.srv.address)
+        self.addCleanup(c.close)
+        c.send(get_req("/hello.txt"))
+        self.assertEqual(c.read_response()[0], 200)  # accepted, read, waiting again
+        group = [self.srv.pid] + self.srv.children()
+        for pid in group:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            c.send(get_req("/hello.txt"))
+            c.sock.shutdown(socket.SHUT_WR)
+        finally:
+            for pid in group:
+                os.kill(pid, signal.SIGCONT)
+        status, _, body, _ = c.read_response()
+        self.assertEqual((status, body), (200, b"hello, world\n"))
+        try:
+            self.assertEqual(c.read_to_eof(), b"")
+        except socket.timeout:
+            self.fail("%s: no close after a request and the EOF came together" % self.MODEL)
+
     def test_curl_get_bodies_identical(self):
         for url in ("/index.html", "/hello.txt", "/big.bin", "/sub/dir/file.txt"):
             code, body = self.curl(url)
