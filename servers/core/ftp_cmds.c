@@ -534,9 +534,19 @@ void ftp_command(struct ftp *f, char *line)
         ftp_reply(f, "500 Syntax error, command unrecognized.\r\n");
         return;
     }
+    /* The verb upper-cased and zero-padded to the table's width: the lookup
+     * is then one fixed-size compare an entry. A strcasecmp() an entry cost
+     * ~2.6k instructions a request, and its count moved with where the line
+     * sat in memory (the ci/regress gate saw +3 % from a different env). */
+    char verb[sizeof commands[0].name] = {0};
     const struct command *c = NULL;
-    for (size_t i = 0; vl <= 4 && i < sizeof commands / sizeof commands[0]; i++)
-        if (strcasecmp(line, commands[i].name) == 0) c = &commands[i];
+    for (size_t i = 0; i < vl && vl < sizeof verb; i++)
+        verb[i] = (char)(line[i] & ~0x20); /* ASCII letters only, checked above */
+    for (size_t i = 0; vl < sizeof verb && i < sizeof commands / sizeof commands[0]; i++)
+        if (memcmp(verb, commands[i].name, sizeof verb) == 0) {
+            c = &commands[i];
+            break;
+        }
     if (!c) {
         ftp_reply(f, "502 Command not implemented.\r\n");
         return;

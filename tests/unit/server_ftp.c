@@ -70,6 +70,15 @@ static void test_simple_commands(void **state)
     ASSERT_REPLY(d, "R3TR a.txt\r\n", "500 Syntax error, command unrecognized.\r\n");
     ASSERT_REPLY(d, "\r\n", "500 Syntax error, command unrecognized.\r\n");
     ASSERT_REPLY(d, " NOOP\r\n", "500 Syntax error, command unrecognized.\r\n");
+    /* the verb lookup: any case, whole verbs only (no prefixes, no extensions) */
+    ASSERT_REPLY(d, "nOoP\r\n", "200 NOOP ok.\r\n");
+    ASSERT_REPLY(d, "pwd\r\n", "257 \"/\" is the current directory\r\n");
+    ASSERT_REPLY(d, "NOO\r\n", "502 Command not implemented.\r\n");
+    ASSERT_REPLY(d, "PW\r\n", "502 Command not implemented.\r\n");
+    ASSERT_REPLY(d, "PWDX\r\n", "502 Command not implemented.\r\n");
+    ASSERT_REPLY(d, "NOOPS\r\n", "502 Command not implemented.\r\n");
+    ASSERT_REPLY(d, "N\r\n", "502 Command not implemented.\r\n");
+    ASSERT_REPLY(d, "NO@P\r\n", "500 Syntax error, command unrecognized.\r\n");
     assert_int_equal(d->opens + d->accepts, 0);
     ASSERT_REPLY(d, "QUIT\r\n", "221 Goodbye.\r\n");
     assert_true(d->closed);
