@@ -245,7 +245,11 @@ static struct dc_step finished(struct connio *c, const struct action *a, ssize_t
  * its end, a reset or an abort in that time fails the upload. */
 static struct dc_step confirm_upload(struct connio *c, const struct action *a, uint64_t now_ms)
 {
-    if (!c->upload_eof_ms) c->upload_eof_ms = now_ms;
+    /* The EOF's time from the clock, not the loop's now_ms: that was read
+     * before this wakeup's events, and a slow pass (nonblock under ASan)
+     * made the grace 3 ms short. +1 rounds the ms clock up, so the grace is
+     * never shorter than asked. */
+    if (!c->upload_eof_ms) c->upload_eof_ms = monotonic_ms() + 1;
     int control = check_control(c, now_ms);
     if (control < 0) return finished(c, a, -1, now_ms);
     if (control > 0 || now_ms >= c->upload_eof_ms + c->upload_grace_ms)
