@@ -4,7 +4,7 @@
  *           [--max-conn N] [--max-per-ip N] [--idle-timeout TIME]
  *           [--header-timeout TIME] [--body-timeout TIME] [--send-timeout TIME]
  *           [--workers N] [--users FILE] [--user NAME] [--access-log] [--quiet]
- *           [--umask MASK] [--upload-grace TIME]
+ *           [--umask MASK] [--upload-grace TIME] [--login-delay TIME]
  * refserver --list-models | --help
  * refserver hash-password     (reads a password line on stdin, prints its hash)
  * Counts and durations are read with common/units.h ("10k", "250ms", "2m").
@@ -61,7 +61,7 @@ struct options {
     const char *model, *proto, *listen, *root, *users, *user;
     unsigned max_conn, max_per_ip, workers;
     unsigned idle_timeout_ms, header_timeout_ms, body_timeout_ms, send_timeout_ms;
-    unsigned upload_grace_ms;
+    unsigned upload_grace_ms, login_delay_ms;
     bool max_conn_given, max_per_ip_given, access_log, quiet;
     uid_t uid; /* --user's */
     gid_t gid;
@@ -76,7 +76,7 @@ static void usage(FILE *out)
             "                 [--header-timeout TIME] [--body-timeout TIME]\n"
             "                 [--send-timeout TIME] [--workers N] [--users FILE]\n"
             "                 [--user NAME] [--access-log] [--quiet] [--umask MASK]\n"
-            "                 [--upload-grace TIME]\n"
+            "                 [--upload-grace TIME] [--login-delay TIME]\n"
             "       refserver --list-models\n"
             "       refserver hash-password < FILE   (a --users hash of the line read)\n"
             "\n"
@@ -112,6 +112,9 @@ static void usage(FILE *out)
             "                        stayed up that long after the data connection's end\n"
             "                        (a killed client closes both; default 25ms, 0 = at\n"
             "                        once, up to 10s); the 226 waits for it\n"
+            "  --login-delay TIME    FTP: a failed login's 530 comes this late, that\n"
+            "                        session reading nothing meanwhile (vsftpd's\n"
+            "                        delay_failed_login; default 1s, 0 = none, up to 10s)\n"
             "  --quiet               log errors only\n"
             "\n"
             "Prints 'listening on HOST:PORT' on stdout once ready. SIGTERM/SIGINT stop\n"
@@ -220,7 +223,8 @@ enum {
     O_BODY_T,
     O_SEND_T,
     O_UMASK,
-    O_GRACE
+    O_GRACE,
+    O_LOGIN_DELAY
 };
 
 /* One of the four timeouts (c: its option). */
@@ -275,6 +279,7 @@ static int parse_args(int argc, char **argv, struct options *o)
                                              {"users", required_argument, 0, O_USERS},
                                              {"umask", required_argument, 0, O_UMASK},
                                              {"upload-grace", required_argument, 0, O_GRACE},
+                                             {"login-delay", required_argument, 0, O_LOGIN_DELAY},
                                              {"access-log", no_argument, 0, O_ACCESS},
                                              {"quiet", no_argument, 0, 'q'},
                                              {"list-models", no_argument, 0, O_LIST},
@@ -286,7 +291,8 @@ static int parse_args(int argc, char **argv, struct options *o)
                           .header_timeout_ms = 10000,
                           .body_timeout_ms = 60000,
                           .send_timeout_ms = 60000,
-                          .upload_grace_ms = UPLOAD_GRACE_DEFAULT_MS};
+                          .upload_grace_ms = UPLOAD_GRACE_DEFAULT_MS,
+                          .login_delay_ms = FTP_BAD_LOGIN_DELAY_MS};
     o->umask = 022; /* (CORE) vsftpd's default */
     opterr = 0;
     int c;
@@ -343,6 +349,12 @@ static int parse_args(int argc, char **argv, struct options *o)
             if (!parse_duration_ms(optarg, 10, &o->upload_grace_ms))
                 return bad_usage("--upload-grace wants seconds or a duration up to 10s (e.g. "
                                  "25ms, 0.1 or 0), not '%s'",
+                                 optarg);
+            break;
+        case O_LOGIN_DELAY:
+            if (!parse_duration_ms(optarg, 10, &o->login_delay_ms))
+                return bad_usage("--login-delay wants seconds or a duration up to 10s (e.g. "
+                                 "1s, 500ms or 0), not '%s'",
                                  optarg);
             break;
         case O_WORKERS:
@@ -470,7 +482,8 @@ int main(int argc, char **argv)
                                 .access_log = o.access_log,
                                 .one_request = model->one_request,
                                 .users = users,
-                                .umask = o.umask}; /* (CORE) */
+                                .umask = o.umask, /* (CORE) */
+                                .login_delay_ms = o.login_delay_ms};
     char max_conn_why[100] = "";
     if (!o.max_conn_given)
         o.max_conn = default_max_conn(model, o.proto, max_conn_why, sizeof max_conn_why);

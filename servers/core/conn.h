@@ -45,6 +45,9 @@ struct server_ctx {
                                       NULL: anonymous only */
     mode_t umask;                  /* --umask: what FTP takes off 0666 for a new file and off
                                       0777 for a new directory (refserver's default 022) */
+    unsigned login_delay_ms;       /* --login-delay: how late FTP answers a failed PASS
+                                      (ACT_DELAY; 0: at once; refserver's default
+                                      FTP_BAD_LOGIN_DELAY_MS) */
 };
 
 enum action_kind {

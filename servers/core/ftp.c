@@ -74,6 +74,7 @@ void ftp_reply(struct ftp *f, const char *fmt, ...)
 
 void ftp_delay_reply(struct ftp *f)
 {
+    if (!f->ctx->login_delay_ms) return;
     f->delay_pending = true;
     f->delay_at = f->out_len;
 }
@@ -426,7 +427,7 @@ static void ftp_next(void *state, struct action *out)
     if (f->failed) return;
     if (f->delay_pending && f->out_pos == f->delay_at) {
         out->kind = ACT_DELAY;
-        out->delay_ms = FTP_BAD_LOGIN_DELAY_MS;
+        out->delay_ms = f->ctx->login_delay_ms;
     } else if (f->out_pos < f->out_len) {
         size_t end = f->delay_pending ? f->delay_at : f->out_len;
         out->kind = ACT_WRITE;

@@ -18,8 +18,8 @@
  * hashes, see ftp_users.h), whose "rw" users may also write (STOR, DELE,
  * MKD/XMKD, RMD/XRMD) anywhere under the root and "ro" users may not. A
  * write by anyone else gets "550 Permission denied.". A failed PASS is
- * answered (530) only after an ACT_DELAY of FTP_BAD_LOGIN_DELAY_MS, and
- * nothing else is read meanwhile; the third failure's 530 is followed by
+ * answered (530) only after an ACT_DELAY of ctx->login_delay_ms (none if
+ * 0), and nothing else is read meanwhile; the third failure's 530 is followed by
  * the close. New files get 0666 & ~ctx->umask, new directories 0777 &
  * ~ctx->umask; a STOR over a file keeps its mode (and, as root, owner).
  * Paths are resolved by fsroot (FSROOT_ALLOW_DOTDOT, never above the root);
@@ -60,8 +60,8 @@
 #define FTP_LINE_MAX 512
 /* Failed logins before the session is closed (after its 530). */
 #define FTP_MAX_BAD_LOGINS 3
-/* A failed PASS is answered this late (ACT_DELAY), as vsftpd's
- * delay_failed_login: guessing costs a second per try. */
+/* --login-delay's default: a failed PASS is answered this late (ACT_DELAY),
+ * as vsftpd's delay_failed_login: guessing costs a second per try. */
 #define FTP_BAD_LOGIN_DELAY_MS 1000
 
 extern const struct proto ftp_proto;

@@ -101,9 +101,9 @@ void ftp_open_passive(struct ftp *f, bool epsv);
  * f->xfer (the file, the upload or the listing, and the path). */
 void ftp_xfer_start(struct ftp *f, enum ftp_xfer_kind kind, const char *text);
 
-/* Makes the next reply (queued after this call) wait delay_ms (ACT_DELAY)
- * once the replies queued before it are written; no input is answered
- * until then. */
+/* Makes the next reply (queued after this call) wait ctx->login_delay_ms
+ * (ACT_DELAY) once the replies queued before it are written; no input is
+ * answered until then. Nothing, if that is 0. */
 void ftp_delay_reply(struct ftp *f);
 
 /* ftp_cmds.c: answers one command line (line end and Telnet removed). */

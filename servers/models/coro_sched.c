@@ -267,7 +267,9 @@ enum wait_result csched_wait(struct csched *s, int fd, short events, int control
     }
     t->waiting = true;
     if (timeout_ms >= 0) {
-        t->timer.key = now_ms() + (uint64_t)timeout_ms;
+        /* +1: the ms clock rounded up, so a wait is never shorter than
+         * asked (as poll(2) rounds up) */
+        t->timer.key = now_ms() + (uint64_t)timeout_ms + 1;
         if (heap_push(&s->timers, &t->timer) < 0) {
             end_wait(s, t);
             return WAIT_ERROR;

@@ -95,8 +95,9 @@ static enum ev_want step_data(struct evconn *c, const struct action *a, bool sto
 enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms)
 {
     /* from the clock now, not the loop's now_ms: the session may have spent
-     * a while (a password hash) since the loop read it */
-    if (!c->delay_until_ms) c->delay_until_ms = monotonic_ms() + a->delay_ms;
+     * a while (a password hash) since the loop read it; +1 rounds the ms
+     * clock up, so the delay is never shorter than asked */
+    if (!c->delay_until_ms) c->delay_until_ms = monotonic_ms() + a->delay_ms + 1;
     if (!stopping && now_ms < c->delay_until_ms) return EV_WANT_TIMER;
     c->delay_until_ms = 0;
     connio_done(&c->io, a, stopping ? -1 : 0, now_ms);

@@ -744,8 +744,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fz_fds_snapshot();
     }
     if (size < CTRL) return 0;
-    struct server_ctx ctx = {
-        .root = root, .access_log = data[0] & 1, .users = (data[0] & 2) ? users : NULL};
+    struct server_ctx ctx = {.root = root,
+                             .access_log = data[0] & 1,
+                             .users = (data[0] & 2) ? users : NULL,
+                             .login_delay_ms = (data[0] & 32) ? 0 : FTP_BAD_LOGIN_DELAY_MS};
     struct drive d = {.in = data + CTRL,
                       .inlen = size - CTRL,
                       .rd = {data + 2, 3, 0},

@@ -34,7 +34,10 @@ IO_TIMEOUT = 10
 USERS = {"writer": ("w-s3cret:with colon", "rw"), "reader": ("r-s3cret", "ro")}
 WRITER = ("writer", USERS["writer"][0])
 MIB = 1 << 20
-LOGIN_DELAY = 1.0  # seconds a failed PASS waits for its 530 (ftp.h)
+DEFAULT_LOGIN_DELAY = 1.0  # seconds a failed PASS waits for its 530 (ftp.h)
+# the per-model suites' --login-delay: shorter than the default, so that the
+# failed logins of every model do not take a minute of `make test`
+LOGIN_DELAY = 0.4
 
 
 def hash_password(password):
@@ -145,7 +148,8 @@ class FtpModelTests:
         os.makedirs(cls.upload)
         cls.users = os.path.join(cls.tmp, "users")
         write_users_file(cls.users)
-        args = ["--idle-timeout", "10", "--users", cls.users]
+        args = ["--idle-timeout", "10", "--users", cls.users,
+                "--login-delay", "%dms" % (LOGIN_DELAY * 1000)]
         cls.srv = RefServer(cls.MODEL, proto="ftp", root=cls.root, args=args)
         cls.addClassCleanup(cls.srv.close)
 
@@ -289,7 +293,7 @@ class FtpModelTests:
         self.assertEqual(raw.sock.recv(100), b"")  # closed
 
     def test_failed_login_waits_without_blocking_others(self):
-        """A failed PASS is answered after 1 s; meanwhile another client's
+        """A failed PASS is answered after --login-delay; meanwhile another client's
         login and command are answered at once (event models: a timer,
         blocking models: a wait of that session's own thread or process).
         The iterative model serves one client at a time, so there the other
@@ -657,6 +661,36 @@ class FtpLoginCli(unittest.TestCase):
             out = self.start("--users", path)
             self.assertEqual(out.returncode, 2, line)
             self.assertIn("%s:2: %s" % (path, why), out.stderr, line)
+
+    def failed_login_takes(self, *args):
+        """Seconds from a wrong PASS to its 530, on a server started with args."""
+        users = os.path.join(self.tmp, "users-delay")
+        write_users_file(users)
+        with RefServer(list_models()[0], proto="ftp", root=self.root,
+                       args=["--users", users] + list(args)) as srv:
+            raw = RawFtp(srv.address)
+            try:
+                self.assertTrue(raw.reply().startswith("220 "))
+                self.assertTrue(raw.cmd("USER writer").startswith("331 "))
+                sent = time.monotonic()
+                self.assertTrue(raw.cmd("PASS wrong").startswith("530 "))
+                return time.monotonic() - sent
+            finally:
+                raw.close()
+
+    def test_login_delay(self):
+        """--login-delay: 1 s by default (vsftpd's delay_failed_login), the
+        value given, none for 0; malformed or out-of-range values are exit 2."""
+        self.assertGreaterEqual(self.failed_login_takes(), DEFAULT_LOGIN_DELAY)
+        took = self.failed_login_takes("--login-delay", "300ms")
+        self.assertGreaterEqual(took, 0.3)
+        self.assertLess(took, DEFAULT_LOGIN_DELAY)
+        self.assertLess(self.failed_login_takes("--login-delay", "0"), 0.3)
+        for bad in ("5x", "-1", "abc", "11s", ""):
+            out = self.start("--login-delay", bad)
+            self.assertEqual(out.returncode, 2, bad)
+            self.assertIn("--login-delay", out.stderr)
+            self.assertIn("'%s'" % bad, out.stderr)
 
     def test_umask(self):
         for bad in ("8", "1000", "-1", "rw", ""):

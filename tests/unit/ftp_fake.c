@@ -68,6 +68,7 @@ int ftp_fixture_setup(void **state)
     assert_non_null(root);
     ctx.root = root;
     ctx.access_log = false;
+    ctx.login_delay_ms = FTP_BAD_LOGIN_DELAY_MS;
     char users[1024], err[256];
     snprintf(users, sizeof users, "writer:%s:rw\nreader:%s:ro\n", ftp_test_hash("wpass"),
              ftp_test_hash("rpass"));

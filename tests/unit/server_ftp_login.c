@@ -248,6 +248,29 @@ static void test_login_delay(void **state)
     session_free(s);
 }
 
+/* --login-delay: the delay asked for, and none at all for 0 */
+static void test_login_delay_configured(void **state)
+{
+    (void)state;
+    ctx.login_delay_ms = 250;
+    struct drv *d = drv_new();
+    ASSERT_REPLY(d, "USER nobody\r\nPASS guess\r\n",
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n"
+                 "<delay 250>530 Login incorrect.\r\n");
+    drv_free(d);
+    ctx.login_delay_ms = 0;
+    d = drv_new();
+    ASSERT_REPLY(d, "USER nobody\r\nPASS guess\r\nUSER x\r\nPASS y\r\nUSER x\r\nPASS z\r\n",
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n"
+                 "530 Login incorrect.\r\n331 Please specify the password.\r\n"
+                 "530 Login incorrect.\r\n331 Please specify the password.\r\n"
+                 "530 Login incorrect.\r\n");
+    assert_int_equal(d->delays, 0);
+    assert_true(d->closed); /* the third failure still closes */
+    drv_free(d);
+    ctx.login_delay_ms = FTP_BAD_LOGIN_DELAY_MS;
+}
+
 /* PHASE_HEAD while a command line is unfinished; expiry answers 421 and
  * closes, in any phase. */
 static void test_phase_expire(void **state)
@@ -421,6 +444,7 @@ int main(void)
         cmocka_unit_test(test_ro_user_read_only),
         cmocka_unit_test(test_rw_user_writes),
         cmocka_unit_test(test_login_delay),
+        cmocka_unit_test(test_login_delay_configured),
         cmocka_unit_test(test_phase_expire),
         cmocka_unit_test(test_expire_during_upload),
         cmocka_unit_test(test_abort_during_transfer),
