@@ -40,6 +40,11 @@ int http_fixture_setup(void **state)
     scratch_write("root/empty.txt", "", 0);
     scratch_write("root/data.json", "{}", 2);
     scratch_write("root/pic.PNG", "png", 3);
+    /* the content-type lookup's edges: an empty, a too long, a prefix */
+    scratch_write("root/trail.", "t", 1);
+    scratch_write("root/long.jsonx", "l", 1);
+    scratch_write("root/short.JS", "s", 1);
+    scratch_write("root/prefix.jp", "p", 1);
     scratch_write("root/noext", "x", 1);
     scratch_write("root/.hidden", "secret", 6);
     scratch_write("root/.git/config", "secret", 6);

@@ -146,9 +146,15 @@ static void test_content_types(void **state)
 {
     (void)state;
     static const char *const cases[][2] = {
-        {"/data.json", "application/json"},     {"/pic.PNG", "image/png"},
-        {"/noext", "application/octet-stream"}, {"/sub/style.css", "text/css"},
+        {"/data.json", "application/json"},
+        {"/pic.PNG", "image/png"},
+        {"/noext", "application/octet-stream"},
+        {"/sub/style.css", "text/css"},
         {"/index.html", "text/html"},
+        {"/trail.", "application/octet-stream"},
+        {"/long.jsonx", "application/octet-stream"},
+        {"/short.JS", "text/javascript"},
+        {"/prefix.jp", "application/octet-stream"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char req[256];
