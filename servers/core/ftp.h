@@ -19,8 +19,8 @@
  * MKD/XMKD, RMD/XRMD) anywhere under the root and "ro" users may not. A
  * write by anyone else gets "550 Permission denied.". A failed PASS is
  * answered (530) only after an ACT_DELAY of ctx->login_delay_ms (none if
- * 0), and nothing else is read meanwhile; the third failure's 530 is followed by
- * the close. New files get 0666 & ~ctx->umask, new directories 0777 &
+ * 0), and nothing else is read meanwhile; the third failure's 530 is
+ * followed by the close. New files get 0666 & ~ctx->umask, new directories 0777 &
  * ~ctx->umask; a STOR over a file keeps its mode (and, as root, owner).
  * Paths are resolved by fsroot (FSROOT_ALLOW_DOTDOT, never above the root);
  * whatever it refuses, hidden names included, is a plain 550.
