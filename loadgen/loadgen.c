@@ -1,4 +1,7 @@
-/* stats.c - one thread's results, merged at the end (see loadgen.h). */
+/* loadgen.c - the small functions of the shared types (loadgen.h): error
+ * and protocol names, the clock, a bounded string copy. The stats' own
+ * functions are results/stats.c. */
+#include <string.h>
 #include <time.h>
 
 #include "loadgen.h"
@@ -22,52 +25,23 @@ const char *lg_error_name(enum lg_error e)
     return error_names[e];
 }
 
-int lg_stats_init(struct lg_stats *s)
-{
-    *s = (struct lg_stats){0};
-    s->lat = hist_new();
-    return s->lat ? 0 : -1;
-}
-
-void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src)
-{
-    dst->requests += src->requests;
-    dst->bytes += src->bytes;
-    dst->unanswered += src->unanswered;
-    dst->starved_connections += src->starved_connections;
-    for (int i = 0; i < LG_ERR__COUNT; i++)
-        dst->err[i] += src->err[i];
-    if (dst->lat && src->lat) hist_merge(dst->lat, src->lat);
-}
-
-void lg_stats_free(struct lg_stats *s)
-{
-    hist_free(s->lat);
-    s->lat = NULL;
-}
-
-uint64_t lg_stats_timeouts(const struct lg_stats *s)
-{
-    return s->err[LG_ERR_TIMEOUT];
-}
-
-uint64_t lg_stats_check_failures(const struct lg_stats *s)
-{
-    return s->err[LG_ERR_BAD_STATUS] + s->err[LG_ERR_WRONG_LENGTH] + s->err[LG_ERR_WRONG_BODY] +
-           s->err[LG_ERR_BAD_LISTING];
-}
-
-uint64_t lg_stats_errors(const struct lg_stats *s)
-{
-    uint64_t all = 0;
-    for (int i = 0; i < LG_ERR__COUNT; i++)
-        all += s->err[i];
-    return all - lg_stats_timeouts(s) - lg_stats_check_failures(s);
-}
-
 uint64_t lg_now_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+const char *lg_proto_name(enum lg_proto p)
+{
+    return p == LG_PROTO_FTP ? "ftp" : p == LG_PROTO_ECHO ? "echo" : "http";
+}
+
+void lg_copy(char *dst, size_t cap, const char *src)
+{
+    if (cap == 0) return;
+    size_t n = src ? strlen(src) : 0;
+    if (n >= cap) n = cap - 1;
+    if (n) memcpy(dst, src, n);
+    dst[n] = '\0';
 }

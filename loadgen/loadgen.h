@@ -1,12 +1,15 @@
-/* loadgen.h - the types the loadgen modules share.
+/* loadgen.h - the types the loadgen modules share (their functions: loadgen.c).
  *
- * main.c parses the CLI and the scenario (scenario.c), resolves what every
- * step must answer from the fixtures (check.c), runs the verify pass through
- * libcurl (engine_curl.c), then the timed run on one engine (engine_raw.c or
- * engine_curl.c), merges the per-thread stats, prints the summary and appends
- * the CSV row (csv.c). Both engines follow one policy (policy.h): step
- * choice, the measured window (warm-up is not counted), what is counted.
- * Latency lives in an HDR-style histogram (hist.c).
+ * main.c parses the CLI and the scenario (scenario/scenario.c); run.c
+ * resolves what every step must answer from the fixtures (http/check.c),
+ * runs the verify pass through libcurl (engine/engine_curl.c), then the
+ * timed run on one engine (engine/engine.h), merges the per-thread stats,
+ * prints the summary and appends the CSV row (results/csv.c). Both engines
+ * follow one policy (engine/policy.h): step choice, the measured window
+ * (warm-up is not counted), what is counted. Latency lives in an HDR-style
+ * histogram (results/hist.c).
+ *
+ * Every folder may include this file; it includes no other of loadgen's.
  *
  * Nothing here is shared with the servers: a bug common to client and server
  * would pass its own checks.
@@ -19,9 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "hist.h"
-
-struct ival_slot;
+struct hist;      /* results/hist.h */
+struct ival_slot; /* results/ival.h */
 
 enum lg_proto { LG_PROTO_HTTP, LG_PROTO_FTP, LG_PROTO_ECHO };
 enum lg_engine { LG_ENGINE_DEFAULT, LG_ENGINE_RAW, LG_ENGINE_CURL };
@@ -137,12 +139,7 @@ struct lg_stats {
     /* A connection that got no answer at all in the window: */
     uint64_t starved_connections;
 };
-int lg_stats_init(struct lg_stats *s); /* -1 on allocation failure */
-void lg_stats_merge(struct lg_stats *dst, const struct lg_stats *src);
-void lg_stats_free(struct lg_stats *s);
-uint64_t lg_stats_errors(const struct lg_stats *s);
-uint64_t lg_stats_check_failures(const struct lg_stats *s);
-uint64_t lg_stats_timeouts(const struct lg_stats *s);
+/* Its functions: results/stats.h. */
 
 /* Live counters one engine thread publishes for the progress line. */
 struct lg_live {
@@ -166,15 +163,9 @@ struct lg_run {
 };
 
 uint64_t lg_now_ns(void); /* CLOCK_MONOTONIC */
-
-/* Engines: run the timed load with cfg->threads threads, merge their stats
- * into *out (initialised by the caller). Return 0, or -1 with a message in
- * err when the run could not be carried out at all. */
-int engine_raw_run(struct lg_run *run, struct lg_stats *out, char *err, size_t errlen);
-int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t errlen);
-
-/* The verify pass: every distinct step once through libcurl, checked.
- * 0 when all pass; -1 with what failed in err. */
-int verify_run(const struct lg_config *cfg, char *err, size_t errlen);
+/* "http", "ftp" or "echo": the server's --proto, the CSV's protocol column. */
+const char *lg_proto_name(enum lg_proto p);
+/* Copy src (NULL = "") into dst[cap], cut short if need be (names, messages). */
+void lg_copy(char *dst, size_t cap, const char *src);
 
 #endif

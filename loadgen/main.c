@@ -13,17 +13,17 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "accesslog.h"
-#include "bench.h"
-#include "compare.h"
-#include "cpuset.h"
-#include "fixtures.h"
+#include "scenario/accesslog.h"
+#include "bench/bench.h"
+#include "results/compare.h"
+#include "os/cpuset.h"
+#include "http/fixtures.h"
 #include "loadgen.h"
-#include "merge.h"
+#include "results/merge.h"
 #include "optval.h"
 #include "run.h"
-#include "scenario.h"
-#include "wallclock.h"
+#include "scenario/scenario.h"
+#include "os/wallclock.h"
 
 static const char RUN_USAGE[] =
     "usage: loadgen run SCENARIO.ini --target HOST:PORT [options]\n"

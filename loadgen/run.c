@@ -6,6 +6,8 @@
  *   5. run_scenario: checks, verify pass, timed run, summary, CSV row. */
 #include "run.h"
 
+#include "engine/engine.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -19,12 +21,13 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "check.h"
-#include "child.h"
-#include "cpuset.h"
-#include "sampler.h"
-#include "hdrrun.h"
-#include "wallclock.h"
+#include "http/check.h"
+#include "os/child.h"
+#include "os/cpuset.h"
+#include "os/sampler.h"
+#include "results/hdrrun.h"
+#include "results/stats.h"
+#include "os/wallclock.h"
 
 /* The run SIGINT / SIGTERM stop (set only while the timed run is going). */
 static struct lg_run *volatile g_run;
@@ -234,11 +237,6 @@ static const char *engine_name(enum lg_engine e)
     return e == LG_ENGINE_CURL ? "curl" : "raw";
 }
 
-static const char *proto_name(enum lg_proto p)
-{
-    return p == LG_PROTO_FTP ? "ftp" : p == LG_PROTO_ECHO ? "echo" : "http";
-}
-
 static void print_latency(const struct hist *h)
 {
     char v[7][32];
@@ -258,7 +256,7 @@ static void print_summary(const struct lg_config *cfg, const struct lg_stats *st
 {
     const struct lg_scenario *sc = cfg->sc;
     printf("scenario   %s (%s, %s engine)%s\n", sc->name[0] ? sc->name : sc->file,
-           proto_name(sc->proto), engine_name(cfg->engine), interrupted ? "  INTERRUPTED" : "");
+           lg_proto_name(sc->proto), engine_name(cfg->engine), interrupted ? "  INTERRUPTED" : "");
     bool v6 = strchr(cfg->host, ':') != NULL;
     printf("target     %s%s%s:%s, %u threads, %u connections, ", v6 ? "[" : "", cfg->host,
            v6 ? "]" : "", cfg->port, cfg->threads, cfg->connections);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "csv.h"
+#include "results/csv.h"
 #include "loadgen.h"
 
 #define EXIT_USAGE 2

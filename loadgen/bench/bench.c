@@ -25,13 +25,13 @@
 #include "bench_plan.h"
 #include "bench_report.h"
 #include "bench_server.h"
-#include "child.h"
-#include "cpuset.h"
-#include "fixtures.h"
+#include "os/child.h"
+#include "os/cpuset.h"
+#include "http/fixtures.h"
 #include "optval.h"
 #include "platform.h"
 #include "run.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 #include "sweep.h"
 
 static const char BENCH_USAGE[] =
@@ -81,19 +81,6 @@ static const char BENCH_USAGE[] =
     "recorded as a failed row (requests 0, errors >= 1) and the bench goes on.\n"
     "Exit status: 0 every run clean, 1 any failure, error or check failure,\n"
     "2 usage error.\n";
-
-void bench_copy(char *dst, size_t cap, const char *src)
-{
-    size_t n = strlen(src);
-    if (n >= cap) n = cap - 1;
-    memcpy(dst, src, n);
-    dst[n] = '\0';
-}
-
-const char *bench_proto_name(enum lg_proto p)
-{
-    return p == LG_PROTO_FTP ? "ftp" : p == LG_PROTO_ECHO ? "echo" : "http";
-}
 
 /* ---- 1. options ------------------------------------------------------- */
 
@@ -354,17 +341,17 @@ static void failed_row(const struct bench *b, struct bench_record *r, const char
     if (gethostname(row->host, sizeof row->host) != 0)
         snprintf(row->host, sizeof row->host, "unknown");
     row->host[sizeof row->host - 1] = '\0';
-    bench_copy(row->model, sizeof row->model, label);
-    bench_copy(row->protocol, sizeof row->protocol, bench_proto_name(sc->proto));
-    bench_copy(row->scenario, sizeof row->scenario, sc->name);
-    bench_copy(row->engine, sizeof row->engine, sc->proto == LG_PROTO_FTP ? "curl" : "raw");
+    lg_copy(row->model, sizeof row->model, label);
+    lg_copy(row->protocol, sizeof row->protocol, lg_proto_name(sc->proto));
+    lg_copy(row->scenario, sizeof row->scenario, sc->name);
+    lg_copy(row->engine, sizeof row->engine, sc->proto == LG_PROTO_FTP ? "curl" : "raw");
     row->threads = b->o->threads ? (unsigned)b->o->threads : sc->threads ? sc->threads : 1;
     if (row->threads > r->conns) row->threads = r->conns;
     row->connections = r->conns;
     row->rate = r->rate;
     row->errors = errors ? errors : 1;
-    bench_copy(row->server_cpus, sizeof row->server_cpus, b->o->server_cpus);
-    bench_copy(row->loadgen_cpus, sizeof row->loadgen_cpus, b->o->loadgen_cpus);
+    lg_copy(row->server_cpus, sizeof row->server_cpus, b->o->server_cpus);
+    lg_copy(row->loadgen_cpus, sizeof row->loadgen_cpus, b->o->loadgen_cpus);
 }
 
 /* The run itself on a ready server, as `loadgen run` does it; then the
@@ -391,7 +378,7 @@ static void measure(struct bench *b, struct server *s, struct bench_record *r, c
     r->row = res.row; /* on failure: zero, but for the server's CPU */
     if (!res.ran) {
         r->failed = true;
-        bench_copy(r->why, sizeof r->why, res.why[0] ? res.why : "the run failed");
+        lg_copy(r->why, sizeof r->why, res.why[0] ? res.why : "the run failed");
     }
     r->row.server_rss_kb = hwm > 0 ? hwm : -1;
     if (res.interrupted || run_stop_requested()) {
@@ -418,7 +405,7 @@ static int start_run_stop(struct bench *b, struct bench_record *r, const char *m
         char why[256] = "";
         if (server_stop(&s, b->o->server.stop_timeout_s, why, sizeof why) < 0 && !r->failed) {
             r->failed = true;
-            bench_copy(r->why, sizeof r->why, why);
+            lg_copy(r->why, sizeof r->why, why);
         }
         if (s.c.pid < 0 && s.c.ru.ru_maxrss > r->row.server_rss_kb)
             r->row.server_rss_kb = s.c.ru.ru_maxrss; /* the largest reaped child's peak */
@@ -450,7 +437,7 @@ static void run_one(struct bench *b, struct bench_record *r)
 {
     const char *model = b->models.v[r->model];
     const struct lg_scenario *sc = &b->scens[r->scen];
-    const char *proto = bench_proto_name(sc->proto);
+    const char *proto = lg_proto_name(sc->proto);
     char label[64];
     snprintf(label, sizeof label, "%s%s", model, b->o->label_suffix);
     r->row.server_cpu_s = -1;
@@ -484,7 +471,7 @@ static void run_one(struct bench *b, struct bench_record *r)
         failed_row(b, r, label);
         fprintf(stderr, "loadgen bench: %s x %s FAILED: %s\n", model, sc->name, r->why);
     }
-    bench_copy(r->row.git_rev, sizeof r->row.git_rev, b->rev);
+    lg_copy(r->row.git_rev, sizeof r->row.git_rev, b->rev);
     char err[1024];
     if (csv_append(b->files.csv, &r->row, err, sizeof err) < 0)
         fprintf(stderr, "loadgen bench: %s\n", err);

@@ -14,18 +14,8 @@
 #ifndef LOADGEN_BENCH_H
 #define LOADGEN_BENCH_H
 
-#include <stddef.h>
-
-#include "loadgen.h"
-
 /* `loadgen bench ARGS` (argv[0] is "bench"): the exit status (0 every run
  * clean, 1 any failed run, error or check failure, 2 usage). */
 int bench_main(int argc, char **argv);
-
-/* What the bench's files share: */
-/* Copy src into dst[cap], cut short if need be (messages, names). */
-void bench_copy(char *dst, size_t cap, const char *src);
-/* "http", "ftp" or "echo": the server's --proto, the CSV's protocol. */
-const char *bench_proto_name(enum lg_proto p);
 
 #endif

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "child.h"
+#include "os/child.h"
 
 /* A model name as the CSV and the command line will carry it. */
 static bool valid_name(const char *s, size_t len)

@@ -13,8 +13,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "bench.h"
-#include "child.h"
+#include "loadgen.h"
+#include "os/child.h"
 
 int bench_log_add(struct bench_log *log, const struct bench_record *r)
 {
@@ -237,7 +237,7 @@ static void print_table(const struct bench_log *log, const struct lg_scenario *s
         if (lines[shown].runs || lines[shown].skipped) shown++;
     }
     qsort(lines, shown, sizeof *lines, by_rps);
-    const char *proto = bench_proto_name(sc->proto);
+    const char *proto = lg_proto_name(sc->proto);
     const char *spread = log->repeat > 1 ? ", medians (min-max) of the clean runs" : "";
     if (kind == REC_SEARCH) {
         printf("\n%s (%s), %u connections: max sustainable throughput (p99 <= %.0f us, no "
@@ -309,7 +309,7 @@ int report_pick_files(struct report_files *f, const char *csv, const char *out_d
 {
     memset(f, 0, sizeof *f);
     if (csv) {
-        bench_copy(f->csv, sizeof f->csv, csv);
+        lg_copy(f->csv, sizeof f->csv, csv);
     } else {
         if (strlen(out_dir) > 1000 || mkdirs(out_dir) < 0) {
             fprintf(stderr, "loadgen bench: --out-dir %s: %s\n", out_dir,
@@ -367,10 +367,10 @@ void report_git_rev(char *buf, size_t len)
         for (const char *p = out; *p; p++)
             hex &= isxdigit((unsigned char)*p) != 0;
         if (hex) {
-            bench_copy(buf, len, out);
+            lg_copy(buf, len, out);
             return;
         }
     }
     const char *env = getenv("GIT_REV");
-    bench_copy(buf, len, env && *env && !strpbrk(env, "/\n\r") ? env : "unknown");
+    lg_copy(buf, len, env && *env && !strpbrk(env, "/\n\r") ? env : "unknown");
 }

@@ -7,7 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "csv.h"
+#include "results/csv.h"
 #include "loadgen.h"
 
 /* What a record is. */

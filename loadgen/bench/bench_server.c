@@ -11,7 +11,6 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "bench.h"
 #include "loadgen.h"
 
 static double now_s(void)
@@ -46,7 +45,7 @@ static void stderr_tail(int fd, char *buf, size_t len)
     while (n > 0 && (tmp[n - 1] == '\n' || tmp[n - 1] == '\r'))
         tmp[--n] = '\0';
     char *line = strrchr(tmp, '\n');
-    bench_copy(buf, len, line ? line + 1 : tmp);
+    lg_copy(buf, len, line ? line + 1 : tmp);
 }
 
 /* buf[0..*len) holds complete lines: the address of a "listening on" one
@@ -60,7 +59,7 @@ static bool find_ready_line(struct server *s, char *buf, size_t *len)
         if (strncmp(buf, ready, sizeof ready - 1) == 0) {
             char *addr = buf + sizeof ready - 1;
             addr[strcspn(addr, "\r")] = '\0';
-            bench_copy(s->target, sizeof s->target, addr);
+            lg_copy(s->target, sizeof s->target, addr);
             return true;
         }
         *len -= (size_t)(nl + 1 - buf);

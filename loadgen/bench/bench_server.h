@@ -8,8 +8,8 @@
 
 #include <stddef.h>
 
-#include "child.h"
-#include "cpuset.h"
+#include "os/child.h"
+#include "os/cpuset.h"
 
 #define SERVER_MAX_ARGS 64
 

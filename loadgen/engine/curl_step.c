@@ -9,9 +9,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "check.h"
+#include "http/check.h"
 #include "curl_step.h"
-#include "reqheader.h"
+#include "http/reqheader.h"
 
 /* The FTP commands that move data. Anything else (SIZE, MDTM, DELE, MKD,
  * ...) is sent as a quoted command "METHOD /path" after login, and judged by

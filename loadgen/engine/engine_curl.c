@@ -37,9 +37,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "check.h"
+#include "http/check.h"
 #include "curl_step.h"
+#include "engine.h"
 #include "policy.h"
+#include "results/stats.h"
 
 #define RAMP_NS 1000000ULL /* FTP: one new control connection per ms */
 #define POLL_MAX_MS 50     /* how late a stop request may be seen */

@@ -1,7 +1,7 @@
 /* engine_raw.c - the fast HTTP/1.1 and echo engine.
  *
  * cfg->threads threads, each with its own event loop over its share of the
- * connections (raw_loop.c). Every distinct request is serialised once before
+ * connections (raw_thread.c, raw_loop.c). Every distinct request is serialised once before
  * the run (raw_plan.c); nothing is allocated per request: answers are parsed
  * as they stream, bodies hashed on the fly and checked (raw_conn.c). Which
  * step goes next, what is counted and when a run is over are the policy's
@@ -18,7 +18,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "raw.h"
+#include "engine.h"
+#include "raw_thread.h"
+#include "results/stats.h"
 
 /* Connections split as evenly as they go: the first C % T threads get one more. */
 static unsigned conns_of_thread(const struct lg_config *cfg, unsigned i)
@@ -31,7 +33,7 @@ static int threads_init(struct rthread *ts, const struct rplan *pl, char *err, s
 {
     const struct lg_config *cfg = pl->run->cfg;
     for (unsigned i = 0; i < cfg->threads; i++)
-        ts[i].ep = -1; /* so a partly set-up array frees cleanly */
+        ts[i].loop.ep = -1; /* so a partly set-up array frees cleanly */
     for (unsigned i = 0, first = 0; i < cfg->threads; i++) {
         unsigned n = conns_of_thread(cfg, i);
         if (raw_thread_init(&ts[i], pl, i, first, n) < 0) {

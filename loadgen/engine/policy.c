@@ -5,7 +5,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "ival.h"
+#include "results/ival.h"
+#include "results/stats.h"
 
 #define NS_PER_S 1000000000ULL
 #define P99_EVERY_NS 500000000ULL

@@ -4,7 +4,7 @@
  *   a reconnect backoff) -> CONNECTING -> SENDING -> RECEIVING -> IDLE
  *   DONE: --requests used up, the connection retired.
  *
- * Answers are parsed as they stream (httpparse.c) from the thread's one read
+ * Answers are parsed as they stream (http/httpparse.c) from the thread's one read
  * buffer, bodies hashed with XXH64 on the fly, then judged and counted by
  * the policy (policy.h). An error closes the socket, is counted, and the
  * connection retries after a backoff that grows to 250 ms, so a dead server
@@ -17,9 +17,9 @@
 #include <unistd.h>
 #include <fcntl.h>
 
-#include "check.h"
+#include "http/check.h"
 #include "platform.h"
-#include "raw.h"
+#include "raw_conn.h"
 
 #ifndef MSG_NOSIGNAL
 #define MSG_NOSIGNAL 0
@@ -50,8 +50,8 @@ void raw_schedule_next(struct rthread *t, struct rconn *c, uint64_t now, uint64_
         raw_start_request(t, c, now);
         return;
     }
-    c->wake = when;
-    raw_heap_push(t, c);
+    c->timer.wake = when;
+    raw_timer_arm(&t->loop, &c->timer);
 }
 
 /* Whether c may start a request now: while the window is open; in the
@@ -105,7 +105,7 @@ static void conn_open(struct rthread *t, struct rconn *c, uint64_t now)
     setsockopt(c->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     c->gen++;
     c->reused = false;
-    if (raw_loop_add(t, c) < 0) {
+    if (raw_loop_add(&t->loop, c->fd, c->idx, c->gen) < 0) {
         conn_error(t, c, LG_ERR_OTHER, now);
         return;
     }
@@ -360,7 +360,7 @@ static void on_connected(struct rthread *t, struct rconn *c)
     send_some(t, c, now);
 }
 
-void raw_on_event(struct rthread *t, const struct ev *e)
+void raw_on_event(struct rthread *t, const struct raw_event *e)
 {
     if (e->idx >= t->nconns) return;
     struct rconn *c = &t->conns[e->idx];

@@ -1,14 +1,16 @@
 /* raw_plan.c - the raw engine's request plan: every step serialised once
  * before the run (nothing is built per request), with what its answer is
  * checked against, and the target address. */
+#include "raw_plan.h"
+
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
-#include "check.h"
-#include "raw.h"
-#include "reqheader.h"
+#include "http/check.h"
+#include "http/reqheader.h"
 
 #define TICK_MAX_NS 50000000ULL /* timeout sweep + progress counters */
 #define TICK_MIN_NS 1000000ULL

@@ -7,7 +7,7 @@
  * written to a temporary name and renamed into place. */
 #include "fixtures.h"
 
-#include "atomicfile.h"
+#include "os/atomicfile.h"
 
 #include <errno.h>
 #include <fcntl.h>

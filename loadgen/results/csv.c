@@ -1,7 +1,9 @@
 /* csv.c - result rows (DESIGN.md section 7). */
 #include "csv.h"
 
-#include "atomicfile.h"
+#include "hist.h"
+#include "stats.h"
+#include "os/atomicfile.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -176,16 +178,6 @@ int csv_append(const char *path, const struct csv_row *row, char *err, size_t er
     return 0;
 }
 
-static void copy(char *dst, size_t cap, const char *src)
-{
-    snprintf(dst, cap, "%s", src ? src : "");
-}
-
-static const char *proto_name(enum lg_proto p)
-{
-    return p == LG_PROTO_HTTP ? "http" : p == LG_PROTO_FTP ? "ftp" : "echo";
-}
-
 /* The engine that actually ran: the default is raw, curl for FTP. */
 static const char *engine_name(const struct lg_config *cfg)
 {
@@ -216,15 +208,16 @@ void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const 
     if (gmtime_r(&start, &tm))
         strftime(row->started_at, sizeof row->started_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
     const char *rev = getenv("GIT_REV");
-    copy(row->git_rev, sizeof row->git_rev, rev && *rev ? rev : "unknown");
-    if (gethostname(row->host, sizeof row->host) != 0) copy(row->host, sizeof row->host, "unknown");
+    lg_copy(row->git_rev, sizeof row->git_rev, rev && *rev ? rev : "unknown");
+    if (gethostname(row->host, sizeof row->host) != 0)
+        lg_copy(row->host, sizeof row->host, "unknown");
     row->host[sizeof row->host - 1] = '\0';
-    copy(row->model, sizeof row->model, cfg->label && *cfg->label ? cfg->label : "-");
+    lg_copy(row->model, sizeof row->model, cfg->label && *cfg->label ? cfg->label : "-");
     if (cfg->sc) {
-        copy(row->protocol, sizeof row->protocol, proto_name(cfg->sc->proto));
-        copy(row->scenario, sizeof row->scenario, cfg->sc->name);
+        lg_copy(row->protocol, sizeof row->protocol, lg_proto_name(cfg->sc->proto));
+        lg_copy(row->scenario, sizeof row->scenario, cfg->sc->name);
     }
-    copy(row->engine, sizeof row->engine, engine_name(cfg));
+    lg_copy(row->engine, sizeof row->engine, engine_name(cfg));
     row->threads = cfg->threads;
     row->connections = cfg->connections;
     row->rate = cfg->rate;

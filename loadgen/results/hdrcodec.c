@@ -22,7 +22,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "atomicfile.h"
+#include "os/atomicfile.h"
 
 #define COOKIE_BASE_V2 0x1c849303u
 #define COOKIE_BASE_V2_COMPRESSED 0x1c849304u

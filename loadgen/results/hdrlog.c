@@ -10,7 +10,7 @@
 #include <time.h>
 
 #include "hdrcodec.h"
-#include "atomicfile.h"
+#include "os/atomicfile.h"
 
 #define LEGEND                                                                                     \
     "\"StartTimestamp\",\"Interval_Length\",\"Interval_Max\",\"Interval_Compressed_Histogram\""

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "atomicfile.h"
+#include "os/atomicfile.h"
 #include "hdrlog.h"
 #include "ival.h"
 

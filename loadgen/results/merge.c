@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "csvread.h"
-#include "atomicfile.h"
+#include "os/atomicfile.h"
 
 #define EXIT_USAGE 2
 

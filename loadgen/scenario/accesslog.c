@@ -13,7 +13,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "atomicfile.h"
+#include "os/atomicfile.h"
 #include "units.h"
 
 #define EXIT_USAGE 2

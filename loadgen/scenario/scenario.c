@@ -26,7 +26,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 
-#include "reqheader.h"
+#include "http/reqheader.h"
 #include "units.h"
 
 #define MAX_STEPS 1024

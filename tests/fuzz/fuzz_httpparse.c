@@ -22,7 +22,7 @@
 #include <string.h>
 
 #include "fuzz_util.h"
-#include "httpparse.h"
+#include "http/httpparse.h"
 
 #define CTRL 4
 #define MAX_ANSWERS 64

@@ -10,7 +10,7 @@
 
 #include "fuzz_util.h"
 #include "loadgen.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 
 /* Harness state made once: the scratch file each input is written to. */
 static char path[512];

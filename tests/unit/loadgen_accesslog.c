@@ -15,10 +15,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "accesslog.h"
-#include "fixtures.h"
+#include "scenario/accesslog.h"
+#include "http/fixtures.h"
 #include "loadgen.h"
-#include "scenario.h"
+#include "scenario/scenario.h"
 #include "test_util.h"
 
 static char fixtures[1200]; /* SCRATCH/root, the fixture tree */

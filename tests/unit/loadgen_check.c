@@ -14,9 +14,9 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "check.h"
-#include "fixtures.h"
-#include "scenario.h"
+#include "http/check.h"
+#include "http/fixtures.h"
+#include "scenario/scenario.h"
 #include "test_util.h"
 
 static char fixdir[600];

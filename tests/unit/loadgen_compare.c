@@ -14,8 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "compare.h"
-#include "csv.h"
+#include "results/compare.h"
+#include "results/csv.h"
 #include "test_util.h"
 
 static char err[2048];

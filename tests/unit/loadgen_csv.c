@@ -12,7 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "csv.h"
+#include "results/csv.h"
+#include "results/hist.h"
+#include "results/stats.h"
 #include "test_util.h"
 
 /* DESIGN.md section 7, in order. */

@@ -16,7 +16,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#include "fixtures.h"
+#include "http/fixtures.h"
 #include "test_util.h"
 
 /* XXH64 (seed 0) of 1m.bin, computed once: it must never change, or

@@ -24,9 +24,9 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "hdrcodec.h"
-#include "hdrlog.h"
-#include "hist.h"
+#include "results/hdrcodec.h"
+#include "results/hdrlog.h"
+#include "results/hist.h"
 #include "test_util.h"
 
 static char err[1024];

@@ -8,7 +8,7 @@
 
 #include <cmocka.h>
 
-#include "hist.h"
+#include "results/hist.h"
 
 /* |got - want| <= 0.1 % of want (and a reported value is never below the
  * value's own bucket). */

@@ -9,8 +9,8 @@
 
 #include <cmocka.h>
 
-#include "httpparse.h"
-#include "httpscan.h"
+#include "http/httpparse.h"
+#include "http/httpscan.h"
 
 #define MAXRESP 8
 

@@ -11,8 +11,8 @@
 
 #include <pthread.h>
 
-#include "ival.h"
-#include "policy.h"
+#include "results/ival.h"
+#include "engine/policy.h"
 
 #define T0 1000000000ULL /* t_measure */
 #define P 100000000ULL   /* 100 ms intervals */

@@ -17,11 +17,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "csv.h"
-#include "csvread.h"
-#include "hdrlog.h"
-#include "hist.h"
-#include "merge.h"
+#include "results/csv.h"
+#include "results/csvread.h"
+#include "results/hdrlog.h"
+#include "results/hist.h"
+#include "results/merge.h"
 #include "test_util.h"
 
 #define START 1700000000.0 /* 2023-11-14T22:13:20Z */

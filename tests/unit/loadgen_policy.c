@@ -13,7 +13,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "policy.h"
+#include "engine/policy.h"
+#include "results/hist.h"
+#include "results/stats.h"
 
 static char errbuf[256];
 

@@ -12,8 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "reqheader.h"
-#include "scenario.h"
+#include "http/reqheader.h"
+#include "scenario/scenario.h"
 #include "test_util.h"
 
 static char errbuf[1024];

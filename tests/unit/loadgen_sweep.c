@@ -11,9 +11,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cpuset.h"
+#include "os/cpuset.h"
 #include "platform.h"
-#include "sweep.h"
+#include "bench/sweep.h"
 
 static char msg[512];
 
