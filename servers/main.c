@@ -28,6 +28,7 @@
 #include "fsroot.h"
 #include "ftp.h"
 #include "model.h"
+#include "protocols.h"
 #include "units.h"
 
 static const struct model *const models[] = {

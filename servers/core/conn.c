@@ -1,27 +1,14 @@
-/* conn.c - the session wrapper drivers call, and the protocol table. */
+/* conn.c - the session wrapper drivers call (the protocols themselves are
+ * looked up by name in protocols.c). */
 #include "conn.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "echo.h"
-#include "ftp.h"
-#include "http.h"
-
 struct session {
     const struct proto *p;
     void *state;
 };
-
-const char *const proto_names[] = {"http", "echo", "ftp", NULL};
-
-const struct proto *proto_find(const char *name)
-{
-    if (strcmp(name, "http") == 0) return &http_proto;
-    if (strcmp(name, "echo") == 0) return &echo_proto;
-    if (strcmp(name, "ftp") == 0) return &ftp_proto;
-    return NULL;
-}
 
 struct session *session_new(const struct proto *p, const struct server_ctx *ctx, const char *peer)
 {

@@ -161,9 +161,4 @@ enum session_phase session_phase(const struct session *s);
 void session_expire(struct session *s);
 bool session_abort_requested(const struct session *s);
 
-/* Looks a protocol up by name ("http", "echo", ...); NULL when unknown. */
-const struct proto *proto_find(const char *name);
-/* The names of the protocols built in, NULL-terminated. */
-extern const char *const proto_names[];
-
 #endif

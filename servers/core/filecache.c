@@ -19,8 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fsroot.h"
-
 /* SERVERMODELS_PORTABLE: POSIX only (the fstatat revalidation), as elsewhere. */
 #if defined(__linux__) && !defined(SERVERMODELS_PORTABLE)
 #include <sys/inotify.h>
@@ -64,7 +62,7 @@ struct fc_watch {
 };
 
 struct filecache {
-    const struct fsroot *root;
+    struct filecache_source src;
     struct filecache_limits lim;
     pthread_mutex_t lock;
     /* the per-process part: set up on the first lookup in a process */
@@ -285,7 +283,7 @@ static bool still_valid(const struct filecache *c, const struct fc_entry *e)
 {
     struct stat st;
     const char *rel = e->path[1] ? e->path + 1 : ".";
-    if (fstatat(fsroot_fd(c->root), rel, &st, 0) != 0) return false;
+    if (fstatat(c->src.dirfd, rel, &st, 0) != 0) return false;
     const struct stat *o = &e->st;
     return st.st_dev == o->st_dev && st.st_ino == o->st_ino && st.st_mode == o->st_mode &&
            st.st_size == o->st_size && st.st_mtim.tv_sec == o->st_mtim.tv_sec &&
@@ -320,7 +318,7 @@ static void set_up(struct filecache *c)
     c->ifd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (c->ifd < 0) return;
     /* Watching by /proc/self/fd must work (no /proc in a chroot: stat mode). */
-    int wd = watch_fd(c, fsroot_fd(c->root));
+    int wd = watch_fd(c, c->src.dirfd);
     if (wd < 0) {
         close(c->ifd);
         c->ifd = -1;
@@ -459,13 +457,13 @@ static int load(struct filecache *c, const char *path, uint32_t h, struct fileca
 {
     struct trace t = {.c = c};
     struct stat st;
-    int fd = c->mode == FILECACHE_INOTIFY ? fsroot_open_traced(c->root, path, &st, on_visit, &t)
-                                          : fsroot_open(c->root, path, &st);
+    int fd = c->mode == FILECACHE_INOTIFY ? c->src.open_traced(c->src.root, path, &st, on_visit, &t)
+                                          : c->src.open_path(c->src.root, path, &st);
     struct fc_entry *e = fd >= 0 && !t.failed ? entry_new(c, path, h, fd, &st, &t) : NULL;
     if (!e) {
         unref_deps(c, t.deps, t.n);
         if (fd >= 0) hand_out(fd, &st, f);
-        return fd >= 0 ? FSROOT_OK : fd;
+        return fd >= 0 ? 0 : fd;
     }
     insert(c, e);
     lend(e, f);
@@ -474,7 +472,7 @@ static int load(struct filecache *c, const char *path, uint32_t h, struct fileca
      * the entry must not outlive this answer. */
     if (c->mode == FILECACHE_INOTIFY) drain(c);
 #endif
-    return FSROOT_OK;
+    return 0;
 }
 
 /* ---- the interface -------------------------------------------------------- */
@@ -489,13 +487,14 @@ static enum filecache_mode mode_from_env(void)
     return FILECACHE_INOTIFY;
 }
 
-struct filecache *filecache_new(const struct fsroot *root, const struct filecache_limits *lim)
+struct filecache *filecache_new(const struct filecache_source *src,
+                                const struct filecache_limits *lim)
 {
     static const struct filecache_limits defaults = FILECACHE_LIMITS_DEFAULT;
     pthread_once(&atfork_once, register_atfork);
     struct filecache *c = calloc(1, sizeof *c);
     if (!c) return NULL;
-    c->root = root;
+    c->src = *src;
     c->lim = lim ? *lim : defaults;
     if (!lim) c->lim.mode = mode_from_env();
     if (c->lim.small_max > FILECACHE_SMALL_MAX) c->lim.small_max = FILECACHE_SMALL_MAX;
@@ -534,9 +533,9 @@ int filecache_open(struct filecache *c, const char *path, struct filecache_file 
     f->fd = -1;
     if (c->lim.mode == FILECACHE_OFF) {
         struct stat st;
-        int fd = fsroot_open(c->root, path, &st);
+        int fd = c->src.open_path(c->src.root, path, &st);
         if (fd >= 0) hand_out(fd, &st, f);
-        return fd >= 0 ? FSROOT_OK : fd;
+        return fd >= 0 ? 0 : fd;
     }
     uint32_t h = hash_str(path);
     pthread_mutex_lock(&c->lock);
@@ -550,7 +549,7 @@ int filecache_open(struct filecache *c, const char *path, struct filecache_file 
         c->stats.invalidations++;
         e = NULL;
     }
-    int rc = FSROOT_OK;
+    int rc = 0;
     if (e) {
         c->stats.hits++;
         lru_unlink(e);

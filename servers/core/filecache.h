@@ -2,9 +2,14 @@
  * asked, its stat, and the whole file in memory when it is small (<= 16 KiB)
  * or an open fd when it is not; never served stale.
  *
- * Exactness (FILECACHE_INOTIFY, Linux): a miss walks the path with
- * fsroot_open_traced and, BEFORE anything is read, puts an inotify watch on
- * every directory it looked a name up in (the symlinks' directories too)
+ * Where files come from: a source (struct filecache_source below), which
+ * opens paths by the document root's rules (fsroot.c makes each root's
+ * cache with fsroot_open and fsroot_open_traced); the cache knows nothing
+ * of those rules.
+ *
+ * Exactness (FILECACHE_INOTIFY, Linux): a miss walks the path with the
+ * source's traced open and, BEFORE anything is read, puts an inotify watch
+ * on every directory it looked a name up in (the symlinks' directories too)
  * and on the opened file itself; the entry remembers (watch, name) pairs.
  * The kernel queues an event before the syscall that changed the file
  * returns, and every lookup first drains the queue (one non-blocking read()
@@ -26,7 +31,7 @@
  * with nginx's open_file_cache). A path re-pointed by a symlink at the very
  * same inode is served, as the bytes already were.
  *
- * FILECACHE_OFF: every lookup opens the path (fsroot_open).
+ * FILECACHE_OFF: every lookup opens the path (the source's open_path).
  *
  * Sharing: one cache per fsroot, used by every thread of the process under
  * one mutex; a borrowed entry (filecache_file) stays valid after it is
@@ -47,9 +52,26 @@
 #include <stddef.h>
 #include <sys/stat.h>
 
-struct fsroot;
 struct filecache;
 struct fc_entry;
+
+/* Told by a traced open before each name is looked up in the directory fd
+ * (name "." for the root itself), and with name NULL once the object is
+ * open, before its fstat (fsroot.h: fsroot_open_traced). */
+typedef void filecache_visit_fn(void *arg, int fd, const char *name);
+
+/* How the cache opens a canonical path: an fd (st filled by fstat; a
+ * regular file or a directory) or a negative error, which filecache_open
+ * passes on (fsroot's FSROOT_*). root is handed to both; dirfd is the root
+ * directory (the stat mode's fstatat, the inotify set-up's probe), open
+ * while the cache lives. */
+struct filecache_source {
+    const void *root;
+    int dirfd;
+    int (*open_path)(const void *root, const char *path, struct stat *st);
+    int (*open_traced)(const void *root, const char *path, struct stat *st,
+                       filecache_visit_fn *visit, void *arg);
+};
 
 enum filecache_mode {
     FILECACHE_INOTIFY, /* exact; STAT where inotify is missing */
@@ -75,9 +97,11 @@ struct filecache_limits {
         FILECACHE_INOTIFY, 1024, 8u << 20, 64, FILECACHE_SMALL_MAX                                 \
     }
 
-/* lim NULL: the defaults, mode from REFSERVER_FILECACHE. NULL when out of
- * memory. Nothing is opened until the first lookup. */
-struct filecache *filecache_new(const struct fsroot *root, const struct filecache_limits *lim);
+/* A cache of what src opens (copied). lim NULL: the defaults, mode from
+ * REFSERVER_FILECACHE. NULL when out of memory. Nothing is opened until the
+ * first lookup. */
+struct filecache *filecache_new(const struct filecache_source *src,
+                                const struct filecache_limits *lim);
 void filecache_free(struct filecache *c);
 
 /* What a lookup gives; read it, then filecache_release it. */
@@ -90,9 +114,9 @@ struct filecache_file {
     bool own_fd;            /* private */
 };
 
-/* Looks up a canonical path (fsroot_resolve's form) with fsroot_open's
- * rules: FSROOT_OK and *f filled (a regular file or a directory), or an
- * FSROOT_* error. */
+/* Looks up a canonical path (fsroot_resolve's form) with the source's
+ * rules: 0 (FSROOT_OK) and *f filled (a regular file or a directory), or
+ * the source's error (FSROOT_*). */
 int filecache_open(struct filecache *c, const char *path, struct filecache_file *f);
 /* Gives a lookup's result back (no-op on a zeroed or released one). */
 void filecache_release(struct filecache_file *f);

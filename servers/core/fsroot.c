@@ -1,4 +1,12 @@
-/* fsroot.c - the document root (see fsroot.h for the rules). */
+/* fsroot.c - the document root (see fsroot.h for the rules).
+ *
+ * The root owns its open-file cache, and the dependency runs one way:
+ * fsroot -> filecache. The cache is handed the root's way of opening a
+ * path (struct filecache_source: the root's fd, fsroot_open and
+ * fsroot_open_traced) and knows nothing of the rules, so it reads as a
+ * cache alone; the rules stay here, in one place. Owning it, the root
+ * gives every user its cache with it (fsroot_cache): HTTP and the models
+ * pass a root around, never a root and a cache that must match. */
 #ifndef _XOPEN_SOURCE
 #define _XOPEN_SOURCE 700 /* realpath() is XSI: the portable build asks for POSIX only */
 #endif
@@ -107,6 +115,24 @@ struct filecache *fsroot_cache(const struct fsroot *r)
     return r->cache;
 }
 
+/* The cache's source: the root's opens, under the cache's types. */
+static int cache_open(const void *r, const char *path, struct stat *st)
+{
+    return fsroot_open(r, path, st);
+}
+
+static int cache_open_traced(const void *r, const char *path, struct stat *st,
+                             filecache_visit_fn *visit, void *arg)
+{
+    return fsroot_open_traced(r, path, st, visit, arg);
+}
+
+struct filecache *fsroot_cache_new(const struct fsroot *r, const struct filecache_limits *lim)
+{
+    struct filecache_source src = {r, r->fd, cache_open, cache_open_traced};
+    return filecache_new(&src, lim);
+}
+
 struct fsroot *fsroot_new(const char *dir)
 {
     struct fsroot *r = calloc(1, sizeof *r);
@@ -119,7 +145,7 @@ struct fsroot *fsroot_new(const char *dir)
     /* "/" as the root: the prefix check wants no trailing slash. */
     if (r->len == 1) r->len = 0;
     fsroot_use_openat2(r, true);
-    r->cache = filecache_new(r, NULL);
+    r->cache = fsroot_cache_new(r, NULL);
     if (!r->cache) goto fail;
     return r;
 fail:;

@@ -41,6 +41,7 @@ enum fsroot_status {
 
 struct fsroot;
 struct filecache;
+struct filecache_limits;
 
 /* Opens the root directory (keeps an O_DIRECTORY fd and its realpath) and
  * makes its open-file cache (filecache.h; set up lazily, per process).
@@ -53,6 +54,10 @@ const char *fsroot_path(const struct fsroot *root);
 int fsroot_fd(const struct fsroot *root);
 /* The root's open-file cache (what HTTP serves files through). */
 struct filecache *fsroot_cache(const struct fsroot *root);
+/* Another open-file cache of the root's files, with its own limits (NULL:
+ * the defaults, as the root's own cache); filecache_free() it before the
+ * root goes. For tests and comparisons. */
+struct filecache *fsroot_cache_new(const struct fsroot *root, const struct filecache_limits *lim);
 /* Whether fsroot_open resolves with openat2 (on: when the kernel has it,
  * the default) or always walks (off; for tests and comparisons). Returns
  * whether openat2 is now in use. Call before serving starts. */

@@ -45,8 +45,10 @@
  *
  * ctx->one_request is ignored: an FTP session is one client's whole visit.
  *
- * The files: ftp.c (the control connection, the data channel, this proto),
- * ftp_cmds.c (the commands), ftp_session.h (their shared state),
+ * The files: ftp_cmds.c (the commands, their table, and ftp_proto), ftp.c
+ * (the session: the control connection, the data channel; it dispatches
+ * through the table it is made with, ftp_cmd_table.h), ftp_session.h (their
+ * shared state),
  * ftp_list.c (LIST/NLST lines), ftp_users.c (the users file), ftp_line.c
  * (Telnet line text: IAC, control bytes, quoting).
  */

@@ -1,8 +1,9 @@
 /* ftp_cmds.c - the FTP commands: one function per verb, the table that
- * names them, and ftp_command() that picks one for a line (see ftp.h for
- * what is answered and ftp_session.h for the state they change). A command
- * replies at once, or asks ftp.c for the data channel (ftp_open_passive,
- * ftp_xfer_start). */
+ * names them (ftp_cmd_table.h), and ftp_proto: the session's functions
+ * (ftp.c) made with this table, which the session dispatches through. See ftp.h for what is
+ * answered and ftp_session.h for the state they change. A command replies at once, or asks the
+ * session for the data channel (ftp_open_passive, ftp_xfer_start): the
+ * calls run from here to ftp.c, never back. */
 #include <fcntl.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "fsroot.h"
+#include "ftp_cmd_table.h"
 #include "ftp_line.h"
 #include "ftp_list.h"
 #include "ftp_session.h"
@@ -492,77 +494,61 @@ static void cmd_allo(struct ftp *f, const char *arg)
     ftp_reply(f, "202 ALLO command ignored.\r\n");
 }
 
-#define NOLOGIN 1 /* allowed before login */
-#define WRITES 2  /* changes the tree: rw users only (550 for the others) */
-
-static const struct command {
-    char name[5];
-    unsigned flags;
-    void (*fn)(struct ftp *, const char *);
-} commands[] = {
-    {"USER", NOLOGIN, cmd_user}, {"PASS", NOLOGIN, cmd_pass}, {"QUIT", NOLOGIN, cmd_quit},
-    {"SYST", NOLOGIN, cmd_syst}, {"FEAT", NOLOGIN, cmd_feat}, {"NOOP", NOLOGIN, cmd_noop},
-    {"HELP", NOLOGIN, cmd_help}, {"OPTS", NOLOGIN, cmd_opts}, {"STAT", 0, cmd_stat},
-    {"PWD", 0, cmd_pwd},         {"XPWD", 0, cmd_pwd},        {"CWD", 0, cmd_cwd},
-    {"XCWD", 0, cmd_cwd},        {"CDUP", 0, cmd_cdup},       {"XCUP", 0, cmd_cdup},
-    {"TYPE", 0, cmd_type},       {"MODE", 0, cmd_mode},       {"STRU", 0, cmd_stru},
-    {"PASV", 0, cmd_pasv},       {"EPSV", 0, cmd_epsv},       {"PORT", 0, cmd_active},
-    {"EPRT", 0, cmd_active},     {"LIST", 0, cmd_list},       {"NLST", 0, cmd_nlst},
-    {"RETR", 0, cmd_retr},       {"STOR", WRITES, cmd_stor},  {"REST", 0, cmd_rest},
-    {"SIZE", 0, cmd_size},       {"MDTM", 0, cmd_mdtm},       {"DELE", WRITES, cmd_dele},
-    {"MKD", WRITES, cmd_mkd},    {"XMKD", WRITES, cmd_mkd},   {"RMD", WRITES, cmd_rmd},
-    {"XRMD", WRITES, cmd_rmd},   {"ABOR", 0, cmd_abor},       {"ALLO", 0, cmd_allo},
+static const struct ftp_command commands[] = {
+    {"USER", FTP_CMD_NOLOGIN, cmd_user},
+    {"PASS", FTP_CMD_NOLOGIN, cmd_pass},
+    {"QUIT", FTP_CMD_NOLOGIN, cmd_quit},
+    {"SYST", FTP_CMD_NOLOGIN, cmd_syst},
+    {"FEAT", FTP_CMD_NOLOGIN, cmd_feat},
+    {"NOOP", FTP_CMD_NOLOGIN, cmd_noop},
+    {"HELP", FTP_CMD_NOLOGIN, cmd_help},
+    {"OPTS", FTP_CMD_NOLOGIN, cmd_opts},
+    {"STAT", 0, cmd_stat},
+    {"PWD", 0, cmd_pwd},
+    {"XPWD", 0, cmd_pwd},
+    {"CWD", 0, cmd_cwd},
+    {"XCWD", 0, cmd_cwd},
+    {"CDUP", 0, cmd_cdup},
+    {"XCUP", 0, cmd_cdup},
+    {"TYPE", 0, cmd_type},
+    {"MODE", 0, cmd_mode},
+    {"STRU", 0, cmd_stru},
+    {"PASV", 0, cmd_pasv},
+    {"EPSV", 0, cmd_epsv},
+    {"PORT", 0, cmd_active},
+    {"EPRT", 0, cmd_active},
+    {"LIST", 0, cmd_list},
+    {"NLST", 0, cmd_nlst},
+    {"RETR", 0, cmd_retr},
+    {"STOR", FTP_CMD_WRITES, cmd_stor},
+    {"REST", 0, cmd_rest},
+    {"SIZE", 0, cmd_size},
+    {"MDTM", 0, cmd_mdtm},
+    {"DELE", FTP_CMD_WRITES, cmd_dele},
+    {"MKD", FTP_CMD_WRITES, cmd_mkd},
+    {"XMKD", FTP_CMD_WRITES, cmd_mkd},
+    {"RMD", FTP_CMD_WRITES, cmd_rmd},
+    {"XRMD", FTP_CMD_WRITES, cmd_rmd},
+    {"ABOR", 0, cmd_abor},
+    {"ALLO", 0, cmd_allo},
 };
 
-bool ftp_is_abort_command(const char *line)
+/* ---- the protocol: the session's functions and this table ----------------- */
+
+static void *ftp_create(const struct server_ctx *ctx, const char *peer)
 {
-    size_t vl = strcspn(line, " ");
-    return vl == 4 && (strncasecmp(line, "QUIT", 4) == 0 || strncasecmp(line, "ABOR", 4) == 0);
+    return ftp_session_new(ctx, peer, commands, sizeof commands / sizeof commands[0]);
 }
 
-void ftp_command(struct ftp *f, char *line)
-{
-    size_t vl = 0;
-    while (line[vl] && line[vl] != ' ')
-        vl++;
-    char *arg = line[vl] ? line + vl + 1 : line + vl;
-    line[vl] = '\0';
-    bool alpha = vl > 0;
-    for (size_t i = 0; i < vl; i++)
-        if (!((line[i] | 0x20) >= 'a' && (line[i] | 0x20) <= 'z')) alpha = false;
-    if (!alpha) {
-        ftp_reply(f, "500 Syntax error, command unrecognized.\r\n");
-        return;
-    }
-    /* The verb upper-cased and zero-padded to the table's width: the lookup
-     * is then one fixed-size compare an entry. A strcasecmp() an entry cost
-     * ~2.6k instructions a request, and its count moved with where the line
-     * sat in memory (the ci/regress gate saw +3 % from a different env). */
-    char verb[sizeof commands[0].name] = {0};
-    const struct command *c = NULL;
-    for (size_t i = 0; i < vl && vl < sizeof verb; i++)
-        verb[i] = (char)(line[i] & ~0x20); /* ASCII letters only, checked above */
-    for (size_t i = 0; vl < sizeof verb && i < sizeof commands / sizeof commands[0]; i++)
-        if (memcmp(verb, commands[i].name, sizeof verb) == 0) {
-            c = &commands[i];
-            break;
-        }
-    if (!c) {
-        ftp_reply(f, "502 Command not implemented.\r\n");
-        return;
-    }
-    if (!(c->flags & NOLOGIN) && !f->login.logged_in) {
-        ftp_reply(f, "530 Please login with USER and PASS.\r\n");
-        return;
-    }
-    if ((c->flags & WRITES) && !f->login.may_write) {
-        f->rest = 0; /* as if the STOR had run */
-        ftp_reply(f, "550 Permission denied.\r\n");
-        return;
-    }
-    if (ftp_has_ctl(arg)) {
-        ftp_reply(f, "501 Syntax error in parameters or arguments.\r\n");
-        return;
-    }
-    c->fn(f, arg);
-}
+const struct proto ftp_proto = {
+    .name = "ftp",
+    .create = ftp_create,
+    .feed = ftp_feed,
+    .next = ftp_next,
+    .done = ftp_done,
+    .destroy = ftp_destroy,
+    .phase = ftp_phase,
+    .expire = ftp_expire,
+    .abort_requested = ftp_abort_requested,
+    .refusal = "421 Too many connections, try later\r\n",
+};

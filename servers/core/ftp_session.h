@@ -1,6 +1,9 @@
 /* ftp_session.h - the FTP session's state, shared by ftp.c (the control
  * connection, the data channel and the proto interface) and ftp_cmds.c
- * (the commands). Private to servers/core: drivers see only ftp.h/conn.h.
+ * (the commands), the helpers ftp.c gives the commands, and its proto
+ * functions. The commands are reached through the table the session is
+ * made with (ftp_cmd_table.h), not declared here.
+ * Private to servers/core: drivers see only ftp.h/conn.h.
  */
 #ifndef SERVERMODELS_FTP_SESSION_H
 #define SERVERMODELS_FTP_SESSION_H
@@ -12,6 +15,7 @@
 #include "conn.h"
 #include "fsroot.h"
 #include "ftp.h"
+#include "ftp_cmd_table.h"
 #include "ftp_list.h"
 
 /* Input: a few pipelined lines. */
@@ -61,6 +65,8 @@ struct ftp_xfer {
 
 struct ftp {
     const struct server_ctx *ctx;
+    const struct ftp_command *cmds; /* the command table the session was made with */
+    size_t ncmds;
     char peer[64];
     /* the control connection */
     size_t in_off, in_len;
@@ -106,9 +112,17 @@ void ftp_xfer_start(struct ftp *f, enum ftp_xfer_kind kind, const char *text);
  * answered until then. Nothing, if that is 0. */
 void ftp_delay_reply(struct ftp *f);
 
-/* ftp_cmds.c: answers one command line (line end and Telnet removed). */
-void ftp_command(struct ftp *f, char *line);
-/* True when line (as ftp_command takes it) is a QUIT or ABOR command. */
-bool ftp_is_abort_command(const char *line);
+/* ftp.c: the proto interface (conn.h's struct proto). ftp_cmds.c makes
+ * ftp_proto of them and its command table, which the session dispatches
+ * through: calls run from ftp_cmds.c to ftp.c, never back. */
+void *ftp_session_new(const struct server_ctx *ctx, const char *peer,
+                      const struct ftp_command *cmds, size_t ncmds);
+size_t ftp_feed(void *state, const void *buf, size_t len);
+void ftp_next(void *state, struct action *out);
+void ftp_done(void *state, const struct action *a, ssize_t result);
+enum session_phase ftp_phase(const void *state);
+void ftp_expire(void *state);
+bool ftp_abort_requested(const void *state);
+void ftp_destroy(void *state);
 
 #endif

@@ -1,4 +1,5 @@
-/* http.c - the HTTP/1.1 session: parser and response builder (see http.h).
+/* http.c - the HTTP/1.1 session: routing and building the answers (see
+ * http.h); the request parser is http_request.c.
  *
  * The input and output buffers are taken from bufpool.h while there are
  * bytes in them and given back when they are empty, so a keep-alive
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,6 +23,7 @@
 #include "bufpool.h"
 #include "filecache.h"
 #include "fsroot.h"
+#include "http_request.h"
 
 /* A cached small file goes out with its headers, so it must fit. */
 _Static_assert(FILECACHE_SMALL_MAX <= HTTP_INLINE_MAX, "cached bodies are sent inline");
@@ -52,18 +53,6 @@ struct http {
     char last_modified[64]; /* "Last-Modified: <IMF-fixdate>\r\n" */
     char *in;               /* HTTP_IN_CAP bytes while in_len > 0, else NULL */
     char *out; /* HTTP_OUT_CAP bytes while out_len > 0 (or an answer is built), else NULL */
-};
-
-/* A parsed request head; strings point into the input buffer. */
-struct req {
-    const char *method, *target;
-    size_t mlen, tlen;
-    int minor; /* HTTP/1.<minor> */
-    bool head; /* method is HEAD: no body in the answer */
-    bool has_host, has_cl, has_te, conn_close, conn_keep;
-    bool expect; /* Expect: 100-continue */
-    size_t cl;
-    bool cl_big;
 };
 
 /* ---- output ------------------------------------------------------------ */
@@ -174,7 +163,7 @@ static const char *reason(int status)
     }
 }
 
-static void log_req(struct http *h, const struct req *r, int status, size_t bytes)
+static void log_req(struct http *h, const struct http_req *r, int status, size_t bytes)
 {
     if (!h->ctx || !h->ctx->access_log) return;
     int ml = r && r->method ? (int)r->mlen : 1;
@@ -184,7 +173,7 @@ static void log_req(struct http *h, const struct req *r, int status, size_t byte
 }
 
 /* Decides keep-alive for r and writes the Connection header if needed. */
-static void put_connection(struct http *h, const struct req *r, bool force_close)
+static void put_connection(struct http *h, const struct http_req *r, bool force_close)
 {
     /* A client waiting for 100-continue may never send a body we would
      * otherwise drop: the stream's position is unknown, so close. */
@@ -202,7 +191,7 @@ static void put_connection(struct http *h, const struct req *r, bool force_close
 }
 
 /* Status line and the common headers, up to and including the blank line. */
-static void put_head(struct http *h, const struct req *r, int status, const char *ctype,
+static void put_head(struct http *h, const struct http_req *r, int status, const char *ctype,
                      size_t clen, bool force_close, const char *extra)
 {
     put_str(h, "HTTP/1.1 ");
@@ -226,7 +215,7 @@ static void put_head(struct http *h, const struct req *r, int status, const char
 }
 
 /* A short text answer: errors, redirects. */
-static void answer_text(struct http *h, const struct req *r, int status, bool close,
+static void answer_text(struct http *h, const struct http_req *r, int status, bool close,
                         const char *extra)
 {
     char body[64];
@@ -235,134 +224,6 @@ static void answer_text(struct http *h, const struct req *r, int status, bool cl
     bool head = r && r->head;
     if (!head) put(h, body, (size_t)n);
     log_req(h, r, status, head ? 0 : (size_t)n);
-}
-
-/* ---- request parsing --------------------------------------------------- */
-
-static bool is_tchar(unsigned char c)
-{
-    if (c >= '0' && c <= '9') return true;
-    if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
-    return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Visible ASCII or obs-text (bytes >= 0x80). */
-static bool is_vchar(unsigned char c)
-{
-    return (c > 0x20 && c < 0x7f) || c >= 0x80;
-}
-
-static bool token_eq(const char *p, size_t n, const char *lit)
-{
-    return strlen(lit) == n && strncasecmp(p, lit, n) == 0;
-}
-
-/* Parses the request line [p, p+n). Returns 0 or an error status. */
-static int parse_request_line(const char *p, size_t n, struct req *r)
-{
-    size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i]))
-        i++;
-    if (i == 0 || i >= n || p[i] != ' ') return 400;
-    r->method = p;
-    r->mlen = i;
-    r->head = i == 4 && memcmp(p, "HEAD", 4) == 0; /* methods are case-sensitive */
-    size_t t = ++i;
-    while (i < n && is_vchar((unsigned char)p[i]))
-        i++;
-    if (i == t || i >= n || p[i] != ' ') return 400;
-    r->target = p + t;
-    r->tlen = i - t;
-    const char *v = p + i + 1;
-    size_t vl = n - i - 1;
-    if (vl != 8 || memcmp(v, "HTTP/", 5) != 0 || v[5] < '0' || v[5] > '9' || v[6] != '.' ||
-        v[7] < '0' || v[7] > '9')
-        return 400;
-    if (v[5] != '1' || (v[7] != '0' && v[7] != '1')) return 505;
-    r->minor = v[7] - '0';
-    return 0;
-}
-
-/* Content-Length: 1*DIGIT, nothing else (a list like "5, 5" is refused). */
-static int parse_cl(const char *v, size_t n, struct req *r)
-{
-    if (r->has_cl || n == 0) return 400;
-    r->has_cl = true;
-    size_t x = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (v[i] < '0' || v[i] > '9') return 400;
-        if (x <= HTTP_BODY_MAX) x = x * 10 + (size_t)(v[i] - '0');
-    }
-    r->cl = x;
-    r->cl_big = x > HTTP_BODY_MAX;
-    return 0;
-}
-
-/* Connection: a comma-separated token list. */
-static void parse_connection(const char *v, size_t n, struct req *r)
-{
-    size_t i = 0;
-    while (i < n) {
-        while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
-            i++;
-        size_t s = i;
-        while (i < n && v[i] != ',' && v[i] != ' ' && v[i] != '\t')
-            i++;
-        if (token_eq(v + s, i - s, "close")) r->conn_close = true;
-        if (token_eq(v + s, i - s, "keep-alive")) r->conn_keep = true;
-    }
-}
-
-static int parse_header(const char *p, size_t n, struct req *r)
-{
-    if (p[0] == ' ' || p[0] == '\t') return 400; /* obs-fold */
-    size_t i = 0;
-    while (i < n && is_tchar((unsigned char)p[i]))
-        i++;
-    if (i == 0 || i >= n || p[i] != ':') return 400; /* includes space before ':' */
-    size_t nl = i++;
-    while (i < n && (p[i] == ' ' || p[i] == '\t'))
-        i++;
-    size_t e = n;
-    while (e > i && (p[e - 1] == ' ' || p[e - 1] == '\t'))
-        e--;
-    for (size_t k = i; k < e; k++)
-        if (!is_vchar((unsigned char)p[k]) && p[k] != ' ' && p[k] != '\t') return 400;
-    const char *v = p + i;
-    size_t vl = e - i;
-    if (token_eq(p, nl, "Host")) {
-        if (r->has_host) return 400;
-        r->has_host = true;
-    } else if (token_eq(p, nl, "Content-Length")) {
-        return parse_cl(v, vl, r);
-    } else if (token_eq(p, nl, "Transfer-Encoding")) {
-        r->has_te = true;
-    } else if (token_eq(p, nl, "Connection")) {
-        parse_connection(v, vl, r);
-    } else if (token_eq(p, nl, "Expect")) {
-        r->expect = token_eq(v, vl, "100-continue");
-    }
-    return 0;
-}
-
-/* Parses a whole head [p, p+n) (it ends with an empty line). Returns 0 or an
- * error status; r->method is set once the request line parsed. */
-static int parse_head(const char *p, size_t n, struct req *r)
-{
-    bool first = true;
-    while (n > 0) {
-        const char *lf = memchr(p, '\n', n);
-        size_t ll = (size_t)(lf - p), adv = ll + 1;
-        if (ll > 0 && p[ll - 1] == '\r') ll--;
-        if (memchr(p, '\r', ll)) return 400; /* a bare CR */
-        if (ll == 0) return first ? 400 : 0;
-        int rc = first ? parse_request_line(p, ll, r) : parse_header(p, ll, r);
-        if (rc) return rc;
-        first = false;
-        p += adv;
-        n -= adv;
-    }
-    return 400;
 }
 
 /* ---- answers ----------------------------------------------------------- */
@@ -385,7 +246,7 @@ static const char *content_type(const char *path)
     const char *slash = strrchr(path, '/');
     const char *dot = strrchr(slash ? slash : path, '.');
     /* the extension lower-cased into the table's width, then one fixed-size
-     * compare an entry (as ftp_command: no strcasecmp per entry) */
+     * compare an entry (as FTP's command lookup: no strcasecmp per entry) */
     char ext[sizeof types[0].ext] = {0};
     size_t n = dot ? strlen(dot + 1) : sizeof ext;
     if (n >= sizeof ext) return "application/octet-stream";
@@ -396,7 +257,7 @@ static const char *content_type(const char *path)
     return "application/octet-stream";
 }
 
-static void answer_time(struct http *h, const struct req *r)
+static void answer_time(struct http *h, const struct http_req *r)
 {
     time_t now = time(NULL);
     struct tm tm;
@@ -412,7 +273,7 @@ static void answer_time(struct http *h, const struct req *r)
     log_req(h, r, 200, r->head ? 0 : n);
 }
 
-static void answer_echo(struct http *h, const struct req *r)
+static void answer_echo(struct http *h, const struct http_req *r)
 {
     h->body_taken = true;
     size_t avail = h->in_len - h->in_off;
@@ -460,7 +321,7 @@ static void copy_inline(struct http *h, int fd, size_t size)
 /* Answers with a regular file (given back to the cache here or once sent):
  * a small one goes out with its headers (one ACT_WRITE; from memory when
  * cached), a larger one as ACT_SENDFILE. */
-static void answer_file(struct http *h, const struct req *r, struct filecache_file *f,
+static void answer_file(struct http *h, const struct http_req *r, struct filecache_file *f,
                         const char *name)
 {
     size_t size = (size_t)f->st.st_size;
@@ -515,7 +376,7 @@ static bool encode_path(const char *path, char *out, size_t cap)
 /* noinline: its 16 KiB of buffers stay out of route()'s frame, where every
  * request would reach past them into pages an idle thread or coroutine
  * then keeps. */
-__attribute__((noinline)) static void answer_dir_redirect(struct http *h, const struct req *r,
+__attribute__((noinline)) static void answer_dir_redirect(struct http *h, const struct http_req *r,
                                                           const char *path)
 {
     char enc[HTTP_HEAD_MAX], loc[HTTP_HEAD_MAX + 32];
@@ -530,7 +391,7 @@ __attribute__((noinline)) static void answer_dir_redirect(struct http *h, const 
 
 /* GET/HEAD of a path under the root (decoded: the target's path,
  * percent-decoded). */
-static void answer_static(struct http *h, const struct req *r, const char *decoded)
+static void answer_static(struct http *h, const struct http_req *r, const char *decoded)
 {
     const struct fsroot *root = h->ctx ? h->ctx->root : NULL;
     if (!root) {
@@ -576,7 +437,7 @@ static void answer_static(struct http *h, const struct req *r, const char *decod
     answer_file(h, r, &f, path);
 }
 
-static bool method_is(const struct req *r, const char *m)
+static bool method_is(const struct http_req *r, const char *m)
 {
     return r->mlen == strlen(m) && memcmp(r->method, m, r->mlen) == 0;
 }
@@ -593,7 +454,7 @@ static void regress_inject(void)
 #endif
 
 /* Answers a parsed, valid request. */
-static void route(struct http *h, const struct req *r)
+static void route(struct http *h, const struct http_req *r)
 {
 #ifdef SERVERMODELS_REGRESS_INJECT
     regress_inject();
@@ -606,24 +467,12 @@ static void route(struct http *h, const struct req *r)
         answer_text(h, r, 501, true, NULL);
         return;
     }
-    /* origin-form "/p?q", or absolute-form "http://host/p?q" */
-    const char *raw = r->target, *end = r->target + r->tlen;
-    if (r->tlen > 7 && strncasecmp(raw, "http://", 7) == 0) {
-        raw = memchr(raw + 7, '/', (size_t)(end - raw - 7));
-        if (!raw) {
-            raw = "/";
-            end = raw + 1;
-        }
-    }
-    if (raw[0] != '/') {
+    if (!r->path) {
         answer_text(h, r, 400, true, NULL);
         return;
     }
-    size_t rawlen = 0;
-    while (raw + rawlen < end && raw[rawlen] != '?' && raw[rawlen] != '#')
-        rawlen++;
     char decoded[FSROOT_PATH_MAX];
-    int rc = fsroot_decode(raw, rawlen, decoded, sizeof decoded);
+    int rc = fsroot_decode(r->path, r->plen, decoded, sizeof decoded);
     if (rc != FSROOT_OK) {
         answer_text(h, r, fs_status(rc), false, NULL);
         return;
@@ -645,25 +494,6 @@ static void route(struct http *h, const struct req *r)
     }
 }
 
-/* Looks for the end of the head at in_off. Returns its length, 0 when more
- * input is needed, or -414 / -431 when it cannot fit HTTP_HEAD_MAX. */
-static long find_head(struct http *h)
-{
-    const char *b = h->in + h->in_off;
-    size_t avail = h->in_len - h->in_off;
-    size_t lim = avail < HTTP_HEAD_MAX ? avail : HTTP_HEAD_MAX;
-    for (size_t i = h->scanned; i < lim; i++) {
-        const char *lf = memchr(b + i, '\n', lim - i);
-        if (!lf) break;
-        i = (size_t)(lf - b);
-        if ((i >= 1 && b[i - 1] == '\n') || (i >= 2 && b[i - 1] == '\r' && b[i - 2] == '\n'))
-            return (long)(i + 1);
-    }
-    h->scanned = lim;
-    if (avail < HTTP_HEAD_MAX) return 0;
-    return memchr(b, '\n', HTTP_HEAD_MAX) ? -431 : -414;
-}
-
 /* Answers the request at in_off if its head is complete. Returns false when
  * more input is needed. */
 static bool handle_one(struct http *h)
@@ -672,21 +502,18 @@ static bool handle_one(struct http *h)
     while (h->scanned == 0 && h->in_off < h->in_len &&
            (h->in[h->in_off] == '\r' || h->in[h->in_off] == '\n'))
         h->in_off++;
-    long hl = find_head(h);
+    long hl = http_head_end(h->in + h->in_off, h->in_len - h->in_off, &h->scanned);
     if (hl == 0) return false;
     if (!have_out(h)) return false;
     if (hl < 0) {
         answer_text(h, NULL, (int)-hl, true, NULL);
         return true;
     }
-    struct req r = {0};
+    struct http_req r;
     h->body_taken = false;
-    int status = parse_head(h->in + h->in_off, (size_t)hl, &r);
+    int status = http_parse_request(h->in + h->in_off, (size_t)hl, &r);
     h->in_off += (size_t)hl;
     h->scanned = 0;
-    if (!status && r.has_te) status = 501;
-    if (!status && r.cl_big) status = 413;
-    if (!status && r.minor == 1 && !r.has_host) status = 400;
     if (status) {
         answer_text(h, &r, status, true, NULL);
         return true;

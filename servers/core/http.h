@@ -64,11 +64,7 @@
 #define SERVERMODELS_HTTP_H
 
 #include "conn.h"
-
-/* Request line + headers, including the blank line, at most. */
-#define HTTP_HEAD_MAX 8192
-/* Largest request body (Content-Length) accepted. */
-#define HTTP_BODY_MAX (1024 * 1024)
+#include "http_request.h" /* the request limits: HTTP_HEAD_MAX, HTTP_BODY_MAX */
 /* Files (and /echo bodies) up to this size are sent with their headers. */
 #define HTTP_INLINE_MAX 16384
 /* Input buffered per session; feed() consumes at most this much ahead. */

@@ -50,7 +50,7 @@ static struct filecache *cache_new(enum filecache_mode mode)
 {
     struct filecache_limits lim = FILECACHE_LIMITS_DEFAULT;
     lim.mode = mode;
-    struct filecache *c = filecache_new(root, &lim);
+    struct filecache *c = fsroot_cache_new(root, &lim);
     assert_non_null(c);
     return c;
 }
@@ -294,7 +294,7 @@ static void test_eviction(void **state)
     scratch_write("root/ev_big1", big, sizeof big);
     scratch_write("root/ev_big2", big, sizeof big);
     struct filecache_limits lim = {FILECACHE_INOTIFY, 4, 25, 1, FILECACHE_SMALL_MAX};
-    struct filecache *c = filecache_new(root, &lim);
+    struct filecache *c = fsroot_cache_new(root, &lim);
     assert_non_null(c);
     expect(c, "/ev0.txt", FSROOT_OK, "0123456789");
     expect(c, "/ev1.txt", FSROOT_OK, "0123456789");
@@ -346,12 +346,12 @@ static void test_off_and_env(void **state)
     assert_int_equal(stats(c).entries, 0);
     filecache_free(c);
     setenv("REFSERVER_FILECACHE", "stat", 1);
-    c = filecache_new(root, NULL);
+    c = fsroot_cache_new(root, NULL);
     expect(c, "/off.txt", FSROOT_OK, "off");
     assert_int_equal(stats(c).mode, FILECACHE_STAT);
     filecache_free(c);
     unsetenv("REFSERVER_FILECACHE");
-    c = filecache_new(root, NULL);
+    c = fsroot_cache_new(root, NULL);
     expect(c, "/off.txt", FSROOT_OK, "off");
     assert_int_equal(stats(c).mode, effective(FILECACHE_INOTIFY));
     filecache_free(c);
