@@ -74,7 +74,7 @@ static const char BENCH_USAGE[] =
     "  --stop-timeout S       wait for the exit after SIGTERM (default 10)\n"
     "\n"
     "Numbers take suffixes as in 'loadgen run': '1k' connections, '2m', '500ms'.\n"
-    "The table marks a run where loadgen used ~90 %% of its CPUs ('bound'):\n"
+    "The table marks a run where loadgen used ~90 % of its CPUs ('bound'):\n"
     "it measures the client too. Descriptor limits are raised for the largest\n"
     "point (with a note when the hard limit is too low).\n"
     "A model that fails to start, crashes, hangs or fails its verify pass is\n"

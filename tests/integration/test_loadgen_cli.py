@@ -92,6 +92,8 @@ class TestCli(unittest.TestCase):
                 rc, out, err = self.lg(*args)
                 self.assertEqual(rc, 0, err)
                 self.assertIn("usage:", out)
+                # printed as text, not through printf: "%%" would show as is
+                self.assertNotIn("%%", out)
         rc, out, _ = self.lg("run", "--help")
         for flag in ("--target", "--fixtures", "--threads", "--connections", "--duration",
                      "--requests", "--rate", "--timeout", "--warmup", "--csv", "--label",
