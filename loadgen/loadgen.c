@@ -17,6 +17,7 @@ static const char *const error_names[LG_ERR__COUNT] = {
     [LG_ERR_WRONG_BODY] = "wrong_body",
     [LG_ERR_BAD_LISTING] = "bad_listing",
     [LG_ERR_OTHER] = "other",
+    [LG_ERR_REFUSED] = "refused",
 };
 
 const char *lg_error_name(enum lg_error e)

@@ -110,7 +110,9 @@ struct lg_config {
 };
 
 /* Error classes. CSV: timeouts = TIMEOUT; check_failures = BAD_STATUS +
- * WRONG_LENGTH + WRONG_BODY + BAD_LISTING; errors = everything else. */
+ * WRONG_LENGTH + WRONG_BODY + BAD_LISTING (wrong answers); refused =
+ * REFUSED (a refusal at a documented limit, http/check.h: the server's
+ * capacity, not a wrong answer); errors = everything else. */
 enum lg_error {
     LG_ERR_CONNECT,      /* connection refused / unreachable */
     LG_ERR_ADDRNOTAVAIL, /* out of ephemeral ports (TIME_WAIT) */
@@ -122,6 +124,7 @@ enum lg_error {
     LG_ERR_WRONG_BODY,
     LG_ERR_BAD_LISTING,
     LG_ERR_OTHER,
+    LG_ERR_REFUSED, /* HTTP 503 + Connection: close, FTP 421, echo's "server busy" */
     LG_ERR__COUNT
 };
 const char *lg_error_name(enum lg_error e);

@@ -70,7 +70,7 @@ struct line {
     const char *why; /* the first failure */
     struct spread rps, p99, rate;
     double mbs, p50, cpu_req, kib_conn;
-    uint64_t errors, unanswered, starved;
+    uint64_t errors, refused, unanswered, starved;
     size_t bound; /* clean runs where loadgen was CPU-bound */
 };
 
@@ -137,6 +137,7 @@ static void summarise(const struct bench_log *log, size_t mi, size_t si, enum re
         }
         l->runs++;
         l->errors += r->row.errors + r->row.check_failures + r->row.timeouts;
+        l->refused += r->row.refused;
         l->unanswered += r->row.unanswered;
         l->starved += r->row.starved_connections;
         if (r->failed) {
@@ -208,8 +209,9 @@ static void print_line(const struct line *l, int rank, const char *proto)
     fmt_spread(p99, sizeof p99, l->p99, l->ok);
     fmt_or_dash(cpr, sizeof cpr, "%.1f", l->cpu_req);
     fmt_or_dash(kib, sizeof kib, "%.1f", l->kib_conn);
-    printf("  %-2d %-12s %20s %9.2f %9.0f %20s %7" PRIu64 " %7" PRIu64 " %10s %9s", rank, l->model,
-           rps, l->mbs, l->p50, p99, l->errors, l->unanswered + l->starved, cpr, kib);
+    printf("  %-2d %-12s %20s %9.2f %9.0f %20s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %10s %9s",
+           rank, l->model, rps, l->mbs, l->p50, p99, l->errors, l->refused,
+           l->unanswered + l->starved, cpr, kib);
     print_notes(l);
 }
 
@@ -249,8 +251,8 @@ static void print_table(const struct bench_log *log, const struct lg_scenario *s
         char how[48] = "closed loop";
         if (rate > 0) snprintf(how, sizeof how, "open loop at %.0f req/s", rate);
         printf("\n%s (%s), %u connections, %s%s\n", sc->name, proto, conns, how, spread);
-        printf("  %-2s %-12s %20s %9s %9s %20s %7s %7s %10s %9s\n", "#", "model", "req/s", "MB/s",
-               "p50 us", "p99 us", "errors", "unansw", "cpu/req us", "KiB/conn");
+        printf("  %-2s %-12s %20s %9s %9s %20s %7s %7s %7s %10s %9s\n", "#", "model", "req/s",
+               "MB/s", "p50 us", "p99 us", "errors", "refused", "unansw", "cpu/req us", "KiB/conn");
     }
     int rank = 0;
     for (size_t i = 0; i < shown; i++) {

@@ -360,6 +360,17 @@ static void fail(struct cs_result *r, enum lg_error e, const char *fmt, ...)
     va_end(ap);
 }
 
+/* HTTP: the answer said Connection: close (a refusal closes, check_status). */
+static bool closes(struct cs_xfer *x)
+{
+    struct curl_header *h = NULL;
+    if (curl_easy_header(x->easy, "Connection", 0, CURLH_HEADER, -1, &h) != CURLHE_OK || !h)
+        return false;
+    for (const char *v = h->value; *v; v++)
+        if (strncasecmp(v, "close", 5) == 0) return true;
+    return false;
+}
+
 static const char *status_want(const struct lg_step *st, char *buf, size_t len)
 {
     if (st->expect_status == 0) return "2xx";
@@ -368,16 +379,18 @@ static const char *status_want(const struct lg_step *st, char *buf, size_t len)
 }
 
 /* The transfer failed. A real reply code (FTP 421, 550, ...) comes first:
- * libcurl reports a 421 as CURLE_OPERATION_TIMEDOUT, which is no timeout. */
+ * libcurl reports a 421 as CURLE_OPERATION_TIMEDOUT, which is no timeout;
+ * a 421 is the server's refusal at its limit (check_status). */
 static void classify_failure(struct cs_xfer *x, CURLcode res, long code, struct cs_result *r)
 {
     char want[16];
     const char *msg = x->errbuf[0] ? x->errbuf : curl_easy_strerror(res);
     if (is_ftp(x) && code >= 400) {
         r->answered = true;
-        if (x->phase == 0 && check_status(x->st, (int)code) == LG_ERR__COUNT)
-            return; /* the step expects this negative reply */
-        fail(r, LG_ERR_BAD_STATUS, "expected status %s%s, got %ld (%s)",
+        enum lg_error e = check_status(x->st, LG_PROTO_FTP, (int)code, true);
+        if (x->phase == 0 && e == LG_ERR__COUNT) return; /* the step expects this negative reply */
+        if (e == LG_ERR__COUNT) e = LG_ERR_BAD_STATUS;   /* the read-back must succeed */
+        fail(r, e, "%sexpected status %s%s, got %ld (%s)", e == LG_ERR_REFUSED ? "refused: " : "",
              x->phase ? "2xx" : status_want(x->st, want, sizeof want),
              x->phase ? " from the read-back RETR" : "", code, msg);
         return;
@@ -499,8 +512,10 @@ void cs_finish(struct cs_xfer *x, CURLcode res, struct cs_result *r)
         check_length_hash(x, r);
         return;
     }
-    if (check_status(x->st, (int)code) != LG_ERR__COUNT) {
-        fail(r, LG_ERR_BAD_STATUS, "expected status %s, got %ld",
+    enum lg_error e = check_status(x->st, is_ftp(x) ? LG_PROTO_FTP : LG_PROTO_HTTP, (int)code,
+                                   is_ftp(x) || closes(x));
+    if (e != LG_ERR__COUNT) {
+        fail(r, e, "%sexpected status %s, got %ld", e == LG_ERR_REFUSED ? "refused: " : "",
              status_want(x->st, want, sizeof want), code);
         return;
     }

@@ -200,20 +200,29 @@ static enum lg_error judge_head(const struct rconn *c)
     return LG_ERR__COUNT;
 }
 
-/* The answer's check failure, or LG_ERR__COUNT when it passed. */
-static enum lg_error judge(const struct rconn *c)
+/* Echo: the line that came back is the server's refusal, not ours. */
+static bool echo_refusal(const struct rplan *pl, const struct rconn *c, uint64_t hash)
+{
+    return !c->rq->st && c->rx == sizeof CHECK_ECHO_REFUSAL - 1 && hash == pl->echo_refusal_hash &&
+           c->rq->exp_hash != pl->echo_refusal_hash;
+}
+
+/* The answer's check failure (or refusal), or LG_ERR__COUNT when it passed. */
+static enum lg_error judge(const struct rplan *pl, const struct rconn *c)
 {
     const struct rreq *rq = c->rq;
     if (rq->st && !c->hp.headers_done) return LG_ERR_PROTOCOL;
     if (rq->st) {
-        enum lg_error e = check_status(rq->st, c->hp.status);
+        enum lg_error e = check_status(rq->st, LG_PROTO_HTTP, c->hp.status, c->hp.close);
         if (e != LG_ERR__COUNT) return e;
     }
     if (rq->head) return judge_head(c);
     if (rq->check_body) {
         uint64_t len = rq->st ? c->hp.body_len : c->rx;
+        uint64_t hash = XXH64_digest(&c->xx);
+        if (echo_refusal(pl, c, hash)) return LG_ERR_REFUSED;
         if ((int64_t)len != rq->exp_len) return LG_ERR_WRONG_LENGTH;
-        if (XXH64_digest(&c->xx) != rq->exp_hash) return LG_ERR_WRONG_BODY;
+        if (hash != rq->exp_hash) return LG_ERR_WRONG_BODY;
     }
     if (rq->time_body && (c->small_over || !check_time_body(c->small, c->smalllen)))
         return LG_ERR_WRONG_BODY;
@@ -224,7 +233,7 @@ static enum lg_error judge(const struct rconn *c)
 static void answered(struct rthread *t, struct rconn *c, bool must_close)
 {
     uint64_t now = lg_now_ns();
-    policy_conn_answer(&t->tally, &c->pc, c->t_begin, now, c->rx, judge(c));
+    policy_conn_answer(&t->tally, &c->pc, c->t_begin, now, c->rx, judge(t->plan, c));
     c->backoff = 0;
     c->reused = true;
     if (must_close || c->sent < c->rq->len || (c->rq->st && (c->hp.close || !t->plan->keepalive)))

@@ -176,6 +176,7 @@ int raw_plan_init(struct rplan *pl, struct lg_run *run, char *err, size_t errlen
     if (check_config(cfg, err, errlen) < 0 || policy_steps_init(&pl->steps, sc, err, errlen) < 0)
         return -1;
     set_timing(pl, cfg);
+    pl->echo_refusal_hash = XXH64(CHECK_ECHO_REFUSAL, sizeof CHECK_ECHO_REFUSAL - 1, 0);
     if (resolve(pl, cfg, err, errlen) < 0) return -1;
     pl->reqs = calloc(sc->nsteps, sizeof *pl->reqs);
     if (!pl->reqs) {

@@ -34,6 +34,7 @@ struct rplan {
     uint64_t interval_ns; /* open loop: C/R seconds; 0 = closed loop */
     struct sockaddr_storage addr;
     socklen_t addrlen;
+    uint64_t echo_refusal_hash; /* XXH64 of CHECK_ECHO_REFUSAL (http/check.h) */
 };
 
 /* 0, or -1 with a reason in err; raw_plan_free() in both cases. */

@@ -284,8 +284,11 @@ bool check_listing(const struct lg_step *st, const char *body, size_t len)
     }
 }
 
-enum lg_error check_status(const struct lg_step *st, int status)
+enum lg_error check_status(const struct lg_step *st, enum lg_proto proto, int status, bool closes)
 {
     bool ok = st->expect_status == 0 ? status >= 200 && status <= 299 : status == st->expect_status;
-    return ok ? LG_ERR__COUNT : LG_ERR_BAD_STATUS;
+    if (ok) return LG_ERR__COUNT;
+    if (proto == LG_PROTO_HTTP && status == 503 && closes) return LG_ERR_REFUSED;
+    if (proto == LG_PROTO_FTP && status == 421) return LG_ERR_REFUSED;
+    return LG_ERR_BAD_STATUS;
 }

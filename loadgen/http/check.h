@@ -35,8 +35,17 @@ bool check_time_body(const char *body, size_t len);
  * line, the whole line of an NLST line; a leading directory part is ignored). */
 bool check_listing(const struct lg_step *st, const char *body, size_t len);
 
-/* LG_ERR__COUNT when status is what st expects, LG_ERR_BAD_STATUS otherwise.
- * expect_status 0 = any 2xx (HTTP) / any positive-completion FTP reply (2xx). */
-enum lg_error check_status(const struct lg_step *st, int status);
+/* LG_ERR__COUNT when status is what st expects; LG_ERR_REFUSED when it is
+ * a refusal at a documented limit the step did not expect: HTTP 503 on a
+ * connection the server closes (closes: Connection: close), FTP 421 (the
+ * server closes the control connection, RFC 959); LG_ERR_BAD_STATUS
+ * otherwise. expect_status 0 = any 2xx (HTTP) / any positive-completion FTP
+ * reply (2xx). */
+enum lg_error check_status(const struct lg_step *st, enum lg_proto proto, int status, bool closes);
+
+/* An echo server's refusal at its limit: this line, then the close
+ * (refserver's --max-conn and FD_SETSIZE). An echoed line that is exactly
+ * this, when another was sent, is a refusal, not a wrong answer. */
+#define CHECK_ECHO_REFUSAL "server busy\n"
 
 #endif

@@ -24,7 +24,8 @@ static const char header[] =
     "rate,duration_s,requests,errors,check_failures,timeouts,bytes,req_per_s,"
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
     "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
-    "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus";
+    "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus,"
+    "refused";
 
 const char *csv_header(void)
 {
@@ -134,6 +135,7 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     put_i64(&o, r->loadgen_bound);
     put_str(&o, r->server_cpus);
     put_str(&o, r->loadgen_cpus);
+    put_u64(&o, r->refused);
     return o.overflow ? -1 : (int)o.len;
 }
 
@@ -226,6 +228,7 @@ void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const 
     row->errors = lg_stats_errors(st);
     row->check_failures = lg_stats_check_failures(st);
     row->timeouts = lg_stats_timeouts(st);
+    row->refused = lg_stats_refused(st);
     row->bytes = st->bytes;
     if (elapsed_s > 0) {
         row->req_per_s = (double)st->requests / elapsed_s;

@@ -44,6 +44,10 @@ struct csv_row {
     int loadgen_bound;            /* 1: loadgen used ~90 % of its CPUs; < 0 = empty */
     char server_cpus[128];        /* the server's CPU list, "" = not pinned */
     char loadgen_cpus[128];       /* loadgen's CPU list, "" = not pinned */
+    /* Appended (issue 16): answers that were a refusal at a documented
+     * limit (HTTP 503 + Connection: close, FTP 421, echo "server busy"),
+     * counted apart from check_failures (wrong answers). */
+    uint64_t refused;
 };
 
 /* The header line, without the trailing newline. */

@@ -214,11 +214,31 @@ static void take_text(char *dst, size_t cap, const char *s, bool *too_long)
     dst[n] = '\0';
 }
 
+/* The appended counts a file written by an older loadgen may lack (0 then). */
+static int parse_appended_counts(const struct csv_record *rec, char names[][32], int ncols,
+                                 struct csv_row *row, char *why, size_t whylen)
+{
+    struct {
+        const char *name;
+        uint64_t *dst;
+    } counts[] = {{"unanswered", &row->unanswered},
+                  {"starved_connections", &row->starved_connections},
+                  {"refused", &row->refused}};
+    for (size_t k = 0; k < sizeof counts / sizeof counts[0]; k++)
+        for (int i = FIRST_SCHEMA_COLUMNS; i < ncols && i < rec->nfields; i++)
+            if (strcmp(names[i], counts[k].name) == 0 &&
+                csv_parse_count(rec->field[i], counts[k].dst) < 0) {
+                snprintf(why, whylen, "%s: '%.40s' is not a count", names[i], rec->field[i]);
+                return -1;
+            }
+    return 0;
+}
+
 int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, size_t whylen)
 {
     char names[64][32];
     int ncols = csv_schema_columns(names, 64);
-    if (rec->nfields < ncols) {
+    if (rec->nfields < FIRST_SCHEMA_COLUMNS) {
         snprintf(why, whylen, "%d fields, the schema has %d", rec->nfields, ncols);
         return -1;
     }
@@ -277,5 +297,5 @@ int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, 
         return -1;
     }
     row->server_rss_kb = isnan(rss) ? -1 : (int64_t)rss;
-    return 0;
+    return parse_appended_counts(rec, names, ncols, row, why, whylen);
 }

@@ -193,6 +193,9 @@ static void sum_counts(struct csv_row *out, const struct merge_input *in, size_t
         out->errors += r->errors;
         out->check_failures += r->check_failures;
         out->timeouts += r->timeouts;
+        out->refused += r->refused;
+        out->unanswered += r->unanswered;
+        out->starved_connections += r->starved_connections;
         out->bytes += r->bytes;
         if (out->loadgen_cpu_s >= 0)
             out->loadgen_cpu_s = r->loadgen_cpu_s < 0 ? -1 : out->loadgen_cpu_s + r->loadgen_cpu_s;

@@ -27,6 +27,11 @@ void lg_stats_free(struct lg_stats *s)
     s->lat = NULL;
 }
 
+uint64_t lg_stats_refused(const struct lg_stats *s)
+{
+    return s->err[LG_ERR_REFUSED];
+}
+
 uint64_t lg_stats_timeouts(const struct lg_stats *s)
 {
     return s->err[LG_ERR_TIMEOUT];
@@ -43,5 +48,5 @@ uint64_t lg_stats_errors(const struct lg_stats *s)
     uint64_t all = 0;
     for (int i = 0; i < LG_ERR__COUNT; i++)
         all += s->err[i];
-    return all - lg_stats_timeouts(s) - lg_stats_check_failures(s);
+    return all - lg_stats_timeouts(s) - lg_stats_check_failures(s) - lg_stats_refused(s);
 }

@@ -14,5 +14,6 @@ void lg_stats_free(struct lg_stats *s);
 uint64_t lg_stats_errors(const struct lg_stats *s);
 uint64_t lg_stats_check_failures(const struct lg_stats *s);
 uint64_t lg_stats_timeouts(const struct lg_stats *s);
+uint64_t lg_stats_refused(const struct lg_stats *s);
 
 #endif

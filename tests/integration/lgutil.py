@@ -22,7 +22,7 @@ CSV_COLUMNS = [
     "bytes", "req_per_s", "mb_per_s", "lat_min_us", "lat_mean_us", "lat_p50_us", "lat_p90_us",
     "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
     "unanswered", "starved_connections", "server_pss_kb", "loadgen_bound", "server_cpus",
-    "loadgen_cpus",
+    "loadgen_cpus", "refused",
 ]
 
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")
@@ -130,7 +130,7 @@ class LoadgenRuns:
         if protocol:
             self.assertEqual(row["protocol"], protocol, msg)
         self.assertGreater(int(row["requests"]), 0, msg)
-        for col in ("errors", "check_failures", "timeouts"):
+        for col in ("errors", "check_failures", "timeouts", "refused"):
             self.assertEqual(int(row[col]), 0, "%s\n%s" % (col, msg))
         if received:
             self.assertGreater(int(row["bytes"]), 0, msg)

@@ -60,7 +60,7 @@ def row(model, scenario, rps, connections=64, rate=0, p99=2000, errors=0, pss=No
         "server_cpu_s": "%.3f" % (rps * 1e-5), "server_rss_kb": 2600, "loadgen_cpu_s": "0.5",
         "unanswered": 0, "starved_connections": 0,
         "server_pss_kb": pss if pss is not None else 2000 + connections * 12,
-        "loadgen_bound": 0, "server_cpus": "0", "loadgen_cpus": "1",
+        "loadgen_bound": 0, "server_cpus": "0", "loadgen_cpus": "1", "refused": 0,
     }
 
 

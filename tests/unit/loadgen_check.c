@@ -236,18 +236,40 @@ static void test_listing(void **state)
 static void test_status(void **state)
 {
     (void)state;
+    const enum lg_proto H = LG_PROTO_HTTP, F = LG_PROTO_FTP;
     struct lg_step st = {.expect_status = 200};
-    assert_int_equal(check_status(&st, 200), LG_ERR__COUNT);
-    assert_int_equal(check_status(&st, 404), LG_ERR_BAD_STATUS);
-    assert_int_equal(check_status(&st, 201), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, H, 200, false), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, H, 404, false), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, H, 201, false), LG_ERR_BAD_STATUS);
     st.expect_status = 0;
-    assert_int_equal(check_status(&st, 226), LG_ERR__COUNT);
-    assert_int_equal(check_status(&st, 250), LG_ERR__COUNT);
-    assert_int_equal(check_status(&st, 550), LG_ERR_BAD_STATUS);
-    assert_int_equal(check_status(&st, 150), LG_ERR_BAD_STATUS);
-    assert_int_equal(check_status(&st, 0), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, F, 226, false), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, F, 250, false), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, F, 550, true), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, F, 150, false), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, H, 0, false), LG_ERR_BAD_STATUS);
     st.expect_status = 404;
-    assert_int_equal(check_status(&st, 404), LG_ERR__COUNT);
+    assert_int_equal(check_status(&st, H, 404, false), LG_ERR__COUNT);
+}
+
+/* A refusal at a documented limit is told apart from a wrong answer, and
+ * only in its exact form: 503 with the close (HTTP), 421 (FTP). */
+static void test_status_refused(void **state)
+{
+    (void)state;
+    struct lg_step st = {.expect_status = 0};
+    assert_int_equal(check_status(&st, LG_PROTO_HTTP, 503, true), LG_ERR_REFUSED);
+    /* a 503 that keeps the connection is no refusal at a limit: a wrong answer */
+    assert_int_equal(check_status(&st, LG_PROTO_HTTP, 503, false), LG_ERR_BAD_STATUS);
+    /* HTTP's 421 is Misdirected Request: wrong */
+    assert_int_equal(check_status(&st, LG_PROTO_HTTP, 421, true), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, LG_PROTO_HTTP, 500, true), LG_ERR_BAD_STATUS);
+    assert_int_equal(check_status(&st, LG_PROTO_FTP, 421, true), LG_ERR_REFUSED);
+    assert_int_equal(check_status(&st, LG_PROTO_FTP, 503, true), LG_ERR_BAD_STATUS);
+    /* a step that expects the refusal passes on it */
+    st.expect_status = 503;
+    assert_int_equal(check_status(&st, LG_PROTO_HTTP, 503, true), LG_ERR__COUNT);
+    st.expect_status = 421;
+    assert_int_equal(check_status(&st, LG_PROTO_FTP, 421, true), LG_ERR__COUNT);
 }
 
 int main(void)
@@ -261,6 +283,7 @@ int main(void)
         cmocka_unit_test(test_time_body),
         cmocka_unit_test(test_listing),
         cmocka_unit_test(test_status),
+        cmocka_unit_test(test_status_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

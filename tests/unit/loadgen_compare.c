@@ -208,7 +208,7 @@ static void test_bad_rows_are_reported_with_file_and_line(void **state)
     csv_format_row(&r, line, sizeof line);
 
     snprintf(text, sizeof text, "%s\n%s\n%s,extra\n", csv_header(), line, line);
-    assert_load_error("fields.csv", text, "3: 35 fields, the header has 34");
+    assert_load_error("fields.csv", text, "3: 36 fields, the header has 35");
 
     char *bad = strdup(line);
     char *rps = strstr(bad, ",100.00,"); /* req_per_s */
