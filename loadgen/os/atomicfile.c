@@ -17,6 +17,14 @@ int errf(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+/* The process's umask (umask(2) can only be read by setting it). */
+static mode_t current_umask(void)
+{
+    mode_t m = umask(022);
+    umask(m);
+    return m;
+}
+
 static void release(struct atomic_file *a)
 {
     free(a->path);
@@ -36,8 +44,9 @@ int atomic_open(struct atomic_file *a, const char *path, char *err, size_t errle
     }
     snprintf(a->tmp, n, "%s.tmp.XXXXXX", path);
     int fd = mkstemp(a->tmp);
-    /* mkstemp() makes it 0600; results are as readable as any file. */
-    if (fd >= 0 && fchmod(fd, 0644) == 0) a->f = fdopen(fd, "w");
+    /* mkstemp() makes it 0600, and the mode survives the rename: results
+     * are as readable as any file the user makes. */
+    if (fd >= 0 && fchmod(fd, 0644 & ~current_umask()) == 0) a->f = fdopen(fd, "w");
     if (!a->f) {
         errf(err, errlen, "%s: %s", a->tmp, strerror(errno));
         if (fd >= 0) {

@@ -13,7 +13,9 @@ struct atomic_file {
     char *tmp;  /* the temporary file */
 };
 
-/* Open a temporary file (mode 0644) beside path. 0, or -1 with err. */
+/* Open a temporary file beside path, mode 0644 less the umask (as cp or a
+ * shell's > would make it: results readable by a web server or a CI artifact
+ * step). 0, or -1 with err. */
 int atomic_open(struct atomic_file *a, const char *path, char *err, size_t errlen);
 /* Flush, fsync, rename into place, free. On any failure the temporary file
  * is removed and -1 returned with err. */
