@@ -512,6 +512,7 @@ static void search_rate(struct bench *b, size_t mi, size_t si, unsigned conns)
         b->interrupted |= run_stop_requested();
     }
     b->runs_planned -= RATE_SEARCH_STEPS - s.steps; /* the steps it did not need */
+    best.at_least = rate_search_capped(&s);
     if (best.rate <= 0) {
         best.failed = true;
         snprintf(best.why, sizeof best.why, "no rate kept p99 within %.0f us without errors",

@@ -71,7 +71,8 @@ struct line {
     struct spread rps, p99, rate;
     double mbs, p50, cpu_req, kib_conn;
     uint64_t errors, refused, unanswered, starved;
-    size_t bound; /* clean runs where loadgen was CPU-bound */
+    size_t bound;    /* clean runs where loadgen was CPU-bound */
+    size_t at_least; /* searches whose best rate is a lower bound (none failed) */
 };
 
 static int by_rps(const void *x, const void *y)
@@ -147,6 +148,7 @@ static void summarise(const struct bench_log *log, size_t mi, size_t si, enum re
         if (l->ok == cap) continue;
         l->ok++;
         l->bound += r->row.loadgen_bound == 1;
+        l->at_least += r->kind == REC_SEARCH && r->at_least;
         add_sample(&s, r);
     }
     l->rps = spread_of(s.v[S_RPS], s.n[S_RPS]);
@@ -223,6 +225,9 @@ static void print_search_line(const struct line *l, int rank, const char *proto)
     fmt_spread(p99, sizeof p99, l->p99, l->ok);
     fmt_or_dash(cpr, sizeof cpr, "%.1f", l->cpu_req);
     printf("  %-2d %-12s %20s %12.0f %20s %10s", rank, l->model, rate, l->rps.med, p99, cpr);
+    if (l->at_least)
+        printf("  at least (%zu of %zu searches: no rate failed before the steps ran out)",
+               l->at_least, l->ok);
     print_notes(l);
 }
 

@@ -24,6 +24,7 @@ struct bench_record {
     double rate;        /* the point's rate, 0 = closed loop; REC_SEARCH: the best, 0 = none */
     enum record_kind kind;
     bool failed, skipped;
+    bool at_least; /* REC_SEARCH: no rate failed before the steps ran out: rate is a lower bound */
     char why[256]; /* when failed: the first reason */
     struct csv_row row;
 };

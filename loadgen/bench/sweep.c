@@ -82,8 +82,8 @@ void rate_search_init(struct rate_search *s, double closed_rps, unsigned max_ste
 {
     *s = (struct rate_search){.max_steps = max_steps};
     if (closed_rps <= 0) return;
-    s->ceiling = closed_rps * 1.05;
     s->next = round(closed_rps * 0.7);
+    if (s->next < 1) s->next = 1;
 }
 
 void rate_search_record(struct rate_search *s, bool passed)
@@ -94,12 +94,21 @@ void rate_search_record(struct rate_search *s, bool passed)
     else
         s->ceiling = s->next;
     s->steps++;
-    bool close = s->floor > 0 && s->ceiling <= s->floor * 1.08;
-    if (s->steps >= s->max_steps || close || s->ceiling < 1) {
+    bool failed_once = s->ceiling > 0;
+    bool close = s->floor > 0 && failed_once && s->ceiling <= s->floor * 1.08;
+    if (s->steps >= s->max_steps || close || (failed_once && s->ceiling < 1)) {
         s->next = 0;
         return;
     }
-    s->next = round(s->floor > 0 ? (s->floor + s->ceiling) / 2 : s->ceiling / 3);
+    if (!failed_once)
+        s->next = s->floor * 2; /* nothing failed yet: go on upward */
+    else
+        s->next = round(s->floor > 0 ? (s->floor + s->ceiling) / 2 : s->ceiling / 3);
+}
+
+bool rate_search_capped(const struct rate_search *s)
+{
+    return s->next == 0 && s->floor > 0 && s->ceiling <= 0;
 }
 
 bool rate_search_passes(double rate, double req_per_s, uint64_t lat_p99_us, uint64_t failures,

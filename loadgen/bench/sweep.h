@@ -35,14 +35,18 @@ int sweep_parse_rates(const char *opt, const char *val, double max, struct sweep
  * answers at least 95 % of the rate offered.
  *
  * It starts from the model's closed-loop throughput C (a first run with no
- * rate: what the model does flat out with these connections); the answer
- * lies below about C. Then bisection: the first try is 0.7 C, each pass
- * raises the floor, each failure lowers the ceiling (a failure with no
- * pass yet divides the ceiling by 3), until the two are within 8 % of
- * each other or the steps run out. */
+ * rate: what the model does flat out with these connections): the first
+ * try is 0.7 C. Until a rate fails, each pass doubles the next try, so the
+ * maximum is found, not capped by a guess (open loop can keep more than a
+ * closed loop's few connections did); once one has failed, bisection: each
+ * pass raises the floor, each failure lowers the ceiling (a failure with
+ * no pass yet divides the ceiling by 3), until the two are within 8 % of
+ * each other or the steps run out. A search that ran out of steps before
+ * any rate failed found a lower bound: rate_search_capped() says so, and
+ * the tables print ">= floor". */
 struct rate_search {
     double floor;   /* the highest rate that passed; 0 = none yet */
-    double ceiling; /* the lowest rate that failed (or 1.05 C) */
+    double ceiling; /* the lowest rate that failed; 0 = none yet */
     double next;    /* the rate to try; 0 = the search is over */
     unsigned steps, max_steps;
 };
@@ -54,6 +58,9 @@ struct rate_search {
 void rate_search_init(struct rate_search *s, double closed_rps, unsigned max_steps);
 /* The run at s->next passed or not; s->next becomes the next try or 0. */
 void rate_search_record(struct rate_search *s, bool passed);
+/* Over, with a passing rate but none that failed: floor is only a lower
+ * bound of the maximum ("at least"). */
+bool rate_search_capped(const struct rate_search *s);
 /* Did the run at rate pass: clean, p99 within slo_us, >= 95 % answered. */
 bool rate_search_passes(double rate, double req_per_s, uint64_t lat_p99_us, uint64_t failures,
                         double slo_us);

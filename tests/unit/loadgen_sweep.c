@@ -68,6 +68,42 @@ static void test_search_converges_below_capacity(void **state)
     assert_true(tries <= 10);
 }
 
+/* A model that keeps every rate tried is not capped at the closed-loop
+ * guess: the search doubles upward until a rate fails, then bisects. */
+static void test_search_goes_on_upward(void **state)
+{
+    (void)state;
+    struct rate_search s;
+    rate_search_init(&s, 1000, 10); /* closed loop said 1000; the truth is 5000 */
+    unsigned tries = 0;
+    double highest_tried = 0;
+    while (s.next > 0) {
+        if (s.next > highest_tried) highest_tried = s.next;
+        rate_search_record(&s, s.next <= 5000);
+        tries++;
+    }
+    assert_true(highest_tried > 5000); /* it went past the guess and past the truth */
+    assert_true(s.floor <= 5000 && s.floor >= 5000 / 1.08);
+    assert_false(rate_search_capped(&s));
+    assert_true(tries <= 10);
+}
+
+/* Out of steps before anything failed: the best is only a lower bound. */
+static void test_search_capped_is_said(void **state)
+{
+    (void)state;
+    struct rate_search s;
+    rate_search_init(&s, 1000, 3);
+    while (s.next > 0)
+        rate_search_record(&s, true); /* everything passes */
+    assert_true(s.floor == 2800);     /* 700, 1400, 2800 */
+    assert_true(rate_search_capped(&s));
+    rate_search_init(&s, 1000, 3);
+    while (s.next > 0)
+        rate_search_record(&s, s.next <= 1000);
+    assert_false(rate_search_capped(&s)); /* 1400 failed: a real maximum */
+}
+
 static void test_search_stops_after_its_steps(void **state)
 {
     (void)state;
@@ -154,6 +190,8 @@ int main(void)
         cmocka_unit_test(test_count_lists),
         cmocka_unit_test(test_rate_lists),
         cmocka_unit_test(test_search_converges_below_capacity),
+        cmocka_unit_test(test_search_goes_on_upward),
+        cmocka_unit_test(test_search_capped_is_said),
         cmocka_unit_test(test_search_stops_after_its_steps),
         cmocka_unit_test(test_search_pass_rule),
         cmocka_unit_test(test_cpu_lists),
