@@ -13,19 +13,20 @@
 
 #if defined(CORO_FORCE_POLL)
 #include <poll.h> /* the fallback, forced (its unit test) */
-#elif SM_LINUX
-#define CP_EPOLL 1
-#include <sys/epoll.h>
 #elif defined(__APPLE__) || defined(__FreeBSD__) || defined(__OpenBSD__) || defined(__NetBSD__) || \
-    defined(__DragonFly__) || defined(CORO_FORCE_KQUEUE) /* kqueue_typecheck */
+    defined(__DragonFly__) ||                                                                      \
+    defined(CORO_FORCE_KQUEUE) /* kqueue_typecheck; the test kqueue (tests/shim) */
 #define CP_KQUEUE 1
 #include <sys/event.h>
 #include <sys/time.h>
+#elif SM_LINUX
+#define CP_EPOLL 1
+#include <sys/epoll.h>
 #else
 #include <poll.h>
 #endif
 #if defined(CORO_FORCE_KQUEUE) && !defined(CP_KQUEUE)
-#error "CORO_FORCE_KQUEUE (kqueue_typecheck) needs SERVERMODELS_PORTABLE and no CORO_FORCE_POLL"
+#error "CORO_FORCE_KQUEUE needs no CORO_FORCE_POLL"
 #endif
 
 enum { CP_BATCH = 256 };
