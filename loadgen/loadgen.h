@@ -36,6 +36,11 @@ enum lg_expect {
     LG_EXPECT_TIME,    /* /time: a well-formed date line */
     LG_EXPECT_LISTING, /* FTP LIST/NLST: contains every name in expect_names */
     LG_EXPECT_ECHO,    /* echo / POST /echo / STOR: the bytes sent come back */
+    /* Checks without fixtures. expect_length < 0 until the verify pass took
+     * the first answer's length + xxh64 (run.c); from then on every answer
+     * is checked against them, as LG_EXPECT_HASH is, by every engine: */
+    LG_EXPECT_SAME,   /* consistency: every answer as the first one */
+    LG_EXPECT_SHA256, /* the first answer's SHA-256 is expect_sha256; every answer as it */
 };
 
 #define LG_NAME_MAX 64
@@ -65,6 +70,12 @@ struct lg_step {
     unsigned nheaders;
     size_t headers_len;
     char headers[LG_HEADERS_BYTES];
+    unsigned char expect_sha256[32]; /* LG_EXPECT_SHA256 */
+    /* The body_size bytes sent (POST, PUT, STOR) when they are not
+     * check_payload's: read from body_file (scenario/stepbody.h), owned by
+     * the scenario; NULL = the payload. */
+    char body_file[LG_PATH_MAX];
+    unsigned char *body;
 };
 
 struct lg_scenario {

@@ -40,9 +40,8 @@ int run_usage_error(const char *fmt, ...)
     va_start(ap, fmt);
     fputs("loadgen: ", stderr);
     vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
     va_end(ap);
-    fputs("try 'loadgen run --help'\n", stderr);
+    fputs(" (try 'loadgen run --help')\n", stderr); /* one line: the reason first */
     return EXIT_USAGE;
 }
 
@@ -251,6 +250,29 @@ static void print_latency(const struct hist *h)
            v[2], v[3], v[4], v[5], v[6]);
 }
 
+/* --latency: wrk's "Latency Distribution", with the tail wrk2 prints. */
+static void print_latency_table(const struct hist *h)
+{
+    static const double pct[] = {50, 75, 90, 99, 99.9, 99.99, 99.999, 100};
+    printf("latency distribution\n");
+    for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
+        char v[32];
+        fmt_us(v, sizeof v, (double)(pct[i] < 100 ? hist_percentile(h, pct[i]) : hist_max(h)));
+        printf("   %8.3f%%  %s\n", pct[i], v);
+    }
+}
+
+/* Which checks were in force: one step's in words, or the scenario's. */
+static void print_checks(const struct lg_scenario *sc)
+{
+    char what[LG_PATH_MAX + 300];
+    if (sc->nsteps == 1)
+        check_describe(&sc->steps[0], sc->proto, what, sizeof what);
+    else
+        snprintf(what, sizeof what, "%zu steps, each as the scenario says", sc->nsteps);
+    printf("checks     %s\n", what);
+}
+
 static void print_summary(const struct lg_config *cfg, const struct lg_stats *st, double elapsed,
                           double cpu, bool interrupted)
 {
@@ -266,6 +288,7 @@ static void print_summary(const struct lg_config *cfg, const struct lg_stats *st
         printf("closed loop\n");
     double rps = elapsed > 0 ? (double)st->requests / elapsed : 0;
     double mbs = elapsed > 0 ? (double)st->bytes / elapsed / 1e6 : 0;
+    print_checks(sc);
     printf("requests   %" PRIu64 " in %.2f s: %.1f req/s, %.2f MB/s\n", st->requests, elapsed, rps,
            mbs);
     print_latency(st->lat);
@@ -458,6 +481,38 @@ static int wait_start_at(const struct lg_config *cfg, struct run_result *res)
     return 0;
 }
 
+/* The verify pass; then every step still to learn (expect = same or
+ * sha256) takes its first answer's length and XXH64 as what every answer
+ * of the timed run must have, so both engines check it as a given hash.
+ * 0, or -1 with err. */
+static int verify_and_learn(const struct lg_config *cfg, struct lg_scenario *sc, char *err,
+                            size_t errlen)
+{
+    struct verify_body *first = calloc(sc->nsteps ? sc->nsteps : 1, sizeof *first);
+    if (!first) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < sc->nsteps; i++) /* learnt anew every run (bench runs it again) */
+        if (sc->steps[i].expect == LG_EXPECT_SAME || sc->steps[i].expect == LG_EXPECT_SHA256)
+            sc->steps[i].expect_length = -1;
+    int rc = verify_run(cfg, first, err, errlen);
+    for (size_t i = 0; rc == 0 && i < sc->nsteps; i++) {
+        struct lg_step *st = &sc->steps[i];
+        if ((st->expect != LG_EXPECT_SAME && st->expect != LG_EXPECT_SHA256) ||
+            st->expect_length >= 0)
+            continue;
+        if (first[i].length < 0) {
+            snprintf(err, errlen, "step %s: no body to compare the others with", st->name);
+            rc = -1;
+        }
+        st->expect_length = first[i].length;
+        st->expect_hash = first[i].hash;
+    }
+    free(first);
+    return rc;
+}
+
 /* Everything before the timed run: the configuration, the checks, the
  * verify pass, the CSV file, the --start-at wait. 0, or the exit status
  * after a message. */
@@ -476,7 +531,7 @@ static int prepare(const struct run_opts *opts, struct lg_scenario *sc, struct l
     }
     signal(SIGPIPE, SIG_IGN);
     run_raise_fd_limit(cfg->connections);
-    if (verify_run(cfg, err, sizeof err) < 0) {
+    if (verify_and_learn(cfg, sc, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: verify pass failed, no timed run: %s\n", err);
         note_why(res, "verify failed", err);
         return 1;
@@ -548,6 +603,7 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
     }
     bool bound = loadgen_bound(&cfg, &t);
     print_summary(&cfg, &st, t.elapsed, t.cpu, t.interrupted);
+    if (opts->latency) print_latency_table(st.lat);
     if (bound)
         printf("           loadgen used %.0f %% of its CPUs: this run measures the client too\n",
                t.cpu * 100 / (t.wall * loadgen_capacity(&cfg)));

@@ -2,7 +2,9 @@
  * and `loadgen bench` both do it:
  *
  *   options over scenario over defaults -> check_prepare (fixtures) ->
- *   verify pass (libcurl, every distinct step once) -> the timed run on one
+ *   verify pass (libcurl, every distinct step once; a step with expect =
+ *   same or sha256 takes its first answer's length + XXH64 from it, so
+ *   every engine checks the later ones) -> the timed run on one
  *   engine, with a progress line on a terminal -> summary on stdout ->
  *   the CSV row (appended to opts->csv when given, returned in any case).
  *
@@ -40,6 +42,7 @@ struct run_opts {
     double start_at;     /* --start-at: wall-clock second, > 0; 0 = start right away */
     const char *hdr_log; /* --hdr-log FILE */
     double hdr_interval; /* --hdr-interval, s; <= 0 = 1 s */
+    bool latency;        /* --latency: the percentile table, as wrk prints it */
 };
 
 #define RUN_OPTS_INIT                                                                              \
@@ -70,7 +73,7 @@ bool run_stop_requested(void);
  * it when allowed), with a note on stderr when it cannot be. */
 void run_raise_fd_limit(unsigned connections);
 
-/* A usage error of 'loadgen run': "loadgen: MESSAGE", a hint, EXIT_USAGE. */
+/* A usage error of 'loadgen run': "loadgen: MESSAGE (try ...)", one line; EXIT_USAGE. */
 int run_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

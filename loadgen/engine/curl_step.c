@@ -60,7 +60,7 @@ size_t cs_payload_size(const struct lg_scenario *sc)
 {
     uint64_t max = 0;
     for (size_t i = 0; i < sc->nsteps; i++)
-        if (sc->steps[i].body_size > max) max = sc->steps[i].body_size;
+        if (!sc->steps[i].body && sc->steps[i].body_size > max) max = sc->steps[i].body_size;
     return max > SIZE_MAX - 1 ? SIZE_MAX - 1 : (size_t)max;
 }
 
@@ -71,6 +71,7 @@ static size_t on_body(char *p, size_t size, size_t n, void *ud)
     struct cs_xfer *x = ud;
     size_t len = size * n;
     XXH64_update(x->hash, p, len);
+    if (x->sha) sha256_update(x->sha, p, len);
     x->body_bytes += len;
     if (x->capture && x->cap_len < CS_CAPTURE_MAX) {
         size_t room = CS_CAPTURE_MAX - x->cap_len;
@@ -86,7 +87,7 @@ static size_t on_upload(char *buf, size_t size, size_t n, void *ud)
     struct cs_xfer *x = ud;
     size_t left = (size_t)x->st->body_size - x->up_off;
     size_t take = size * n < left ? size * n : left;
-    memcpy(buf, x->payload + x->up_off, take);
+    memcpy(buf, (x->st->body ? x->st->body : x->payload) + x->up_off, take);
     x->up_off += take;
     return take;
 }
@@ -180,6 +181,8 @@ void cs_free(struct cs_xfer *x)
 {
     if (x->easy) curl_easy_cleanup(x->easy);
     if (x->hash) XXH64_freeState(x->hash);
+    sha256_free(x->sha);
+    x->sha = NULL;
     free(x->cap);
     x->easy = NULL;
     x->hash = NULL;
@@ -314,11 +317,19 @@ static int setup_http(struct cs_xfer *x)
             curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, m);
         if (x->st->body_size > 0 || strcmp(m, "POST") == 0) {
             curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->st->body_size);
-            curl_easy_setopt(e, CURLOPT_POSTFIELDS, (const char *)x->payload);
+            curl_easy_setopt(e, CURLOPT_POSTFIELDS,
+                             (const char *)(x->st->body ? x->st->body : x->payload));
         }
     }
     x->capture = x->st->expect == LG_EXPECT_TIME;
     return 0;
+}
+
+/* The step is still to learn (the verify pass): expect = same or sha256. */
+static bool to_learn(const struct lg_step *st)
+{
+    return (st->expect == LG_EXPECT_SAME || st->expect == LG_EXPECT_SHA256) &&
+           st->expect_length < 0;
 }
 
 int cs_start(struct cs_xfer *x, const struct lg_step *st, const char *tag)
@@ -328,6 +339,16 @@ int cs_start(struct cs_xfer *x, const struct lg_step *st, const char *tag)
     x->capture = false;
     common_opts(x);
     int rc = is_ftp(x) ? setup_ftp(x, tag) : setup_http(x);
+    bool sha = to_learn(st) && st->expect == LG_EXPECT_SHA256;
+    if (rc == 0 && sha && !x->sha && !(x->sha = sha256_new())) {
+        snprintf(x->errbuf, sizeof x->errbuf, "out of memory");
+        rc = -1;
+    }
+    if (x->sha) sha256_reset(x->sha);
+    if (!sha) {
+        sha256_free(x->sha);
+        x->sha = NULL;
+    }
     if (rc == 0 && x->capture && !x->cap && !(x->cap = malloc(CS_CAPTURE_MAX))) {
         snprintf(x->errbuf, sizeof x->errbuf, "out of memory");
         rc = -1;
@@ -447,7 +468,10 @@ static void classify_failure(struct cs_xfer *x, CURLcode res, long code, struct 
             break;
         }
     }
-    fail(r, e, "%s: %s", lg_error_name(e), msg);
+    if (oserr)
+        fail(r, e, "%s: %s (errno %ld, %s)", lg_error_name(e), msg, oserr, strerror((int)oserr));
+    else
+        fail(r, e, "%s: %s", lg_error_name(e), msg);
 }
 
 static void check_length_hash(struct cs_xfer *x, struct cs_result *r)
@@ -463,6 +487,27 @@ static void check_length_hash(struct cs_xfer *x, struct cs_result *r)
     if (h != st->expect_hash)
         fail(r, LG_ERR_WRONG_BODY, "expected xxh64 %016" PRIx64 ", got %016" PRIx64,
              st->expect_hash, h);
+}
+
+/* The verify pass's answer to a step still to learn: its length and hash
+ * become the expectation (run.c); with sha256, if it has that digest. */
+static void learn(struct cs_xfer *x, struct cs_result *r)
+{
+    if (x->sha) {
+        unsigned char d[32];
+        char want[65], got[65];
+        sha256_final(x->sha, d);
+        if (memcmp(d, x->st->expect_sha256, sizeof d) != 0) {
+            sha256_hex(x->st->expect_sha256, want);
+            sha256_hex(d, got);
+            fail(r, LG_ERR_WRONG_BODY, "expected sha256 %s, got %s (%" PRIu64 " bytes)", want, got,
+                 x->body_bytes);
+            return;
+        }
+    }
+    r->learnt = true;
+    r->body_len = (int64_t)x->body_bytes;
+    r->body_hash = XXH64_digest(x->hash);
 }
 
 static void check_body(struct cs_xfer *x, struct cs_result *r)
@@ -486,6 +531,13 @@ static void check_body(struct cs_xfer *x, struct cs_result *r)
     case LG_EXPECT_HASH:
     case LG_EXPECT_ECHO:
         check_length_hash(x, r);
+        break;
+    case LG_EXPECT_SAME:
+    case LG_EXPECT_SHA256:
+        if (to_learn(st))
+            learn(x, r);
+        else
+            check_length_hash(x, r);
         break;
     }
 }

@@ -36,6 +36,7 @@
 #include <curl/curl.h>
 #include <xxhash.h>
 
+#include "http/sha256.h"
 #include "loadgen.h"
 
 #define CS_CAPTURE_MAX (64 * 1024)
@@ -61,6 +62,7 @@ struct cs_xfer {
     struct curl_slist quote;
     char quote_cmd[LG_PATH_MAX + 32];
     char errbuf[CURL_ERROR_SIZE];
+    struct sha256 *sha; /* a step still to learn with expect = sha256: on first use */
 };
 
 struct cs_result {
@@ -69,6 +71,11 @@ struct cs_result {
     bool again;        /* phase 0 of a STOR round trip done: cs_next_phase, run again */
     uint64_t bytes;    /* bytes received by this transfer (headers + body) */
     char why[320];     /* on failure: "expected X, got Y" */
+    /* A step still to learn (expect = same or sha256, expect_length < 0: the
+     * verify pass) that passed: its body's length and XXH64. */
+    bool learnt;
+    int64_t body_len;
+    uint64_t body_hash;
 };
 
 /* 0, or -1 (allocation failure). */

@@ -9,6 +9,7 @@
 #define LOADGEN_ENGINE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "loadgen.h"
 
@@ -19,7 +20,14 @@ int engine_raw_run(struct lg_run *run, struct lg_stats *out, char *err, size_t e
 int engine_curl_run(struct lg_run *run, struct lg_stats *out, char *err, size_t errlen);
 
 /* The verify pass: every distinct step once through libcurl, checked.
- * 0 when all pass; -1 with what failed in err. */
-int verify_run(const struct lg_config *cfg, char *err, size_t errlen);
+ * 0 when all pass; -1 with what failed in err. first (NULL, or one per
+ * step) gets the body of each step still to learn (expect = same or
+ * sha256, expect_length < 0) as it came: its length and XXH64, what every
+ * later answer is checked against; length -1 for the other steps. */
+struct verify_body {
+    int64_t length;
+    uint64_t hash;
+};
+int verify_run(const struct lg_config *cfg, struct verify_body *first, char *err, size_t errlen);
 
 #endif

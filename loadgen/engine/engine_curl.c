@@ -403,7 +403,10 @@ static bool same_step(const struct lg_step *a, const struct lg_step *b)
            a->expect_status == b->expect_status && a->expect_length == b->expect_length &&
            a->expect_hash == b->expect_hash && strcmp(a->expect_names, b->expect_names) == 0 &&
            strcmp(a->host, b->host) == 0 && a->headers_len == b->headers_len &&
-           memcmp(a->headers, b->headers, a->headers_len) == 0;
+           memcmp(a->headers, b->headers, a->headers_len) == 0 &&
+           memcmp(a->expect_sha256, b->expect_sha256, sizeof a->expect_sha256) == 0 &&
+           (a->body == b->body ||
+            (a->body && b->body && memcmp(a->body, b->body, a->body_size) == 0));
 }
 
 static int64_t ms_left(uint64_t deadline)
@@ -503,7 +506,8 @@ static int verify_echo(const struct lg_config *cfg, const struct lg_step *st,
 
 /* One step through a fresh easy handle, a STOR including its read-back. */
 static int verify_curl(const struct lg_config *cfg, const struct lg_step *st, size_t i,
-                       const unsigned char *payload, char *why, size_t len)
+                       const unsigned char *payload, struct verify_body *first, char *why,
+                       size_t len)
 {
     struct cs_xfer x;
     struct cs_result r = {.err = LG_ERR__COUNT};
@@ -523,11 +527,13 @@ static int verify_curl(const struct lg_config *cfg, const struct lg_step *st, si
         snprintf(why, len, "%s", x.errbuf);
     else if (r.err != LG_ERR__COUNT)
         snprintf(why, len, "%s", r.why), rc = -1;
+    else if (r.learnt)
+        *first = (struct verify_body){r.body_len, r.body_hash};
     cs_free(&x);
     return rc;
 }
 
-int verify_run(const struct lg_config *cfg, char *err, size_t errlen)
+int verify_run(const struct lg_config *cfg, struct verify_body *first, char *err, size_t errlen)
 {
     const struct lg_scenario *sc = cfg->sc;
     if (sc->proto != LG_PROTO_ECHO && cs_global_init() < 0) {
@@ -538,17 +544,20 @@ int verify_run(const struct lg_config *cfg, char *err, size_t errlen)
     if (!payload) return -1;
     int rc = 0;
     char why[400];
+    struct verify_body none = {-1, 0};
+    for (size_t i = 0; first && i < sc->nsteps; i++)
+        first[i] = none;
     for (size_t i = 0; i < sc->nsteps && rc == 0; i++) {
         const struct lg_step *st = &sc->steps[i];
         bool seen = false;
         for (size_t j = 0; j < i && !seen; j++)
-            seen = same_step(&sc->steps[j], st);
+            if ((seen = same_step(&sc->steps[j], st)) && first) first[i] = first[j];
         if (seen) continue;
         why[0] = '\0';
         if (sc->proto == LG_PROTO_ECHO)
             rc = verify_echo(cfg, st, payload, why, sizeof why);
         else
-            rc = verify_curl(cfg, st, i, payload, why, sizeof why);
+            rc = verify_curl(cfg, st, i, payload, first ? &first[i] : &none, why, sizeof why);
         if (rc < 0 && sc->proto == LG_PROTO_ECHO)
             snprintf(err, errlen, "verify: step %s (%s %" PRIu64 " bytes): %s", st->name,
                      st->method, st->body_size, why);

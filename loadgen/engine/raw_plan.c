@@ -77,6 +77,8 @@ static int http_expect(struct rreq *rq, const struct lg_step *st, const char *bo
     switch (st->expect) {
     case LG_EXPECT_FILE:
     case LG_EXPECT_HASH:
+    case LG_EXPECT_SAME:   /* learnt by the verify pass */
+    case LG_EXPECT_SHA256: /* likewise, its answer checked for the SHA-256 */
         rq->check_body = st->expect_length >= 0;
         rq->exp_len = st->expect_length;
         rq->exp_hash = st->expect_hash;
@@ -111,7 +113,10 @@ static int prepare_http(struct rreq *rq, const struct lg_step *st, const struct 
         return -1;
     }
     memcpy(rq->buf, head, (size_t)n);
-    if (st->body_size > 0) check_payload(rq->buf + n, st->body_size);
+    if (st->body)
+        memcpy(rq->buf + n, st->body, st->body_size);
+    else if (st->body_size > 0)
+        check_payload(rq->buf + n, st->body_size);
     rq->st = st;
     rq->head = strcmp(st->method, "HEAD") == 0;
     return http_expect(rq, st, rq->buf + n, err, errlen);

@@ -3,6 +3,7 @@
 #include "check.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -175,7 +176,8 @@ int check_prepare(struct lg_scenario *sc, const char *fixtures, char *err, size_
             break;
         case LG_EXPECT_ECHO:
             st->expect_length = (int64_t)st->body_size;
-            st->expect_hash = check_payload_hash(st->body_size);
+            st->expect_hash =
+                st->body ? XXH64(st->body, st->body_size, 0) : check_payload_hash(st->body_size);
             break;
         case LG_EXPECT_LISTING:
             if (names_ok(st)) {
@@ -291,4 +293,60 @@ enum lg_error check_status(const struct lg_step *st, enum lg_proto proto, int st
     if (proto == LG_PROTO_HTTP && status == 503 && closes) return LG_ERR_REFUSED;
     if (proto == LG_PROTO_FTP && status == 421) return LG_ERR_REFUSED;
     return LG_ERR_BAD_STATUS;
+}
+
+/* ---- the summary's words ---- */
+
+static void describe_body(const struct lg_step *st, char *buf, size_t len)
+{
+    char learnt[96] = "";
+    if (st->expect_length >= 0)
+        snprintf(learnt, sizeof learnt, ": %" PRId64 " bytes, xxh64 %016" PRIx64, st->expect_length,
+                 st->expect_hash);
+    switch (st->expect) {
+    case LG_EXPECT_NONE:
+        snprintf(buf, len, "not checked");
+        break;
+    case LG_EXPECT_FILE:
+        snprintf(buf, len, "the fixture %s%s", st->expect_body, learnt);
+        break;
+    case LG_EXPECT_HASH:
+        snprintf(buf, len, "given%s", learnt);
+        break;
+    case LG_EXPECT_TIME:
+        snprintf(buf, len, "a date line");
+        break;
+    case LG_EXPECT_LISTING:
+        snprintf(buf, len, "a listing naming %s", st->expect_names);
+        break;
+    case LG_EXPECT_ECHO:
+        snprintf(buf, len, "the bytes sent come back");
+        break;
+    case LG_EXPECT_SAME:
+        snprintf(buf, len, "consistency (every answer as the first one%s)", learnt);
+        break;
+    case LG_EXPECT_SHA256: {
+        static const char hex[] = "0123456789abcdef";
+        char h[17];
+        for (int i = 0; i < 8; i++) {
+            h[2 * i] = hex[st->expect_sha256[i] >> 4];
+            h[2 * i + 1] = hex[st->expect_sha256[i] & 15];
+        }
+        h[16] = '\0';
+        snprintf(buf, len, "sha256 %s... (the first answer), every answer as it%s", h, learnt);
+        break;
+    }
+    }
+}
+
+void check_describe(const struct lg_step *st, enum lg_proto proto, char *buf, size_t len)
+{
+    char body[LG_PATH_MAX + 160];
+    describe_body(st, body, sizeof body);
+    if (proto == LG_PROTO_ECHO)
+        snprintf(buf, len, "body: %s", body);
+    else if (st->expect_status == 0)
+        snprintf(buf, len, "status 2xx, body: %s", body);
+    else
+        snprintf(buf, len, "status %d, body: %s", st->expect_status, body);
 }

@@ -12,7 +12,8 @@
 /* Resolve what every step must answer before the run:
  * LG_EXPECT_FILE: expect_length + expect_hash (XXH64, seed 0) of
  *   FIXTURES/expect_body (paths escaping the fixtures dir are refused);
- * LG_EXPECT_ECHO: expect_length = body_size, expect_hash = check_payload_hash(body_size);
+ * LG_EXPECT_ECHO: expect_length = body_size, expect_hash = check_payload_hash(body_size)
+ *   (or XXH64 of st->body, when the step sends a file's bytes);
  * other steps keep what the scenario gave (expect_length -1 = unchecked).
  * fixtures may be NULL when no step needs it. 0, or -1 with a message. */
 int check_prepare(struct lg_scenario *sc, const char *fixtures, char *err, size_t errlen);
@@ -34,6 +35,11 @@ bool check_time_body(const char *body, size_t len);
  * in the LIST / NLST output (the last whitespace-separated field of a LIST
  * line, the whole line of an NLST line; a leading directory part is ignored). */
 bool check_listing(const struct lg_step *st, const char *body, size_t len);
+
+/* What st's answers are checked for, in words, for the summary:
+ * "status 2xx, body: consistency (every answer as the first: 13 bytes,
+ * xxh64 ...)". */
+void check_describe(const struct lg_step *st, enum lg_proto proto, char *buf, size_t len);
 
 /* LG_ERR__COUNT when status is what st expects; LG_ERR_REFUSED when it is
  * a refusal at a documented limit the step did not expect: HTTP 503 on a

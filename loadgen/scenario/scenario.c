@@ -27,6 +27,8 @@
 #include <sys/stat.h>
 
 #include "http/reqheader.h"
+#include "stepbody.h"
+#include "values.h"
 #include "units.h"
 
 #define MAX_STEPS 1024
@@ -66,11 +68,14 @@ enum tkey {
     TK_EXPECT_NAMES,
     TK_HOST,
     TK_HEADER, /* repeatable */
+    TK_EXPECT_SHA256,
+    TK_BODY_FILE,
     TK__COUNT
 };
 static const char *const tkey_names[TK__COUNT] = {
-    "method",      "path",          "body_size",   "weight",       "expect_status", "expect",
-    "expect_body", "expect_length", "expect_hash", "expect_names", "host",          "header",
+    "method", "path",        "body_size",     "weight",      "expect_status",
+    "expect", "expect_body", "expect_length", "expect_hash", "expect_names",
+    "host",   "header",      "expect_sha256", "body_file",
 };
 
 /* Where each key of a section was set (0 = not set), for duplicates and messages. */
@@ -111,19 +116,6 @@ static void fail_at(struct pctx *c, int line, const char *fmt, ...)
 
 /* ---- values ---- */
 
-/* An exact whole number in [lo, hi] (status codes, checked lengths: not
- * amounts a user scales, so no unit suffixes and no rounding through double). */
-static int parse_u64(const char *s, uint64_t lo, uint64_t hi, uint64_t *out)
-{
-    if (!isdigit((unsigned char)*s)) return -1;
-    errno = 0;
-    char *end;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || *end || v < lo || v > hi) return -1;
-    *out = v;
-    return 0;
-}
-
 /* A duration in seconds (common/units.h: "1.5", "250ms", "5s", "2m"), in
  * [lo, hi]; with positive, 0 is refused too. */
 static int parse_seconds(const char *s, double lo, double hi, bool positive, double *out)
@@ -131,26 +123,6 @@ static int parse_seconds(const char *s, double lo, double hi, bool positive, dou
     double v;
     if (units_duration(s, lo, hi, &v) || (positive && v <= 0)) return -1;
     *out = v;
-    return 0;
-}
-
-static int parse_bool(const char *s, bool *out)
-{
-    static const char *const yes[] = {"yes", "true", "on", "1"};
-    static const char *const no[] = {"no", "false", "off", "0"};
-    for (size_t i = 0; i < 4; i++) {
-        if (strcasecmp(s, yes[i]) == 0) return *out = true, 0;
-        if (strcasecmp(s, no[i]) == 0) return *out = false, 0;
-    }
-    return -1;
-}
-
-static int parse_hex64(const char *s, uint64_t *out)
-{
-    if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X')) s += 2;
-    size_t n = strlen(s);
-    if (n == 0 || n > 16 || strspn(s, "0123456789abcdefABCDEF") != n) return -1;
-    *out = strtoull(s, NULL, 16);
     return 0;
 }
 
@@ -240,7 +212,7 @@ static int scenario_key(struct pctx *c, enum skey k, const char *v)
             return bad_value(c, "rate", v, UNITS_RATE ", >= 0 (0 = closed loop)");
         return 0;
     case SK_KEEPALIVE:
-        if (parse_bool(v, &sc->keepalive)) return bad_value(c, "keepalive", v, "yes or no");
+        if (value_bool(v, &sc->keepalive)) return bad_value(c, "keepalive", v, "yes or no");
         return 0;
     case SK_TIMEOUT:
         if (parse_seconds(v, 0, 1e6, true, &sc->timeout_s))
@@ -264,16 +236,18 @@ static int scenario_key(struct pctx *c, enum skey k, const char *v)
 
 static int set_expect(struct pctx *c, struct lg_step *st, const char *v)
 {
-    static const char *const names[] = {"none", "file", "hash", "time", "listing", "echo"};
+    static const char *const names[] = {"none",    "file", "hash", "time",
+                                        "listing", "echo", "same", "sha256"};
     static const enum lg_expect vals[] = {LG_EXPECT_NONE, LG_EXPECT_FILE,    LG_EXPECT_HASH,
-                                          LG_EXPECT_TIME, LG_EXPECT_LISTING, LG_EXPECT_ECHO};
+                                          LG_EXPECT_TIME, LG_EXPECT_LISTING, LG_EXPECT_ECHO,
+                                          LG_EXPECT_SAME, LG_EXPECT_SHA256};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(v, names[i]) == 0) {
             st->expect = vals[i];
             return 0;
         }
     }
-    return bad_value(c, "expect", v, "none, file, hash, time, listing or echo");
+    return bad_value(c, "expect", v, "none, file, hash, time, listing, echo, same or sha256");
 }
 
 /* host, header (reqheader.h checks them). */
@@ -304,7 +278,9 @@ static int step_key(struct pctx *c, struct lg_step *st, enum tkey k, const char 
         st->weight = (unsigned)u;
         return 0;
     case TK_EXPECT_STATUS:
-        if (parse_u64(v, 0, 599, &u) || (u != 0 && u < 100))
+        if (strcasecmp(v, "2xx") == 0) /* any 2xx, HTTP too: -2 until check_body_and_status */
+            return st->expect_status = -2, 0;
+        if (value_u64(v, 0, 599, &u) || (u != 0 && u < 100))
             return bad_value(c, "expect_status", v, "0 or 100..599");
         st->expect_status = (int)u;
         return 0;
@@ -313,11 +289,11 @@ static int step_key(struct pctx *c, struct lg_step *st, enum tkey k, const char 
     case TK_EXPECT_BODY:
         return copy_str(c, st->expect_body, sizeof st->expect_body, "expect_body", v);
     case TK_EXPECT_LENGTH:
-        if (parse_u64(v, 0, INT64_MAX, &u)) return bad_value(c, "expect_length", v, "bytes >= 0");
+        if (value_u64(v, 0, INT64_MAX, &u)) return bad_value(c, "expect_length", v, "bytes >= 0");
         st->expect_length = (int64_t)u;
         return 0;
     case TK_EXPECT_HASH:
-        if (parse_hex64(v, &st->expect_hash))
+        if (value_hex64(v, &st->expect_hash))
             return bad_value(c, "expect_hash", v, "XXH64 as 1-16 hex digits");
         return 0;
     case TK_EXPECT_NAMES:
@@ -325,6 +301,12 @@ static int step_key(struct pctx *c, struct lg_step *st, enum tkey k, const char 
     case TK_HOST:
     case TK_HEADER:
         return header_key(c, st, k, v);
+    case TK_EXPECT_SHA256:
+        if (value_sha256(v, st->expect_sha256))
+            return bad_value(c, "expect_sha256", v, "SHA-256 as 64 hex digits");
+        return 0;
+    case TK_BODY_FILE:
+        return copy_str(c, st->body_file, sizeof st->body_file, "body_file", v);
     case TK__COUNT:
         break;
     }
@@ -587,6 +569,17 @@ static int check_body_and_status(struct pctx *c, struct lg_step *st, const struc
         return -1;
     }
     if (!m->key_line[TK_EXPECT_STATUS]) st->expect_status = p == LG_PROTO_HTTP ? 200 : 0;
+    if (st->expect_status == -2) st->expect_status = 0; /* 2xx */
+    if (m->key_line[TK_BODY_FILE] && (m->key_line[TK_BODY_SIZE] || p == LG_PROTO_ECHO ||
+                                      (p == LG_PROTO_FTP && strcmp(st->method, "STOR") != 0))) {
+        fail_at(c, m->key_line[TK_BODY_FILE], "body_file is for HTTP and STOR, without body_size");
+        return -1;
+    }
+    char why[LG_PATH_MAX + 64];
+    if (st->body_file[0] && stepbody_load(st, st->body_file, c->sc->file, why, sizeof why) < 0) {
+        fail_at(c, m->key_line[TK_BODY_FILE], "body_file: %s", why);
+        return -1;
+    }
     return 0;
 }
 
@@ -602,6 +595,7 @@ static int check_expect_keys(struct pctx *c, const struct lg_step *st, const str
         {TK_EXPECT_LENGTH, LG_EXPECT_HASH, "hash"},
         {TK_EXPECT_HASH, LG_EXPECT_HASH, "hash"},
         {TK_EXPECT_NAMES, LG_EXPECT_LISTING, "listing"},
+        {TK_EXPECT_SHA256, LG_EXPECT_SHA256, "sha256"},
     };
     for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
         bool set = m->key_line[own[i].key] != 0;
@@ -626,6 +620,8 @@ static int check_expect_fits(struct pctx *c, const struct lg_step *st, const str
     const char *meth = st->method;
     const char *why = NULL;
     bool body_expect = st->expect != LG_EXPECT_NONE && st->expect != LG_EXPECT_LISTING;
+    bool learnt = st->expect == LG_EXPECT_SAME || st->expect == LG_EXPECT_SHA256; /* a LIST too */
+    bool ftp_list = strcmp(meth, "LIST") == 0 || strcmp(meth, "NLST") == 0;
     if (p == LG_PROTO_HTTP && strcmp(meth, "HEAD") == 0 && body_expect)
         why = "HEAD answers have no body: use expect = none";
     else if (st->expect == LG_EXPECT_TIME && p != LG_PROTO_HTTP)
@@ -634,7 +630,7 @@ static int check_expect_fits(struct pctx *c, const struct lg_step *st, const str
              !(p == LG_PROTO_FTP && (strcmp(meth, "LIST") == 0 || strcmp(meth, "NLST") == 0)))
         why = "expect = listing is for FTP LIST and NLST";
     else if (p == LG_PROTO_FTP && body_expect && strcmp(meth, "RETR") != 0 &&
-             !(strcmp(meth, "STOR") == 0 && st->expect == LG_EXPECT_ECHO))
+             !(learnt && ftp_list) && !(strcmp(meth, "STOR") == 0 && st->expect == LG_EXPECT_ECHO))
         why = strcmp(meth, "STOR") == 0
                   ? "an upload is checked with expect = echo (read back and compared)"
                   : "FTP body checks are for RETR (and expect = echo for STOR)";
@@ -765,6 +761,8 @@ int scenario_load(const char *path, struct lg_scenario *out, char *err, size_t e
 
 void scenario_free(struct lg_scenario *sc)
 {
+    for (size_t i = 0; sc->steps && i < sc->nsteps; i++)
+        stepbody_free(&sc->steps[i]);
     free(sc->steps);
     sc->steps = NULL;
     sc->nsteps = 0;

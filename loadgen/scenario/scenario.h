@@ -5,9 +5,10 @@
  * user, password (FTP). Numbers use common/units.h: durations "5", "250ms",
  * "2m"; counts "10k"; rates "2.5k"; sizes (body_size) "64k".
  * [step NAME] sections, in file order: method, path, body_size, weight,
- * expect_status, expect (none|file|hash|time|listing|echo), expect_body,
- * expect_length, expect_hash (hex XXH64), expect_names; HTTP: host and
- * header (repeatable), checked by reqheader.c.
+ * expect_status (a code, or 2xx), expect (none|file|hash|time|listing|
+ * echo|same|sha256), expect_body, expect_length, expect_hash (hex XXH64),
+ * expect_names, expect_sha256; body_file (the bytes to send, stepbody.h);
+ * HTTP: host and header (repeatable), checked by reqheader.c.
  * Every key, default and rule is documented in scenarios/README.md. */
 #ifndef LOADGEN_SCENARIO_H
 #define LOADGEN_SCENARIO_H
