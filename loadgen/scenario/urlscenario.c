@@ -108,6 +108,9 @@ static int hostport(const char *a, size_t n, struct lg_url *u, char *why, size_t
         }
     } else {
         const char *colon = memchr(a, ':', n);
+        if (colon && memchr(colon + 1, ':', n - (size_t)(colon - a) - 1))
+            return snprintf(why, whylen, "an IPv6 address goes in brackets: http://[::1]:8080/"),
+                   -1;
         hl = colon ? (size_t)(colon - a) : n;
         rest = a + hl;
         for (size_t i = 0; i < hl; i++)
