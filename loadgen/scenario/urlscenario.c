@@ -1,5 +1,6 @@
 /* urlscenario.c - a URL and wrk's options as a one-step scenario
  * (urlscenario.h). */
+#define _XOPEN_SOURCE 700 /* realpath() is XSI */
 #include "urlscenario.h"
 
 #include <arpa/inet.h>
