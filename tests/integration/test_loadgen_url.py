@@ -201,6 +201,11 @@ class UrlRuns(LoadgenRuns, unittest.TestCase):
                                               "--expect-sha256", sha)
             self.assert_clean_run(rc, out, err, rows)
             self.assertIn("sha256 " + sha[:16], checks_line(out))
+            # a negative reply expected: no body to compare, the status checked
+            rc, out, err, rows = self.run_url(base + "/missing.txt", "-c", "1", "-d", "300ms",
+                                              "--expect-status", "550")
+            self.assert_clean_run(rc, out, err, rows, received=False)
+            self.assertIn("status 550", checks_line(out))
             rc, out, err, _ = self.run_url(base + "/hello.txt", "-d", "300ms",
                                            "--expect-sha256", "0" * 64)
             self.assertEqual(rc, 1, out + err)
