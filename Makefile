@@ -5,7 +5,8 @@ CMAKE    ?= cmake
 CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
-        bench-server bench compare plot report format format-check bench-switch regress regress-baseline test-portable
+        bench-server bench compare plot report format format-check bench-switch regress regress-baseline test-portable \
+        test-kqueue
 
 all: build
 
@@ -57,6 +58,18 @@ test-portable:
 	  -DSERVERMODELS_PORTABLE=ON >/dev/null
 	@$(CMAKE) --build $(BUILD)-portable -j $(JOBS)
 	@cd $(BUILD)-portable && $(CTEST) --output-on-failure -j $(JOBS) -E '$(PORTABLE_EXCLUDE)'
+
+# make test-kqueue: the test kqueue (tests/shim/kqueue_epoll.c: kqueue() and
+# kevent() on epoll, docs/portable.md) in $(BUILD)-kqueue: its own unit test,
+# the coroutine runtime on its kqueue backend, and the HTTP, FTP, echo and
+# chaos suites on the kqueue and coroutine models of that build.
+KQUEUE_MODELS ?= kqueue,coroutine
+test-kqueue:
+	@$(CMAKE) -S . -B $(BUILD)-kqueue -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DSERVERMODELS_KQUEUE_SHIM=ON >/dev/null
+	@$(CMAKE) --build $(BUILD)-kqueue -j $(JOBS)
+	@cd $(BUILD)-kqueue && SERVERMODELS_MODELS=$(KQUEUE_MODELS) $(CTEST) --output-on-failure \
+	  -j $(JOBS) -R 'unit_shim_kqueue|unit_server_coro$$|integration_test_server_(http|ftp|echo|chaos)$$'
 
 # ThreadSanitizer: unit tests, the threaded models, loadgen's threads, and the
 # coroutine model (its switches are told to TSan as fibers, coro.c).

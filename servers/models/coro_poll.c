@@ -7,6 +7,7 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -111,12 +112,21 @@ static int kq_change(struct cpoll *p, int fd, unsigned short flags)
     return kevent(p->fd, ch, 2, NULL, 0, NULL);
 }
 
-/* EV_ADD of a watched fd only updates it: kqueue cannot say "already", so a
- * reused fd number may keep a stale readiness, which costs one spurious
- * wake-up (the waiter retries its I/O, gets EAGAIN and waits again). */
+/* 0: fd is new to this queue, 1: it was watched already (as epoll's EEXIST
+ * says). EV_ADD of a watched fd only updates it and cannot say which, so an
+ * EV_DELETE asks first: ENOENT is an fd never added, or a closed fd's
+ * number (its knotes went with the close). The scheduler then forgets the
+ * readiness it kept for the old fd; a stale EOF kept would make every wait
+ * on the new socket return at once, for ever (found by the test kqueue,
+ * tests/shim: an FTP data socket's number reused by the next transfer).
+ * Re-adding a knote re-checks its condition, so no edge is lost. */
 int cpoll_add(struct cpoll *p, int fd)
 {
-    return kq_change(p, fd, EV_ADD | EV_CLEAR) < 0 ? -1 : 1;
+    struct kevent del;
+    EV_SET(&del, (uintptr_t)fd, EVFILT_READ, EV_DELETE, 0, 0, 0);
+    bool watched = kevent(p->fd, &del, 1, NULL, 0, NULL) == 0;
+    if (kq_change(p, fd, EV_ADD | EV_CLEAR) < 0) return -1;
+    return watched ? 1 : 0;
 }
 
 void cpoll_forget(struct cpoll *p, int fd)

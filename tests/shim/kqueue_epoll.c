@@ -24,12 +24,14 @@
  * A knote added or enabled while its condition already holds is pending
  * too (the edge went by before it was there).
  *
+ * A closed descriptor's knotes go with it, as kqueue(2) says: epoll drops
+ * the closed file by itself, and the knotes remember which file they watch
+ * (device and inode), so a change or a re-check that finds another file
+ * under the same number drops them first.
+ *
  * Not a kqueue: no other filters (EVFILT_TIMER, VNODE, PROC, SIGNAL, USER),
- * no EV_RECEIPT, EV_DISPATCH or NOTE_LOWAT; a knote is not removed when its
- * descriptor is closed until the next change names that ident (epoll drops
- * a closed descriptor by itself, so nothing fires meanwhile). Test code
- * only: it is compiled into refserver in the kqueue shim build and nowhere
- * else. */
+ * no EV_RECEIPT, EV_DISPATCH or NOTE_LOWAT. Test code only: it is compiled
+ * into refserver in the kqueue shim build and nowhere else. */
 #define _GNU_SOURCE /* POLLRDHUP */
 #include "sys/event.h"
 
@@ -46,6 +48,7 @@
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,10 +64,14 @@ struct knote {
     void *udata;
 };
 
-/* The two knotes of one ident (fd): [0] EVFILT_READ, [1] EVFILT_WRITE. */
+/* The two knotes of one ident (fd): [0] EVFILT_READ, [1] EVFILT_WRITE,
+ * and which open file they watch (a closed fd's number comes back for the
+ * next socket: its knotes must not carry over). */
 struct fdnotes {
     struct knote k[2];
     bool in_epoll;
+    dev_t dev;
+    ino_t ino;
 };
 
 struct kq {
@@ -159,6 +166,30 @@ static int epoll_watch(struct kq *k, int fd, struct fdnotes *f)
     return -1;
 }
 
+static void drop_knotes(struct fdnotes *f)
+{
+    f->k[0].used = f->k[1].used = false;
+    f->in_epoll = false;
+}
+
+/* fd's knotes, if they still watch the file open under that number: a
+ * closed one's go (EBADF when nothing is open there now). 0 or an errno. */
+static int current_file(struct fdnotes *f, int fd)
+{
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        if (f) drop_knotes(f);
+        return EBADF;
+    }
+    if (f && (f->k[0].used || f->k[1].used) && (f->dev != st.st_dev || f->ino != st.st_ino))
+        drop_knotes(f);
+    if (f) {
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+    }
+    return 0;
+}
+
 static void forget_if_empty(struct kq *k, int fd, struct fdnotes *f)
 {
     if (f->k[0].used || f->k[1].used || !f->in_epoll) return;
@@ -169,9 +200,10 @@ static void forget_if_empty(struct kq *k, int fd, struct fdnotes *f)
 static int add_knote(struct kq *k, const struct kevent *ch, int fi)
 {
     int fd = (int)ch->ident;
-    if (ch->ident > INT_MAX || fcntl(fd, F_GETFD) < 0) return EBADF;
+    if (ch->ident > INT_MAX || current_file(NULL, fd)) return EBADF;
     struct fdnotes *f = notes_of(k, ch->ident, true);
     if (!f) return ENOMEM;
+    if (current_file(f, fd)) return EBADF;
     if (epoll_watch(k, fd, f) < 0) return errno == EPERM ? EINVAL : errno;
     struct knote *n = &f->k[fi];
     bool fresh = !n->used;
@@ -193,16 +225,9 @@ static int apply_change(struct kq *k, const struct kevent *ch)
     if (fi < 0) return EINVAL;
     if (ch->flags & EV_ADD) return add_knote(k, ch, fi);
     struct fdnotes *f = notes_of(k, ch->ident, false);
-    struct knote *n = f && f->k[fi].used ? &f->k[fi] : NULL;
     int fd = (int)ch->ident;
-    if (ch->ident > INT_MAX || fcntl(fd, F_GETFD) < 0) {
-        /* closed: its knotes went with it (kqueue(2): close() removes them) */
-        if (f) {
-            f->k[0].used = f->k[1].used = false;
-            f->in_epoll = false;
-        }
-        return EBADF;
-    }
+    if (ch->ident > INT_MAX || current_file(f, fd)) return EBADF;
+    struct knote *n = f && f->k[fi].used ? &f->k[fi] : NULL;
     if (!n) return ENOENT;
     if (ch->flags & EV_DELETE) {
         n->used = false;
@@ -308,6 +333,8 @@ static int scan_pending(struct kq *k, struct kevent *out, int max)
             if (!n->used || !n->pending || !n->enabled) continue;
             bool eof = false, error = false;
             n->pending = false;
+            if (current_file(&k->fds[fd], (int)fd)) continue; /* closed: gone */
+            if (!n->used) continue;                           /* another file now */
             if (probe(k, (int)fd, fi, &eof, &error))
                 report(k, (int)fd, fi, eof, error, &out[got++]);
         }
