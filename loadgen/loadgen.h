@@ -22,8 +22,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct hist;      /* results/hist.h */
-struct ival_slot; /* results/ival.h */
+struct hist;          /* results/hist.h */
+struct lg_step_stats; /* results/stats.h */
+struct ival_slot;     /* results/ival.h */
 
 enum lg_proto { LG_PROTO_HTTP, LG_PROTO_FTP, LG_PROTO_ECHO };
 enum lg_engine { LG_ENGINE_DEFAULT, LG_ENGINE_RAW, LG_ENGINE_CURL };
@@ -152,6 +153,21 @@ struct lg_stats {
     uint64_t unanswered;
     /* A connection that got no answer at all in the window: */
     uint64_t starved_connections;
+    /* Per step, as Gatling and Locust report per request name: [0, nstep -
+     * LG_SETUP__COUNT) the scenario's steps, then the session's own setup
+     * (enum lg_setup); NULL until lg_stats_init_steps() (results/stats.h). */
+    struct lg_step_stats *step;
+    size_t nstep;
+};
+
+/* The session's own setup, a step of its own in the per-step statistics: a
+ * request's latency never silently includes the connect or the login that
+ * went before it. */
+enum lg_setup {
+    LG_SETUP_CONNECT, /* the TCP connect of a new connection */
+    LG_SETUP_LOGIN,   /* FTP: USER/PASS, from the first command to the 230 */
+    LG_SETUP_DATA,    /* FTP: a transfer's data connection, EPSV/PASV to the 150 */
+    LG_SETUP__COUNT
 };
 /* Its functions: results/stats.h. */
 

@@ -54,6 +54,8 @@ static const char RUN_USAGE[] =
     "  --latency            print the latency percentile table (wrk's --latency)\n"
     "  --warmup SECONDS     load before the measured window, not counted\n"
     "  --csv FILE           append one result row (header written when new)\n"
+    "  --steps-csv FILE     append one row per step (and setup step: connect,\n"
+    "                       FTP login, data connection) with its own figures\n"
     "  --label NAME         the CSV's model column (default '-')\n"
     "  --engine raw|curl    raw (default for http, echo) or libcurl (default, and\n"
     "                       the only one, for ftp)\n"
@@ -124,6 +126,7 @@ enum run_option {
     O_TIMEOUT,
     O_WARMUP,
     O_CSV,
+    O_STEPS_CSV,
     O_LABEL,
     O_ENGINE,
     O_PROGRESS,
@@ -154,6 +157,7 @@ static const struct option RUN_OPTIONS[] = {
     {"timeout", required_argument, 0, O_TIMEOUT},
     {"warmup", required_argument, 0, O_WARMUP},
     {"csv", required_argument, 0, O_CSV},
+    {"steps-csv", required_argument, 0, O_STEPS_CSV},
     {"label", required_argument, 0, O_LABEL},
     {"engine", required_argument, 0, O_ENGINE},
     {"progress", no_argument, 0, O_PROGRESS},
@@ -293,6 +297,9 @@ static int set_run_option(struct run_cli *cli, int opt, const char *name, const 
     case O_CSV:
         o->csv = val;
         break;
+    case O_STEPS_CSV:
+        o->steps_csv[0] = val;
+        break;
     case O_LABEL:
         o->label = val;
         break;
@@ -354,6 +361,8 @@ static int check_run_options(const struct run_cli *cli, bool url)
     if (o->label && (strlen(o->label) == 0 || strlen(o->label) >= 64))
         return run_usage_error("--label: 1 to 63 characters");
     if (o->csv && !*o->csv) return run_usage_error("--csv: empty file name");
+    if (o->steps_csv[0] && !*o->steps_csv[0])
+        return run_usage_error("--steps-csv: empty file name");
     if (o->fixtures && !*o->fixtures) return run_usage_error("--fixtures: empty directory name");
     return 0;
 }

@@ -28,6 +28,7 @@
 #include "os/sampler.h"
 #include "results/hdrrun.h"
 #include "results/stats.h"
+#include "results/steptable.h"
 #include "os/wallclock.h"
 
 /* The run SIGINT / SIGTERM stop (set only while the timed run is going). */
@@ -222,16 +223,6 @@ static void progress_stop(struct progress *p)
 
 /* ---- 3. the summary --------------------------------------------------- */
 
-static void fmt_us(char *buf, size_t len, double us)
-{
-    if (us < 1000)
-        snprintf(buf, len, "%.0f us", us);
-    else if (us < 1e6)
-        snprintf(buf, len, "%.2f ms", us / 1000);
-    else
-        snprintf(buf, len, "%.3f s", us / 1e6);
-}
-
 static const char *engine_name(enum lg_engine e)
 {
     return e == LG_ENGINE_CURL ? "curl" : "raw";
@@ -240,13 +231,13 @@ static const char *engine_name(enum lg_engine e)
 static void print_latency(const struct hist *h)
 {
     char v[7][32];
-    fmt_us(v[0], sizeof v[0], (double)hist_min(h));
-    fmt_us(v[1], sizeof v[1], hist_mean(h));
-    fmt_us(v[2], sizeof v[2], (double)hist_percentile(h, 50));
-    fmt_us(v[3], sizeof v[3], (double)hist_percentile(h, 90));
-    fmt_us(v[4], sizeof v[4], (double)hist_percentile(h, 99));
-    fmt_us(v[5], sizeof v[5], (double)hist_percentile(h, 99.9));
-    fmt_us(v[6], sizeof v[6], (double)hist_max(h));
+    hist_fmt_us(v[0], sizeof v[0], (double)hist_min(h));
+    hist_fmt_us(v[1], sizeof v[1], hist_mean(h));
+    hist_fmt_us(v[2], sizeof v[2], (double)hist_percentile(h, 50));
+    hist_fmt_us(v[3], sizeof v[3], (double)hist_percentile(h, 90));
+    hist_fmt_us(v[4], sizeof v[4], (double)hist_percentile(h, 99));
+    hist_fmt_us(v[5], sizeof v[5], (double)hist_percentile(h, 99.9));
+    hist_fmt_us(v[6], sizeof v[6], (double)hist_max(h));
     printf("latency    min %s  mean %s  p50 %s  p90 %s  p99 %s  p99.9 %s  max %s\n", v[0], v[1],
            v[2], v[3], v[4], v[5], v[6]);
 }
@@ -258,7 +249,7 @@ static void print_latency_table(const struct hist *h)
     printf("latency distribution\n");
     for (size_t i = 0; i < sizeof pct / sizeof pct[0]; i++) {
         char v[32];
-        fmt_us(v, sizeof v, (double)(pct[i] < 100 ? hist_percentile(h, pct[i]) : hist_max(h)));
+        hist_fmt_us(v, sizeof v, (double)(pct[i] < 100 ? hist_percentile(h, pct[i]) : hist_max(h)));
         printf("   %8.3f%%  %s\n", pct[i], v);
     }
 }
@@ -602,6 +593,7 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
     }
     bool bound = loadgen_bound(&cfg, &t);
     print_summary(&cfg, &st, t.elapsed, t.cpu, t.interrupted);
+    steptable_print(stdout, &st, cfg.sc);
     if (opts->latency) print_latency_table(st.lat);
     if (bound)
         printf("           loadgen used %.0f %% of its CPUs: this run measures the client too\n",
@@ -623,6 +615,12 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
     } else if (st.requests == 0) {
         fprintf(stderr, "loadgen: no answer in the measured window\n");
     }
+    for (int i = 0; i < 2; i++)
+        if (opts->steps_csv[i] &&
+            steptable_csv_append(opts->steps_csv[i], &res->row, &st, cfg.sc, err, sizeof err) < 0) {
+            fprintf(stderr, "loadgen: %s\n", err);
+            rc = 1;
+        }
     if (t.hdr && hdrrun_commit(t.hdr, st.lat, t.elapsed, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: --hdr-log: %s\n", err);
         rc = 1;

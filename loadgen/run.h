@@ -27,7 +27,10 @@ struct run_opts {
     const char *target;   /* HOST:PORT or [IPv6]:PORT (required) */
     const char *fixtures; /* required when a step checks a file */
     const char *csv;      /* append the row here */
-    const char *label;    /* the CSV's model column */
+    /* append the per-step rows here (results/steptable.h): --steps-csv, and
+     * for the bench its dated file and latest-steps.csv; NULL = none */
+    const char *steps_csv[2];
+    const char *label; /* the CSV's model column */
     enum lg_engine engine;
     bool progress;                           /* progress line even when not a terminal */
     uint64_t threads, connections, requests; /* 0 = not given */

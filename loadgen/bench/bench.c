@@ -372,6 +372,8 @@ static void measure(struct bench *b, struct server *s, struct bench_record *r, c
     ro.server_pgid = pgid;
     ro.server_cpus = b->o->server_cpus;
     ro.loadgen_cpus = b->o->loadgen_cpus;
+    ro.steps_csv[0] = b->files.steps;
+    ro.steps_csv[1] = b->files.latest_steps[0] ? b->files.latest_steps : NULL;
     struct run_result res;
     run_scenario(&ro, &b->scens[r->scen], &res);
     long hwm = proc_group_hwm_kb(pgid);
@@ -677,6 +679,8 @@ static void report(struct bench *b)
         b->interrupted = true; /* the files are incomplete: not a clean bench */
     }
     printf("\nrows: %s%s%s\n", b->files.csv, latest[0] ? " and " : "", latest);
+    printf("per-step rows: %s%s%s\n", b->files.steps, latest[0] ? " and " : "",
+           b->files.latest_steps);
     if (b->interrupted) fprintf(stderr, "loadgen bench: interrupted\n");
 }
 

@@ -312,6 +312,14 @@ static int mkdirs(const char *dir)
     return mkdir(p, 0755) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+/* "dir/x.csv" -> "dir/x-steps.csv"; any other name gets "-steps.csv". */
+static void steps_name(char *dst, size_t cap, const char *csv)
+{
+    size_t n = strlen(csv);
+    if (n >= 4 && strcmp(csv + n - 4, ".csv") == 0) n -= 4;
+    snprintf(dst, cap, "%.*s-steps.csv", (int)n, csv);
+}
+
 int report_pick_files(struct report_files *f, const char *csv, const char *out_dir, const char *rev)
 {
     memset(f, 0, sizeof *f);
@@ -337,6 +345,14 @@ int report_pick_files(struct report_files *f, const char *csv, const char *out_d
         return -1;
     }
     close(fd);
+    steps_name(f->steps, sizeof f->steps, f->csv);
+    if (f->latest[0]) {
+        steps_name(f->latest_steps, sizeof f->latest_steps, f->latest);
+        if (truncate(f->latest_steps, 0) < 0 && errno != ENOENT) {
+            fprintf(stderr, "loadgen bench: %s: %s\n", f->latest_steps, strerror(errno));
+            return -1;
+        }
+    }
     return 0;
 }
 

@@ -53,6 +53,11 @@ void report_tables(const struct bench_log *log, const struct lg_scenario *sc, si
 struct report_files {
     char csv[1200];    /* rows appended as they come */
     char latest[1200]; /* "" with --csv; else replaced by this bench's rows */
+    /* Per-step rows (results/steptable.h), beside them: the csv's name with
+     * "-steps" before ".csv", appended as they come; latest-steps.csv, ""
+     * with --csv, emptied at the start and holding this bench's rows. */
+    char steps[1210];
+    char latest_steps[1210];
 };
 
 /* Decide the files (creating out_dir, and the CSV file empty when new).

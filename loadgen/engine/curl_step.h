@@ -63,7 +63,19 @@ struct cs_xfer {
     char quote_cmd[LG_PATH_MAX + 32];
     char errbuf[CURL_ERROR_SIZE];
     struct sha256 *sha; /* a step still to learn with expect = sha256: on first use */
+    /* FTP's setup steps in this transfer (CLOCK_MONOTONIC ns, 0 = did not
+     * happen), from the commands and replies libcurl's debug callback sees:
+     * the login (USER .. 230) and the data connection (EPSV/PASV .. 150). */
+    uint64_t login_start, login_end, data_start, data_end;
 };
+
+/* The setup steps of the transfer just finished, for the per-step
+ * statistics: how long its new connection's connect took (0: it reused
+ * one), and for FTP the login and the data connection (cs_xfer's times). */
+struct cs_setup {
+    uint64_t connect_us; /* from the transfer's start; 0 = no new connection */
+};
+void cs_setup_of(struct cs_xfer *x, struct cs_setup *out);
 
 struct cs_result {
     enum lg_error err; /* LG_ERR__COUNT = passed */

@@ -62,6 +62,7 @@ struct handle {
     uint64_t bytes;   /* received by the request in flight (all phases) */
     uint64_t seq;     /* requests started: STOR names */
     size_t cursor;    /* next step (replay in order) */
+    size_t step;      /* the scenario step of the request in flight */
     struct policy_conn pc;
 };
 
@@ -110,7 +111,8 @@ static void start_request(struct worker *w, struct handle *h, uint64_t now)
     }
     char tag[96];
     snprintf(tag, sizeof tag, "%ld-%u-%u-%" PRIu64, (long)getpid(), w->idx, h->gidx, h->seq++);
-    const struct lg_step *st = &w->cfg->sc->steps[policy_pick(w->steps, &w->rng, &h->cursor)];
+    h->step = policy_pick(w->steps, &w->rng, &h->cursor);
+    const struct lg_step *st = &w->cfg->sc->steps[h->step];
     if (cs_start(&h->x, st, tag) < 0) {
         worker_fail(w, st->name, h->x.errbuf);
         retire(w, h);
@@ -141,8 +143,41 @@ static uint64_t failure_time(const struct handle *h, enum lg_error e, uint64_t n
     return when < now ? when : now;
 }
 
+/* The step a result counts under: the request's, or the setup step that
+ * failed (a connect, a login that never got its 230). */
+static size_t step_of(const struct worker *w, const struct handle *h, const struct cs_result *r)
+{
+    if (r->answered || r->err == LG_ERR__COUNT) return h->step;
+    if (r->err == LG_ERR_CONNECT || r->err == LG_ERR_ADDRNOTAVAIL)
+        return policy_setup_step(&w->tally, LG_SETUP_CONNECT);
+    if (h->x.login_start && !h->x.login_end) return policy_setup_step(&w->tally, LG_SETUP_LOGIN);
+    return h->step;
+}
+
+/* The setup steps the transfer just finished went through, each a step of
+ * its own; in closed loop a first request's latency starts after them, as
+ * wrk's starts after the connect (open loop: from the scheduled start). */
+static void record_setup(struct worker *w, struct handle *h)
+{
+    struct cs_setup s;
+    cs_setup_of(&h->x, &s);
+    uint64_t ready = 0;
+    if (s.connect_us) {
+        ready = h->t_phase + s.connect_us * 1000;
+        policy_setup(&w->tally, LG_SETUP_CONNECT, h->t_phase, ready, LG_ERR__COUNT);
+    }
+    if (h->x.login_end) {
+        policy_setup(&w->tally, LG_SETUP_LOGIN, h->x.login_start, h->x.login_end, LG_ERR__COUNT);
+        ready = h->x.login_end;
+    }
+    if (h->x.data_end)
+        policy_setup(&w->tally, LG_SETUP_DATA, h->x.data_start, h->x.data_end, LG_ERR__COUNT);
+    if (ready && !w->interval_ns && h->x.phase == 0 && ready > h->t0) h->t0 = ready;
+}
+
 static void record(struct worker *w, struct handle *h, const struct cs_result *r, uint64_t now)
 {
+    policy_at_step(&w->tally, step_of(w, h, r));
     if (r->answered)
         policy_conn_answer(&w->tally, &h->pc, h->t0, now, h->bytes, r->err);
     else
@@ -154,6 +189,7 @@ static void finish_request(struct worker *w, struct handle *h, CURLcode res)
     struct cs_result r;
     curl_multi_remove_handle(w->multi, h->x.easy);
     cs_finish(&h->x, res, &r);
+    record_setup(w, h);
     h->bytes += r.bytes;
     if (r.again) { /* STOR done: the read-back RETR is part of the same request */
         if (cs_next_phase(&h->x) == 0 && curl_multi_add_handle(w->multi, h->x.easy) == CURLM_OK) {

@@ -159,7 +159,29 @@ int policy_tally_init(struct policy_tally *t, struct lg_run *run, struct lg_live
 {
     *t = (struct policy_tally){.run = run, .live = live, .ival = live ? live->ival : NULL};
     t->ival_next = ival_next(t->ival);
-    return lg_stats_init(&t->st);
+    if (lg_stats_init(&t->st) < 0) return -1;
+    return run && run->cfg && run->cfg->sc ? lg_stats_init_steps(&t->st, run->cfg->sc->nsteps) : 0;
+}
+
+void policy_at_step(struct policy_tally *t, size_t step)
+{
+    t->step = step;
+}
+
+size_t policy_setup_step(const struct policy_tally *t, enum lg_setup which)
+{
+    return lg_stats_setup_index(&t->st, which);
+}
+
+void policy_setup(struct policy_tally *t, enum lg_setup which, uint64_t start, uint64_t end,
+                  enum lg_error e)
+{
+    if (end > policy_close_time(t) || end < t->run->t_measure) return;
+    size_t i = lg_stats_setup_index(&t->st, which);
+    if (e == LG_ERR__COUNT)
+        lg_stats_step(&t->st, i, end > start ? (end - start) / 1000 : 0, e);
+    else
+        lg_stats_step_failure(&t->st, i, e);
 }
 
 void policy_tally_free(struct policy_tally *t)
@@ -214,6 +236,7 @@ void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t
     if (now >= t->ival_next) publish_interval(t, now); /* the interval before this answer */
     uint64_t us = now > origin ? (now - origin) / 1000 : 0;
     hist_record(t->st.lat, us ? us : 1);
+    lg_stats_step(&t->st, t->step, us, e);
     t->st.requests++;
     t->st.bytes += bytes;
     t->requests++;
@@ -235,6 +258,7 @@ void policy_conn_failure(struct policy_tally *t, struct policy_conn *pc, uint64_
     origin = measured_origin(t, pc && !pc->answered, origin, when);
     if (!policy_in_window(t->run, origin, when)) return;
     t->st.err[e]++;
+    lg_stats_step_failure(&t->st, t->step, e);
     t->failures++;
 }
 

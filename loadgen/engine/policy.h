@@ -139,6 +139,7 @@ struct policy_tally {
     uint64_t next_p99;
     struct ival_slot *ival; /* live->ival: interval histograms (ival.h), or NULL */
     uint64_t ival_next;     /* its next boundary; UINT64_MAX without one */
+    size_t step;            /* policy_at_step() */
 };
 
 /* 0, or -1 on allocation failure. live may be NULL. */
@@ -151,6 +152,16 @@ void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t
 /* A request of pc failed without an answer at `when` (a timeout: its deadline). */
 void policy_conn_failure(struct policy_tally *t, struct policy_conn *pc, uint64_t origin,
                          uint64_t when, enum lg_error e);
+/* Which step the next answer or failure of this tally belongs to: a
+ * scenario step's index, or policy_setup_step() for a failure in the
+ * session's setup (a connect that failed). Set before the calls above. */
+void policy_at_step(struct policy_tally *t, size_t step);
+size_t policy_setup_step(const struct policy_tally *t, enum lg_setup which);
+/* A setup step (connect, login, data connection) from start to end, done
+ * (e = LG_ERR__COUNT) or failed: counted in the per-step statistics when it
+ * ended in the measured window; never in the requests or their latency. */
+void policy_setup(struct policy_tally *t, enum lg_setup which, uint64_t start, uint64_t end,
+                  enum lg_error e);
 /* The same for a request of no particular connection (never a first one). */
 void policy_answer(struct policy_tally *t, uint64_t origin, uint64_t now, uint64_t bytes,
                    enum lg_error e);

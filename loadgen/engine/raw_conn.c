@@ -62,10 +62,20 @@ static bool may_start(const struct rthread *t, const struct rconn *c, uint64_t n
     return t->closing && t->plan->interval_ns && c->due <= policy_close_time(&t->tally);
 }
 
+/* The step an answer or failure of c counts under: its request's, or the
+ * connect's while the socket is still connecting. */
+static void at_step(struct rthread *t, const struct rconn *c)
+{
+    policy_at_step(&t->tally, c->state == C_CONNECTING || c->fd < 0
+                                  ? policy_setup_step(&t->tally, LG_SETUP_CONNECT)
+                                  : (size_t)(c->rq - t->plan->reqs));
+}
+
 static void conn_error(struct rthread *t, struct rconn *c, enum lg_error e, uint64_t now)
 {
     /* a timeout happened at its deadline (the sweep sees it a tick later) */
     uint64_t when = e == LG_ERR_TIMEOUT && c->deadline < now ? c->deadline : now;
+    at_step(t, c);
     policy_conn_failure(&t->tally, &c->pc, c->t_begin, when, e);
     raw_conn_close(c);
     c->backoff = c->backoff ? c->backoff * 2 : BACKOFF_MIN_NS;
@@ -92,10 +102,22 @@ static int open_socket(int family)
 #endif
 }
 
+/* The connect is done: its own step. In closed loop the request's latency
+ * starts now, as wrk's does: it never silently includes the connect (open
+ * loop measures from the scheduled start, whatever delayed it). */
+static void connected(struct rthread *t, struct rconn *c, uint64_t now)
+{
+    policy_setup(&t->tally, LG_SETUP_CONNECT, c->t_connect, now, LG_ERR__COUNT);
+    if (!t->plan->interval_ns) c->t_begin = now;
+    c->state = C_SENDING;
+    send_some(t, c, now);
+}
+
 /* Open a socket and start connecting; the request goes out once connected. */
 static void conn_open(struct rthread *t, struct rconn *c, uint64_t now)
 {
     const struct rplan *pl = t->plan;
+    c->t_connect = now;
     c->fd = open_socket(pl->addr.ss_family);
     if (c->fd < 0) {
         conn_error(t, c, policy_errno_error(errno), now);
@@ -110,8 +132,7 @@ static void conn_open(struct rthread *t, struct rconn *c, uint64_t now)
         return;
     }
     if (connect(c->fd, (const struct sockaddr *)&pl->addr, pl->addrlen) == 0) {
-        c->state = C_SENDING;
-        send_some(t, c, now);
+        connected(t, c, now);
     } else if (errno == EINPROGRESS || errno == EINTR) {
         c->state = C_CONNECTING;
     } else {
@@ -233,6 +254,7 @@ static enum lg_error judge(const struct rplan *pl, const struct rconn *c)
 static void answered(struct rthread *t, struct rconn *c, bool must_close)
 {
     uint64_t now = lg_now_ns();
+    at_step(t, c);
     policy_conn_answer(&t->tally, &c->pc, c->t_begin, now, c->rx, judge(t->plan, c));
     c->backoff = 0;
     c->reused = true;
@@ -365,8 +387,7 @@ static void on_connected(struct rthread *t, struct rconn *c)
         conn_error(t, c, policy_errno_error(err), now);
         return;
     }
-    c->state = C_SENDING;
-    send_some(t, c, now);
+    connected(t, c, now);
 }
 
 void raw_on_event(struct rthread *t, const struct raw_event *e)

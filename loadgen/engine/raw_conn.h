@@ -43,6 +43,7 @@ struct rconn {
     const struct rreq *rq;
     size_t sent;
     uint64_t t_begin;       /* latency origin: scheduled start (open) or send time */
+    uint64_t t_connect;     /* when the connect of this socket began (its setup step) */
     uint64_t deadline;      /* of the request in flight */
     uint64_t due;           /* open loop: the next scheduled start */
     struct raw_timer timer; /* when to start the next request */

@@ -96,6 +96,15 @@ static void put_dbl(struct out *o, double v, int decimals)
         put(o, ",%.*f", decimals, v);
 }
 
+int csv_quote(char *dst, size_t cap, const char *s)
+{
+    struct out o = {.buf = dst, .cap = cap};
+    if (cap == 0) return -1;
+    dst[0] = '\0';
+    put_str(&o, s);
+    return o.overflow ? -1 : (int)o.len;
+}
+
 int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
 {
     struct out o = {.buf = buf, .cap = buflen};
@@ -141,14 +150,19 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
 
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen)
 {
-    /* Header (when needed) + row + '\n', written with one write(). */
-    char line[sizeof header + 1 + CSV_LINE_MAX];
-    int n = csv_format_row(row, line + sizeof header, CSV_LINE_MAX - 1);
+    char line[CSV_LINE_MAX];
+    int n = csv_format_row(row, line, CSV_LINE_MAX - 1);
     if (n < 0) {
         snprintf(err, errlen, "%s: row too long", path);
         return -1;
     }
-    line[sizeof header + (size_t)n] = '\n';
+    line[n] = '\n';
+    return csv_append_text(path, header, line, (size_t)n + 1, err, errlen);
+}
+
+int csv_append_text(const char *path, const char *head, const char *text, size_t len, char *err,
+                    size_t errlen)
+{
     int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) {
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
@@ -162,14 +176,21 @@ int csv_append(const char *path, const struct csv_row *row, char *err, size_t er
         errno = EINVAL;
         rc = -1;
     }
-    if (rc == 0) {
-        const char *start = line + sizeof header;
-        if (sb.st_size == 0) {
-            memcpy(line, header, sizeof header - 1);
-            line[sizeof header - 1] = '\n';
-            start = line;
+    if (rc == 0 && sb.st_size == 0) { /* a new file: its header first */
+        size_t hl = strlen(head);
+        char *all = malloc(hl + 1 + len);
+        if (!all) {
+            errno = ENOMEM;
+            rc = -1;
+        } else {
+            memcpy(all, head, hl);
+            all[hl] = '\n';
+            memcpy(all + hl + 1, text, len);
+            rc = write_all(fd, all, hl + 1 + len); /* one write: readers never see half */
+            free(all);
         }
-        rc = write_all(fd, start, (size_t)(line + sizeof header + n + 1 - start));
+    } else if (rc == 0) {
+        rc = write_all(fd, text, len);
     }
     int saved = errno;
     close(fd);

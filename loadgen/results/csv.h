@@ -61,6 +61,16 @@ int csv_format_row(const struct csv_row *row, char *buf, size_t buflen);
  * header line first when the file is new or empty. 0, or -1 with a message. */
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen);
 
+/* s as one CSV field (quoted per RFC 4180 when it must be) into dst[cap];
+ * its length, or -1 when it does not fit. */
+int csv_quote(char *dst, size_t cap, const char *s);
+
+/* Append len bytes of text (whole lines) to path, the head line first when
+ * the file is new or empty, under an exclusive lock, in one write(). 0, or
+ * -1 with a message. */
+int csv_append_text(const char *path, const char *head, const char *text, size_t len, char *err,
+                    size_t errlen);
+
 /* Fill everything known from the config and the merged stats: started_at
  * (now, UTC), git_rev (env GIT_REV or "unknown"), host (gethostname),
  * model (cfg->label or "-"), protocol, scenario name, engine, counters,

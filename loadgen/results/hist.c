@@ -15,6 +15,7 @@
  *   single-valued histogram reports that value exactly. */
 #include "hist.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -145,6 +146,16 @@ uint64_t hist_percentile(const struct hist *h, double p)
         }
     }
     return h->max;
+}
+
+void hist_fmt_us(char *buf, size_t len, double us)
+{
+    if (us < 1000)
+        snprintf(buf, len, "%.0f us", us);
+    else if (us < 1e6)
+        snprintf(buf, len, "%.2f ms", us / 1000);
+    else
+        snprintf(buf, len, "%.3f s", us / 1e6);
 }
 
 void hist_copy(struct hist *dst, const struct hist *src)

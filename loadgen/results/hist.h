@@ -28,6 +28,8 @@ uint64_t hist_percentile(const struct hist *h, double p);
 
 /* Copy src into dst (both from hist_new()). */
 void hist_copy(struct hist *dst, const struct hist *src);
+/* A latency for people: "850 us", "1.25 ms", "2.500 s". */
+void hist_fmt_us(char *buf, size_t len, double us);
 /* dst = now - before, for interval histograms taken from a cumulative one
  * (before must be an earlier copy of now). min, max and the sum are rebuilt
  * from the buckets, as hist_add_at() does. */

@@ -102,8 +102,20 @@ class TestBench(BenchCase):
         self.assertEqual(rc, 0, msg)
         self.assert_no_server_left()
         latest = os.path.join(out_dir, "latest.csv")
-        dated = [p for p in glob.glob(os.path.join(out_dir, "*.csv")) if p != latest]
+        dated = [p for p in glob.glob(os.path.join(out_dir, "*.csv"))
+                 if p != latest and not p.endswith("-steps.csv")]
         self.assertEqual(len(dated), 1, os.listdir(out_dir))
+        # the per-step rows beside them: one a step (both scenarios have one
+        # step) and one a connect, for each of the 4 runs, in both files
+        steps = dated[0][:-4] + "-steps.csv"
+        for path in (steps, os.path.join(out_dir, "latest-steps.csv")):
+            with open(path, newline="") as f:
+                srows = list(csv.DictReader(f))
+            self.assertEqual(sorted((r["model"], r["scenario"], r["kind"], r["step"])
+                                    for r in srows),
+                             sorted((m, s, k, n) for m in ("epoll", "thread")
+                                    for s, step in (("echo", "line"), ("http-hello", "index"))
+                                    for k, n in (("step", step), ("setup", "connect"))), path)
         self.assertRegex(os.path.basename(dated[0]), r"^\d{4}-\d{2}-\d{2}-[^/]+\.csv$")
         header, rows = read_rows(latest)
         self.assertEqual(header, CSV_COLUMNS)
