@@ -63,9 +63,14 @@ static void test_steps_csv(void **state)
     assert_int_equal(lg_stats_init_steps(&st, 2), 0);
     lg_stats_step(&st, 0, 200, LG_ERR__COUNT);
     lg_stats_step(&st, lg_stats_setup_index(&st, LG_SETUP_CONNECT), 50, LG_ERR__COUNT);
-    struct csv_row row = {.started_at = "2026-01-01T00:00:00Z", .git_rev = "abc", .host = "h",
-                          .model = "epoll", .protocol = "http", .scenario = "mixed",
-                          .connections = 4, .rate = 0};
+    struct csv_row row = {.started_at = "2026-01-01T00:00:00Z",
+                          .git_rev = "abc",
+                          .host = "h",
+                          .model = "epoll",
+                          .protocol = "http",
+                          .scenario = "mixed",
+                          .connections = 4,
+                          .rate = 0};
     char err[256];
     const char *path = scratch_path("steps.csv");
     assert_int_equal(steptable_csv_append(path, &row, &st, &sc, err, sizeof err), 0);
