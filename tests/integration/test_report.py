@@ -96,6 +96,19 @@ class TestReport(unittest.TestCase):
             w.writerow(CSV_COLUMNS)
             for r in study_rows():
                 w.writerow([r[c] for c in CSV_COLUMNS])
+        # the per-step rows beside it (study-steps.csv): epoll's two repeats
+        # at the bar charts' point, a step and the connect
+        step_cols = ["started_at", "git_rev", "host", "model", "protocol", "scenario",
+                     "connections", "rate", "step", "kind", "count", "failures", "refused",
+                     "lat_p50_us", "lat_p90_us", "lat_p99_us", "lat_max_us"]
+        with open(os.path.join(cls.tmp, "study-steps.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(step_cols)
+            for p99 in (900, 1100):
+                for step, kind, n in (("index", "step", 5000), ("connect", "setup", 4096)):
+                    w.writerow(["2026-01-01T00:00:00Z", "abc1234", "h", "epoll", "http",
+                                "http-hello", 4096, "0.00", step, kind, n, 0, 0, 100, 500,
+                                p99, p99 * 2])
         cls.page = os.path.join(cls.tmp, "report.html")
         out = subprocess.run([sys.executable, REPORT, cls.csv, cls.page], capture_output=True,
                              timeout=120)
@@ -132,6 +145,11 @@ class TestReport(unittest.TestCase):
         # a maximum never capped by the highest rate offered: "at least"
         self.assertIn("epoll 10,000 req/s, poll &ge; 10,000 req/s, select 1,000 req/s", h)
         self.assertIn("<td>poll</td><td>&ge; 10,000</td>", h)
+        # the per-step table from study-steps.csv: counts summed, p99 the median
+        self.assertIn("per step, 4096 connections, closed loop", h)
+        self.assertIn("<tr><td>epoll</td><td>index</td><td>10,000</td><td>0</td><td>0</td>"
+                      "<td>100</td><td>1,000</td><td>2,000</td></tr>", h)
+        self.assertIn("<td>(setup) connect</td><td>8,192</td>", h)
 
     def test_page_opens_in_chromium_without_console_messages(self):
         shot = os.path.join(self.tmp, "report.png")
