@@ -160,12 +160,9 @@ int policy_tally_init(struct policy_tally *t, struct lg_run *run, struct lg_live
     *t = (struct policy_tally){.run = run, .live = live, .ival = live ? live->ival : NULL};
     t->ival_next = ival_next(t->ival);
     if (lg_stats_init(&t->st) < 0) return -1;
-    return run && run->cfg && run->cfg->sc ? lg_stats_init_steps(&t->st, run->cfg->sc->nsteps) : 0;
-}
-
-void policy_at_step(struct policy_tally *t, size_t step)
-{
-    t->step = step;
+    if (!run || !run->cfg || !run->cfg->sc) return 0;
+    t->one_step = run->cfg->sc->nsteps == 1;
+    return lg_stats_init_steps(&t->st, run->cfg->sc->nsteps);
 }
 
 size_t policy_setup_step(const struct policy_tally *t, enum lg_setup which)
@@ -236,13 +233,16 @@ void policy_conn_answer(struct policy_tally *t, struct policy_conn *pc, uint64_t
     if (now >= t->ival_next) publish_interval(t, now); /* the interval before this answer */
     uint64_t us = now > origin ? (now - origin) / 1000 : 0;
     hist_record(t->st.lat, us ? us : 1);
-    lg_stats_step(&t->st, t->step, us, e);
+    /* One scenario step: its answers are the requests and its latencies the
+     * run's (policy_finish, lg_stats_step_lat), so nothing more per answer. */
+    if (!t->one_step) lg_stats_step(&t->st, t->step, us, e);
     t->st.requests++;
     t->st.bytes += bytes;
     t->requests++;
     if (e != LG_ERR__COUNT) {
         t->st.err[e]++;
         t->failures++;
+        if (t->one_step) lg_stats_step_error(&t->st, t->step, e);
     }
 }
 
@@ -313,6 +313,7 @@ void policy_publish(struct policy_tally *t, uint64_t now, bool force)
 
 void policy_finish(struct policy_tally *t, uint64_t now)
 {
+    if (t->one_step && t->st.nstep) t->st.step[0].count += t->st.requests; /* its answers */
     policy_publish(t, now, true);
     if (t->ival) ival_finish(t->ival, t->st.lat);
     t->ival_next = UINT64_MAX;

@@ -140,6 +140,7 @@ struct policy_tally {
     struct ival_slot *ival; /* live->ival: interval histograms (ival.h), or NULL */
     uint64_t ival_next;     /* its next boundary; UINT64_MAX without one */
     size_t step;            /* policy_at_step() */
+    bool one_step;          /* the scenario has one step: its latencies are st.lat's */
 };
 
 /* 0, or -1 on allocation failure. live may be NULL. */
@@ -155,7 +156,10 @@ void policy_conn_failure(struct policy_tally *t, struct policy_conn *pc, uint64_
 /* Which step the next answer or failure of this tally belongs to: a
  * scenario step's index, or policy_setup_step() for a failure in the
  * session's setup (a connect that failed). Set before the calls above. */
-void policy_at_step(struct policy_tally *t, size_t step);
+static inline void policy_at_step(struct policy_tally *t, size_t step)
+{
+    t->step = step;
+}
 size_t policy_setup_step(const struct policy_tally *t, enum lg_setup which);
 /* A setup step (connect, login, data connection) from start to end, done
  * (e = LG_ERR__COUNT) or failed: counted in the per-step statistics when it

@@ -68,7 +68,7 @@ static void at_step(struct rthread *t, const struct rconn *c)
 {
     policy_at_step(&t->tally, c->state == C_CONNECTING || c->fd < 0
                                   ? policy_setup_step(&t->tally, LG_SETUP_CONNECT)
-                                  : (size_t)(c->rq - t->plan->reqs));
+                                  : c->rq->step);
 }
 
 static void conn_error(struct rthread *t, struct rconn *c, enum lg_error e, uint64_t now)
@@ -241,9 +241,10 @@ static enum lg_error judge(const struct rplan *pl, const struct rconn *c)
     if (rq->check_body) {
         uint64_t len = rq->st ? c->hp.body_len : c->rx;
         uint64_t hash = XXH64_digest(&c->xx);
-        if (echo_refusal(pl, c, hash)) return LG_ERR_REFUSED;
-        if ((int64_t)len != rq->exp_len) return LG_ERR_WRONG_LENGTH;
-        if (hash != rq->exp_hash) return LG_ERR_WRONG_BODY;
+        if ((int64_t)len != rq->exp_len || hash != rq->exp_hash) { /* off the good path */
+            if (echo_refusal(pl, c, hash)) return LG_ERR_REFUSED;
+            return (int64_t)len != rq->exp_len ? LG_ERR_WRONG_LENGTH : LG_ERR_WRONG_BODY;
+        }
     }
     if (rq->time_body && (c->small_over || !check_time_body(c->small, c->smalllen)))
         return LG_ERR_WRONG_BODY;
@@ -254,7 +255,7 @@ static enum lg_error judge(const struct rplan *pl, const struct rconn *c)
 static void answered(struct rthread *t, struct rconn *c, bool must_close)
 {
     uint64_t now = lg_now_ns();
-    at_step(t, c);
+    policy_at_step(&t->tally, c->rq->step);
     policy_conn_answer(&t->tally, &c->pc, c->t_begin, now, c->rx, judge(t->plan, c));
     c->backoff = 0;
     c->reused = true;
@@ -390,8 +391,9 @@ static void on_connected(struct rthread *t, struct rconn *c)
     connected(t, c, now);
 }
 
-void raw_on_event(struct rthread *t, const struct raw_event *e)
+void raw_on_event(void *ctx, const struct raw_event *e)
 {
+    struct rthread *t = ctx;
     if (e->idx >= t->nconns) return;
     struct rconn *c = &t->conns[e->idx];
     if (c->gen != e->gen || c->fd < 0 || c->state == C_DONE)

@@ -76,7 +76,8 @@ struct rthread {
 
 void raw_start_request(struct rthread *t, struct rconn *c, uint64_t now);
 void raw_schedule_next(struct rthread *t, struct rconn *c, uint64_t now, uint64_t not_before);
-void raw_on_event(struct rthread *t, const struct raw_event *e);
+/* The loop's on_event procedure (raw_loop.h); ctx is the rthread. */
+void raw_on_event(void *ctx, const struct raw_event *e);
 void raw_sweep_timeouts(struct rthread *t, uint64_t now);
 void raw_conn_close(struct rconn *c);
 

@@ -59,15 +59,10 @@ static struct raw_timer *heap_pop(struct raw_loop *l)
     return top;
 }
 
-void raw_loop_fire_timers(struct raw_loop *l, uint64_t now)
+void raw_loop_fire_due(struct raw_loop *l, uint64_t now)
 {
     while (l->heapn && l->heap[0]->wake <= now)
         l->proc.on_timer(l->proc.ctx, heap_pop(l), now);
-}
-
-uint64_t raw_loop_next_timer(const struct raw_loop *l)
-{
-    return l->heapn ? l->heap[0]->wake : UINT64_MAX;
 }
 
 /* ---- the poller (epoll on Linux, poll() elsewhere) -------------------- */

@@ -59,9 +59,17 @@ int raw_loop_add(struct raw_loop *l, int fd, uint32_t idx, uint32_t gen);
 /* Fire tm at tm->wake (no-op if it is already armed). */
 void raw_timer_arm(struct raw_loop *l, struct raw_timer *tm);
 /* Disarm and call on_timer for every timer due at now, earliest first. */
-void raw_loop_fire_timers(struct raw_loop *l, uint64_t now);
-/* The earliest armed timer's wake, or UINT64_MAX. */
-uint64_t raw_loop_next_timer(const struct raw_loop *l);
+void raw_loop_fire_due(struct raw_loop *l, uint64_t now);
+/* The same, inline when nothing is due (every turn of the loop asks). */
+static inline void raw_loop_fire_timers(struct raw_loop *l, uint64_t now)
+{
+    if (l->heapn && l->heap[0]->wake <= now) raw_loop_fire_due(l, now);
+}
+/* The earliest armed timer's wake, or UINT64_MAX (inline: every turn asks). */
+static inline uint64_t raw_loop_next_timer(const struct raw_loop *l)
+{
+    return l->heapn ? l->heap[0]->wake : UINT64_MAX;
+}
 
 /* Wait for readiness up to timeout_ns and call on_event for each; the
  * number of events, or -1 (errno set; EINTR is 0). */

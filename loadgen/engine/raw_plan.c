@@ -193,6 +193,7 @@ int raw_plan_init(struct rplan *pl, struct lg_run *run, char *err, size_t errlen
                      ? prepare_echo(&pl->reqs[i], &sc->steps[i], err, errlen)
                      : prepare_http(&pl->reqs[i], &sc->steps[i], cfg, err, errlen);
         if (rc < 0) return -1;
+        pl->reqs[i].step = i;
     }
     return 0;
 }

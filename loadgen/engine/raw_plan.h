@@ -21,6 +21,7 @@ struct rreq {
     bool time_body;  /* buffer the body for check_time_body() */
     int64_t exp_len;
     uint64_t exp_hash;
+    size_t step; /* its index in the scenario: the per-step statistics' */
 };
 
 /* What all threads share (read-only during the run). */

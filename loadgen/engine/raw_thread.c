@@ -16,11 +16,6 @@
 
 /* ---- what the loop calls back ----------------------------------------- */
 
-static void on_event(void *ctx, const struct raw_event *e)
-{
-    raw_on_event(ctx, e);
-}
-
 /* A connection's timer: its open-loop slot or its reconnect backoff is due. */
 static void on_timer(void *ctx, struct raw_timer *tm, uint64_t now)
 {
@@ -166,6 +161,6 @@ int raw_thread_init(struct rthread *t, const struct rplan *pl, unsigned i, unsig
         t->conns[k].idx = k;
     }
     struct raw_loop_proc proc = {
-        .ctx = t, .on_event = on_event, .on_timer = on_timer, .watch = watch};
+        .ctx = t, .on_event = raw_on_event, .on_timer = on_timer, .watch = watch};
     return raw_loop_init(&t->loop, nconns, &proc);
 }

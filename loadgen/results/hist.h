@@ -25,6 +25,9 @@ double hist_mean(const struct hist *h);
 /* The value at percentile p (0 < p <= 100): the smallest recorded value v
  * such that at least p % of values are <= v, within the histogram's precision. */
 uint64_t hist_percentile(const struct hist *h, double p);
+/* n percentiles at once, p[] ascending, in one pass over the counts (zeros
+ * when empty). */
+void hist_percentiles(const struct hist *h, const double *p, size_t n, uint64_t *out);
 
 /* Copy src into dst (both from hist_new()). */
 void hist_copy(struct hist *dst, const struct hist *src);

@@ -47,16 +47,27 @@ const char *lg_setup_name(enum lg_setup which)
     return (unsigned)which < LG_SETUP__COUNT ? names[which] : "setup";
 }
 
+const struct hist *lg_stats_step_lat(const struct lg_stats *s, size_t i)
+{
+    bool one = s->nstep == 1 + LG_SETUP__COUNT;
+    return one && i == 0 ? s->lat : s->step[i].lat;
+}
+
+void lg_stats_step_error(struct lg_stats *s, size_t i, enum lg_error e)
+{
+    if (i >= s->nstep) return;
+    if (e == LG_ERR_REFUSED)
+        s->step[i].refused++;
+    else if (e != LG_ERR__COUNT)
+        s->step[i].failures++;
+}
+
 void lg_stats_step(struct lg_stats *s, size_t i, uint64_t us, enum lg_error e)
 {
     if (i >= s->nstep) return;
-    struct lg_step_stats *st = &s->step[i];
-    st->count++;
-    hist_record(st->lat, us ? us : 1);
-    if (e == LG_ERR_REFUSED)
-        st->refused++;
-    else if (e != LG_ERR__COUNT)
-        st->failures++;
+    hist_record(s->step[i].lat, us ? us : 1);
+    s->step[i].count++;
+    lg_stats_step_error(s, i, e);
 }
 
 void lg_stats_step_failure(struct lg_stats *s, size_t i, enum lg_error e)

@@ -16,7 +16,9 @@ uint64_t lg_stats_check_failures(const struct lg_stats *s);
 uint64_t lg_stats_timeouts(const struct lg_stats *s);
 uint64_t lg_stats_refused(const struct lg_stats *s);
 
-/* One step's numbers (lg_stats.step[i]). */
+/* One step's numbers (lg_stats.step[i]). With a single scenario step, its
+ * latencies are the run's own (lg_stats.lat): step[0].lat stays empty and
+ * lg_stats_step_lat() says which to read. */
 struct lg_step_stats {
     uint64_t count;    /* resolved in the window: answered (right or wrong) or failed */
     uint64_t failures; /* errors, check failures and timeouts of this step */
@@ -30,8 +32,11 @@ int lg_stats_init_steps(struct lg_stats *s, size_t nsteps);
 /* Step i (a scenario step's index, or lg_stats_setup_index()) took us and
  * ended with e (LG_ERR__COUNT: fine). No-op without per-step statistics. */
 void lg_stats_step(struct lg_stats *s, size_t i, uint64_t us, enum lg_error e);
+/* Step i's answer was a failure or a refusal (e): that count only. */
+void lg_stats_step_error(struct lg_stats *s, size_t i, enum lg_error e);
 /* Step i failed with no answer (a timeout, a reset): counted, no latency. */
 void lg_stats_step_failure(struct lg_stats *s, size_t i, enum lg_error e);
+const struct hist *lg_stats_step_lat(const struct lg_stats *s, size_t i);
 size_t lg_stats_setup_index(const struct lg_stats *s, enum lg_setup which);
 /* "connect", "login", "data_connection". */
 const char *lg_setup_name(enum lg_setup which);

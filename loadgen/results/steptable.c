@@ -34,6 +34,14 @@ static const char *name_of(const struct lg_stats *st, const struct lg_scenario *
     return lg_setup_name((enum lg_setup)(i - nscenario(st)));
 }
 
+/* p50, p90, p99 (one pass) and max; zeros when empty. */
+static void latencies(const struct hist *h, uint64_t out[4])
+{
+    static const double p[3] = {50, 90, 99};
+    hist_percentiles(h, p, 3, out);
+    out[3] = hist_max(h);
+}
+
 void steptable_print(FILE *f, const struct lg_stats *st, const struct lg_scenario *sc)
 {
     size_t lines = 0;
@@ -45,11 +53,12 @@ void steptable_print(FILE *f, const struct lg_stats *st, const struct lg_scenari
     for (size_t i = 0; i < st->nstep; i++) {
         if (!shown(st, i)) continue;
         const struct lg_step_stats *s = &st->step[i];
+        const struct hist *lat = lg_stats_step_lat(st, i);
         char v[4][24];
-        uint64_t us[4] = {hist_percentile(s->lat, 50), hist_percentile(s->lat, 90),
-                          hist_percentile(s->lat, 99), hist_max(s->lat)};
+        uint64_t us[4];
+        latencies(lat, us);
         for (int k = 0; k < 4; k++) {
-            if (hist_count(s->lat))
+            if (hist_count(lat))
                 hist_fmt_us(v[k], sizeof v[k], (double)us[k]);
             else
                 snprintf(v[k], sizeof v[k], "-");
@@ -64,7 +73,7 @@ void steptable_print(FILE *f, const struct lg_stats *st, const struct lg_scenari
 
 /* One step's row; its length, or -1 when it does not fit. */
 static int format_row(char *buf, size_t cap, const struct csv_row *row, const char *step,
-                      bool setup, const struct lg_step_stats *s)
+                      bool setup, const struct lg_step_stats *s, const struct hist *lat)
 {
     const char *text[] = {row->started_at, row->git_rev,  row->host,
                           row->model,      row->protocol, row->scenario};
@@ -80,13 +89,12 @@ static int format_row(char *buf, size_t cap, const struct csv_row *row, const ch
     len += (size_t)n;
     if ((n = csv_quote(buf + len, cap - len, step)) < 0) return -1;
     len += (size_t)n;
-    bool any = hist_count(s->lat) > 0;
-    n = snprintf(buf + len, cap - len,
-                 ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64
-                 ",%" PRIu64 "\n",
-                 setup ? "setup" : "step", s->count, s->failures, s->refused,
-                 any ? hist_percentile(s->lat, 50) : 0, any ? hist_percentile(s->lat, 90) : 0,
-                 any ? hist_percentile(s->lat, 99) : 0, any ? hist_max(s->lat) : 0);
+    uint64_t us[4];
+    latencies(lat, us);
+    n = snprintf(
+        buf + len, cap - len,
+        ",%s,%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 "\n",
+        setup ? "setup" : "step", s->count, s->failures, s->refused, us[0], us[1], us[2], us[3]);
     if (n < 0 || (size_t)n >= cap - len) return -1;
     return (int)(len + (size_t)n);
 }
@@ -103,7 +111,7 @@ int steptable_csv_append(const char *path, const struct csv_row *row, const stru
     for (size_t i = 0; i < st->nstep; i++) {
         if (!shown(st, i)) continue;
         int n = format_row(text + len, cap - len, row, name_of(st, sc, i), i >= nscenario(st),
-                           &st->step[i]);
+                           &st->step[i], lg_stats_step_lat(st, i));
         if (n < 0) {
             free(text);
             snprintf(err, errlen, "%s: a step's row is too long", path);

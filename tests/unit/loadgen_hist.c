@@ -199,9 +199,39 @@ static void test_clamp_and_zero(void **state)
     hist_free(h);
 }
 
+/* hist_percentiles (one pass) says what hist_percentile says, p by p; and a
+ * merge that only scans the source's [min, max] range loses nothing. */
+static void test_percentiles_in_one_pass(void **state)
+{
+    (void)state;
+    struct hist *h = hist_new(), *m = hist_new(), *e = hist_new();
+    uint64_t x = 12345;
+    for (int i = 0; i < 50000; i++) {
+        x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+        hist_record(h, 1 + (x >> 33) % 2000000);
+    }
+    static const double p[] = {0, 1, 25, 50, 90, 99, 99.9, 99.99, 100};
+    uint64_t out[9];
+    hist_percentiles(h, p, 9, out);
+    for (int k = 0; k < 9; k++)
+        assert_int_equal(out[k], hist_percentile(h, p[k]));
+    hist_percentiles(e, p, 9, out); /* empty: zeros */
+    for (int k = 0; k < 9; k++)
+        assert_int_equal(out[k], 0);
+    hist_merge(m, h);
+    hist_merge(m, h);
+    assert_int_equal(hist_count(m), 2 * hist_count(h));
+    for (int k = 0; k < 9; k++)
+        assert_int_equal(hist_percentile(m, p[k]), hist_percentile(h, p[k]));
+    hist_free(h);
+    hist_free(m);
+    hist_free(e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_percentiles_in_one_pass),
         cmocka_unit_test(test_empty),
         cmocka_unit_test(test_uniform_1_to_10000),
         cmocka_unit_test(test_single_value),
