@@ -14,7 +14,7 @@ import os
 import subprocess
 import threading
 
-from serverutil import LOADGEN, SOURCE_DIR, class_temp_dir
+from serverutil import LOADGEN_CMD, SOURCE_DIR, class_temp_dir, scaled
 
 CSV_COLUMNS = [
     "started_at", "git_rev", "host", "model", "protocol", "scenario", "engine", "threads",
@@ -38,7 +38,8 @@ def read_rows(path):
 
 def make_fixtures(path, timeout=120):
     """Runs `loadgen fixtures path`; returns path."""
-    out = subprocess.run([LOADGEN, "fixtures", path], capture_output=True, timeout=timeout)
+    out = subprocess.run(LOADGEN_CMD + ["fixtures", path], capture_output=True,
+                         timeout=scaled(timeout))
     if out.returncode != 0:
         raise RuntimeError("loadgen fixtures %s failed: %s" % (path, out.stderr.decode()))
     return path
@@ -79,8 +80,8 @@ class LoadgenRuns:
 
     def run_command(self, scenario, target, csv_path, args, fixtures=None):
         """The `loadgen run` command line against target, writing csv_path."""
-        return [LOADGEN, "run", scenario, "--target", "%s:%d" % (target.host, target.port),
-                "--fixtures", fixtures or self.fixtures, "--csv", csv_path] + list(args)
+        return LOADGEN_CMD + ["run", scenario, "--target", "%s:%d" % (target.host, target.port),
+                              "--fixtures", fixtures or self.fixtures, "--csv", csv_path] + list(args)
 
     def _rows(self, csv_path):
         header, rows = read_rows(csv_path)
@@ -92,7 +93,7 @@ class LoadgenRuns:
         no rows when it wrote no CSV file."""
         csv_path = self._fresh_csv("run-%d" % threading.get_ident())
         out = subprocess.run(self.run_command(scenario, target, csv_path, args, fixtures),
-                             capture_output=True, timeout=timeout)
+                             capture_output=True, timeout=scaled(timeout))
         rows = self._rows(csv_path) if os.path.exists(csv_path) else []
         return out.returncode, out.stdout.decode(), out.stderr.decode(), rows
 
@@ -111,7 +112,7 @@ class LoadgenRuns:
 
     def finish(self, proc, csv_path, timeout=60):
         """Waits for a start_with_progress() run: (exit status, stdout, stderr, its row)."""
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=scaled(timeout))
         rows = self._rows(csv_path)
         self.assertEqual(len(rows), 1, out + err)
         return proc.returncode, out.decode(), err.decode(), rows[0]

@@ -3,6 +3,11 @@
 Shared by every integration test (stdlib only). The API is fixed:
 
     REFSERVER, LOADGEN, SOURCE_DIR, BUILD_DIR   paths (from ctest's environment)
+    EMULATOR                                    argv prefix for the binaries (below)
+    REFSERVER_CMD, LOADGEN_CMD                  EMULATOR + [REFSERVER], + [LOADGEN]:
+                                                the head of every command line that
+                                                starts them
+    TIME_SCALE, scaled(seconds)                 how much longer to wait (below)
     list_models() -> list[str]                  from `refserver --list-models`
     event_model() -> str                        epoll, or poll where it is not built
     RefServer(model, proto='http', root=DIR, args=(), timeout=10)
@@ -22,6 +27,7 @@ it exits can still be found even though they were re-parented.
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -38,15 +44,38 @@ BUILD_DIR = os.environ.get("BUILD_DIR") or os.path.join(_REPO, "build")
 REFSERVER = os.environ.get("REFSERVER") or os.path.join(_REPO, "build", "servers", "refserver")
 LOADGEN = os.environ.get("LOADGEN") or os.path.join(_REPO, "build", "loadgen", "loadgen")
 
+# SERVERMODELS_EMULATOR: a command the binaries run under, split as a shell
+# would (make test-cross: "qemu-aarch64-static" for the aarch64 build, see
+# ci/test-cross). Every command line that starts refserver or loadgen
+# begins with REFSERVER_CMD or LOADGEN_CMD, never the bare path.
+EMULATOR = shlex.split(os.environ.get("SERVERMODELS_EMULATOR", ""))
+REFSERVER_CMD = EMULATOR + [REFSERVER]
+LOADGEN_CMD = EMULATOR + [LOADGEN]
+
+# SERVERMODELS_TIME_SCALE: a factor for the suites' waits (deadlines for an
+# answer, a readiness line, an exit), 1 by default; make test-cross sets it
+# for emulated binaries, which run several times slower. It lengthens only
+# how long a test waits for something that should happen, never a bound a
+# test asserts ("not closed before the 1 s timeout" stays 1 s).
+TIME_SCALE = float(os.environ.get("SERVERMODELS_TIME_SCALE") or 1)
+if TIME_SCALE < 1:
+    raise RuntimeError("SERVERMODELS_TIME_SCALE=%s: want a factor >= 1" % TIME_SCALE)
+
+
+def scaled(seconds):
+    """seconds, times TIME_SCALE: a wait long enough under emulation too."""
+    return seconds * TIME_SCALE
+
 # The readiness line, exactly: "listening on HOST:PORT" (HOST may be [v6]).
 READY_RE = re.compile(r"^listening on (\[[0-9a-fA-F:.]+\]|[^\s:]+):(\d+)$")
 
 
 def wait_until(pred, timeout, interval=0.01):
-    """Calls pred() until it returns something truthy or timeout seconds pass.
+    """Calls pred() until it returns something truthy or timeout seconds
+    (scaled: times TIME_SCALE) pass.
 
     Returns the last value of pred() (truthy on success, falsy on timeout)."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         value = pred()
         if value or time.monotonic() >= deadline:
@@ -72,8 +101,8 @@ def class_temp_dir(cls, prefix):
 
 def built_models():
     """The models this refserver build offers: the first word of each line."""
-    out = subprocess.run([REFSERVER, "--list-models"], stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, timeout=10, check=False)
+    out = subprocess.run(REFSERVER_CMD + ["--list-models"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, timeout=scaled(10), check=False)
     if out.returncode != 0:
         raise RuntimeError("refserver --list-models exited %d: %s"
                            % (out.returncode, out.stderr.decode(errors="replace")))
@@ -174,7 +203,7 @@ class RefServer:
             root = self._tmp_root
         self.root = root
         args = list(args)
-        self.cmd = [REFSERVER, "--model", model, "--proto", proto, "--root", root]
+        self.cmd = REFSERVER_CMD + ["--model", model, "--proto", proto, "--root", root]
         if "--listen" not in args:
             self.cmd += ["--listen", "127.0.0.1:0"]
         self.cmd += args
@@ -217,6 +246,7 @@ class RefServer:
         self._ready.set()  # EOF: wake the waiter, it checks self.port
 
     def _wait_ready(self, timeout):
+        timeout = scaled(timeout)
         if not self._ready.wait(timeout) or self.port is None:
             rc = self.proc.poll()
             raise RuntimeError("refserver %s (%s) not ready within %gs (exit status %s)\n"
@@ -270,7 +300,7 @@ class RefServer:
             self.proc.send_signal(sig)
 
     def stop(self, sig=signal.SIGTERM, timeout=10):
-        """Sends sig, waits up to timeout seconds (then SIGKILLs the group).
+        """Sends sig, waits up to timeout seconds, scaled (then SIGKILLs the group).
 
         Returns the exit status (negative: killed by that signal). Records the
         descendants that outlived the server in .leftover / children_left(),
@@ -279,7 +309,7 @@ class RefServer:
             self.children()  # remember who exists before the signal
             self.proc.send_signal(sig)
             try:
-                self.proc.wait(timeout)
+                self.proc.wait(scaled(timeout))
             except subprocess.TimeoutExpired:
                 self.timed_out = True
                 self._kill_group()

@@ -11,15 +11,16 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import (REFSERVER, RefServer, class_temp_dir, event_model, list_models,  # noqa: E402
-                        make_docroot)
+from serverutil import (REFSERVER_CMD, RefServer, class_temp_dir, event_model,  # noqa: E402
+                        list_models, make_docroot, scaled)
 
 
 def run(*args, timeout=10):
     """Runs refserver to completion; a hang (it started serving) is killed."""
     try:
-        return subprocess.run([REFSERVER, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              stdin=subprocess.DEVNULL, timeout=timeout)
+        return subprocess.run(REFSERVER_CMD + list(args), stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, stdin=subprocess.DEVNULL,
+                              timeout=scaled(timeout))
     except subprocess.TimeoutExpired as e:
         raise AssertionError("refserver %s still running after %ds (stdout %r, stderr %r)"
                              % (" ".join(args), timeout, e.stdout, e.stderr)) from None
@@ -143,7 +144,7 @@ class CliTest(unittest.TestCase):
             held = []
             try:
                 for i in range(33):
-                    s = socket.create_connection((srv.host, srv.port), timeout=10)
+                    s = socket.create_connection((srv.host, srv.port), timeout=scaled(10))
                     held.append(s)
                     greeting = s.makefile("rb").readline()
                     want = b"220 " if i < 32 else b"421 "
@@ -161,7 +162,7 @@ class CliTest(unittest.TestCase):
     def seconds_until_idle_close(self, timeout_arg):
         """Starts event_model() with --idle-timeout timeout_arg; how long a silent client stays open."""
         with RefServer(event_model(), root=self.root, args=["--idle-timeout", timeout_arg]) as srv:
-            with socket.create_connection((srv.host, srv.port), timeout=5) as s:
+            with socket.create_connection((srv.host, srv.port), timeout=scaled(5)) as s:
                 start = time.monotonic()
                 try:
                     data = s.recv(1)
@@ -189,7 +190,7 @@ class CliTest(unittest.TestCase):
         with RefServer(event_model(), root=self.root) as srv:
             self.assertRegex(srv.stdout_text(), r"^listening on 127\.0\.0\.1:\d+\r?\n")
             self.assertNotEqual(srv.port, 0)
-            c = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
+            c = http.client.HTTPConnection(srv.host, srv.port, timeout=scaled(10))
             c.request("GET", "/hello.txt")
             r = c.getresponse()
             self.assertEqual((r.status, r.read()), (200, b"hello, world\n"))
@@ -212,7 +213,7 @@ class CliTest(unittest.TestCase):
                 self.assertEqual(srv.children_left(), [])
 
     def requests(self, srv, n):
-        c = http.client.HTTPConnection(srv.host, srv.port, timeout=10)
+        c = http.client.HTTPConnection(srv.host, srv.port, timeout=scaled(10))
         for i in range(n):
             c.request("GET", "/hello.txt?n=%d" % i)
             r = c.getresponse()

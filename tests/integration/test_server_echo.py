@@ -8,9 +8,9 @@ import threading
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import classes_per_model, RefServer  # noqa: E402
+from serverutil import classes_per_model, RefServer, scaled  # noqa: E402
 
-IO_TIMEOUT = 10
+IO_TIMEOUT = scaled(10)
 
 
 def recv_exact(sock, n):
@@ -78,7 +78,7 @@ class EchoModelTests:
 
         def client(n):
             try:
-                with socket.create_connection(self.srv.address, timeout=30) as s:
+                with socket.create_connection(self.srv.address, timeout=scaled(30)) as s:
                     barrier.wait()
                     for i in range(50):
                         line = b"client %d line %d\n" % (n, i)

@@ -26,10 +26,10 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
-from serverutil import (REFSERVER, classes_per_model, class_temp_dir, RefServer,  # noqa: E402
-                        event_model, list_models, make_docroot, wait_until)
+from serverutil import (REFSERVER_CMD, classes_per_model, class_temp_dir, RefServer,  # noqa: E402
+                        event_model, list_models, make_docroot, scaled, wait_until)
 
-IO_TIMEOUT = 10
+IO_TIMEOUT = scaled(10)
 # name -> (password, access); the users file holds hashes of the passwords
 USERS = {"writer": ("w-s3cret:with colon", "rw"), "reader": ("r-s3cret", "ro")}
 WRITER = ("writer", USERS["writer"][0])
@@ -42,8 +42,8 @@ LOGIN_DELAY = 0.4
 
 def hash_password(password):
     """A crypt(3) hash of password, from `refserver hash-password`."""
-    out = subprocess.run([REFSERVER, "hash-password"], input=password + "\n",
-                         capture_output=True, text=True, timeout=30, check=False)
+    out = subprocess.run(REFSERVER_CMD + ["hash-password"], input=password + "\n",
+                         capture_output=True, text=True, timeout=scaled(30), check=False)
     if out.returncode != 0:
         raise RuntimeError("refserver hash-password: " + out.stderr)
     return out.stdout.strip()
@@ -414,8 +414,8 @@ class FtpModelTests:
 
     # -- curl --------------------------------------------------------------
     def curl(self, *args):
-        out = subprocess.run(["curl", "-sS", "--max-time", "20"] + list(args),
-                             capture_output=True, timeout=30)
+        out = subprocess.run(["curl", "-sS", "--max-time", str(scaled(20))] + list(args),
+                             capture_output=True, timeout=scaled(30))
         self.assertEqual(out.returncode, 0, out.stderr.decode(errors="replace"))
         return out.stdout
 
@@ -447,7 +447,7 @@ class FtpModelTests:
                   "set xfer:clobber on; open -p %d %s; user %s '%s'; cls; "
                   "get big.bin -o %s; put %s -o upload/lftp.bin"
                   % (self.srv.port, self.srv.host, WRITER[0], WRITER[1], got, src))
-        out = subprocess.run(["lftp", "-c", script], capture_output=True, timeout=60,
+        out = subprocess.run(["lftp", "-c", script], capture_output=True, timeout=scaled(60),
                              stdin=subprocess.DEVNULL)
         msg = out.stderr.decode(errors="replace")
         self.assertEqual(out.returncode, 0, msg)
@@ -631,9 +631,9 @@ class FtpLoginCli(unittest.TestCase):
         os.makedirs(os.path.join(cls.root, "upload"))
 
     def start(self, *args):
-        return subprocess.run([REFSERVER, "--model", list_models()[0], "--proto", "ftp",
+        return subprocess.run(REFSERVER_CMD + ["--model", list_models()[0], "--proto", "ftp",
                                "--root", self.root, "--listen", "127.0.0.1:0"] + list(args),
-                              capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+                              capture_output=True, text=True, timeout=scaled(30), stdin=subprocess.DEVNULL)
 
     def test_hash_password(self):
         h = hash_password("pw")
@@ -641,8 +641,8 @@ class FtpLoginCli(unittest.TestCase):
         self.assertNotEqual(h, hash_password("pw"))  # salted
         for bad, why in (("", "no password"), ("\n", "empty password"),
                          ("x" * 200 + "\n", "password too long")):
-            out = subprocess.run([REFSERVER, "hash-password"], input=bad, capture_output=True,
-                                 text=True, timeout=30)
+            out = subprocess.run(REFSERVER_CMD + ["hash-password"], input=bad,
+                                 capture_output=True, text=True, timeout=scaled(30))
             self.assertEqual((out.returncode, out.stdout), (1, ""), bad)
             self.assertIn(why, out.stderr)
 

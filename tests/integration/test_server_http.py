@@ -18,9 +18,9 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serverutil import (classes_per_model, class_temp_dir, RefServer, make_docroot,  # noqa: E402
-                        wait_until)
+                        scaled, wait_until)
 
-IO_TIMEOUT = 10  # seconds for any single client operation
+IO_TIMEOUT = scaled(10)  # seconds for any single client operation
 HUGE_SIZE = 16 << 20
 
 
@@ -184,9 +184,9 @@ class HttpModelTests:
     def curl(self, path, *opts):
         """(status code string, output file bytes)."""
         out = os.path.join(self.tmp, "curl-%s.out" % threading.get_ident())
-        r = subprocess.run(["curl", "-sS", "--max-time", "10", "-o", out, "-w", "%{http_code}",
+        r = subprocess.run(["curl", "-sS", "--max-time", str(scaled(10)), "-o", out, "-w", "%{http_code}",
                             *opts, self.url(path)], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, timeout=20)
+                           stderr=subprocess.PIPE, timeout=scaled(20))
         self.assertEqual(r.returncode, 0, "curl %s: %s" % (path, r.stderr.decode()))
         with open(out, "rb") as f:
             return r.stdout.decode(), f.read()
@@ -343,7 +343,7 @@ class HttpModelTests:
             urls = ["/hello.txt", "/index.html", "/sub/dir/file.txt"]
             if n % 10 == 0:
                 urls.append("/big.bin")
-            c = http.client.HTTPConnection(*self.addr, timeout=30)
+            c = http.client.HTTPConnection(*self.addr, timeout=scaled(30))
             try:
                 barrier.wait()
                 for url in urls:
