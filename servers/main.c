@@ -122,10 +122,19 @@ static void usage(FILE *out)
             "accepting, finish in-flight answers and exit 0.\n");
 }
 
+/* Whether the machine can run model (model.h's usable); why it cannot in why. */
+static bool model_usable(const struct model *model, char *why, size_t whylen)
+{
+    return !model->usable || model->usable(why, whylen);
+}
+
+/* The models built here that this machine can run. */
 static void list_models(void)
 {
+    char why[160];
     for (size_t i = 0; i < NMODELS; i++)
-        printf("%-12s %s\n", models[i]->name, models[i]->summary);
+        if (model_usable(models[i], why, sizeof why))
+            printf("%-12s %s\n", models[i]->name, models[i]->summary);
 }
 
 static const struct model *find_model(const char *name)
@@ -376,7 +385,15 @@ static int parse_args(int argc, char **argv, struct options *o)
     }
     if (optind < argc) return bad_usage("unexpected argument '%s'", argv[optind]);
     if (!o->model) return bad_usage("%s", "--model is required");
-    if (!find_model(o->model)) return bad_usage("unknown model '%s'", o->model);
+    const struct model *model = find_model(o->model);
+    if (!model) return bad_usage("unknown model '%s'", o->model);
+    char why[160];
+    if (!model_usable(model, why, sizeof why)) {
+        fprintf(stderr,
+                "refserver: model %s cannot run here (%s), so --list-models leaves it out\n",
+                o->model, why);
+        return 2;
+    }
     if (!proto_find(o->proto)) return bad_usage("unknown protocol '%s'", o->proto);
     if (!o->root && strcmp(o->proto, "echo") != 0) return bad_usage("%s", "--root is required");
     if (o->users && strcmp(o->proto, "ftp") != 0)

@@ -56,6 +56,11 @@ struct model {
     bool one_request;                      /* HTTP answers one request per connection, then closes
                                               (server_ctx.one_request), so other clients get a turn */
     enum conn_cap cap;                     /* the default --max-conn */
+    /* NULL: it runs wherever it is built. Else whether this machine can run
+     * it: false, with the reason in why, where the kernel (or an emulator:
+     * qemu's user mode has no io_uring) refuses what the model needs. Such
+     * a model is not offered by --list-models, and --model NAME says so. */
+    bool (*usable)(char *why, size_t whylen);
 };
 
 /* ---- peer_limit.c: --max-per-ip, one count per client address ---- */

@@ -566,9 +566,25 @@ static int uring_run(const struct model_ctx *m)
     return rc < 0 && rc != -ETIME && rc != -EINTR ? -1 : 0;
 }
 
+/* Whether this kernel gives us a ring at all: built against liburing, the
+ * model may still meet io_uring_setup's ENOSYS (qemu-user, make test-cross;
+ * kernels built without it) or EPERM (kernel.io_uring_disabled, seccomp). */
+static bool uring_usable(char *why, size_t whylen)
+{
+    struct io_uring ring;
+    int rc = io_uring_queue_init(2, &ring, 0);
+    if (rc < 0) {
+        snprintf(why, whylen, "io_uring_setup: %s", strerror(-rc));
+        return false;
+    }
+    io_uring_queue_exit(&ring);
+    return true;
+}
+
 const struct model model_uring = {
     .name = "uring",
     .summary = "io_uring completions (liburing), multishot accept, one thread",
     .run = uring_run,
     .cap = CAP_FDS,
+    .usable = uring_usable,
 };

@@ -11,8 +11,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import (REFSERVER_CMD, RefServer, class_temp_dir, event_model,  # noqa: E402
-                        list_models, make_docroot, scaled)
+from serverutil import (REFSERVER_CMD, RefServer, built_models, class_temp_dir,  # noqa: E402
+                        event_model, list_models, make_docroot, scaled)
 
 
 def run(*args, timeout=10):
@@ -74,6 +74,22 @@ class CliTest(unittest.TestCase):
 
     def test_unknown_model(self):
         self.assert_usage_error(*self.good(**{"--model": "nosuchmodel"}))
+
+    def test_uring_offered_only_where_it_runs(self):
+        """uring is built wherever liburing is, but the kernel may refuse
+        io_uring (qemu's user mode: ENOSYS, make test-cross; EPERM with
+        kernel.io_uring_disabled). Offered by --list-models: it serves. Not
+        offered: --model uring is one line saying why and exit 2, never a
+        readiness line, a hang, or a server that announced itself and died."""
+        if "uring" in built_models():
+            with RefServer("uring", root=self.root) as srv:
+                self.requests(srv, 3)
+                self.assertEqual(srv.stop(), 0, srv.stderr_text())
+            return
+        err = self.assert_usage_error(*self.good(**{"--model": "uring"}))
+        self.assertTrue("unknown model 'uring'" in err  # not built (no liburing, portable)
+                        or re.search(r"model uring cannot run here \(io_uring_setup: .+\)", err),
+                        err)
 
     def test_no_model(self):
         self.assert_usage_error(*self.good(**{"--model": None}))
