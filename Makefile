@@ -6,7 +6,7 @@ CTEST    ?= ctest
 
 .PHONY: all build test test-fast test-sanitizers test-tsan clean setup bench-loadgen \
         bench-server bench compare plot report format format-check bench-switch regress regress-baseline test-portable \
-        test-kqueue
+        test-kqueue build-aarch64 test-cross
 
 all: build
 
@@ -70,6 +70,22 @@ test-kqueue:
 	@$(CMAKE) --build $(BUILD)-kqueue -j $(JOBS)
 	@cd $(BUILD)-kqueue && SERVERMODELS_MODELS=$(KQUEUE_MODELS) $(CTEST) --output-on-failure \
 	  -j $(JOBS) -R 'unit_shim_kqueue|unit_server_coro$$|integration_test_server_(http|ftp|echo|chaos)$$'
+
+# make build-aarch64: the aarch64 (arm64) cross build in $(BUILD)-aarch64, through
+# ci/toolchains/aarch64-linux-gnu.cmake (ci/setup --cross installs its packages);
+# its programs run under qemu-aarch64-static (docs/portable.md).
+build-aarch64:
+	@$(CMAKE) -S . -B $(BUILD)-aarch64 -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DCMAKE_TOOLCHAIN_FILE=$(CURDIR)/ci/toolchains/aarch64-linux-gnu.cmake >/dev/null
+	@$(CMAKE) --build $(BUILD)-aarch64 -j $(JOBS)
+
+# make test-cross (ci/test-cross): the aarch64 build under qemu's user mode --
+# every unit test, bench-switch, the HTTP, FTP, echo and command-line suites on
+# every model offered there -- then the kqueue part. .ci/run runs it after make
+# test. Fails with one line when the cross packages are missing and cannot be
+# installed (never skipped).
+test-cross:
+	@BUILD=$(BUILD) JOBS=$(JOBS) CTEST=$(CTEST) ci/test-cross
 
 # ThreadSanitizer: unit tests, the threaded models, loadgen's threads, and the
 # coroutine model (its switches are told to TSan as fibers, coro.c).
@@ -136,14 +152,19 @@ bench-server: build
 	@BUILD=$(BUILD) ci/bench-server $(BENCH_SERVER_ARGS)
 
 # The coroutine switch (not a test): ns per switch, the build's switch
-# (assembly on x86-64/aarch64) against the ucontext fallback.
+# (assembly on x86-64/aarch64) against the ucontext fallback; each fails if
+# the coroutine did not run once per resume. SWITCHES per run (default 10M);
+# EMULATOR runs them (make test-cross: BUILD=build-aarch64
+# EMULATOR=qemu-aarch64-static SWITCHES=1M).
+SWITCHES ?=
+EMULATOR ?=
 bench-switch: build
 	@$(CMAKE) --build $(BUILD) --target bench_switch bench_switch_fallback -j $(JOBS)
-	@$(BUILD)/servers/bench_switch
-	@$(BUILD)/servers/bench_switch_fallback
+	@$(EMULATOR) $(BUILD)/servers/bench_switch $(SWITCHES)
+	@$(EMULATOR) $(BUILD)/servers/bench_switch_fallback $(SWITCHES)
 
 clean:
-	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-portable
+	rm -rf $(BUILD) $(BUILD)-asan $(BUILD)-tsan $(BUILD)-fuzz $(BUILD)-portable $(BUILD)-aarch64
 
 # make fuzz: libFuzzer (clang) builds of tests/fuzz, each target run for
 # FUZZ_SECONDS on its seed corpus; new inputs go to $(BUILD)-fuzz/corpus/,
