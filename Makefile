@@ -80,8 +80,8 @@ build-aarch64:
 	@$(CMAKE) --build $(BUILD)-aarch64 -j $(JOBS)
 
 # make test-cross (ci/test-cross): the aarch64 build under qemu's user mode --
-# every unit test, bench-switch, the HTTP, FTP, echo and command-line suites on
-# every model offered there -- then the kqueue part. .ci/run runs it after make
+# every unit test, bench-switch, every server suite (test_server_*.py) on every
+# model offered there -- then the kqueue part. .ci/run runs it after make
 # test. Fails with one line when the cross packages are missing and cannot be
 # installed (never skipped).
 test-cross:

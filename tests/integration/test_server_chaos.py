@@ -22,8 +22,8 @@ import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from serverutil import (LOADGEN, SOURCE_DIR, RefServer, class_temp_dir,  # noqa: E402
-                        classes_per_model, descendant_pids, make_docroot, wait_until)
+from serverutil import (LOADGEN_CMD, SOURCE_DIR, RefServer, class_temp_dir,  # noqa: E402
+                        classes_per_model, descendant_pids, make_docroot, scaled, wait_until)
 from test_server_ftp import RawFtp, hash_password, reset_close  # noqa: E402
 from test_server_http import get_req, raw_request  # noqa: E402
 
@@ -373,7 +373,8 @@ class DataPortCollisionTest(unittest.TestCase):
     def test_ftp_get_with_four_data_ports_has_no_failures(self):
         tmp = class_temp_dir(type(self), "itest-dataports-")
         fixtures = os.path.join(tmp, "fixtures")
-        made = subprocess.run([LOADGEN, "fixtures", fixtures], capture_output=True, timeout=120)
+        made = subprocess.run(LOADGEN_CMD + ["fixtures", fixtures], capture_output=True,
+                              timeout=scaled(120))
         self.assertEqual(made.returncode, 0, made.stderr)
         os.environ["REFSERVER_TEST_DATA_PORTS"] = "40000-40003"  # inherited by refserver
         try:
@@ -381,10 +382,10 @@ class DataPortCollisionTest(unittest.TestCase):
         finally:
             del os.environ["REFSERVER_TEST_DATA_PORTS"]
         self.addCleanup(srv.close)
-        run = subprocess.run([LOADGEN, "run", os.path.join(SOURCE_DIR, "scenarios", "ftp-get.ini"),
-                              "--target", "%s:%d" % srv.address, "--fixtures", fixtures,
-                              "--connections", "64", "--duration", "2"],
-                             capture_output=True, text=True, timeout=120)
+        run = subprocess.run(LOADGEN_CMD + ["run", os.path.join(SOURCE_DIR, "scenarios", "ftp-get.ini"),
+                                            "--target", "%s:%d" % srv.address, "--fixtures",
+                                            fixtures, "--connections", "64", "--duration", "2"],
+                             capture_output=True, text=True, timeout=scaled(120))
         out = run.stdout + run.stderr
         m = re.search(r"errors\s+(\d+)\s+check failures\s+(\d+)\s+timeouts\s+(\d+)", out)
         self.assertTrue(m, out)
