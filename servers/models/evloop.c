@@ -353,6 +353,7 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
     l.p = backend->create(m);
     if (!l.p) {
         model_error("%s: %s", backend->name, strerror(errno));
+        close(listen_fd);
         return -1;
     }
     if (watch(&l, listen_fd, FD_LISTENER, NULL, POLL_IN) < 0 ||
@@ -360,6 +361,7 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
         model_error("%s: cannot watch the listener: %s", backend->name, strerror(errno));
         backend->destroy(l.p);
         free(l.fds);
+        close(listen_fd);
         return -1;
     }
     struct fired_event events[MAX_EVENTS];

@@ -45,7 +45,10 @@ extern const struct poller epoll_poller; /* reuseport runs one per thread */
 #endif
 
 /* Serves on listen_fd until a stop; 0 on a clean stop. live: a client count
- * shared by several loops of one server for --max-conn (NULL: this loop's). */
+ * shared by several loops of one server for --max-conn (NULL: this loop's).
+ * listen_fd is closed when it returns, also when the loop cannot start (no
+ * descriptor for the poller): a SO_REUSEPORT listener left open with no loop
+ * would get its share of new connections and never accept them. */
 int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend,
                atomic_uint *live);
 

@@ -32,6 +32,8 @@ static void *loop_main(void *arg)
 {
     struct loop_thread *t = arg;
     t->rc = evloop_run(t->m, t->listen_fd, &epoll_poller, t->live);
+    /* a loop that could not start closed its listener (evloop.h), so the
+     * kernel spreads new clients over the others only */
     return NULL;
 }
 
