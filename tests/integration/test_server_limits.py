@@ -186,6 +186,56 @@ class LimitsModelTests:
             c.close()
         self.assert_serves(srv)
 
+    def test_reuseport_loop_that_cannot_start_leaves_no_listener(self):
+        """A reuseport loop whose epoll cannot be made (EMFILE) must close its
+        SO_REUSEPORT listener: left open, the kernel hands it its share of new
+        clients and nobody accepts them. Started with 12 loops under a low
+        RLIMIT_NOFILE (so some fail), the server then gets room (prlimit) and
+        every one of 30 new clients must be answered."""
+        if self.MODEL != "reuseport":
+            self.skipTest("reuseport's loops only")
+        loops, exercised = 12, 0
+
+        def pollers(pid):
+            n = 0
+            for fd in os.listdir("/proc/%d/fd" % pid):
+                try:
+                    n += os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:[eventpoll]"
+                except OSError:
+                    pass
+            return n
+
+        def settled(srv):
+            """Every loop started (its epoll) or failed (logged); or the
+            server could not open all listeners (then fewer loops start)."""
+            err = srv.stderr_text()
+            if "reuseport: cannot" in err:
+                return "fewer"
+            return pollers(srv.pid) + err.count("epoll: Too many open files") == loops and "all"
+
+        for soft in range(14, 42, 2):
+            with self.subTest(nofile=soft):
+                with low_nofile(soft):
+                    srv = self.server("--workers", str(loops), "--max-conn", "1000")
+                state = wait_until(lambda: settled(srv), 5)
+                self.assertTrue(state, "nofile %d: loops never all started or failed:\n%s"
+                                % (soft, srv.stderr_text()[-1500:]))
+                if state == "fewer":
+                    srv.close()
+                    continue
+                hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+                resource.prlimit(srv.pid, resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+                for i in range(30):
+                    try:
+                        st, _, body, _ = raw_request(srv.address, get_req("/hello.txt"))
+                    except (EOFError, OSError) as e:
+                        self.fail("nofile %d: client %d not answered (%r):\n%s"
+                                  % (soft, i, e, srv.stderr_text()[-1500:]))
+                    self.assertEqual((st, body), (200, b"hello, world\n"))
+                exercised += "epoll: Too many open files" in srv.stderr_text()
+                srv.close()
+        self.assertGreater(exercised, 0, "no loop ever failed at its epoll: nothing was tested")
+
     # -- slow clients --------------------------------------------------------
 
     def test_slowloris_gets_408_at_the_header_deadline(self):
