@@ -81,7 +81,8 @@ class LoadgenRuns:
     def run_command(self, scenario, target, csv_path, args, fixtures=None):
         """The `loadgen run` command line against target, writing csv_path."""
         return LOADGEN_CMD + ["run", scenario, "--target", "%s:%d" % (target.host, target.port),
-                              "--fixtures", fixtures or self.fixtures, "--csv", csv_path] + list(args)
+                              "--fixtures", fixtures or self.fixtures,
+                              "--csv", csv_path] + list(args)
 
     def _rows(self, csv_path):
         header, rows = read_rows(csv_path)

@@ -382,9 +382,10 @@ class DataPortCollisionTest(unittest.TestCase):
         finally:
             del os.environ["REFSERVER_TEST_DATA_PORTS"]
         self.addCleanup(srv.close)
-        run = subprocess.run(LOADGEN_CMD + ["run", os.path.join(SOURCE_DIR, "scenarios", "ftp-get.ini"),
-                                            "--target", "%s:%d" % srv.address, "--fixtures",
-                                            fixtures, "--connections", "64", "--duration", "2"],
+        scenario = os.path.join(SOURCE_DIR, "scenarios", "ftp-get.ini")
+        run = subprocess.run(LOADGEN_CMD + ["run", scenario, "--target", "%s:%d" % srv.address,
+                                            "--fixtures", fixtures, "--connections", "64",
+                                            "--duration", "2"],
                              capture_output=True, text=True, timeout=scaled(120))
         out = run.stdout + run.stderr
         m = re.search(r"errors\s+(\d+)\s+check failures\s+(\d+)\s+timeouts\s+(\d+)", out)

@@ -184,7 +184,8 @@ class HttpModelTests:
     def curl(self, path, *opts):
         """(status code string, output file bytes)."""
         out = os.path.join(self.tmp, "curl-%s.out" % threading.get_ident())
-        r = subprocess.run(["curl", "-sS", "--max-time", str(scaled(10)), "-o", out, "-w", "%{http_code}",
+        r = subprocess.run(["curl", "-sS", "--max-time", str(scaled(10)), "-o", out,
+                            "-w", "%{http_code}",
                             *opts, self.url(path)], stdout=subprocess.PIPE,
                            stderr=subprocess.PIPE, timeout=scaled(20))
         self.assertEqual(r.returncode, 0, "curl %s: %s" % (path, r.stderr.decode()))
