@@ -64,8 +64,8 @@ struct cs_xfer {
     char errbuf[CURL_ERROR_SIZE];
     struct sha256 *sha; /* a step still to learn with expect = sha256: on first use */
     /* FTP's setup steps in this transfer (CLOCK_MONOTONIC ns, 0 = did not
-     * happen), from the commands and replies libcurl's debug callback sees:
-     * the login (USER .. 230) and the data connection (EPSV/PASV .. 150). */
+     * happen), from the server's replies: the login (220 .. 230) and the
+     * data connection (229/227 .. 150). */
     uint64_t login_start, login_end, data_start, data_end;
 };
 
