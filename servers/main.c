@@ -549,7 +549,9 @@ int main(int argc, char **argv)
     printf("listening on %s\n", addr);
     fflush(stdout);
 
+    m.offload = offload_pool_new(); /* its thread starts at the first job */
     rc = model->run(&m);
+    offload_pool_free(m.offload);
     model_info(&m, "stopped (%s)", rc == 0 ? "clean" : "error");
     peer_limit_free(m.per_ip);
     ftp_users_free(users);

@@ -87,6 +87,19 @@ enum action_kind {
      * only). A stop during the wait: session_done(result = -1). FTP uses it
      * to slow password guessing (a failed PASS answers after 1 s). */
     ACT_DELAY,
+    /* ACT_OFFLOAD: run job(job_arg) away from the loop, then
+     * session_done(result = 0). The job is a pure function: it touches
+     * only *job_arg (which the session owns and leaves alone until that
+     * session_done) and read-only shared state, never a socket. Like
+     * ACT_DELAY, the connection is neither read nor written meanwhile and
+     * other clients are served: event models hand the job to a worker
+     * thread and wake when it is done; blocking models may call it in
+     * their own thread or process. A driver never frees the session while
+     * the job runs (a timeout that passes meanwhile expires the session
+     * once the job is over, instead of its session_done). result -1: the
+     * driver could not run it (the session then closes). FTP verifies a
+     * password hash this way (tens of ms of CPU). */
+    ACT_OFFLOAD,
 };
 
 /* Where a session is in its input, so the driver knows which of nginx's
@@ -120,7 +133,9 @@ struct action {
     size_t count; /* ... bytes to move */
     char *ip_out; /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
     size_t ip_out_len;
-    unsigned delay_ms; /* ACT_DELAY */
+    unsigned delay_ms;          /* ACT_DELAY */
+    void (*job)(void *job_arg); /* ACT_OFFLOAD */
+    void *job_arg;
 };
 
 /* A protocol: a table of functions, one instance per protocol (http_proto,

@@ -83,6 +83,12 @@ void ftp_delay_reply(struct ftp *f)
     f->delay_at = f->out_len;
 }
 
+void ftp_offload(struct ftp *f, void (*job)(void *arg), void *arg, void (*then)(struct ftp *f))
+{
+    f->off = (struct ftp_offload){.job = job, .arg = arg, .then = then};
+    f->offloading = true;
+}
+
 void ftp_reply_path(struct ftp *f, int code, const char *path, const char *text)
 {
     char q[2 * FSROOT_PATH_MAX];
@@ -277,7 +283,8 @@ static void pump(struct ftp *f)
 {
     for (;;) {
         if (f->in_off == f->in_len) f->in_off = f->in_len = 0;
-        if (f->failed || f->closing || f->delay_pending || f->state != FTP_IDLE) return;
+        if (f->failed || f->closing || f->delay_pending || f->offloading || f->state != FTP_IDLE)
+            return;
         if (f->out_len + FTP_REPLY_MAX > FTP_OUT_CAP) return;
         if (!handle_one(f)) return;
     }
@@ -389,6 +396,8 @@ void *ftp_session_new(const struct server_ctx *ctx, const char *peer,
     f->discarding = f->eof = f->failed = f->closing = false;
     f->delay_pending = f->abort_seen = f->aborted = false;
     f->delay_at = 0;
+    f->offloading = false;
+    f->off = (struct ftp_offload){0};
     f->state = FTP_IDLE; /* the first state: ftp_state() compares with the old one */
     ftp_reset_login(f);
     f->binary = true; /* TYPE I */
@@ -502,6 +511,10 @@ void ftp_next(void *state, struct action *out)
         out->kind = ACT_WRITE;
         out->buf = f->out + f->out_pos;
         out->len = end - f->out_pos;
+    } else if (f->offloading) {
+        out->kind = ACT_OFFLOAD;
+        out->job = f->off.job;
+        out->job_arg = f->off.arg;
     } else if (f->state != FTP_IDLE) {
         next_data_action(f, out);
     } else if (!f->closing && !f->eof) {
@@ -527,6 +540,15 @@ void ftp_done(void *state, const struct action *a, ssize_t result)
             return;
         }
         f->delay_pending = false;
+        break;
+    case ACT_OFFLOAD:
+        if (!f->offloading) break;
+        f->offloading = false;
+        if (result < 0) {
+            f->failed = true; /* not run: the server stops */
+            return;
+        }
+        f->off.then(f);
         break;
     case ACT_OPEN_PASSIVE:
         if (f->state == FTP_OPEN_PASSIVE) opened(f, result);
@@ -565,6 +587,7 @@ void ftp_expire(void *state)
     xfer_release(f);
     ftp_reset_transfer(f);
     f->listener = false;
+    f->offloading = false; /* the driver expires only once the job is over */
     ftp_state(f, FTP_IDLE);
     f->in_off = f->in_len = 0;
     f->discarding = false;

@@ -76,14 +76,33 @@ static void cmd_user(struct ftp *f, const char *arg)
         ftp_reply(f, "331 Please specify the password.\r\n");
 }
 
-/* Anonymous names log in with any password (and never write), the others
- * as the users table says. */
-static bool password_ok(struct ftp *f, const char *pass)
+/* The login's answer: 230, or the 530 after the delay (the third closes). */
+static void login_result(struct ftp *f, bool ok, bool may_write)
 {
-    f->login.may_write = false;
-    if (!f->login.user[0]) return false; /* a name too long to ever match */
-    if (ftp_user_is_anonymous(f->login.user)) return true;
-    return ftp_users_check(f->ctx ? f->ctx->users : NULL, f->login.user, pass, &f->login.may_write);
+    if (ok) {
+        f->login.logged_in = true;
+        f->login.may_write = may_write;
+        ftp_reply(f, "230 Login successful.\r\n");
+        return;
+    }
+    ftp_delay_reply(f); /* slows guessing to one try a second per session */
+    ftp_reply(f, "530 Login incorrect.\r\n");
+    if (++f->login.bad_logins >= FTP_MAX_BAD_LOGINS) f->closing = true;
+}
+
+/* The job of ACT_OFFLOAD: the password hash (tens of ms of CPU), on
+ * whatever thread the driver runs it; it touches only *arg. */
+static void verify_job(void *arg)
+{
+    struct ftp_verify *v = arg;
+    v->ok = ftp_users_check(v->users, v->user, v->pass, &v->may_write);
+}
+
+static void pass_verified(struct ftp *f)
+{
+    struct ftp_verify *v = &f->verify;
+    login_result(f, v->ok, v->ok && v->may_write);
+    memset(v->pass, 0, sizeof v->pass);
 }
 
 static void cmd_pass(struct ftp *f, const char *arg)
@@ -97,14 +116,21 @@ static void cmd_pass(struct ftp *f, const char *arg)
         return;
     }
     f->login.have_user = false;
-    if (password_ok(f, arg)) {
-        f->login.logged_in = true;
-        ftp_reply(f, "230 Login successful.\r\n");
+    f->login.may_write = false;
+    const struct ftp_users *users = f->ctx ? f->ctx->users : NULL;
+    /* anonymous names log in with any password (and never write); a name
+     * too long to match, or no users table, fails without a hash */
+    if (!f->login.user[0] || ftp_user_is_anonymous(f->login.user) || !ftp_users_count(users)) {
+        login_result(f, f->login.user[0] && ftp_user_is_anonymous(f->login.user), false);
         return;
     }
-    ftp_delay_reply(f); /* slows guessing to one try a second per session */
-    ftp_reply(f, "530 Login incorrect.\r\n");
-    if (++f->login.bad_logins >= FTP_MAX_BAD_LOGINS) f->closing = true;
+    /* the others as the users table says: hashed off the driver's loop */
+    struct ftp_verify *v = &f->verify;
+    v->users = users;
+    snprintf(v->user, sizeof v->user, "%s", f->login.user);
+    snprintf(v->pass, sizeof v->pass, "%s", arg);
+    v->ok = v->may_write = false;
+    ftp_offload(f, verify_job, v, pass_verified);
 }
 
 static void cmd_feat(struct ftp *f, const char *arg)

@@ -63,6 +63,23 @@ struct ftp_xfer {
     char path[FSROOT_PATH_MAX]; /* canonical path, for the access log */
 };
 
+/* A password under verification (ACT_OFFLOAD): what the job reads and
+ * writes. Between the action and its session_done only the job touches
+ * it (it may run on another thread). */
+struct ftp_verify {
+    const struct ftp_users *users;
+    char user[FTP_USER_MAX + 1];
+    char pass[FTP_LINE_MAX + 1]; /* as sent: ftp_users_check() refuses a longer one */
+    bool ok, may_write;
+};
+
+/* Work handed to the driver (ftp_offload()) until its session_done. */
+struct ftp_offload {
+    void (*job)(void *arg);
+    void *arg;
+    void (*then)(struct ftp *f); /* called when the job is over */
+};
+
 struct ftp {
     const struct server_ctx *ctx;
     const struct ftp_command *cmds; /* the command table the session was made with */
@@ -76,6 +93,9 @@ struct ftp {
     /* a reply waits (ACT_DELAY) once out[0..delay_at) is written */
     bool delay_pending;
     size_t delay_at;
+    bool offloading; /* off (ACT_OFFLOAD) waits to run, or runs: nothing is answered */
+    struct ftp_offload off;
+    struct ftp_verify verify;
     bool abort_seen; /* QUIT/ABOR (or too much input) came during a transfer */
     bool aborted;    /* the last transfer ended by that: ABOR says so */
     enum ftp_state state;
@@ -111,6 +131,12 @@ void ftp_xfer_start(struct ftp *f, enum ftp_xfer_kind kind, const char *text);
  * (ACT_DELAY) once the replies queued before it are written; no input is
  * answered until then. Nothing, if that is 0. */
 void ftp_delay_reply(struct ftp *f);
+
+/* Has the driver run job(arg) off its loop (ACT_OFFLOAD) once the replies
+ * queued so far are written; no input is answered meanwhile. then(f) is
+ * called when it is over (from session_done; a stop or a driver without
+ * it closes the session instead, and a timeout expires it). */
+void ftp_offload(struct ftp *f, void (*job)(void *arg), void *arg, void (*then)(struct ftp *f));
 
 /* ftp.c: the proto interface (conn.h's struct proto). ftp_cmds.c makes
  * ftp_proto of them and its command table, which the session dispatches

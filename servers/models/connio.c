@@ -305,6 +305,7 @@ uint64_t connio_deadline(const struct connio *c, const struct model_ctx *m,
         if (c->upload_eof_ms) return c->upload_eof_ms + c->upload_grace_ms;
         return after(c->last_active_ms, m->body_timeout_ms);
     case ACT_ACCEPT_DATA:
+    case ACT_OFFLOAD: /* a job (a password hash) runs meanwhile */
         return after(c->last_active_ms, m->idle_timeout_ms);
     case ACT_WRITE:
     case ACT_SENDFILE:

@@ -286,6 +286,16 @@ enum wait_result csched_wait(struct csched *s, int fd, short events, int control
     return t->result;
 }
 
+void *csched_current(struct csched *s)
+{
+    return s->running;
+}
+
+void csched_wake(struct csched *s, void *co)
+{
+    if (co) wake(s, co, WAIT_READY);
+}
+
 /* ---- tasks ---- */
 
 static void task_main(void *arg)

@@ -48,6 +48,13 @@ void csched_closed(struct csched *s, int fd);
 enum wait_result csched_wait(struct csched *s, int fd, short events, int control_fd, int timeout_ms,
                              bool watch_stop);
 
+/* The running coroutine, for csched_wake(); NULL outside one. */
+void *csched_current(struct csched *s);
+/* Ends the wait of coroutine co (csched_current()'s) with WAIT_READY, if it
+ * waits: a coroutine waiting for nothing (fd -1, no timeout, no stop) waits
+ * for this. From another coroutine of the same scheduler. */
+void csched_wake(struct csched *s, void *co);
+
 /* Runs the coroutines until none is left. 0, or -1 when the poller fails
  * (errno; the coroutines still alive are then abandoned). */
 int csched_run(struct csched *s);

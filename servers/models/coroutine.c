@@ -53,7 +53,56 @@ static enum wait_result coro_wait(const struct model_ctx *m, int fd, short event
     return csched_wait(the_sched, fd, events, control_fd, timeout_ms, watch_stop);
 }
 
-static const struct io io_coro = {.wait = coro_wait};
+/* ACT_OFFLOAD (a password hash): the job runs on a worker thread
+ * (offload.c) while the other coroutines run; its coroutine waits for
+ * nothing until the reaper, a coroutine that waits on the worker's wake fd
+ * through the scheduler, says its job is over. */
+static struct offload *the_off; /* NULL: jobs run on this thread */
+static unsigned jobs_out;       /* submitted, not yet handed back */
+static bool reaper_alive;
+
+struct coro_job {
+    struct offload_job job; /* first: the reaper gets this pointer back */
+    void *co;               /* the coroutine waiting for it */
+    bool done;
+};
+
+static void reaper(void *arg)
+{
+    (void)arg;
+    int fd = offload_fd(the_off);
+    while (jobs_out > 0) {
+        struct offload_job *j = offload_done(the_off);
+        if (!j && csched_wait(the_sched, fd, POLLIN, -1, -1, false) == WAIT_ERROR)
+            csched_wait(the_sched, -1, 0, -1, 1, false); /* never spin */
+        while (j) {
+            struct offload_job *next = j->next;
+            struct coro_job *cj = (struct coro_job *)j;
+            cj->done = true;
+            jobs_out--;
+            csched_wake(the_sched, cj->co);
+            j = next;
+        }
+    }
+    reaper_alive = false;
+}
+
+static void coro_offload(const struct model_ctx *m, void (*fn)(void *), void *arg)
+{
+    (void)m;
+    struct coro_job cj = {.job = {.fn = fn, .arg = arg}, .co = csched_current(the_sched)};
+    if (!reaper_alive && the_off && csched_spawn(the_sched, reaper, NULL, 0) == 0)
+        reaper_alive = true;
+    if (!reaper_alive || offload_submit(the_off, &cj.job) < 0) {
+        fn(arg); /* no worker, or its queue is full: here, as before */
+        return;
+    }
+    jobs_out++;
+    while (!cj.done) /* not a stop's wait: the job is work in flight */
+        csched_wait(the_sched, -1, 0, -1, -1, false);
+}
+
+static const struct io io_coro = {.wait = coro_wait, .offload = coro_offload};
 
 static void serve(void *arg)
 {
@@ -134,9 +183,21 @@ static int coroutine_run(const struct model_ctx *m)
         csched_free(the_sched);
         return -1;
     }
+    jobs_out = 0;
+    reaper_alive = false;
+    the_off = offload_new(m->offload);
+    if (the_off && csched_own(the_sched, offload_fd(the_off)) < 0) {
+        offload_free(the_off);
+        the_off = NULL;
+    }
     bufpool_cache(true); /* one thread: the coroutines share its free list of buffers */
     int rc = csched_run(the_sched);
     bufpool_cache(false);
+    if (the_off) {
+        csched_closed(the_sched, offload_fd(the_off));
+        offload_free(the_off);
+        the_off = NULL;
+    }
     if (rc < 0) model_error("coroutine: wait: %s", strerror(errno));
     csched_free(the_sched);
     the_sched = NULL;

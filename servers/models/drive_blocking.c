@@ -2,7 +2,8 @@
  *
  * The seeds' handle(client) function, done properly: read what the client
  * sent, feed it to the session, perform what the session asks (write bytes,
- * send a file range, the FTP data channel's actions, wait a delay, close),
+ * send a file range, the FTP data channel's actions, wait a delay, run an
+ * offloaded job, close),
  * repeat. What is done once a socket is ready is connio.c's, as for every
  * driver; here is only the waiting. It goes through an io table, so the same
  * loop blocks a process or thread (io_blocking) or yields a coroutine. The
@@ -108,6 +109,20 @@ static bool do_delay(struct blocking_conn *b, const struct action *a)
     return true;
 }
 
+/* ACT_OFFLOAD: this connection has a thread or process of its own, so the
+ * job runs here (the coroutines' io hands it to a worker thread and waits
+ * for it without blocking the others). It cannot be stopped halfway; a
+ * stop is seen at the next read, as after any answer. */
+static bool do_offload(struct blocking_conn *b, const struct action *a)
+{
+    if (b->io->offload)
+        b->io->offload(b->m, a->job, a->job_arg);
+    else
+        a->job(a->job_arg);
+    connio_done(&b->c, a, 0, monotonic_ms());
+    return true;
+}
+
 void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, const char *peer)
 {
     struct blocking_conn *b = malloc(sizeof *b);
@@ -136,6 +151,9 @@ void drive_blocking(const struct model_ctx *m, const struct io *io, int fd, cons
             break;
         case ACT_DELAY:
             more = do_delay(b, &a);
+            break;
+        case ACT_OFFLOAD:
+            more = do_offload(b, &a);
             break;
         case ACT_CLOSE:
             more = false;

@@ -31,6 +31,8 @@ struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, u
     c->wait_fd = fd;
     c->watch_control = c->control_ready = c->timed_out = false;
     c->delay_until_ms = 0;
+    c->offload = NULL;
+    c->job_running = c->job_done = false;
     c->deadline_ms = connio_deadline(&c->io, m, ACT_READ);
     c->timer_slot = 0;
     c->peer_counted = false;
@@ -104,6 +106,30 @@ enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stoppin
     return EV_WANT_AGAIN;
 }
 
+enum ev_want evconn_offload(struct evconn *c, const struct action *a, uint64_t now_ms)
+{
+    if (c->job_running && !c->job_done) return EV_WANT_JOB; /* a timeout waits for it */
+    if (c->job_running) {
+        c->job_running = c->job_done = false;
+        if (c->timed_out) { /* the timeout passed while the job ran */
+            c->timed_out = false;
+            connio_expire(&c->io, ACT_OFFLOAD, now_ms);
+        } else {
+            connio_done(&c->io, a, 0, now_ms);
+        }
+        return EV_WANT_AGAIN;
+    }
+    c->timed_out = false;
+    c->job = (struct offload_job){.fn = a->job, .arg = a->job_arg, .owner = c};
+    if (offload_submit(c->offload, &c->job) == 0) {
+        c->job_running = true;
+        return EV_WANT_JOB;
+    }
+    a->job(a->job_arg); /* no worker (or its queue is full): here, as before */
+    connio_done(&c->io, a, 0, monotonic_ms());
+    return EV_WANT_AGAIN;
+}
+
 /* The deadline passed while waiting to perform a: a read or send expires
  * the session, a data action fails (a delay ends by itself). */
 static enum ev_want step_timed_out(struct evconn *c, const struct action *a, uint64_t now_ms)
@@ -117,6 +143,8 @@ static enum ev_want step_timed_out(struct evconn *c, const struct action *a, uin
 
 static enum ev_want step(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms)
 {
+    if (a->kind == ACT_OFFLOAD)
+        return evconn_offload(c, a, now_ms); /* a timeout waits for the job */
     if (c->timed_out && a->kind != ACT_DELAY) {
         c->timed_out = false;
         return step_timed_out(c, a, now_ms);
@@ -152,6 +180,8 @@ enum ev_want evconn_run(struct evconn *c, bool stopping, uint64_t now_ms)
     if (w == EV_WANT_TIMER)
         c->deadline_ms = c->delay_until_ms;
     else if (w == EV_WANT_AGAIN) /* runs again next turn anyway */
+        c->deadline_ms = NO_DEADLINE;
+    else if (w == EV_WANT_JOB && c->timed_out) /* passed: it expires when the job is over */
         c->deadline_ms = NO_DEADLINE;
     else
         c->deadline_ms = connio_deadline(&c->io, c->m, c->waiting);

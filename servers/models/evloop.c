@@ -9,7 +9,10 @@
  *    stop if one was asked, expire the connections whose deadline passed
  *    (or whose delay ended), resume accepting after a pause; back to 2.
  * On stop: close the listener and the connections waiting for a request,
- * finish the answers in flight, return.
+ * finish the answers in flight (and the jobs: a password hash), return.
+ * ACT_OFFLOAD: the job goes to the process's worker thread (offload.c); the loop's
+ * port's wake fd is watched here like a socket; meanwhile the connection watches
+ * nothing, as during a delay, and the others are served.
  * Out of descriptors, accepting pauses for ACCEPT_PAUSE_MS: the listener is
  * taken out of the poller (it stays readable, and a level-triggered poller
  * would report it again at once), and put back when the pause ends.
@@ -34,7 +37,7 @@
 
 #define MAX_EVENTS 256
 
-enum fd_kind { FD_FREE, FD_LISTENER, FD_STOP, FD_CONN };
+enum fd_kind { FD_FREE, FD_LISTENER, FD_STOP, FD_CONN, FD_OFFLOAD };
 
 struct fd_entry {
     struct evconn *conn; /* FD_CONN: the connection the fd belongs to */
@@ -54,6 +57,7 @@ struct loop {
     struct evtimers conns; /* every connection, by deadline */
     struct evconn *ready;  /* yielded for fairness: run again next turn */
     atomic_uint *live;     /* clients of all loops of this server, or NULL */
+    struct offload *off;   /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
 };
 
 /* ---- the fd table ---- */
@@ -142,7 +146,7 @@ static int rewatch(struct loop *l, struct evconn *c, int was, unsigned opened)
     int fd = c->io.fd;
     forget_stale(l, c, was, opened);
     int mask = c->want == EV_WANT_WRITE ? POLL_OUT : POLL_IN;
-    if (c->want == EV_WANT_TIMER) {
+    if (c->want == EV_WANT_TIMER || c->want == EV_WANT_JOB) {
         forget(l, c->wait_fd, c);
         forget(l, fd, c);
         return 0;
@@ -225,6 +229,7 @@ static void add_client(struct loop *l, int fd, const char *peer, const struct pe
     }
     c->peer = *key;
     c->peer_counted = true;
+    c->offload = l->off;
     if (watch(l, fd, FD_CONN, c, POLL_IN) < 0) {
         model_error("%s: cannot watch fd %d of %s: %s; refused", l->be->name, fd, peer,
                     strerror(errno));
@@ -317,6 +322,21 @@ static int next_timeout(const struct loop *l, uint64_t now)
     return t;
 }
 
+/* The worker finished jobs: their connections go on. A connection waiting
+ * for a job is never dropped (nothing but the job ends its wait), so each
+ * owner is alive. */
+static void jobs_done(struct loop *l, uint64_t now)
+{
+    struct offload_job *j = offload_done(l->off);
+    while (j) {
+        struct offload_job *next = j->next;
+        struct evconn *c = j->owner;
+        c->job_done = true;
+        service(l, c, now);
+        j = next;
+    }
+}
+
 /* One fired event: looked up in the fd table now, so it is never stale. */
 static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
 {
@@ -335,6 +355,9 @@ static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
         break;
     case FD_LISTENER:
         accept_all(l, now);
+        break;
+    case FD_OFFLOAD:
+        jobs_done(l, now);
         break;
     case FD_CONN:
         /* the control connection of a transfer waiting on its data socket */
@@ -364,6 +387,12 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
         close(listen_fd);
         return -1;
     }
+    /* the worker starts at the first job; without a wake fd, jobs run here */
+    l.off = offload_new(m->offload);
+    if (l.off && watch(&l, offload_fd(l.off), FD_OFFLOAD, NULL, POLL_IN) < 0) {
+        offload_free(l.off);
+        l.off = NULL;
+    }
     struct fired_event events[MAX_EVENTS];
     bufpool_cache(true); /* the loop's free list of I/O buffers */
     while (!l.stopping || l.conns.count > 0) {
@@ -378,6 +407,7 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
         housekeeping(&l, now);
     }
     bufpool_cache(false);
+    offload_free(l.off); /* no job is left: their connections waited for them */
     backend->destroy(l.p);
     free(l.fds);
     evtimers_free(&l.conns);

@@ -27,18 +27,20 @@ struct model_ctx {
     socklen_t addrlen;
     const struct proto *proto;
     const struct server_ctx *server;
-    unsigned max_conn;          /* 0 = no limit */
-    unsigned idle_timeout_ms;   /* silence between requests (0 = never), as the */
-    unsigned header_timeout_ms; /* ... whole head from its first byte, */
-    unsigned body_timeout_ms;   /* ... gap while reading a body or an upload, */
-    unsigned send_timeout_ms;   /* ... gap while the client does not read (conn.h) */
-    unsigned upload_grace_ms;   /* FTP: an upload commits once its control connection
-                                   outlived the data EOF that long (0: at the EOF) */
-    unsigned max_per_ip;        /* sessions from one client address (0 = no limit) */
-    struct peer_limit *per_ip;  /* ... their counts (NULL: off), shared by all processes */
-    unsigned workers;           /* processes/threads for pool models (0 = model default) */
-    int stop_fd;                /* readable once a stop was asked; never drained */
-    bool quiet;                 /* log errors only */
+    unsigned max_conn;            /* 0 = no limit */
+    unsigned idle_timeout_ms;     /* silence between requests (0 = never), as the */
+    unsigned header_timeout_ms;   /* ... whole head from its first byte, */
+    unsigned body_timeout_ms;     /* ... gap while reading a body or an upload, */
+    unsigned send_timeout_ms;     /* ... gap while the client does not read (conn.h) */
+    unsigned upload_grace_ms;     /* FTP: an upload commits once its control connection
+                                     outlived the data EOF that long (0: at the EOF) */
+    unsigned max_per_ip;          /* sessions from one client address (0 = no limit) */
+    struct peer_limit *per_ip;    /* ... their counts (NULL: off), shared by all processes */
+    unsigned workers;             /* processes/threads for pool models (0 = model default) */
+    int stop_fd;                  /* readable once a stop was asked; never drained */
+    struct offload_pool *offload; /* the worker of ACT_OFFLOAD jobs for event loops
+                                     (NULL: they run on the loop's thread) */
+    bool quiet;                   /* log errors only */
 };
 
 /* How a model's default --max-conn is found when none was given (main.c). */
@@ -226,6 +228,35 @@ void connio_expire(struct connio *c, enum action_kind waiting, uint64_t now_ms);
  * for what timed out (it had nothing to say): the driver closes. */
 bool connio_expired_again(struct connio *c, enum action_kind next);
 
+/* ---- offload.c: the worker thread of the event loops' ACT_OFFLOAD jobs ---- */
+
+struct offload_job {
+    void (*fn)(void *arg); /* conn.h's action.job, job_arg */
+    void *arg;
+    void *owner;              /* the driver's: whose job it is */
+    struct offload_job *next; /* on the queue, then on the done list */
+    struct offload *port;     /* where it goes back (offload_submit() sets it) */
+};
+/* The process's worker (started at the first job) and its queue. NULL
+ * when out of memory (jobs then run where they come from). */
+struct offload_pool *offload_pool_new(void);
+/* Runs what is still queued, joins the worker. */
+void offload_pool_free(struct offload_pool *p);
+/* A loop's port to the pool: its done list and wake fd. NULL (pool NULL,
+ * or no fd) with errno. */
+struct offload *offload_new(struct offload_pool *pool);
+/* Readable while finished jobs wait for offload_done(): watch it for input. */
+int offload_fd(const struct offload *o);
+/* Queues j (it stays the caller's memory, untouched until offload_done()
+ * hands it back). 0, or -1 when the queue is full or no worker can start
+ * (o NULL too): then run it yourself. */
+int offload_submit(struct offload *o, struct offload_job *j);
+/* The jobs of this port finished since the last call (a list through next;
+ * NULL: none). From the loop's thread only. */
+struct offload_job *offload_done(struct offload *o);
+/* Waits for the port's jobs still out (none after a clean loop), closes it. */
+void offload_free(struct offload *o);
+
 /* ---- drive_blocking.c: the connection loop of blocking-style models ---- */
 
 /* How a blocking-style model waits: plain poll() or a coroutine yield. */
@@ -233,6 +264,10 @@ struct io {
     /* Like wait_fds(). */
     enum wait_result (*wait)(const struct model_ctx *m, int fd, short events, int control_fd,
                              int timeout_ms, bool watch_stop);
+    /* ACT_OFFLOAD: runs fn(arg) and returns when it is over. NULL: call it
+     * here (a process or thread per client); the coroutines have it run by
+     * a worker thread while the others run. */
+    void (*offload)(const struct model_ctx *m, void (*fn)(void *arg), void *arg);
 };
 extern const struct io io_blocking;
 
@@ -246,6 +281,7 @@ enum ev_want {
     EV_WANT_WRITE, /* wait until wait_fd is writable (output pending) */
     EV_WANT_AGAIN, /* made progress but yielded for fairness: run again soon */
     EV_WANT_TIMER, /* ACT_DELAY: watch nothing, run again at deadline_ms */
+    EV_WANT_JOB,   /* ACT_OFFLOAD: watch nothing until the job is done */
     EV_WANT_CLOSE, /* done: evconn_free() it */
 };
 
@@ -259,6 +295,10 @@ struct evconn {
     bool control_ready;       /* ... and it fired (set by the loop) */
     bool timed_out;           /* the deadline passed (set by evconn_timeout) */
     uint64_t delay_until_ms;  /* ACT_DELAY in progress until then (0: none) */
+    struct offload *offload;  /* the loop's worker for ACT_OFFLOAD (NULL: run inline) */
+    struct offload_job job;   /* ... the job handed to it */
+    bool job_running;         /* ... submitted, not yet handed back */
+    bool job_done;            /* ... handed back (set by the loop) */
     uint64_t deadline_ms;     /* the timer: what it waits for times out then */
     size_t timer_slot;        /* its place in the evtimers heap */
     struct peer_key peer;     /* for --max-per-ip */
@@ -280,6 +320,12 @@ void evconn_timeout(struct evconn *c);
 /* ACT_DELAY: EV_WANT_TIMER (nothing is watched) until delay_until_ms, then
  * (or at once on a stop, with -1) session_done() and EV_WANT_AGAIN. */
 enum ev_want evconn_delay(struct evconn *c, const struct action *a, bool stopping, uint64_t now_ms);
+/* ACT_OFFLOAD: hands the job to c->offload (or runs it at once when it
+ * cannot take it) and says EV_WANT_JOB until the loop set job_done; then
+ * session_done(0), or, if the timeout passed meanwhile (timed_out), the
+ * session expires; EV_WANT_AGAIN. The connection is never freed while its
+ * job runs: nothing ends an EV_WANT_JOB wait but the job. */
+enum ev_want evconn_offload(struct evconn *c, const struct action *a, uint64_t now_ms);
 
 /* ---- evtimers.c: connections by deadline, a binary min-heap ---- */
 

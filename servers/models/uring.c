@@ -15,7 +15,9 @@
  *    EOF or an ABOR fails the transfer; the data poll is then cancelled).
  * 4. A deadline passed: the operation in flight is cancelled, and its
  *    completion (-ECANCELED) expires the session or fails the data action.
- *    An ACT_DELAY submits nothing: the timer alone ends it.
+ *    An ACT_DELAY submits nothing: the timer alone ends it. Nor does an
+ *    ACT_OFFLOAD: its job goes to the process's worker thread (offload.c), and
+ *    a poll on the loop's wake fd brings the connection back.
  * Out of descriptors, the accept is not re-armed for ACCEPT_PAUSE_MS (a
  * multishot accept that failed would fail again at once, forever).
  * On stop, clients waiting for a request are shut down: their pending recv
@@ -82,7 +84,8 @@ struct recv_ring {
     size_t map_len;
 };
 
-static char tag_accept, tag_stop; /* user_data of the listener's and stop pipe's operations */
+/* user_data of the listener's, the stop pipe's and the offload wake fd's operations */
+static char tag_accept, tag_stop, tag_offload;
 
 struct uloop {
     const struct model_ctx *m;
@@ -92,6 +95,7 @@ struct uloop {
     bool stopping, multishot;
     bool accept_armed;         /* an accept is in the kernel */
     uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
+    struct offload *off;       /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
 };
 
 static struct io_uring_sqe *get_sqe(struct uloop *l)
@@ -290,6 +294,8 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
     }
     case ACT_DELAY:
         return evconn_delay(c, a, l->stopping, now);
+    case ACT_OFFLOAD:
+        return evconn_offload(c, a, now);
     default:
         if (!datachan_action(a->kind)) return EV_WANT_CLOSE; /* ACT_CLOSE */
         return step_data(l, u, a, now) ? EV_WANT_READ : EV_WANT_AGAIN;
@@ -299,8 +305,12 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
 /* Sets the deadline of what c waits for now. */
 static void arm_deadline(struct uloop *l, struct evconn *c)
 {
-    c->deadline_ms =
-        c->want == EV_WANT_TIMER ? c->delay_until_ms : connio_deadline(&c->io, l->m, c->waiting);
+    if (c->want == EV_WANT_TIMER)
+        c->deadline_ms = c->delay_until_ms;
+    else if (c->want == EV_WANT_JOB && c->timed_out) /* passed: it expires after the job */
+        c->deadline_ms = NO_DEADLINE;
+    else
+        c->deadline_ms = connio_deadline(&c->io, l->m, c->waiting);
     evtimers_update(&l->conns, c);
 }
 
@@ -447,6 +457,7 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
     u->ev->peer = key;
     u->ev->peer_counted = true;
     u->ev->owner = u;
+    u->ev->offload = l->off;
     advance(l, u, now);
 }
 
@@ -482,6 +493,8 @@ static void expire_due(struct uloop *l, uint64_t now)
         evtimers_update(&l->conns, c);
         if (c->want == EV_WANT_TIMER) {
             advance(l, u, now);
+        } else if (c->want == EV_WANT_JOB) {
+            evconn_timeout(c); /* acted on when the job is over */
         } else if (u->pending && !u->cancelled) {
             u->cancelled = true;
             cancel(l, tag_of(u, u->pending_op));
@@ -493,10 +506,35 @@ static void expire_due(struct uloop *l, uint64_t now)
     }
 }
 
+/* A poll on the offload worker's wake fd (while the loop runs). */
+static void submit_offload_poll(struct uloop *l)
+{
+    struct io_uring_sqe *sqe = get_sqe(l);
+    io_uring_prep_poll_add(sqe, offload_fd(l->off), POLLIN);
+    io_uring_sqe_set_data(sqe, &tag_offload);
+}
+
+/* The worker finished jobs: their connections go on (a connection waiting
+ * for its job is never freed, so each owner is alive). */
+static void jobs_done(struct uloop *l, uint64_t now)
+{
+    struct offload_job *j = offload_done(l->off);
+    while (j) {
+        struct offload_job *next = j->next;
+        struct evconn *c = j->owner;
+        c->job_done = true;
+        advance(l, c->owner, now);
+        j = next;
+    }
+    submit_offload_poll(l);
+}
+
 static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
 {
     void *data = io_uring_cqe_get_data(cqe);
-    if (data == &tag_accept) {
+    if (data == &tag_offload) {
+        jobs_done(l, now);
+    } else if (data == &tag_accept) {
         on_accept(l, cqe->res, cqe->flags, now);
     } else if (data == &tag_stop) {
         if (!l->stopping) begin_stop(l, now);
@@ -538,6 +576,8 @@ static int uring_run(const struct model_ctx *m)
     struct io_uring_sqe *sqe = get_sqe(&l);
     io_uring_prep_poll_add(sqe, m->stop_fd, POLLIN);
     io_uring_sqe_set_data(sqe, &tag_stop);
+    l.off = offload_new(m->offload); /* its worker starts at the first job; NULL: jobs run here */
+    if (l.off) submit_offload_poll(&l);
 
     while (!l.stopping || l.conns.count > 0) {
         int t = wait_ms(&l, monotonic_ms());
@@ -560,7 +600,8 @@ static int uring_run(const struct model_ctx *m)
     }
     close(m->listen_fd);
     recv_ring_free(&l);
-    io_uring_queue_exit(&l.ring);
+    io_uring_queue_exit(&l.ring); /* before the wake fd closes: its poll goes with the ring */
+    offload_free(l.off);
     bufpool_cache(false);
     evtimers_free(&l.conns);
     return rc < 0 && rc != -ETIME && rc != -EINTR ? -1 : 0;

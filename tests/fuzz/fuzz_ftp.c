@@ -689,6 +689,11 @@ static bool run(const struct server_ctx *ctx, struct drive *d)
             FZ_CHECK(a.delay_ms > 0, "ACT_DELAY of 0 ms");
             session_done(s, &a, 0);
             continue;
+        case ACT_OFFLOAD:
+            FZ_CHECK(a.job != NULL, "ACT_OFFLOAD without a job");
+            a.job(a.job_arg);
+            session_done(s, &a, 0);
+            continue;
         default:
             FZ_CHECK(false, "unknown action %d", (int)a.kind);
         }

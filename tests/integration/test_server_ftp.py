@@ -12,10 +12,13 @@ same tests (the login delay test says where it differs).
 
 The login-delay test needs the driver's ACT_DELAY (conn.h): a model whose
 driver lacks it closes the session at the first failed PASS."""
+import ctypes
+import ctypes.util
 import ftplib
 import io
 import os
 import re
+import select
 import socket
 import struct
 import subprocess
@@ -52,18 +55,41 @@ def hash_password(password):
     return out.stdout.strip()
 
 
+# A user whose hash is slow to verify: yescrypt at cost 10, ~0.6 s of CPU
+# here (cost 9: ~0.3 s; refserver's default: ~40 ms), so a login stays
+# being verified long enough for another client's commands to go and come.
+SLOW = ("slow", "s-l0w")
+SLOW_COST = 10
+
+
+def slow_hash(password):
+    """A yescrypt hash of password at SLOW_COST, through libcrypt."""
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    salt = lib.crypt_gensalt(b"$y$", SLOW_COST, None, 0)
+    h = lib.crypt(password.encode(), salt) if salt else None
+    if not h or not h.startswith(b"$y$"):
+        raise RuntimeError("libcrypt: no yescrypt hash")
+    return h.decode()
+
+
 _USERS_TEXT = []
 
 
-def write_users_file(path):
+def write_users_file(path, slow=False):
     """The users file: "# comment", a blank line, then name:hash:access
-    lines (hashed once per run: yescrypt takes a few tens of ms)."""
+    lines (hashed once per run: yescrypt takes a few tens of ms); with slow,
+    the SLOW user too (ro)."""
     if not _USERS_TEXT:
         _USERS_TEXT.append("# test users\n\n" + "".join(
             "%s:%s:%s\n" % (name, hash_password(pw), access)
             for name, (pw, access) in USERS.items()))
+        _USERS_TEXT.append("%s:%s:ro\n" % (SLOW[0], slow_hash(SLOW[1])))
     with open(path, "w") as f:
-        f.write(_USERS_TEXT[0])
+        f.write(_USERS_TEXT[0] + (_USERS_TEXT[1] if slow else ""))
 
 
 def temp_uploads(directory):
@@ -150,7 +176,7 @@ class FtpModelTests:
         cls.upload = os.path.join(cls.root, "upload")
         os.makedirs(cls.upload)
         cls.users = os.path.join(cls.tmp, "users")
-        write_users_file(cls.users)
+        write_users_file(cls.users, slow=True)
         args = ["--idle-timeout", "10", "--users", cls.users,
                 "--login-delay", "%dms" % (LOGIN_DELAY * 1000)]
         cls.srv = RefServer(cls.MODEL, proto="ftp", root=cls.root, args=args)
@@ -336,6 +362,68 @@ class FtpModelTests:
         self.assertTrue(r.startswith("530 "), r)
         self.assertTrue(got["noop"].startswith("200 "), got)
         self.assertGreaterEqual(answered - sent, LOGIN_DELAY - 0.05)
+
+    def test_slow_login_does_not_block_others(self):
+        """While one client's password hash is verified (the SLOW user's
+        takes ~0.6 s of CPU), another client of the same server is answered:
+        event models verify it on a worker thread, off the loop (ACT_OFFLOAD),
+        blocking models in that client's own thread or process. An order,
+        not a time: B's NOOPs must come back, one after another, while A's
+        230 is still not there. Had the hash run on the loop, at most one
+        NOOP (read in the same turn as A's PASS, or before it) could be
+        answered first: the next waits for the hash, and the loop writes
+        A's 230 before it answers. The iterative model serves one client at
+        a time, so there is nothing to show."""
+        if self.MODEL == "iterative":
+            self.skipTest("one client at a time")
+        a = RawFtp(self.srv.address)
+        self.addCleanup(a.close)
+        b = RawFtp(self.srv.address)
+        self.addCleanup(b.close)
+        self.assertTrue(a.reply().startswith("220 "))
+        self.assertTrue(a.cmd("USER " + SLOW[0]).startswith("331 "))
+        b.login()  # anonymous: no hash
+        a.sock.sendall(("PASS %s\r\n" % SLOW[1]).encode())
+        before = 0  # B's answers while A still had nothing to read
+        deadline = time.monotonic() + IO_TIMEOUT
+        while not select.select([a.sock], [], [], 0)[0] and time.monotonic() < deadline:
+            self.assertTrue(b.cmd("NOOP").startswith("200 "))
+            if not select.select([a.sock], [], [], 0)[0]:
+                before += 1
+        r = a.reply()
+        self.assertTrue(r.startswith("230 "), r)
+        self.assertGreaterEqual(before, 2, "the other client waited for the hash")
+        self.assertTrue(a.cmd("PWD").startswith("257 "))
+        self.assertTrue(b.cmd("NOOP").startswith("200 "))
+
+    def test_client_gone_during_verification(self):
+        """A client that resets its connection while its hash is being
+        verified: the job's result is dropped with its session, and the
+        server goes on (under ASan: no use after free). The next login's
+        hash is queued behind it on the same worker, so when it is
+        answered the first job has come back too."""
+        a = RawFtp(self.srv.address)
+        self.assertTrue(a.reply().startswith("220 "))
+        self.assertTrue(a.cmd("USER " + SLOW[0]).startswith("331 "))
+        a.sock.sendall(("PASS %s\r\n" % SLOW[1]).encode())
+        a.file.close()
+        reset_close(a.sock)
+        b = RawFtp(self.srv.address)
+        self.addCleanup(b.close)
+        self.assertTrue(b.reply().startswith("220 "))
+        self.assertTrue(b.cmd("USER %s" % WRITER[0]).startswith("331 "))
+        self.assertTrue(b.cmd("PASS %s" % WRITER[1]).startswith("230 "))
+        self.assertTrue(b.cmd("NOOP").startswith("200 "))
+        b.close()  # the iterative model serves one client at a time
+        # and a wrong password of the slow user: 530 after the hash and the delay
+        c = RawFtp(self.srv.address)
+        self.addCleanup(c.close)
+        self.assertTrue(c.reply().startswith("220 "))
+        self.assertTrue(c.cmd("USER " + SLOW[0]).startswith("331 "))
+        sent = time.monotonic()
+        r = c.cmd("PASS wrong")
+        self.assertTrue(r.startswith("530 "), r)
+        self.assertGreaterEqual(time.monotonic() - sent, LOGIN_DELAY - 0.05)
 
     def test_anonymous_cannot_write(self):
         hello = self.fx["files"]["/hello.txt"]

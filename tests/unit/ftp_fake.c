@@ -230,6 +230,19 @@ void drv_run(struct drv *d, bool eof)
             session_done(d->s, &a, 0);
             break;
         }
+        case ACT_OFFLOAD:
+            /* the job runs here, as a blocking driver runs it; marked in
+             * the replies only when a test asks (mark_offload) */
+            assert_non_null(a.job);
+            d->offloads++;
+            if (d->mark_offload) {
+                assert_true(d->clen + 10 < CTRL_CAP);
+                memcpy(d->ctrl + d->clen, "<offload>", 10);
+                d->clen += 9;
+            }
+            if (d->offload_result >= 0) a.job(a.job_arg);
+            session_done(d->s, &a, d->offload_result);
+            break;
         case ACT_CLOSE_DATA:
             trace(d, 'C');
             d->data_closes++;

@@ -4,7 +4,8 @@
  * that performs the session's actions in memory: replies go to a control
  * buffer, data-channel actions are performed on buffers (TRANSFER_OUT
  * appends to a data buffer, TRANSFER_IN writes scripted bytes into the
- * upload's file), ACT_DELAY leaves a "<delay MS>" mark among the replies. */
+ * upload's file), ACT_DELAY leaves a "<delay MS>" mark among the replies,
+ * ACT_OFFLOAD runs its job at once. */
 #ifndef FTP_FAKE_H
 #define FTP_FAKE_H
 
@@ -73,8 +74,12 @@ struct drv {
     const char *mid_input;
     size_t mid_chunk;
     bool mid_aborted;
+    /* ACT_OFFLOAD: the job runs and its result is offload_result (0; -1:
+     * not run); mark_offload leaves an "<offload>" mark among the replies */
+    ssize_t offload_result;
+    bool mark_offload;
     /* counters */
-    int opens, accepts, outs, ins, data_closes, delays;
+    int opens, accepts, outs, ins, data_closes, delays, offloads;
     char trace[256]; /* one letter per data action: O A T I C */
     size_t tlen;
 };

@@ -240,9 +240,124 @@ static void test_login_delay(void **state)
     assert_int_equal(a.kind, ACT_WRITE);
     session_done(s, &a, (ssize_t)a.len);
     session_next(s, &a);
+    assert_int_equal(a.kind, ACT_OFFLOAD); /* the hash (an unknown name costs one too) */
+    a.job(a.job_arg);
+    session_done(s, &a, 0);
+    session_next(s, &a);
     assert_int_equal(a.kind, ACT_DELAY);
     assert_int_equal(a.delay_ms, FTP_BAD_LOGIN_DELAY_MS);
     session_done(s, &a, -1); /* the server stops meanwhile: close */
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_CLOSE);
+    session_free(s);
+}
+
+/* A users-file password is hashed by the driver (ACT_OFFLOAD), once what
+ * came before is written; nothing is answered until its session_done. */
+static void test_login_offloaded(void **state)
+{
+    (void)state;
+    struct session *s = session_new(&ftp_proto, &ctx, "p");
+    assert_non_null(s);
+    struct action a;
+    session_next(s, &a);
+    session_done(s, &a, (ssize_t)a.len); /* the greeting */
+    const char *in = "USER writer\r\nPASS wpass\r\nNOOP\r\n";
+    session_next(s, &a);
+    assert_int_equal(session_feed(s, in, strlen(in)), strlen(in));
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_WRITE); /* the 331 first */
+    session_done(s, &a, (ssize_t)a.len);
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_OFFLOAD);
+    assert_non_null(a.job);
+    assert_non_null(a.job_arg);
+    struct action again;
+    session_next(s, &again); /* asked again: the same job, nothing else */
+    assert_int_equal(again.kind, ACT_OFFLOAD);
+    assert_ptr_equal(again.job_arg, a.job_arg);
+    a.job(a.job_arg); /* elsewhere: nothing of the session but job_arg */
+    session_done(s, &a, 0);
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    assert_int_equal(a.len, strlen("230 Login successful.\r\n200 NOOP ok.\r\n"));
+    assert_memory_equal(a.buf, "230 Login successful.\r\n200 NOOP ok.\r\n", a.len);
+    session_free(s);
+
+    /* a wrong one: the 530 after the hash, then the delay's wait */
+    struct drv *d = drv_new();
+    d->mark_offload = true;
+    ASSERT_REPLY(d, "USER reader\r\nPASS wpass\r\nPWD\r\n",
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n"
+                 "<offload><delay 1000>530 Login incorrect.\r\n"
+                 "530 Please login with USER and PASS.\r\n");
+    assert_int_equal(d->offloads, 1);
+    ASSERT_REPLY(d, "USER reader\r\nPASS rpass\r\nPWD\r\n",
+                 "331 Please specify the password.\r\n<offload>230 Login successful.\r\n"
+                 "257 \"/\" is the current directory\r\n");
+    assert_int_equal(d->offloads, 2);
+    drv_free(d);
+}
+
+/* No hash, so nothing offloaded: anonymous names, a name too long to
+ * match, a server without a users table. */
+static void test_login_inline(void **state)
+{
+    (void)state;
+    struct drv *d = drv_new();
+    char in[256];
+    char name[FTP_USER_MAX + 2];
+    memset(name, 'u', sizeof name - 1);
+    name[sizeof name - 1] = '\0';
+    snprintf(in, sizeof in, "USER %s\r\nPASS x\r\nUSER ftp\r\nPASS x\r\n", name);
+    ASSERT_REPLY(d, in,
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n"
+                 "<delay 1000>530 Login incorrect.\r\n"
+                 "331 Anonymous login ok, send your email as password.\r\n"
+                 "230 Login successful.\r\n");
+    assert_int_equal(d->offloads, 0);
+    drv_free(d);
+    const struct ftp_users *users = ctx.users;
+    ctx.users = NULL;
+    d = drv_new();
+    ASSERT_REPLY(d, "USER writer\r\nPASS wpass\r\n",
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n"
+                 "<delay 1000>530 Login incorrect.\r\n");
+    assert_int_equal(d->offloads, 0);
+    drv_free(d);
+    ctx.users = users;
+}
+
+/* A driver that cannot run the job (a stop): the session closes. A
+ * timeout that passed while the job ran: 421 and close, no login. */
+static void test_login_offload_fails_or_expires(void **state)
+{
+    (void)state;
+    struct drv *d = drv_new();
+    d->offload_result = -1;
+    ASSERT_REPLY(d, "USER writer\r\nPASS wpass\r\nPWD\r\n",
+                 "220 refserver FTP ready\r\n331 Please specify the password.\r\n");
+    assert_true(d->closed);
+    drv_free(d);
+
+    struct session *s = session_new(&ftp_proto, &ctx, "p");
+    struct action a;
+    session_next(s, &a);
+    session_done(s, &a, (ssize_t)a.len);
+    const char *in = "USER writer\r\nPASS wpass\r\nPWD\r\n";
+    session_next(s, &a);
+    assert_int_equal(session_feed(s, in, strlen(in)), strlen(in));
+    session_next(s, &a);
+    session_done(s, &a, (ssize_t)a.len); /* the 331 */
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_OFFLOAD);
+    a.job(a.job_arg);
+    session_expire(s); /* instead of session_done: the job is over, its result dropped */
+    session_next(s, &a);
+    assert_int_equal(a.kind, ACT_WRITE);
+    assert_int_equal(a.len, strlen("421 Timeout.\r\n"));
+    assert_memory_equal(a.buf, "421 Timeout.\r\n", a.len);
+    session_done(s, &a, (ssize_t)a.len);
     session_next(s, &a);
     assert_int_equal(a.kind, ACT_CLOSE);
     session_free(s);
@@ -445,6 +560,9 @@ int main(void)
         cmocka_unit_test(test_rw_user_writes),
         cmocka_unit_test(test_login_delay),
         cmocka_unit_test(test_login_delay_configured),
+        cmocka_unit_test(test_login_offloaded),
+        cmocka_unit_test(test_login_inline),
+        cmocka_unit_test(test_login_offload_fails_or_expires),
         cmocka_unit_test(test_phase_expire),
         cmocka_unit_test(test_expire_during_upload),
         cmocka_unit_test(test_abort_during_transfer),
