@@ -17,7 +17,10 @@
  * other names are checked against the users table (--users: crypt(3)
  * hashes, see ftp_users.h), whose "rw" users may also write (STOR, DELE,
  * MKD/XMKD, RMD/XRMD) anywhere under the root and "ro" users may not. A
- * write by anyone else gets "550 Permission denied.". A failed PASS is
+ * write by anyone else gets "550 Permission denied.". The password of a
+ * users-table name is hashed by the driver (ACT_OFFLOAD: tens of ms of CPU
+ * that must not stall an event loop), and the 230 or 530 follows its
+ * session_done; nothing else is read meanwhile. A failed PASS is
  * answered (530) only after an ACT_DELAY of ctx->login_delay_ms (none if
  * 0), and nothing else is read meanwhile; the third failure's 530 is
  * followed by the close. New files get 0666 & ~ctx->umask, new directories 0777 &
