@@ -606,6 +606,23 @@ class FtpModelTests:
             self.assertLess(time.monotonic() - started, 5)
             self.assertEqual(srv.children_left(), [])
 
+    def test_sigterm_during_verification(self):
+        """SIGTERM while a login's hash is being verified (on a worker thread
+        in the event models): the verification is work in flight, so the
+        server finishes it (230, or nothing if the stop came before the PASS
+        was read), then exits 0 with the worker joined (ASan: no leak)."""
+        with RefServer(self.MODEL, proto="ftp", root=self.root,
+                       args=["--users", self.users]) as srv:
+            raw = RawFtp(srv.address)
+            self.addCleanup(raw.close)
+            self.assertTrue(raw.reply().startswith("220 "))
+            self.assertTrue(raw.cmd("USER " + SLOW[0]).startswith("331 "))
+            raw.sock.sendall(("PASS %s\r\n" % SLOW[1]).encode())
+            self.assertEqual(srv.stop(timeout=8), 0, srv.stderr_text())
+            rest = raw.file.read()
+            self.assertIn(rest, (b"", b"230 Login successful.\r\n"))
+            self.assertEqual(srv.children_left(), [])
+
     def test_pipelined_transfers_on_reused_data_fds(self):
         """RETR, PASV and RETR sent in one go: once the first data connection
         comes, the server accepts it, sends, closes it, opens the next passive
