@@ -48,6 +48,12 @@ struct csv_row {
      * limit (HTTP 503 + Connection: close, FTP 421, echo "server busy"),
      * counted apart from check_failures (wrong answers). */
     uint64_t refused;
+    /* Appended columns (the kernel's accounting, issue 16): */
+    char server_accounting[24];  /* where server_cpu_s and server_rss_kb came from:
+                                    cgroup2, cgroup1, proc, or CPU/MEMORY when they
+                                    differ (e.g. cgroup2/proc); "" = no server (run) */
+    double server_cpuset_busy_s; /* the server's own CPUs busy over the window
+                                    (/proc/stat, softirq included); < 0 = empty */
 };
 
 /* The header line, without the trailing newline. */
@@ -75,8 +81,8 @@ int csv_append_text(const char *path, const char *head, const char *text, size_t
  * (now, UTC), git_rev (env GIT_REV or "unknown"), host (gethostname),
  * model (cfg->label or "-"), protocol, scenario name, engine, counters,
  * rates, latencies, unanswered, starved_connections. server_cpu_s,
- * server_rss_kb, server_pss_kb and loadgen_bound are set to -1, the CPU
- * lists to "". */
+ * server_rss_kb, server_pss_kb, loadgen_bound and server_cpuset_busy_s are
+ * set to -1, the CPU lists and server_accounting to "". */
 void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const struct lg_stats *st,
                         double elapsed_s, double loadgen_cpu_s);
 

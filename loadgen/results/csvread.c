@@ -234,11 +234,44 @@ static int parse_appended_counts(const struct csv_record *rec, char names[][32],
     return 0;
 }
 
+/* The column named name in the schema: its index, or -1. */
+static int schema_index(char names[][32], int n, const char *name)
+{
+    for (int i = 0; i < n; i++)
+        if (strcmp(names[i], name) == 0) return i;
+    return -1;
+}
+
+/* The columns appended for the kernel's accounting (issue 16), found by
+ * name; a file written before them has none: empty, as not measured. */
+static int parse_accounting(const struct csv_record *rec, char names[][32], int ncols,
+                            struct csv_row *row, char *why, size_t whylen)
+{
+    row->server_cpuset_busy_s = -1;
+    int ia = schema_index(names, ncols, "server_accounting");
+    bool too_long = false;
+    if (ia >= 0 && ia < rec->nfields)
+        take_text(row->server_accounting, sizeof row->server_accounting, rec->field[ia], &too_long);
+    if (too_long) {
+        snprintf(why, whylen, "server_accounting: '%.40s' is too long", rec->field[ia]);
+        return -1;
+    }
+    int ib = schema_index(names, ncols, "server_cpuset_busy_s");
+    if (ib < 0 || ib >= rec->nfields) return 0;
+    double busy;
+    if (csv_parse_value(rec->field[ib], true, &busy) < 0) {
+        snprintf(why, whylen, "server_cpuset_busy_s: '%.40s' is not a number", rec->field[ib]);
+        return -1;
+    }
+    row->server_cpuset_busy_s = isnan(busy) ? -1 : busy;
+    return 0;
+}
+
 int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, size_t whylen)
 {
     char names[64][32];
     int ncols = csv_schema_columns(names, 64);
-    if (rec->nfields < FIRST_SCHEMA_COLUMNS) {
+    if (rec->nfields < FIRST_SCHEMA_COLUMNS) { /* columns appended later may be absent */
         snprintf(why, whylen, "%d fields, the schema has %d", rec->nfields, ncols);
         return -1;
     }
@@ -297,5 +330,6 @@ int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, 
         return -1;
     }
     row->server_rss_kb = isnan(rss) ? -1 : (int64_t)rss;
-    return parse_appended_counts(rec, names, ncols, row, why, whylen);
+    int rc = parse_appended_counts(rec, names, ncols, row, why, whylen);
+    return rc < 0 ? rc : parse_accounting(rec, names, ncols, row, why, whylen);
 }

@@ -34,8 +34,9 @@ int csv_parse_count(const char *s, uint64_t *out);
 /* A non-negative finite number; empty is NAN when allow_empty. 0, or -1. */
 int csv_parse_value(const char *s, bool allow_empty, double *out);
 
-/* A whole record as a row (every column of the schema). 0, or -1 with a
- * reason naming the column. */
+/* A whole record as a row: every column of the schema; the columns
+ * appended after the first schema may be absent (an older file): empty.
+ * 0, or -1 with a reason naming the column. */
 int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, size_t whylen);
 
 #endif

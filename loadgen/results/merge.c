@@ -34,6 +34,8 @@ const char MERGE_USAGE[] =
     "\n"
     "Counts, bytes, threads, connections, rate and loadgen CPU are summed; req/s\n"
     "and MB/s are over the fleet's window (first start to last end).\n"
+    "server_accounting is the runs' common one (\"mixed\" when they differ);\n"
+    "server_cpuset_busy_s, one server's CPUs seen by every run, the largest.\n"
     "Refused (exit 2, nothing written): runs of different scenarios, protocols,\n"
     "engines, targets or models, windows overlapping less than 90 %, an\n"
     "unreadable CSV, a truncated or corrupt log.\n";
@@ -204,6 +206,23 @@ static void sum_counts(struct csv_row *out, const struct merge_input *in, size_t
     }
 }
 
+/* The server's accounting: the runs' common source, "mixed" when they
+ * differ. Its CPUs' busy time: every run watched the same target over the
+ * same window (checked above), so the busy seconds are one figure seen
+ * several times, never added up: the largest (empty when no run has it). */
+static void merge_accounting(struct csv_row *out, const struct merge_input *in, size_t n)
+{
+    snprintf(out->server_accounting, sizeof out->server_accounting, "%s",
+             in[0].row.server_accounting);
+    for (size_t i = 0; i < n; i++) {
+        const struct csv_row *r = &in[i].row;
+        if (strcmp(r->server_accounting, in[0].row.server_accounting) != 0)
+            snprintf(out->server_accounting, sizeof out->server_accounting, "mixed");
+        if (r->server_cpuset_busy_s > out->server_cpuset_busy_s)
+            out->server_cpuset_busy_s = r->server_cpuset_busy_s;
+    }
+}
+
 static uint64_t clamp(uint64_t v, uint64_t lo, uint64_t hi)
 {
     return v < lo ? lo : v > hi ? hi : v;
@@ -248,7 +267,7 @@ int merge_runs(const struct merge_input *in, size_t n, const char *label, struct
     if (check_runs(in, n, label, err, errlen) < 0 ||
         check_windows(in, n, &start, &end, err, errlen) < 0)
         return -1;
-    *out = (struct csv_row){.server_cpu_s = -1, .server_rss_kb = -1};
+    *out = (struct csv_row){.server_cpu_s = -1, .server_rss_kb = -1, .server_cpuset_busy_s = -1};
     time_t t = (time_t)start;
     struct tm tm;
     if (gmtime_r(&t, &tm))
@@ -260,6 +279,7 @@ int merge_runs(const struct merge_input *in, size_t n, const char *label, struct
     memcpy(out->scenario, in[0].row.scenario, sizeof out->scenario);
     memcpy(out->engine, in[0].row.engine, sizeof out->engine);
     sum_counts(out, in, n);
+    merge_accounting(out, in, n);
     out->duration_s = end - start;
     out->req_per_s = (double)out->requests / out->duration_s;
     out->mb_per_s = (double)out->bytes / 1e6 / out->duration_s;

@@ -9,7 +9,10 @@
  * bytes, threads, connections, rate and loadgen CPU summed; req/s and MB/s
  * over the fleet's window (first start to last end); p50..p99.9 from the
  * merged histograms (never averaged); min and max the extremes of the
- * rows, the mean weighted by each histogram's count. Runs of different
+ * rows, the mean weighted by each histogram's count; server_accounting
+ * the runs' common one ("mixed" when they differ), server_cpuset_busy_s
+ * the largest (one server's CPUs over one window, seen by each run, never
+ * added up). Runs of different
  * scenarios, protocols, engines, targets or models (without --label), or
  * windows that overlap less than 90 %, are refused; so is a corrupt log.
  * Exit 0, or 2 with a message and nothing written (OUT is replaced through

@@ -208,7 +208,12 @@ static void test_bad_rows_are_reported_with_file_and_line(void **state)
     csv_format_row(&r, line, sizeof line);
 
     snprintf(text, sizeof text, "%s\n%s\n%s,extra\n", csv_header(), line, line);
-    assert_load_error("fields.csv", text, "3: 36 fields, the header has 35");
+    int ncols = 1;
+    for (const char *h = csv_header(); *h; h++)
+        ncols += *h == ',';
+    char want[64];
+    snprintf(want, sizeof want, "3: %d fields, the header has %d", ncols + 1, ncols);
+    assert_load_error("fields.csv", text, want);
 
     char *bad = strdup(line);
     char *rps = strstr(bad, ",100.00,"); /* req_per_s */

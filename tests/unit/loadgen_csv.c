@@ -24,7 +24,7 @@ static const char expected_header[] =
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
     "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
     "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus,"
-    "refused";
+    "refused,server_accounting,server_cpuset_busy_s";
 
 static char errbuf[1024];
 
@@ -66,6 +66,7 @@ static struct csv_row sample(void)
         .loadgen_cpu_s = 1.5,
         .server_pss_kb = -1,
         .loadgen_bound = -1,
+        .server_cpuset_busy_s = -1,
     };
     strcpy(r.started_at, "2024-01-31T12:00:00Z");
     strcpy(r.git_rev, "abc123");
@@ -89,7 +90,7 @@ static void test_header(void **state)
 {
     (void)state;
     assert_string_equal(csv_header(), expected_header);
-    assert_int_equal(count_fields(expected_header), 35);
+    assert_int_equal(count_fields(expected_header), 37);
 }
 
 static void test_format(void **state)
@@ -101,8 +102,8 @@ static void test_format(void **state)
     assert_int_equal(n, (int)strlen(buf));
     assert_string_equal(buf, "2024-01-31T12:00:00Z,abc123,box,epoll,http,http-hello,raw,2,64,"
                              "0,5.000,123456,1,2,3,987654321,24691.23,197.53,"
-                             "12,250,200,400,900,2000,15000,,,1.500,0,0,,,,,0");
-    assert_int_equal(count_fields(buf), 35);
+                             "12,250,200,400,900,2000,15000,,,1.500,0,0,,,,,0,,");
+    assert_int_equal(count_fields(buf), 37);
     r.server_cpu_s = 0.25;
     r.server_rss_kb = 4096;
     r.rate = 1000.5;
@@ -118,10 +119,15 @@ static void test_format(void **state)
     strcpy(r.server_cpus, "0,2");
     strcpy(r.loadgen_cpus, "1-3");
     n = csv_format_row(&r, buf, sizeof buf);
-    assert_non_null(strstr(buf, ",1.500,7,3,12345,1,\"0,2\",1-3,0"));
-    r.refused = 42; /* refusals at a documented limit: the last column */
+    assert_non_null(strstr(buf, ",1.500,7,3,12345,1,\"0,2\",1-3,0,"));
+    r.refused = 42; /* refusals at a documented limit */
+    /* The accounting's columns: where the server's figures came from, its
+     * CPUs' busy seconds. */
+    strcpy(r.server_accounting, "cgroup2/proc");
+    r.server_cpuset_busy_s = 0.9876;
     n = csv_format_row(&r, buf, sizeof buf);
-    assert_true(n > 3 && strcmp(buf + n - 3, ",42") == 0);
+    assert_non_null(strstr(buf, ",1-3,42,cgroup2/proc,0.988"));
+    assert_int_equal(count_fields(buf), 38);           /* "0,2" holds a comma */
     assert_int_equal(csv_format_row(&r, buf, 20), -1); /* does not fit */
 }
 
@@ -223,6 +229,8 @@ static void test_from_stats(void **state)
     assert_true(r.loadgen_bound < 0);
     assert_string_equal(r.server_cpus, "");
     assert_true(r.server_rss_kb < 0);
+    assert_string_equal(r.server_accounting, "");
+    assert_true(r.server_cpuset_busy_s < 0);
     assert_true(r.loadgen_cpu_s == 0.75);
 
     unsetenv("GIT_REV");

@@ -47,11 +47,13 @@ struct run {
     double start, duration;
     uint64_t lat_base; /* the run records lat_base, 2*lat_base, ... */
     unsigned nvalues;
+    const char *accounting; /* server_accounting (NULL: empty) */
+    double busy;            /* server_cpuset_busy_s (0: empty) */
 };
 
 static struct run run_a(void)
 {
-    return (struct run){"a", "http-hello", "10.0.0.1:80", "epoll", START, 10.0, 100, 1000};
+    return (struct run){"a", "http-hello", "10.0.0.1:80", "epoll", START, 10.0, 100, 1000, NULL, 0};
 }
 
 static void record_run(struct hist *h, const struct run *r)
@@ -69,7 +71,10 @@ static void write_run(const struct run *r)
                           .rate = 0,
                           .server_cpu_s = -1,
                           .server_rss_kb = -1,
-                          .loadgen_cpu_s = 1.5};
+                          .loadgen_cpu_s = 1.5,
+                          .server_cpuset_busy_s = r->busy > 0 ? r->busy : -1};
+    snprintf(row.server_accounting, sizeof row.server_accounting, "%s",
+             r->accounting ? r->accounting : "");
     time_t t = (time_t)r->start;
     strftime(row.started_at, sizeof row.started_at, "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
     snprintf(row.git_rev, sizeof row.git_rev, "abc123");
@@ -173,6 +178,8 @@ static void test_two_hosts(void **state)
     assert_true(fabs(row.req_per_s - 4000 / 10.2) < 0.01);
     assert_true(fabs(row.loadgen_cpu_s - 3.0) < 1e-9);
     assert_true(row.server_cpu_s < 0 && row.server_rss_kb < 0);
+    assert_string_equal(row.server_accounting, "");
+    assert_true(row.server_cpuset_busy_s < 0);
 
     /* Percentiles of all 4000 values together. */
     struct hist *all = hist_new();
@@ -231,6 +238,94 @@ static void test_one_run_is_itself(void **state)
     assert_int_equal(merged.lat_p999_us, own.lat_p999_us);
     assert_int_equal(merged.lat_max_us, own.lat_max_us);
     assert_int_equal(merged.requests, own.requests);
+}
+
+/* The server's accounting columns: the common source or "mixed"; the
+ * busy seconds of the one server's CPUs, the largest, never a sum. */
+static void merge_two(struct run *a, struct run *b, struct csv_row *row)
+{
+    write_run(a);
+    write_run(b);
+    char logs[2500], ca[64], cb[64], la[64], lb[64];
+    snprintf(ca, sizeof ca, "%s.csv", a->name);
+    snprintf(cb, sizeof cb, "%s.csv", b->name);
+    snprintf(la, sizeof la, "%s.hlog", a->name);
+    snprintf(lb, sizeof lb, "%s.hlog", b->name);
+    snprintf(logs, sizeof logs, "%s,%s", scratch_path(la), scratch_path(lb));
+    char *pa = strdup(scratch_path(ca)), *pb = strdup(scratch_path(cb));
+    const char *argv[] = {pa, pb, "--hdr-logs", logs};
+    struct captured res;
+    run_merge(&res, 4, argv);
+    if (res.rc != 0) print_error("%s\n", res.err);
+    assert_int_equal(res.rc, 0);
+    read_row(scratch_write_text("acct-out.csv", res.out), row);
+    free(pa);
+    free(pb);
+}
+
+static void test_accounting_columns(void **state)
+{
+    (void)state;
+    struct run a = run_a(), b = run_a();
+    a.name = "acct-a";
+    b.name = "acct-b";
+    a.accounting = b.accounting = "cgroup1";
+    a.busy = 0.9;
+    b.busy = 1.25;
+    struct csv_row row;
+    merge_two(&a, &b, &row);
+    assert_string_equal(row.server_accounting, "cgroup1");
+    assert_true(fabs(row.server_cpuset_busy_s - 1.25) < 1e-9);
+    b.accounting = "proc";
+    b.busy = 0; /* not measured */
+    merge_two(&a, &b, &row);
+    assert_string_equal(row.server_accounting, "mixed");
+    assert_true(fabs(row.server_cpuset_busy_s - 0.9) < 1e-9);
+}
+
+/* A file written before the accounting columns (34 columns) still reads:
+ * those columns empty. */
+static void test_reads_rows_without_accounting_columns(void **state)
+{
+    (void)state;
+    struct run a = run_a();
+    a.name = "old";
+    a.accounting = "cgroup2";
+    a.busy = 0.5;
+    write_run(&a);
+    char *text = read_whole_file(scratch_path("old.csv"), NULL);
+    assert_non_null(text);
+    /* cut both lines after their 34th field */
+    char out[8192] = "";
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *p = line;
+        for (int i = 0; i < 34; i++)
+            p = strchr(p, ',') + 1;
+        p[-1] = '\0';
+        strcat(out, line);
+        strcat(out, "\n");
+    }
+    free(text);
+    struct csv_row row;
+    read_row(scratch_write_text("old34.csv", out), &row);
+    assert_string_equal(row.model, "epoll");
+    assert_string_equal(row.server_accounting, "");
+    assert_true(row.server_cpuset_busy_s < 0);
+    /* a malformed busy figure is a reason, not a crash */
+    struct csv_row r2;
+    char bad[8192];
+    snprintf(bad, sizeof bad, "%s\n", csv_header());
+    char line[4096];
+    struct csv_row src = {
+        .server_cpu_s = -1, .server_rss_kb = -1, .loadgen_cpu_s = -1, .server_cpuset_busy_s = -1};
+    strcpy(src.model, "m");
+    strcpy(src.scenario, "s");
+    assert_true(csv_format_row(&src, line, sizeof line) > 0);
+    strcat(bad, line);
+    strcat(bad, "x\n"); /* busy "x" */
+    assert_int_equal(
+        csv_read_file(scratch_write_text("badbusy.csv", bad), keep_row, &r2, err, sizeof err), -1);
+    assert_non_null(strstr(err, "server_cpuset_busy_s: 'x' is not a number"));
 }
 
 /* Merging a and a variant of it must fail with why; fleet.csv untouched. */
@@ -401,9 +496,14 @@ static void test_usage(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_two_hosts),         cmocka_unit_test(test_one_run_is_itself),
-        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_label_joins_models),
-        cmocka_unit_test(test_bad_logs_and_csvs), cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_two_hosts),
+        cmocka_unit_test(test_one_run_is_itself),
+        cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_label_joins_models),
+        cmocka_unit_test(test_bad_logs_and_csvs),
+        cmocka_unit_test(test_usage),
+        cmocka_unit_test(test_accounting_columns),
+        cmocka_unit_test(test_reads_rows_without_accounting_columns),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
