@@ -23,7 +23,7 @@
 #include <xxhash.h>
 
 #include "http/check.h"
-#include "os/child.h"
+#include "os/cgroup.h"
 #include "os/cpuset.h"
 #include "os/sampler.h"
 #include "results/hdrrun.h"
@@ -356,21 +356,13 @@ void run_raise_fd_limit(unsigned connections)
 
 /* What the timed run measured besides the stats. */
 struct timed {
-    double elapsed;    /* the measured window, s */
-    double wall;       /* the whole timed run, warmup included, s */
-    double cpu;        /* loadgen's CPU over the run, s */
-    double server_cpu; /* the server group's CPU over the run, s; -1 = unknown */
-    long server_pss;   /* the server group's peak PSS, KiB; -1 = unknown */
+    double elapsed;               /* the measured window, s */
+    double wall;                  /* the whole timed run, warmup included, s */
+    double cpu;                   /* loadgen's CPU over the run, s */
+    struct sampler_result server; /* the server over the window; -1s = unknown */
     bool interrupted;
     struct hdrrun *hdr; /* --hdr-log: written up to the end, to commit or discard */
 };
-
-/* The server group's CPU since cpu0 (-1 when either sample is missing). */
-static double server_cpu_since(pid_t pgid, double cpu0)
-{
-    double cpu1 = pgid > 0 ? proc_group_cpu_s(pgid) : -1;
-    return cpu0 >= 0 && cpu1 >= cpu0 ? cpu1 - cpu0 : -1;
-}
 
 /* --hdr-log: the log of the measured window, which starts at --start-at
  * plus the warm-up exactly when given. 0, or -1 with err. */
@@ -384,7 +376,7 @@ static int start_hdr_log(const struct lg_config *cfg, struct lg_run *run, struct
 }
 
 /* The timed run on cfg's engine into st. 0, or -1 with err set. */
-static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_stats *st,
+static int timed_run(const struct lg_config *cfg, const struct run_opts *opts, struct lg_stats *st,
                      struct timed *t, char *err, size_t errlen)
 {
     struct lg_run run;
@@ -399,14 +391,17 @@ static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_s
     }
     struct progress prog;
     bool show = progress_start(&prog, &run, cfg->threads, cfg->progress);
-    struct sampler pss;
-    if (server_pgid > 0) sampler_start(&pss, server_pgid);
-    double server_cpu0 = server_pgid > 0 ? proc_group_cpu_s(server_pgid) : -1;
     double cpu0 = cpu_seconds();
     run.t_start = cfg->start_at > 0 ? wallclock_to_mono_ns(cfg->start_at) : lg_now_ns();
     run.t_measure = run.t_start + (uint64_t)(cfg->warmup_s * 1e9);
     run.t_end = cfg->requests ? 0 : run.t_measure + (uint64_t)(cfg->duration_s * 1e9);
+    /* The server over the measured window only, as the requests count. */
+    struct sampler server;
+    struct sampler_what what = {opts->server_pgid, opts->server_cg, opts->server_cpuset};
+    bool sampling =
+        opts->server_pgid > 0 && sampler_start(&server, &what, run.t_measure, run.t_end) == 0;
     if (cfg->hdr_log && start_hdr_log(cfg, &run, t, err, errlen) < 0) {
+        if (sampling) sampler_stop(&server, &t->server);
         if (show) progress_stop(&prog);
         free(run.live);
         return -1;
@@ -420,8 +415,7 @@ static int timed_run(const struct lg_config *cfg, pid_t server_pgid, struct lg_s
     hdrrun_stop(t->hdr);
     uint64_t end = lg_now_ns();
     t->cpu = cpu_seconds() - cpu0;
-    t->server_cpu = server_cpu_since(server_pgid, server_cpu0);
-    t->server_pss = server_pgid > 0 ? sampler_stop(&pss) : -1;
+    if (sampling) sampler_stop(&server, &t->server);
     t->wall = (double)(end - run.t_start) / 1e9;
     if (show) progress_stop(&prog);
     t->interrupted = atomic_load(&run.stop);
@@ -550,13 +544,18 @@ static bool loadgen_bound(const struct lg_config *cfg, const struct timed *t)
     return t->wall > 0 && t->cpu >= 0.9 * t->wall * loadgen_capacity(cfg);
 }
 
-/* The columns the bench adds: the server's CPU and peak PSS, the bound
- * flag, the CPU lists. */
+/* The columns the bench adds: the server's CPU, memory peak (from its
+ * cgroup; bench fills it from /proc otherwise) and peak PSS, where they
+ * came from, its CPUs' busy time, the bound flag, the CPU lists. */
 static void fill_study_columns(struct csv_row *row, const struct run_opts *opts,
                                const struct timed *t, bool bound)
 {
-    row->server_cpu_s = t->server_cpu;
-    row->server_pss_kb = t->server_pss;
+    row->server_cpu_s = t->server.cpu_s;
+    row->server_pss_kb = t->server.pss_peak_kb;
+    row->server_rss_kb = t->server.mem_peak_kb;
+    if (opts->server_pgid > 0)
+        cgroup_describe(opts->server_cg, row->server_accounting, sizeof row->server_accounting);
+    row->server_cpuset_busy_s = t->server.busy_s;
     row->loadgen_bound = bound ? 1 : 0;
     snprintf(row->server_cpus, sizeof row->server_cpus, "%s",
              opts->server_cpus ? opts->server_cpus : "");
@@ -571,6 +570,7 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
     res->row.server_rss_kb = -1;
     res->row.server_pss_kb = -1;
     res->row.loadgen_bound = -1;
+    res->row.server_cpuset_busy_s = -1;
     struct lg_config cfg;
     int rc = prepare(opts, sc, &cfg, res);
     if (rc) return rc;
@@ -582,11 +582,11 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         return 1;
     }
     char err[1024];
-    struct timed t = {.server_cpu = -1, .server_pss = -1};
-    if (timed_run(&cfg, opts->server_pgid, &st, &t, err, sizeof err) < 0) {
+    struct timed t = {.server = {-1, -1, -1, -1}};
+    if (timed_run(&cfg, opts, &st, &t, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: run failed: %s\n", err);
         note_why(res, "run failed", err);
-        res->row.server_cpu_s = t.server_cpu;
+        res->row.server_cpu_s = t.server.cpu_s;
         hdrrun_discard(t.hdr);
         lg_stats_free(&st);
         return 1;

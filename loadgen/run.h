@@ -19,6 +19,9 @@
 #include "results/csv.h"
 #include "loadgen.h"
 
+struct cgroup;
+struct cpus;
+
 #define EXIT_USAGE 2
 
 /* What the caller asks for; a value not given (NULL, 0, < 0, as RUN_OPTS_INIT
@@ -36,8 +39,13 @@ struct run_opts {
     uint64_t threads, connections, requests; /* 0 = not given */
     double duration, rate, timeout, warmup;  /* < 0 = not given */
     /* > 0 (bench): the server's process group; the row's server_cpu_s is
-     * the CPU it used over the timed run. */
+     * the CPU it used over the measured window (os/sampler.h), from its
+     * cgroup when server_cg is set, else from /proc. */
     pid_t server_pgid;
+    struct cgroup *server_cg;
+    /* The CPUs the server has to itself (NULL or empty: none): their busy
+     * time over the window is the row's server_cpuset_busy_s. */
+    const struct cpus *server_cpuset;
     /* The CPU lists the row records ("" or NULL = not pinned); pinning
      * itself is the caller's (cpuset.h). */
     const char *server_cpus, *loadgen_cpus;

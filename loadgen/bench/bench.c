@@ -40,8 +40,12 @@ static const char BENCH_USAGE[] =
     "For every model and every scenario whose protocol the server speaks: start\n"
     "the server on an ephemeral loopback port, wait for its 'listening on' line,\n"
     "run the scenario (verify pass, then the timed run, as 'loadgen run' does),\n"
-    "record the server's CPU and peak RSS, stop it with SIGTERM, check that it\n"
-    "exited 0 with no process left, write CSV rows, print a ranked table.\n"
+    "record the server's CPU and peak memory over the measured window, stop it\n"
+    "with SIGTERM, check that it exited 0 with no process left, write CSV rows,\n"
+    "print a ranked table. The server runs in a cgroup of its own where one can\n"
+    "be made (its CPU and memory from the kernel's accounting, exited processes\n"
+    "included; LOADGEN_NO_CGROUP=1 turns that off), else /proc is read; the\n"
+    "row's server_accounting says which.\n"
     "\n"
     "  --server PATH          the refserver binary (required)\n"
     "  --models a,b,...|all   models to run (default all: SERVER --list-models)\n"
@@ -75,8 +79,10 @@ static const char BENCH_USAGE[] =
     "\n"
     "Numbers take suffixes as in 'loadgen run': '1k' connections, '2m', '500ms'.\n"
     "The table marks a run where loadgen used ~90 % of its CPUs ('bound'):\n"
-    "it measures the client too. Descriptor limits are raised for the largest\n"
-    "point (with a note when the hard limit is too low).\n"
+    "it measures the client too; and one where the server's CPU and its own\n"
+    "CPUs' busy time (/proc/stat) differ by more than 25 % ('cpu?').\n"
+    "Descriptor limits are raised for the largest point (with a note when the\n"
+    "hard limit is too low).\n"
     "A model that fails to start, crashes, hangs or fails its verify pass is\n"
     "recorded as a failed row (requests 0, errors >= 1) and the bench goes on.\n"
     "Exit status: 0 every run clean, 1 any failure, error or check failure,\n"
@@ -303,6 +309,7 @@ struct bench {
     struct report_files files;
     struct bench_log log;
     bool interrupted;
+    bool cg_noted;                    /* the note on the server's cgroup was printed */
     uint64_t t0;                      /* the first run's start (progress) */
     unsigned runs_done, runs_planned; /* (progress) */
 };
@@ -326,14 +333,18 @@ static void failed_row(const struct bench *b, struct bench_record *r, const char
 {
     const struct lg_scenario *sc = &b->scens[r->scen];
     struct csv_row *row = &r->row;
-    double cpu = row->server_cpu_s;
+    double cpu = row->server_cpu_s, busy = row->server_cpuset_busy_s;
     int64_t rss = row->server_rss_kb, pss = row->server_pss_kb;
     uint64_t errors = row->errors + row->check_failures + row->timeouts;
+    char accounting[sizeof row->server_accounting];
+    lg_copy(accounting, sizeof accounting, row->server_accounting);
     *row = (struct csv_row){.server_cpu_s = cpu,
                             .server_rss_kb = rss,
                             .server_pss_kb = pss,
                             .loadgen_cpu_s = -1,
-                            .loadgen_bound = -1};
+                            .loadgen_bound = -1,
+                            .server_cpuset_busy_s = busy};
+    lg_copy(row->server_accounting, sizeof row->server_accounting, accounting);
     time_t t = time(NULL);
     struct tm tm;
     if (gmtime_r(&t, &tm))
@@ -370,6 +381,8 @@ static void measure(struct bench *b, struct server *s, struct bench_record *r, c
     if (ro.threads > r->conns) ro.threads = r->conns; /* the 1-connection point */
     ro.rate = r->rate > 0 ? r->rate : -1;
     ro.server_pgid = pgid;
+    ro.server_cg = s->cg.cpu_kind != CG_NONE ? &s->cg : NULL;
+    ro.server_cpuset = &b->o->cpus.server;
     ro.server_cpus = b->o->server_cpus;
     ro.loadgen_cpus = b->o->loadgen_cpus;
     ro.steps_csv[0] = b->files.steps;
@@ -382,7 +395,8 @@ static void measure(struct bench *b, struct server *s, struct bench_record *r, c
         r->failed = true;
         lg_copy(r->why, sizeof r->why, res.why[0] ? res.why : "the run failed");
     }
-    r->row.server_rss_kb = hwm > 0 ? hwm : -1;
+    if (s->cg.mem_kind == CG_NONE) /* else the cgroup's peak over the window */
+        r->row.server_rss_kb = hwm > 0 ? hwm : -1;
     if (res.interrupted || run_stop_requested()) {
         b->interrupted = true;
         if (!r->failed) {
@@ -402,6 +416,10 @@ static int start_run_stop(struct bench *b, struct bench_record *r, const char *m
 {
     struct server s;
     int rc = server_start(&s, &b->o->server, model, proto, b->fixtures, r->why, sizeof r->why);
+    if (s.cg_note[0] && !b->cg_noted) { /* once a bench: it is the machine's */
+        fprintf(stderr, "loadgen bench: note: %s\n", s.cg_note);
+        b->cg_noted = true;
+    }
     if (rc == 0) {
         measure(b, &s, r, label);
         char why[256] = "";
@@ -409,7 +427,7 @@ static int start_run_stop(struct bench *b, struct bench_record *r, const char *m
             r->failed = true;
             lg_copy(r->why, sizeof r->why, why);
         }
-        if (s.c.pid < 0 && s.c.ru.ru_maxrss > r->row.server_rss_kb)
+        if (s.c.pid < 0 && s.cg.mem_kind == CG_NONE && s.c.ru.ru_maxrss > r->row.server_rss_kb)
             r->row.server_rss_kb = s.c.ru.ru_maxrss; /* the largest reaped child's peak */
     } else if (rc < 0) {
         r->failed = true;

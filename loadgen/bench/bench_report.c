@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,22 @@ struct line {
     struct spread rps, p99, rate;
     double mbs, p50, cpu_req, kib_conn;
     uint64_t errors, refused, unanswered, starved;
-    size_t bound;    /* clean runs where loadgen was CPU-bound */
-    size_t at_least; /* searches whose best rate is a lower bound (none failed) */
+    size_t bound;     /* clean runs where loadgen was CPU-bound */
+    size_t at_least;  /* searches whose best rate is a lower bound (none failed) */
+    size_t cpu_off;   /* clean runs where server CPU and its CPUs' busy time disagree */
+    double cpu_ratio; /* the first of them: server CPU / busy time */
 };
+
+/* The server's CPU and its own CPUs' busy time (/proc/stat) differ by
+ * more than 25 % of the busy time: other work on its CPUs, or accounting
+ * that misses some of the server's. */
+#define CPU_DISAGREE 0.25
+
+static bool cpu_disagrees(const struct csv_row *row)
+{
+    double cpu = row->server_cpu_s, busy = row->server_cpuset_busy_s;
+    return cpu >= 0 && busy > 0 && fabs(cpu - busy) > CPU_DISAGREE * busy;
+}
 
 static int by_rps(const void *x, const void *y)
 {
@@ -149,6 +163,8 @@ static void summarise(const struct bench_log *log, size_t mi, size_t si, enum re
         l->ok++;
         l->bound += r->row.loadgen_bound == 1;
         l->at_least += r->kind == REC_SEARCH && r->at_least;
+        if (cpu_disagrees(&r->row) && l->cpu_off++ == 0)
+            l->cpu_ratio = r->row.server_cpu_s / r->row.server_cpuset_busy_s;
         add_sample(&s, r);
     }
     l->rps = spread_of(s.v[S_RPS], s.n[S_RPS]);
@@ -199,6 +215,7 @@ static bool print_no_run(const struct line *l, const char *proto)
 static void print_notes(const struct line *l)
 {
     if (l->bound) printf("  loadgen-bound");
+    if (l->cpu_off) printf("  cpu? %.2f x its CPUs' busy time", l->cpu_ratio);
     if (l->ok < l->runs) printf("  (%zu of %zu runs failed: %s)", l->runs - l->ok, l->runs, l->why);
     printf("\n");
 }
@@ -282,11 +299,13 @@ static bool first_of_table(const struct bench_log *log, size_t i, size_t si, enu
 
 void report_tables(const struct bench_log *log, const struct lg_scenario *sc, size_t si)
 {
-    size_t bound = 0;
+    size_t bound = 0, cpu_off = 0;
     for (size_t i = 0; i < log->nrecs; i++) {
+        const struct bench_record *r = &log->recs[i];
         if (first_of_table(log, i, si, REC_POINT))
-            print_table(log, sc, si, REC_POINT, log->recs[i].conns, log->recs[i].rate);
-        bound += log->recs[i].scen == si && log->recs[i].row.loadgen_bound == 1;
+            print_table(log, sc, si, REC_POINT, r->conns, r->rate);
+        bound += r->scen == si && r->row.loadgen_bound == 1;
+        cpu_off += r->scen == si && !r->failed && !r->skipped && cpu_disagrees(&r->row);
     }
     for (size_t i = 0; i < log->nrecs; i++)
         if (first_of_table(log, i, si, REC_SEARCH))
@@ -294,6 +313,10 @@ void report_tables(const struct bench_log *log, const struct lg_scenario *sc, si
     if (bound)
         printf("  loadgen-bound: loadgen used ~90 %% of its CPUs; that figure measures the "
                "client too\n");
+    if (cpu_off)
+        printf("  cpu?: the server's CPU differs from its own CPUs' busy time (/proc/stat) by "
+               "more than %.0f %%: other work on those CPUs, or accounting that misses some\n",
+               CPU_DISAGREE * 100);
 }
 
 /* ---- the files --------------------------------------------------------- */

@@ -115,6 +115,12 @@ void server_close(struct server *s)
     if (s->out >= 0) close(s->out);
     if (s->errf >= 0) close(s->errf);
     s->out = s->errf = -1;
+    if (s->cg.cpu_dir[0] || s->cg.mem_dir[0]) {
+        char note[400];
+        cgroup_kill(&s->cg); /* what left the process group stays in the cgroup */
+        if (cgroup_remove(&s->cg, 2, note, sizeof note) < 0)
+            fprintf(stderr, "loadgen bench: note: %s\n", note);
+    }
 }
 
 /* It exited 2 saying "unknown protocol": it does not speak that one. */
@@ -126,10 +132,28 @@ static bool refused_protocol(struct server *s)
     return strstr(tail, "unknown protocol") != NULL;
 }
 
+/* The server's cgroup: how to join it, and whether it did. */
+static void cgroup_before(struct server *s, struct child_how *how)
+{
+    if (cgroup_make(&s->cg, s->cg_note, sizeof s->cg_note) < 0) return;
+    how->join_fds = s->cg.join_fd;
+    how->njoin = s->cg.njoin;
+}
+
+static void cgroup_after(struct server *s, bool started)
+{
+    cgroup_joined(&s->cg);
+    if (!started || s->cg.cpu_kind == CG_NONE || cgroup_has(&s->cg, s->c.pid)) return;
+    snprintf(s->cg_note, sizeof s->cg_note,
+             "the server did not join its cgroup %.300s: its CPU and memory from /proc",
+             s->cg.cpu_dir);
+    s->cg.cpu_kind = s->cg.mem_kind = CG_NONE; /* the directories go in server_close */
+}
+
 int server_start(struct server *s, const struct server_spec *spec, const char *model,
                  const char *proto, const char *root, char *why, size_t whylen)
 {
-    *s = (struct server){.out = -1, .errf = -1};
+    *s = (struct server){.out = -1, .errf = -1, .cg = {.join_fd = {-1, -1}, .peak_fd = -1}};
     char *argv[16 + SERVER_MAX_ARGS];
     size_t n = 0;
     argv[n++] = (char *)spec->path;
@@ -156,7 +180,9 @@ int server_start(struct server *s, const struct server_spec *spec, const char *m
     child_set_cloexec(p[1]);
     s->out = p[0];
     struct child_how how = {.out = p[1], .err = s->errf, .group = true, .cpus = spec->cpus};
+    cgroup_before(s, &how);
     int rc = child_spawn(&s->c, argv, &how, why, whylen);
+    cgroup_after(s, rc == 0);
     close(p[1]);
     if (rc < 0) return -1;
     if (wait_ready(s, spec->ready_timeout_s, why, whylen) == 0) {

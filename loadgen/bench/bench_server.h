@@ -1,13 +1,16 @@
 /* bench_server.h - the server under test, as the bench runs it: started in
- * its own process group on an ephemeral loopback port, ready once it printed
- * "listening on HOST:PORT", stopped with SIGTERM and checked to have exited
- * 0 leaving no process of its group behind. Whatever happens, server_close()
- * leaves nothing of it running. */
+ * its own process group, and in a cgroup of its own where one can be made
+ * (os/cgroup.h: it joins before exec), on an ephemeral loopback port, ready
+ * once it printed "listening on HOST:PORT", stopped with SIGTERM and checked
+ * to have exited 0 leaving no process of its group behind. Whatever
+ * happens, server_close() leaves nothing of it running, and removes its
+ * cgroup. */
 #ifndef LOADGEN_BENCH_SERVER_H
 #define LOADGEN_BENCH_SERVER_H
 
 #include <stddef.h>
 
+#include "os/cgroup.h"
 #include "os/child.h"
 #include "os/cpuset.h"
 
@@ -28,6 +31,8 @@ struct server {
     int out;        /* stdout pipe, read end; -1 once ready */
     int errf;       /* stderr: an unlinked temporary file */
     char target[300];
+    struct cgroup cg;  /* cg.cpu_kind CG_NONE: no cgroup, /proc accounts for it */
+    char cg_note[400]; /* why not (or why memory is /proc's), one line; "" */
 };
 
 /* Start spec->path for model and proto over root. 0 ready (s->target set);

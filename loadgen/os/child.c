@@ -47,6 +47,10 @@ static void child_exec(char *const argv[], int in, const struct child_how *how, 
 {
     int stage[2] = {0, 0}; /* what failed (0 exec, 1 pinning), errno */
     if (how->group) setpgid(0, 0);
+    for (size_t i = 0; i < how->njoin; i++) {
+        ssize_t j = write(how->join_fds[i], "0", 1);
+        (void)j;
+    }
 #if SM_LINUX
     /* If loadgen dies (SIGKILL, a second ^C), the server goes too. */
     prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -25,6 +25,11 @@ struct child_how {
     bool group;              /* a process group of its own */
     bool search_path;        /* execvp rather than execv */
     const struct cpus *cpus; /* non-NULL, non-empty: pinned there before exec */
+    /* Open cgroup.procs files (cgroup.h) the child joins before exec, by
+     * writing "0" to each: no process it makes escapes the group. A failed
+     * write is no error here; the caller checks membership (cgroup_has). */
+    const int *join_fds;
+    size_t njoin;
 };
 
 int child_spawn(struct child *c, char *const argv[], const struct child_how *how, char *msg,

@@ -248,3 +248,73 @@ unsigned cpus_count_self(void)
     return n > 0 ? (unsigned)n : 1;
 }
 #endif
+
+/* ---- busy time ---------------------------------------------------------- */
+
+int cpus_parse_busy(const char *procstat, const struct cpus *s, uint64_t *ticks, char *err,
+                    size_t errlen)
+{
+    unsigned seen = 0;
+    uint64_t sum = 0;
+    for (const char *line = procstat; *line;) {
+        const char *nl = strchr(line, '\n');
+        unsigned cpu;
+        int at = 0;
+        if (sscanf(line, "cpu%u%n", &cpu, &at) == 1 && cpu < CPUS_MAX && s->on[cpu] &&
+            line[at] == ' ') {
+            /* user nice system idle iowait irq softirq [steal guest guest_nice] */
+            const char *p = line + at;
+            uint64_t v[7];
+            for (int i = 0; i < 7; i++) {
+                while (*p == ' ')
+                    p++;
+                char *end;
+                errno = 0;
+                v[i] = strtoull(p, &end, 10);
+                if (*p < '0' || *p > '9' || end == p || errno) { /* not across lines */
+                    int len = nl ? (int)(nl - line) : (int)strlen(line);
+                    snprintf(err, errlen, "/proc/stat: '%.*s': not 7 numbers after cpu%u",
+                             len > 80 ? 80 : len, line, cpu);
+                    return -1;
+                }
+                p = end;
+            }
+            sum += v[0] + v[1] + v[2] + v[5] + v[6];
+            seen++;
+        }
+        if (!nl) break;
+        line = nl + 1;
+    }
+    if (seen != s->n) {
+        snprintf(err, errlen, "/proc/stat: %u of the %u CPUs have a line", seen, s->n);
+        return -1;
+    }
+    *ticks = sum;
+    return 0;
+}
+
+int cpus_busy_s(const struct cpus *s, double *secs)
+{
+#if SM_LINUX
+    enum { CAP = 1 << 16 }; /* the cpuN lines come first: 1,024 CPUs fit */
+    char *buf = malloc(CAP);
+    FILE *f = buf ? fopen("/proc/stat", "re") : NULL;
+    size_t n = f ? fread(buf, 1, CAP - 1, f) : 0;
+    if (f) fclose(f);
+    uint64_t ticks;
+    char err[160];
+    long hz = sysconf(_SC_CLK_TCK);
+    int rc = -1;
+    if (n > 0 && hz > 0) {
+        buf[n] = '\0';
+        rc = cpus_parse_busy(buf, s, &ticks, err, sizeof err);
+    }
+    free(buf);
+    if (rc == 0) *secs = (double)ticks / (double)hz;
+    return rc;
+#else
+    (void)s;
+    (void)secs;
+    return -1;
+#endif
+}

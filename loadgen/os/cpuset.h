@@ -13,6 +13,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #define CPUS_MAX 1024
 
@@ -56,5 +57,16 @@ int cpus_pin_thread(const struct cpus *s);
 
 /* The number of CPUs the calling thread may run on (>= 1). */
 unsigned cpus_count_self(void);
+
+/* How long the CPUs of s were busy, from /proc/stat's text (its "cpuN"
+ * lines): user + nice + system + irq + softirq, in clock ticks (USER_HZ).
+ * Softirq is the network stack's work done on those CPUs; idle, iowait and
+ * steal (a hypervisor's other guests) are not busy. 0, or -1 with a reason
+ * (a CPU of s without a line, a line that is not numbers). */
+int cpus_parse_busy(const char *procstat, const struct cpus *s, uint64_t *ticks, char *err,
+                    size_t errlen);
+/* The same, read from /proc/stat now, in seconds. 0, or -1 (no /proc/stat:
+ * the portable build). */
+int cpus_busy_s(const struct cpus *s, double *secs);
 
 #endif

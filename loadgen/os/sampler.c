@@ -1,53 +1,130 @@
-/* sampler.c - the server group's peak PSS during the run (sampler.h). */
+/* sampler.c - the server's CPU, memory and CPUs' busy time over the
+ * measured window (sampler.h). */
 #include "sampler.h"
 
 #include <errno.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "child.h"
+#include "cpuset.h"
 #include "loadgen.h"
 
-/* One sweep over the group; the peak kept. Its duration in ns. */
+/* The server's CPU seconds so far: its cgroup's, else its group's live
+ * processes' (their reaped children counted). -1 when unreadable. */
+static double server_cpu(const struct sampler_what *w)
+{
+    uint64_t ns;
+    if (w->cg && w->cg->cpu_kind != CG_NONE) return cgroup_cpu_ns(w->cg, &ns) == 0 ? ns / 1e9 : -1;
+    return proc_group_cpu_s(w->pgid);
+}
+
+static double cpus_busy(const struct sampler_what *w)
+{
+    double s;
+    return w->cpus && w->cpus->n && cpus_busy_s(w->cpus, &s) == 0 ? s : -1;
+}
+
+/* One PSS sweep over the group; the peak kept. Its duration in ns. */
 static uint64_t sweep(struct sampler *s)
 {
     uint64_t t0 = lg_now_ns();
-    long kb = proc_group_pss_kb(s->pgid);
-    if (kb > s->peak_kb) s->peak_kb = kb;
+    long kb = proc_group_pss_kb(s->what.pgid);
+    if (kb > s->pss_kb) s->pss_kb = kb;
     return lg_now_ns() - t0;
+}
+
+/* The window opens: CPU first (the edge), then the memory peak afresh. */
+static void edge_start(struct sampler *s)
+{
+    s->cpu0 = server_cpu(&s->what);
+    s->busy0 = cpus_busy(&s->what);
+    if (s->what.cg) cgroup_peak_reset(s->what.cg);
+}
+
+static void edge_end(struct sampler *s)
+{
+    s->cpu1 = server_cpu(&s->what);
+    s->busy1 = cpus_busy(&s->what);
+    if (s->what.cg) s->peak_kb = cgroup_peak_kb(s->what.cg);
+    sweep(s); /* the connections are still open */
+}
+
+/* Wait (mu held) until lg_now_ns() reaches mono_ns, or a signal of cv. */
+static void wait_until(struct sampler *s, uint64_t mono_ns)
+{
+    uint64_t now = lg_now_ns();
+    if (mono_ns <= now) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ns = (uint64_t)ts.tv_nsec + (mono_ns - now);
+    ts.tv_sec += (time_t)(ns / 1000000000u);
+    ts.tv_nsec = (long)(ns % 1000000000u);
+    pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 
 static void *sampler_main(void *arg)
 {
     struct sampler *s = arg;
+    uint64_t next = 0; /* the next PSS sweep */
     pthread_mutex_lock(&s->mu);
     while (!s->done) {
+        uint64_t now = lg_now_ns();
+        if (!s->started && now < s->t_measure) {
+            wait_until(s, s->t_measure);
+            continue;
+        }
+        bool at_end = s->t_end && now >= s->t_end;
+        if (s->ended || (!s->started && at_end)) { /* over (or never opened) */
+            wait_until(s, now + 3600 * 1000000000ull);
+            continue;
+        }
         pthread_mutex_unlock(&s->mu);
-        uint64_t took = sweep(s);
+        if (!s->started) {
+            edge_start(s);
+        } else if (at_end) {
+            edge_end(s);
+        } else if (now >= next) {
+            uint64_t took = sweep(s);
+            uint64_t period = SAMPLER_PERIOD_MS * 1000000ull;
+            next = lg_now_ns() + (took * 4 > period ? took * 4 : period);
+        }
         pthread_mutex_lock(&s->mu);
-        uint64_t wait =
-            took * 4 > SAMPLER_PERIOD_MS * 1000000ull ? took * 4 : SAMPLER_PERIOD_MS * 1000000ull;
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ns = (uint64_t)ts.tv_nsec + wait;
-        ts.tv_sec += (time_t)(ns / 1000000000u);
-        ts.tv_nsec = (long)(ns % 1000000000u);
-        while (!s->done && pthread_cond_timedwait(&s->cv, &s->mu, &ts) != ETIMEDOUT)
-            ;
+        if (!s->started)
+            s->started = true;
+        else if (at_end)
+            s->ended = true;
+        else
+            wait_until(s, s->t_end && s->t_end < next ? s->t_end : next);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
 }
 
-int sampler_start(struct sampler *s, pid_t pgid)
+int sampler_start(struct sampler *s, const struct sampler_what *what, uint64_t t_measure,
+                  uint64_t t_end)
 {
-    *s = (struct sampler){.pgid = pgid, .peak_kb = -1};
+    *s = (struct sampler){.what = *what,
+                          .t_measure = t_measure,
+                          .t_end = t_end,
+                          .cpu0 = -1,
+                          .cpu1 = -1,
+                          .busy0 = -1,
+                          .busy1 = -1,
+                          .peak_kb = -1,
+                          .pss_kb = -1};
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
     s->running = pthread_create(&s->tid, NULL, sampler_main, s) == 0;
     return s->running ? 0 : -1;
 }
 
-long sampler_stop(struct sampler *s)
+static double since(double a, double b)
+{
+    return a >= 0 && b >= a ? b - a : -1;
+}
+
+void sampler_stop(struct sampler *s, struct sampler_result *out)
 {
     if (s->running) {
         pthread_mutex_lock(&s->mu);
@@ -57,8 +134,14 @@ long sampler_stop(struct sampler *s)
         pthread_join(s->tid, NULL);
         s->running = false;
     }
-    sweep(s); /* the end of the run: every connection may still be open */
+    if (s->started && !s->ended) { /* stopped early, or no t_end */
+        edge_end(s);
+        s->ended = true;
+    }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
-    return s->peak_kb;
+    *out = (struct sampler_result){.cpu_s = since(s->cpu0, s->cpu1),
+                                   .mem_peak_kb = s->peak_kb,
+                                   .pss_peak_kb = s->pss_kb,
+                                   .busy_s = since(s->busy0, s->busy1)};
 }

@@ -1,8 +1,19 @@
-/* sampler.h - the server's memory at its peak: a thread that sums PSS over
- * the server's process group (child.c, /proc/PID/smaps_rollup) every
- * SAMPLER_PERIOD_MS during the timed run and keeps the largest sum. An
- * idle keep-alive client costs the server memory only while it is
- * connected, so a reading after the run would miss it.
+/* sampler.h - the server's resources over the measured window, as the
+ * requests count (policy.h): a thread that
+ *
+ *   - at t_measure reads the server's CPU (its cgroup's, else its process
+ *     group's from /proc), its CPUs' busy time (/proc/stat) and starts the
+ *     cgroup's memory peak afresh;
+ *   - inside the window sums PSS over the server's process group (child.c,
+ *     /proc/PID/smaps_rollup) every SAMPLER_PERIOD_MS, keeping the largest
+ *     sum: an idle keep-alive client costs the server memory only while it
+ *     is connected;
+ *   - at t_end reads them again, while every connection is still open (the
+ *     drain comes after): no process of the server is exiting because
+ *     loadgen closed its connections, which /proc would miss.
+ *
+ * A run stopped early (a signal), or one without t_end (--requests), takes
+ * the end readings in sampler_stop().
  *
  * Reading smaps_rollup walks the process's page tables; with thousands of
  * processes (fork at 10,000 connections) one sweep takes a while, so the
@@ -13,13 +24,35 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #define SAMPLER_PERIOD_MS 100
 
+struct cgroup;
+struct cpus;
+
+/* What to read. */
+struct sampler_what {
+    pid_t pgid;              /* the server's process group (> 0) */
+    struct cgroup *cg;       /* its cgroup, or NULL: CPU from /proc */
+    const struct cpus *cpus; /* the CPUs it has to itself, or NULL / empty */
+};
+
+/* What the window saw; -1 where unknown. */
+struct sampler_result {
+    double cpu_s;     /* the server's CPU */
+    long mem_peak_kb; /* its cgroup's memory peak (-1: no cgroup memory) */
+    long pss_peak_kb; /* the largest PSS sum */
+    double busy_s;    /* its CPUs' busy time */
+};
+
 struct sampler {
-    pid_t pgid;
-    long peak_kb; /* -1 until a sweep read something */
+    struct sampler_what what;
+    uint64_t t_measure, t_end; /* t_end 0: the window ends at sampler_stop() */
+    bool started, ended;       /* the edges were read */
+    double cpu0, cpu1, busy0, busy1;
+    long peak_kb, pss_kb;
     bool done;
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -27,11 +60,12 @@ struct sampler {
     bool running;
 };
 
-/* Start sampling group pgid (one sweep at once, then periodically).
- * 0, or -1 (no thread: sampler_stop() still takes one last sweep). */
-int sampler_start(struct sampler *s, pid_t pgid);
-/* One last sweep, stop the thread. The peak PSS in KiB, or -1 when no
- * sweep could read the group. */
-long sampler_stop(struct sampler *s);
+/* Start the thread (lg_now_ns() times). 0, or -1 (no thread: nothing is
+ * measured). */
+int sampler_start(struct sampler *s, const struct sampler_what *what, uint64_t t_measure,
+                  uint64_t t_end);
+/* Stop the thread (the end readings now, when the window did not reach
+ * t_end); the window's figures into out. */
+void sampler_stop(struct sampler *s, struct sampler_result *out);
 
 #endif

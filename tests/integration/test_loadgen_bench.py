@@ -1,5 +1,8 @@
 """Integration tests of `loadgen bench`, `loadgen compare` and `ci/plot`.
 
+TestAccounting: the server's CPU and memory from its cgroup over the measured
+window, its CPUs' busy time, the /proc fallback, no cgroup left behind.
+
 bench runs two real models (epoll, thread) over http-hello and echo for 1 s
 each and must leave a row per (model, scenario) with the server's CPU and
 RSS, and no server process behind. A fake server (a Python script given as
@@ -11,9 +14,11 @@ ci/plot must write SVG files.
 import csv
 import glob
 import os
+import shutil
 import stat
 import subprocess
 import sys
+import time
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -175,6 +180,174 @@ class TestBench(BenchCase):
                 rc, out, err = self.bench(*args, timeout=30)
                 self.assertEqual(rc, 2, out + err)
                 self.assertIn("loadgen bench", err)
+
+
+# ---- the server's accounting (issue 16) ----
+
+def cgroup_mounts():
+    """Mount points of every cgroup hierarchy, from /proc/self/mountinfo."""
+    found = []
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            pre, _, post = line.partition(" - ")
+            fields, kind = pre.split(), post.split()
+            if len(fields) >= 5 and kind and kind[0] in ("cgroup", "cgroup2"):
+                found.append(fields[4])
+    return found
+
+
+def cgroups_of(pid):
+    """Groups named loadgen-PID-N anywhere in the first 4 levels of every
+    cgroup hierarchy: a bench's groups, which must be gone once it ended."""
+    left = []
+    for top in cgroup_mounts():
+        base = top.rstrip("/").count("/")
+        for dirpath, dirnames, _ in os.walk(top):
+            left += [os.path.join(dirpath, d) for d in dirnames
+                     if d.startswith("loadgen-%d-" % pid)]
+            if dirpath.count("/") - base >= 3:
+                dirnames[:] = []
+    return left
+
+
+def cgroups_writable():
+    """A root process here can make groups (this machine: cgroup v1
+    controllers, and cgroup v2 at /sys/fs/cgroup/unified); a stock non-root
+    user cannot."""
+    if os.geteuid() != 0:
+        return False
+    return any(os.access(m, os.W_OK) for m in cgroup_mounts())
+
+
+def cpu_busy_ticks(cpu):
+    """user + nice + system + irq + softirq of one CPU from /proc/stat."""
+    with open("/proc/stat") as f:
+        for line in f:
+            fields = line.split()
+            if fields[0] == "cpu%d" % cpu:
+                v = [int(x) for x in fields[1:8]]
+                return v[0] + v[1] + v[2] + v[5] + v[6]
+    raise AssertionError("no cpu%d line in /proc/stat" % cpu)
+
+
+def others_share(cpu, seconds=0.5):
+    """How busy cpu is with other work while we do nothing on it (0..1)."""
+    hz = os.sysconf("SC_CLK_TCK")
+    b0 = cpu_busy_ticks(cpu)
+    time.sleep(seconds)
+    return (cpu_busy_ticks(cpu) - b0) / hz / seconds
+
+
+@unittest.skipIf(len(os.sched_getaffinity(0)) < 2, "pinning needs 2 CPUs")
+class TestAccounting(BenchCase):
+    """The server's CPU and memory from the kernel's accounting of its cgroup
+    over the measured window; its CPUs' busy time beside it; /proc when no
+    cgroup can be made; nothing left behind.
+
+    Bounds, from runs on this 2-core machine (echo, 256 connections, 1 s,
+    server on the first CPU, loadgen on the second), while other builds and
+    tests ran: fork's CPU per request was 2.5-4.7 times epoll's in the same
+    bench call (the bug this replaces reported fork at 0.2 of epoll's: 0.9 us
+    a line), so 1.0 leaves a margin either way. fork's CPU was 0.95 of its
+    CPU's busy time when that CPU was otherwise quiet, 0.14-0.24 when other
+    builds ran there (their time is busy time too): that bound (0.6, the
+    issue's) is checked only when the CPU was quiet just before."""
+
+    def run_bench(self, *args, env=None):
+        cmd = [LOADGEN, "bench", "--server", REFSERVER, "--fixtures", self.fixtures] + list(args)
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                cwd=self.tmp, env=env)
+        out, err = proc.communicate(timeout=120)
+        msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, out.decode(),
+                                                     err.decode())
+        self.assertEqual(cgroups_of(proc.pid), [], msg)  # no group left behind
+        self.assert_no_server_left()
+        return proc.returncode, out.decode(), err.decode(), msg
+
+    def pinned(self):
+        cpus = sorted(os.sched_getaffinity(0))
+        return cpus[0], "%d:%d" % (cpus[0], cpus[1])
+
+    def test_fork_and_epoll_from_the_kernels_accounting(self):
+        server_cpu, pair = self.pinned()
+        quiet = others_share(server_cpu) < 0.1
+        csv_path = os.path.join(self.tmp, "acct.csv")
+        rc, out, err, msg = self.run_bench(
+            "--models", "fork,epoll", "--scenarios", os.path.join(SCENARIOS, "echo.ini"),
+            "--connections", "256", "--duration", "1", "--cpus", pair, "--csv", csv_path)
+        self.assertEqual(rc, 0, msg)
+        header, rows = read_rows(csv_path)
+        self.assertEqual(header, CSV_COLUMNS)
+        by_model = {r["model"]: r for r in rows}
+        self.assertEqual(sorted(by_model), ["epoll", "fork"], msg)
+        for r in rows:
+            with self.subTest(model=r["model"]):
+                if cgroups_writable():
+                    self.assertIn(r["server_accounting"], ("cgroup1", "cgroup2"), msg)
+                else:
+                    self.assertIn(r["server_accounting"].split("/")[0],
+                                  ("cgroup1", "cgroup2", "proc"), msg)
+                self.assertGreater(float(r["server_cpu_s"]), 0, msg)
+                self.assertGreater(float(r["server_cpuset_busy_s"]), 0, msg)
+                self.assertGreater(int(r["server_rss_kb"]), 0, msg)
+                self.assertGreater(int(r["server_pss_kb"]), 0, msg)
+        per_req = {m: float(r["server_cpu_s"]) / int(r["requests"]) for m, r in by_model.items()}
+        self.assertGreaterEqual(per_req["fork"], 1.0 * per_req["epoll"],
+                                "fork's CPU per request below epoll's: its exited or exiting "
+                                "processes are missed\n" + msg)
+        fork = by_model["fork"]
+        ratio = float(fork["server_cpu_s"]) / float(fork["server_cpuset_busy_s"])
+        with self.subTest("fork's CPU over its CPU's busy time", ratio=ratio):
+            if not quiet:
+                self.skipTest("CPU %d was busy with other work: the ratio (%.2f) cannot be judged"
+                              % (server_cpu, ratio))
+            self.assertGreater(ratio, 0.6, msg)
+
+    def test_no_cgroup_when_switched_off(self):
+        _, pair = self.pinned()
+        csv_path = os.path.join(self.tmp, "proc.csv")
+        env = dict(os.environ, LOADGEN_NO_CGROUP="1")
+        rc, out, err, msg = self.run_bench(
+            "--models", "epoll", "--scenarios", os.path.join(SCENARIOS, "echo.ini"),
+            "--connections", "16", "--duration", "0.5", "--cpus", pair, "--csv", csv_path,
+            env=env)
+        self.assertEqual(rc, 0, msg)
+        _, rows = read_rows(csv_path)
+        self.assertEqual([r["server_accounting"] for r in rows], ["proc"], msg)
+        self.assertGreater(float(rows[0]["server_cpu_s"]), 0, msg)
+        self.assertGreater(int(rows[0]["server_rss_kb"]), 0, msg)
+        notes = [line for line in err.splitlines() if "LOADGEN_NO_CGROUP" in line]
+        self.assertEqual(len(notes), 1, msg)
+
+    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare")
+    def test_a_cgroup_that_cannot_be_made_is_a_note(self):
+        """Every cgroup hierarchy read-only (in a mount namespace of the
+        bench's own): one line says so, /proc accounts, the run is clean."""
+        _, pair = self.pinned()
+        csv_path = os.path.join(self.tmp, "ro.csv")
+        remount = "; ".join("mount -o remount,bind,ro %s" % m for m in cgroup_mounts())
+        script = "%s && exec \"$@\"" % (remount or "true")
+        cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+               LOADGEN, "bench", "--server", REFSERVER, "--fixtures", self.fixtures,
+               "--models", "epoll,fork", "--scenarios", os.path.join(SCENARIOS, "echo.ini"),
+               "--connections", "16", "--duration", "0.5", "--cpus", pair, "--csv", csv_path]
+        probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True)
+        if probe.returncode != 0:
+            self.skipTest("no mount namespace here: " + probe.stderr.decode())
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.tmp)
+        out, err = proc.communicate(timeout=120)
+        out, err = out.decode(), err.decode()
+        msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, out, err)
+        self.assertEqual(proc.returncode, 0, msg)
+        self.assert_no_server_left()
+        _, rows = read_rows(csv_path)
+        self.assertEqual([r["server_accounting"] for r in rows], ["proc", "proc"], msg)
+        for r in rows:
+            self.assertGreater(float(r["server_cpu_s"]), 0, msg)
+        notes = [line for line in err.splitlines() if "cgroup" in line]
+        self.assertEqual(len(notes), 1, msg)  # once a bench, one line
+        self.assertIn("no cgroup for the server", notes[0], msg)
+        self.assertIn("from /proc", notes[0], msg)
 
 
 def write_csv(path, rows):
