@@ -271,15 +271,16 @@ static int read_proc(pid_t pid, const char *file, char *buf, size_t cap)
 }
 
 /* Fields of /proc/PID/stat after "(comm)": state ppid pgrp ... utime is
- * field 14, so index 11 counting from state (field 3). */
-static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[4])
+ * field 14, so index 11 counting from state (field 3). t[0..3]: utime,
+ * stime, cutime, cstime; t[6]: num_threads (field 20). */
+static int proc_stat(pid_t pid, pid_t *pgrp, unsigned long long t[7])
 {
     char buf[1024];
     if (read_proc(pid, "stat", buf, sizeof buf) < 0) return -1;
     char *p = strrchr(buf, ')'); /* comm may hold spaces and parentheses */
     if (!p) return -1;
     p++;
-    for (int field = 3; field <= 17; field++) {
+    for (int field = 3; field <= 20; field++) {
         char *end;
         while (*p == ' ')
             p++;
@@ -326,25 +327,42 @@ static int for_group(pid_t pgid, void (*fn)(pid_t, const unsigned long long *, v
         if (!isdigit((unsigned char)e->d_name[0])) continue;
         pid_t pid = (pid_t)strtol(e->d_name, NULL, 10);
         pid_t pg = 0;
-        unsigned long long t[4];
+        unsigned long long t[7];
         if (proc_stat(pid, &pg, t) == 0 && pg == pgid) fn(pid, t, arg);
     }
     closedir(d);
     return 0;
 }
 
+/* The CPU a process used, s. /proc/PID/stat counts in clock ticks (10 ms
+ * at USER_HZ 100), each process's utime and stime rounded down: summed
+ * over fork's hundreds of children, whole seconds went missing. A
+ * single-threaded process's run time in ns is the first field of
+ * /proc/PID/schedstat (its children reaped still in ticks, summed once). */
+struct cpu_sum {
+    double s;
+    double hz;
+};
+
 static void add_cpu(pid_t pid, const unsigned long long *t, void *arg)
 {
-    (void)pid;
-    *(unsigned long long *)arg += t[0] + t[1] + t[2] + t[3];
+    struct cpu_sum *sum = arg;
+    char buf[128];
+    unsigned long long ns;
+    if (t[6] == 1 && read_proc(pid, "schedstat", buf, sizeof buf) == 0 &&
+        sscanf(buf, "%llu", &ns) == 1 && ns > 0) {
+        sum->s += (double)ns / 1e9 + (double)(t[2] + t[3]) / sum->hz;
+        return;
+    }
+    sum->s += (double)(t[0] + t[1] + t[2] + t[3]) / sum->hz;
 }
 
 double proc_group_cpu_s(pid_t pgid)
 {
-    unsigned long long ticks = 0;
     long hz = sysconf(_SC_CLK_TCK);
-    if (for_group(pgid, add_cpu, &ticks) < 0 || hz <= 0) return -1;
-    return (double)ticks / (double)hz;
+    struct cpu_sum sum = {0, (double)hz};
+    if (hz <= 0 || for_group(pgid, add_cpu, &sum) < 0) return -1;
+    return sum.s;
 }
 
 /* What sum_group_kb adds up, and the sum. */

@@ -44,7 +44,9 @@ bool child_group_alive(pid_t pgid);
 int child_set_cloexec(int fd);
 
 /* CPU seconds (user + system, counting reaped children) summed over every
- * live process of process group pgid, from /proc/PID/stat; -1 if unreadable. */
+ * live process of process group pgid, from /proc/PID/stat, or in ns from
+ * /proc/PID/schedstat for a single-threaded one (ticks rounded down per
+ * process lose up to 10 ms each); -1 if unreadable. */
 double proc_group_cpu_s(pid_t pgid);
 /* Peak RSS (VmHWM, KiB) summed over every live process of process group
  * pgid; -1 if unreadable. */

@@ -16,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "os/cgroup.h"
+#include "os/child.h"
 #include "os/cpuset.h"
 #include "platform.h"
 
@@ -247,13 +250,66 @@ static void test_live_group(void **state)
     assert_int_equal(cgroup_remove(&cg, 1, note, sizeof note), 0);
 }
 
+/* The /proc fallback: 20 processes of one group, 5 ms of CPU each, all
+ * alive: 100 ms in all. In clock ticks (10 ms) each one rounds down to
+ * nothing; the sum must still be there. */
+static void test_proc_group_cpu_counts_small_processes(void **state)
+{
+    (void)state;
+#if SM_LINUX
+    enum { N = 20 };
+    int go[2], done[2];
+    assert_int_equal(pipe(go), 0);
+    assert_int_equal(pipe(done), 0);
+    pid_t kids[N];
+    for (int i = 0; i < N; i++) {
+        kids[i] = fork();
+        assert_true(kids[i] >= 0);
+        if (kids[i] == 0) {
+            close(go[1]); /* the parent's close is their EOF */
+            close(done[0]);
+            setpgid(0, i == 0 ? 0 : kids[0]);
+            struct timespec t;
+            do
+                clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+            while (t.tv_sec == 0 && t.tv_nsec < 5000000);
+            char c = 0;
+            ssize_t w = write(done[1], &c, 1);
+            (void)w;
+            ssize_t r = read(go[0], &c, 1); /* sleep until told */
+            _exit(r == 0 ? 0 : 1);
+        }
+        setpgid(kids[i], kids[0]);
+    }
+    close(go[0]);
+    close(done[1]);
+    char c;
+    for (int i = 0; i < N; i++)
+        assert_int_equal(read(done[0], &c, 1), 1);
+    usleep(20000); /* every one asleep on the pipe */
+    double cpu = proc_group_cpu_s(kids[0]);
+    close(go[1]); /* EOF: they exit */
+    for (int i = 0; i < N; i++)
+        waitpid(kids[i], NULL, 0);
+    close(done[0]);
+    if (cpu < 0.09) fail_msg("%d x 5 ms of CPU counted as %.3f s", N, cpu);
+#else
+    skip();
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_cpu_stat),     cmocka_unit_test(test_single_numbers),
-        cmocka_unit_test(test_own_group),    cmocka_unit_test(test_mounts),
-        cmocka_unit_test(test_describe),     cmocka_unit_test(test_busy),
-        cmocka_unit_test(test_switched_off), cmocka_unit_test(test_live_group),
+        cmocka_unit_test(test_cpu_stat),
+        cmocka_unit_test(test_single_numbers),
+        cmocka_unit_test(test_own_group),
+        cmocka_unit_test(test_mounts),
+        cmocka_unit_test(test_describe),
+        cmocka_unit_test(test_busy),
+        cmocka_unit_test(test_switched_off),
+        cmocka_unit_test(test_live_group),
+        cmocka_unit_test(test_proc_group_cpu_counts_small_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
