@@ -61,6 +61,7 @@ def row(model, scenario, rps, connections=64, rate=0, p99=2000, errors=0, pss=No
         "unanswered": 0, "starved_connections": 0,
         "server_pss_kb": pss if pss is not None else 2000 + connections * 12,
         "loadgen_bound": 0, "server_cpus": "0", "loadgen_cpus": "1", "refused": 0,
+        "server_accounting": "cgroup1", "server_cpuset_busy_s": "%.3f" % (rps * 1.1e-5),
     }
 
 
@@ -132,7 +133,8 @@ class TestReport(unittest.TestCase):
         h = self.html
         self.assertIn("<h2 id='http-hello'>http-hello</h2>", h)
         for what in ("64 connections, closed loop", "max sustainable throughput",
-                     "kernel", "git revision", "abc1234", "server CPUs"):
+                     "kernel", "git revision", "abc1234", "server CPUs",
+                     "server CPU and memory from</td><td>cgroup1"):
             self.assertIn(what, h)
         self.assertEqual(h.count("<svg"), 7)  # bars, percentiles, 4 curves, rate
         self.assertEqual(len(set(re.findall(r"id=[\"'](c\d+-gnuplot_canvas)", h))), 7)
