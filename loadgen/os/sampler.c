@@ -66,7 +66,7 @@ static void wait_until(struct sampler *s, uint64_t mono_ns)
 static void *sampler_main(void *arg)
 {
     struct sampler *s = arg;
-    uint64_t next = 0; /* the next PSS sweep */
+    uint64_t next = 0, took = 0; /* the next PSS sweep; the last one's duration */
     pthread_mutex_lock(&s->mu);
     while (!s->done) {
         uint64_t now = lg_now_ns();
@@ -84,8 +84,10 @@ static void *sampler_main(void *arg)
             edge_start(s);
         } else if (at_end) {
             edge_end(s);
-        } else if (now >= next) {
-            uint64_t took = sweep(s);
+        } else if (now >= next && (!s->t_end || now + took < s->t_end)) {
+            /* (a sweep that would run past t_end would make the end's
+             * readings late: the end takes one of its own) */
+            took = sweep(s);
             uint64_t period = SAMPLER_PERIOD_MS * 1000000ull;
             next = lg_now_ns() + (took * 4 > period ? took * 4 : period);
         }
@@ -95,7 +97,8 @@ static void *sampler_main(void *arg)
         else if (at_end)
             s->ended = true;
         else
-            wait_until(s, s->t_end && s->t_end < next ? s->t_end : next);
+            wait_until(s, s->t_end && (s->t_end < next || lg_now_ns() + took >= s->t_end) ? s->t_end
+                                                                                          : next);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
