@@ -582,7 +582,7 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
         return 1;
     }
     char err[1024];
-    struct timed t = {.server = {-1, -1, -1, -1}};
+    struct timed t = {.server = {-1, -1, -1, -1, 0}};
     if (timed_run(&cfg, opts, &st, &t, err, sizeof err) < 0) {
         fprintf(stderr, "loadgen: run failed: %s\n", err);
         note_why(res, "run failed", err);
@@ -598,6 +598,11 @@ int run_scenario(const struct run_opts *opts, struct lg_scenario *sc, struct run
     if (bound)
         printf("           loadgen used %.0f %% of its CPUs: this run measures the client too\n",
                t.cpu * 100 / (t.wall * loadgen_capacity(&cfg)));
+    if (t.server.late_s >= 0.05)
+        fprintf(stderr,
+                "loadgen: note: the server's CPU readings spanned %.2f s more than the window (a "
+                "busy machine): scaled to the window\n",
+                t.server.late_s);
     csv_row_from_stats(&res->row, &cfg, &st, t.elapsed, t.cpu);
     fill_study_columns(&res->row, opts, &t, bound);
     res->ran = true;

@@ -25,7 +25,8 @@ static double cpus_busy(const struct sampler_what *w)
     return w->cpus && w->cpus->n && cpus_busy_s(w->cpus, &s) == 0 ? s : -1;
 }
 
-/* One PSS sweep over the group; the peak kept. Its duration in ns. */
+/* One PSS sweep over the group; the peak kept (the PSS thread's, or the
+ * caller's once it is joined). Its duration in ns. */
 static uint64_t sweep(struct sampler *s)
 {
     uint64_t t0 = lg_now_ns();
@@ -34,9 +35,11 @@ static uint64_t sweep(struct sampler *s)
     return lg_now_ns() - t0;
 }
 
-/* The window opens: CPU first (the edge), then the memory peak afresh. */
+/* The window opens: CPU and busy time first (the edge), then the memory
+ * peak afresh. */
 static void edge_start(struct sampler *s)
 {
+    s->at0 = lg_now_ns();
     s->cpu0 = server_cpu(&s->what);
     s->busy0 = cpus_busy(&s->what);
     if (s->what.cg) cgroup_peak_reset(s->what.cg);
@@ -44,10 +47,10 @@ static void edge_start(struct sampler *s)
 
 static void edge_end(struct sampler *s)
 {
+    s->at1 = lg_now_ns();
     s->cpu1 = server_cpu(&s->what);
     s->busy1 = cpus_busy(&s->what);
     if (s->what.cg) s->peak_kb = cgroup_peak_kb(s->what.cg);
-    sweep(s); /* the connections are still open */
 }
 
 /* Wait (mu held) until lg_now_ns() reaches mono_ns, or a signal of cv. */
@@ -63,42 +66,50 @@ static void wait_until(struct sampler *s, uint64_t mono_ns)
     pthread_cond_timedwait(&s->cv, &s->mu, &ts);
 }
 
-static void *sampler_main(void *arg)
+/* Wait (mu held) for t (0: for ever) or the stop. true when t came first. */
+static bool reach(struct sampler *s, uint64_t t)
+{
+    while (!s->done && (t == 0 || lg_now_ns() < t))
+        wait_until(s, t ? t : lg_now_ns() + 3600 * 1000000000ull);
+    return !s->done;
+}
+
+static void *edges_main(void *arg)
 {
     struct sampler *s = arg;
-    uint64_t next = 0, took = 0; /* the next PSS sweep; the last one's duration */
     pthread_mutex_lock(&s->mu);
-    while (!s->done) {
-        uint64_t now = lg_now_ns();
-        if (!s->started && now < s->t_measure) {
-            wait_until(s, s->t_measure);
-            continue;
-        }
-        bool at_end = s->t_end && now >= s->t_end;
-        if (s->ended || (!s->started && at_end)) { /* over (or never opened) */
-            wait_until(s, now + 3600 * 1000000000ull);
-            continue;
-        }
+    if (reach(s, s->t_measure)) {
         pthread_mutex_unlock(&s->mu);
-        if (!s->started) {
-            edge_start(s);
-        } else if (at_end) {
-            edge_end(s);
-        } else if (now >= next && (!s->t_end || now + took < s->t_end)) {
-            /* (a sweep that would run past t_end would make the end's
-             * readings late: the end takes one of its own) */
-            took = sweep(s);
-            uint64_t period = SAMPLER_PERIOD_MS * 1000000ull;
-            next = lg_now_ns() + (took * 4 > period ? took * 4 : period);
-        }
+        edge_start(s);
         pthread_mutex_lock(&s->mu);
-        if (!s->started)
-            s->started = true;
-        else if (at_end)
+        s->started = true;
+        if (s->t_end && reach(s, s->t_end)) {
+            pthread_mutex_unlock(&s->mu);
+            edge_end(s);
+            pthread_mutex_lock(&s->mu);
             s->ended = true;
-        else
-            wait_until(s, s->t_end && (s->t_end < next || lg_now_ns() + took >= s->t_end) ? s->t_end
-                                                                                          : next);
+        }
+    }
+    pthread_mutex_unlock(&s->mu);
+    return NULL;
+}
+
+static void *pss_main(void *arg)
+{
+    struct sampler *s = arg;
+    uint64_t period = SAMPLER_PERIOD_MS * 1000000ull;
+    pthread_mutex_lock(&s->mu);
+    if (!reach(s, s->t_measure)) {
+        pthread_mutex_unlock(&s->mu);
+        return NULL;
+    }
+    while (!s->done) {
+        pthread_mutex_unlock(&s->mu);
+        uint64_t took = sweep(s);
+        pthread_mutex_lock(&s->mu);
+        uint64_t now = lg_now_ns(), next = now + (took * 4 > period ? took * 4 : period);
+        if (s->t_end && now >= s->t_end) break; /* that was the sweep at the end */
+        reach(s, s->t_end && next > s->t_end ? s->t_end : next);
     }
     pthread_mutex_unlock(&s->mu);
     return NULL;
@@ -118,8 +129,9 @@ int sampler_start(struct sampler *s, const struct sampler_what *what, uint64_t t
                           .pss_kb = -1};
     pthread_mutex_init(&s->mu, NULL);
     pthread_cond_init(&s->cv, NULL);
-    s->running = pthread_create(&s->tid, NULL, sampler_main, s) == 0;
-    return s->running ? 0 : -1;
+    s->edges_running = pthread_create(&s->edges, NULL, edges_main, s) == 0;
+    s->pss_running = s->edges_running && pthread_create(&s->pss, NULL, pss_main, s) == 0;
+    return s->edges_running ? 0 : -1;
 }
 
 static double since(double a, double b)
@@ -129,17 +141,16 @@ static double since(double a, double b)
 
 void sampler_stop(struct sampler *s, struct sampler_result *out)
 {
-    if (s->running) {
-        pthread_mutex_lock(&s->mu);
-        s->done = true;
-        pthread_cond_signal(&s->cv);
-        pthread_mutex_unlock(&s->mu);
-        pthread_join(s->tid, NULL);
-        s->running = false;
-    }
-    if (s->started && !s->ended) { /* stopped early, or no t_end */
+    pthread_mutex_lock(&s->mu);
+    s->done = true;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+    if (s->edges_running) pthread_join(s->edges, NULL);
+    if (s->pss_running) pthread_join(s->pss, NULL);
+    bool early = s->started && !s->ended; /* stopped, or no t_end */
+    if (early) {
         edge_end(s);
-        s->ended = true;
+        sweep(s);
     }
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cv);
@@ -147,4 +158,14 @@ void sampler_stop(struct sampler *s, struct sampler_result *out)
                                    .mem_peak_kb = s->peak_kb,
                                    .pss_peak_kb = s->pss_kb,
                                    .busy_s = since(s->busy0, s->busy1)};
+    if (!s->started) return;
+    /* Readings that came late (a busy machine) spanned more than the
+     * window: the CPU figures scaled to it (the same rate assumed). */
+    double window = (double)((early ? s->at1 : s->t_end) - s->t_measure) / 1e9;
+    double span = (double)(s->at1 - s->at0) / 1e9;
+    if (span > window && window > 0) {
+        out->late_s = span - window;
+        if (out->cpu_s > 0) out->cpu_s *= window / span;
+        if (out->busy_s > 0) out->busy_s *= window / span;
+    }
 }
