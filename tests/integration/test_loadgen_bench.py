@@ -264,6 +264,18 @@ class TestAccounting(BenchCase):
         self.assert_no_server_left()
         return proc.returncode, out.decode(), err.decode(), msg
 
+    def assert_ran(self, rc, rows, msg):
+        """Exit 0, or 1 only for connections a slow build (sanitizers) left
+        unserved at 256 connections: no error, no check failure."""
+        self.assertIn(rc, (0, 1), msg)
+        for r in rows:
+            self.assertGreater(int(r["requests"]), 0, msg)
+            self.assertEqual(int(r["errors"]) + int(r["check_failures"]) + int(r["timeouts"]), 0,
+                             msg)
+        if rc == 1:
+            self.assertTrue(any(int(r["unanswered"]) + int(r["starved_connections"]) for r in rows),
+                            msg)
+
     def pinned(self):
         cpus = sorted(os.sched_getaffinity(0))
         return cpus[0], "%d:%d" % (cpus[0], cpus[1])
@@ -275,8 +287,8 @@ class TestAccounting(BenchCase):
         rc, out, err, msg = self.run_bench(
             "--models", "fork,epoll", "--scenarios", os.path.join(SCENARIOS, "echo.ini"),
             "--connections", "256", "--duration", "1", "--cpus", pair, "--csv", csv_path)
-        self.assertEqual(rc, 0, msg)
         header, rows = read_rows(csv_path)
+        self.assert_ran(rc, rows, msg)
         self.assertEqual(header, CSV_COLUMNS)
         by_model = {r["model"]: r for r in rows}
         self.assertEqual(sorted(by_model), ["epoll", "fork"], msg)
@@ -338,9 +350,9 @@ class TestAccounting(BenchCase):
         out, err = proc.communicate(timeout=120)
         out, err = out.decode(), err.decode()
         msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, out, err)
-        self.assertEqual(proc.returncode, 0, msg)
         self.assert_no_server_left()
         _, rows = read_rows(csv_path)
+        self.assert_ran(proc.returncode, rows, msg)
         self.assertEqual([r["server_accounting"] for r in rows], ["proc", "proc"], msg)
         for r in rows:
             self.assertGreater(float(r["server_cpu_s"]), 0, msg)

@@ -17,6 +17,7 @@
 #include "os/sampler.h"
 #include "platform.h"
 
+#if SM_LINUX
 /* A process of its own group that burns CPU until killed. */
 static pid_t burner(void)
 {
@@ -30,6 +31,7 @@ static pid_t burner(void)
     setpgid(pid, pid);
     return pid;
 }
+#endif
 
 static void test_cpu_counts_the_window_only(void **state)
 {
