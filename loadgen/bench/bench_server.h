@@ -32,7 +32,7 @@ struct server {
     int errf;       /* stderr: an unlinked temporary file */
     char target[300];
     struct cgroup cg;  /* cg.cpu_kind CG_NONE: no cgroup, /proc accounts for it */
-    char cg_note[400]; /* why not (or why memory is /proc's), one line; "" */
+    char cg_note[512]; /* why not (or why memory is /proc's), one line; "" */
 };
 
 /* Start spec->path for model and proto over root. 0 ready (s->target set);

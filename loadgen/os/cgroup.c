@@ -346,7 +346,7 @@ int cgroup_make(struct cgroup *cg, char *note, size_t notelen)
         if (cg->cpu_kind != CG_NONE) snprintf(st, sizeof st, "cgroup.procs: %s; ", strerror(e));
         cgroup_remove(cg, 1, NULL, 0);
         snprintf(note, notelen,
-                 "no cgroup for the server (%scgroup2: %.120s; cgroup1 cpuacct: %.120s): its CPU "
+                 "no cgroup for the server (%scgroup2: %.160s; cgroup1 cpuacct: %.160s): its CPU "
                  "and memory from /proc",
                  st, w2, w1c);
         return -1;
@@ -354,7 +354,7 @@ int cgroup_make(struct cgroup *cg, char *note, size_t notelen)
     if (cg->mem_kind == CG_NONE)
         snprintf(note, notelen,
                  "the server's memory from /proc: no cgroup memory controller here (cgroup2: "
-                 "%.100s; cgroup1 memory: %.100s)",
+                 "%.160s; cgroup1 memory: %.160s)",
                  w2, w1m);
     return 0;
 }

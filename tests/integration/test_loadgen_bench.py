@@ -184,14 +184,18 @@ class TestBench(BenchCase):
 
 # ---- the server's accounting (issue 16) ----
 
-def cgroup_mounts():
-    """Mount points of every cgroup hierarchy, from /proc/self/mountinfo."""
+def cgroup_mounts(controller=None):
+    """Mount points of every cgroup hierarchy (or of the v1 one holding
+    controller), from /proc/self/mountinfo."""
     found = []
     with open("/proc/self/mountinfo") as f:
         for line in f:
             pre, _, post = line.partition(" - ")
             fields, kind = pre.split(), post.split()
-            if len(fields) >= 5 and kind and kind[0] in ("cgroup", "cgroup2"):
+            if len(fields) < 5 or not kind or kind[0] not in ("cgroup", "cgroup2"):
+                continue
+            if controller is None or (kind[0] == "cgroup" and len(kind) >= 3
+                                      and controller in kind[2].split(",")):
                 found.append(fields[4])
     return found
 
@@ -331,28 +335,38 @@ class TestAccounting(BenchCase):
         notes = [line for line in err.splitlines() if "LOADGEN_NO_CGROUP" in line]
         self.assertEqual(len(notes), 1, msg)
 
-    @unittest.skipUnless(os.geteuid() == 0 and shutil.which("unshare"), "needs root and unshare")
-    def test_a_cgroup_that_cannot_be_made_is_a_note(self):
-        """Every cgroup hierarchy read-only (in a mount namespace of the
-        bench's own): one line says so, /proc accounts, the run is clean."""
-        _, pair = self.pinned()
-        csv_path = os.path.join(self.tmp, "ro.csv")
-        remount = "; ".join("mount -o remount,bind,ro %s" % m for m in cgroup_mounts())
-        script = "%s && exec \"$@\"" % (remount or "true")
-        cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
-               LOADGEN, "bench", "--server", REFSERVER, "--fixtures", self.fixtures,
-               "--models", "epoll,fork", "--scenarios", os.path.join(SCENARIOS, "echo.ini"),
-               "--connections", "256", "--duration", "1", "--cpus", pair, "--csv", csv_path]
+    def bench_read_only(self, mounts, csv_path, *args):
+        """loadgen bench in a mount namespace of its own where mounts are
+        read-only: (exit status, stdout, stderr, msg)."""
+        if os.geteuid() != 0 or not shutil.which("unshare"):
+            self.skipTest("needs root and unshare")
         probe = subprocess.run(["unshare", "--mount", "true"], capture_output=True)
         if probe.returncode != 0:
             self.skipTest("no mount namespace here: " + probe.stderr.decode())
+        _, pair = self.pinned()
+        remount = "; ".join("mount -o remount,bind,ro %s" % m for m in mounts)
+        script = "%s && exec \"$@\"" % (remount or "true")
+        cmd = ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh",
+               LOADGEN, "bench", "--server", REFSERVER, "--fixtures", self.fixtures,
+               "--scenarios", os.path.join(SCENARIOS, "echo.ini"), "--cpus", pair,
+               "--csv", csv_path] + list(args)
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=self.tmp)
         out, err = proc.communicate(timeout=120)
         out, err = out.decode(), err.decode()
         msg = "exit %d\nstdout:\n%s\nstderr:\n%s" % (proc.returncode, out, err)
+        self.assertEqual(cgroups_of(proc.pid), [], msg)
         self.assert_no_server_left()
+        return proc.returncode, out, err, msg
+
+    def test_a_cgroup_that_cannot_be_made_is_a_note(self):
+        """Every cgroup hierarchy read-only (in a mount namespace of the
+        bench's own): one line says so, /proc accounts, the run is clean."""
+        csv_path = os.path.join(self.tmp, "ro.csv")
+        rc, out, err, msg = self.bench_read_only(cgroup_mounts(), csv_path, "--models",
+                                                 "epoll,fork", "--connections", "256",
+                                                 "--duration", "1")
         _, rows = read_rows(csv_path)
-        self.assert_ran(proc.returncode, rows, msg)
+        self.assert_ran(rc, rows, msg)
         self.assertEqual([r["server_accounting"] for r in rows], ["proc", "proc"], msg)
         for r in rows:
             self.assertGreater(float(r["server_cpu_s"]), 0, msg)
@@ -364,6 +378,23 @@ class TestAccounting(BenchCase):
         self.assertEqual(len(notes), 1, msg)  # once a bench, one line
         self.assertIn("no cgroup for the server", notes[0], msg)
         self.assertIn("from /proc", notes[0], msg)
+
+    def test_memory_from_proc_when_no_memory_group_can_be_made(self):
+        """Only the memory hierarchies read-only: CPU from a cgroup, memory
+        from /proc, the row says both (cgroupN/proc), one note says why."""
+        memory = cgroup_mounts("memory")
+        if not memory or not cgroups_writable():
+            self.skipTest("no cgroup v1 memory hierarchy, or no cgroups to make here")
+        csv_path = os.path.join(self.tmp, "ro-mem.csv")
+        rc, out, err, msg = self.bench_read_only(memory, csv_path, "--models", "epoll",
+                                                 "--connections", "16", "--duration", "0.5")
+        _, rows = read_rows(csv_path)
+        self.assert_ran(rc, rows, msg)
+        self.assertIn(rows[0]["server_accounting"], ("cgroup1/proc", "cgroup2/proc"), msg)
+        self.assertGreater(int(rows[0]["server_rss_kb"]), 0, msg)
+        notes = [line for line in err.splitlines() if "cgroup" in line]
+        self.assertEqual(len(notes), 1, msg)
+        self.assertIn("the server's memory from /proc", notes[0], msg)
 
 
 def write_csv(path, rows):
