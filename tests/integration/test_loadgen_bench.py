@@ -299,7 +299,7 @@ class TestAccounting(BenchCase):
     server on the first CPU, loadgen on the second), while other builds and
     tests ran: fork's CPU per request was 2.5-4.7 times epoll's in the same
     bench call (the bug this replaces reported fork at 0.2 of epoll's: 0.9 us
-    a line), so 1.0 leaves a margin either way. fork's CPU was 0.95 of its
+    a line), so 1.0 leaves a margin either way. fork's CPU was 0.95-0.99 of its
     CPU's busy time when that CPU was otherwise quiet, 0.14-0.24 when other
     builds ran there (their time is busy time too): that bound (0.6, the
     issue's) is checked only when other tasks ran less than 0.1 s on that CPU
