@@ -549,7 +549,10 @@ int main(int argc, char **argv)
     printf("listening on %s\n", addr);
     fflush(stdout);
 
-    m.offload = offload_pool_new(); /* its thread starts at the first job */
+    /* Only an FTP users file's password hashes are offloaded (anonymous and
+     * HTTP/echo need none): without one, no worker, no wake fd in the loops,
+     * nothing on their hot path. Its thread starts at the first job. */
+    m.offload = users ? offload_pool_new() : NULL;
     rc = model->run(&m);
     offload_pool_free(m.offload);
     model_info(&m, "stopped (%s)", rc == 0 ? "clean" : "error");

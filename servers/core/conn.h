@@ -126,16 +126,24 @@ struct action {
     enum action_kind kind;
     const void *buf; /* ACT_WRITE, ACT_TRANSFER_OUT with fd < 0: bytes to send */
     size_t len;
-    bool more;    /* ACT_WRITE: a file body follows at once: hold the bytes for its first
-                     packet (MSG_MORE) instead of sending the headers alone */
-    int fd;       /* ACT_SENDFILE / TRANSFER_*: the file (-1: none) */
-    off_t off;    /* ... its offset (SENDFILE, TRANSFER_OUT) */
-    size_t count; /* ... bytes to move */
-    char *ip_out; /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
-    size_t ip_out_len;
-    unsigned delay_ms;          /* ACT_DELAY */
-    void (*job)(void *job_arg); /* ACT_OFFLOAD */
-    void *job_arg;
+    bool more;         /* ACT_WRITE: a file body follows at once: hold the bytes for its first
+                          packet (MSG_MORE) instead of sending the headers alone */
+    int fd;            /* ACT_SENDFILE / TRANSFER_*: the file (-1: none) */
+    off_t off;         /* ... its offset (SENDFILE, TRANSFER_OUT) */
+    size_t count;      /* ... bytes to move */
+    unsigned delay_ms; /* ACT_DELAY */
+    /* One action's fields or the other's: struct action stays the size it
+     * was, since session_next() clears one per action on every request. */
+    union {
+        struct {
+            char *ip_out; /* ACT_OPEN_PASSIVE: where the driver writes the listener's IP */
+            size_t ip_out_len;
+        };
+        struct {
+            void (*job)(void *job_arg); /* ACT_OFFLOAD */
+            void *job_arg;
+        };
+    };
 };
 
 /* A protocol: a table of functions, one instance per protocol (http_proto,
