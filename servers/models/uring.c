@@ -516,7 +516,7 @@ static void submit_offload_poll(struct uloop *l)
 
 /* The worker finished jobs: their connections go on (a connection waiting
  * for its job is never freed, so each owner is alive). */
-static void jobs_done(struct uloop *l, uint64_t now)
+__attribute__((cold, noinline)) static void jobs_done(struct uloop *l, uint64_t now)
 {
     struct offload_job *j = offload_done(l->off);
     while (j) {
@@ -532,12 +532,12 @@ static void jobs_done(struct uloop *l, uint64_t now)
 static void handle(struct uloop *l, struct io_uring_cqe *cqe, uint64_t now)
 {
     void *data = io_uring_cqe_get_data(cqe);
-    if (data == &tag_offload) {
-        jobs_done(l, now);
-    } else if (data == &tag_accept) {
+    if (data == &tag_accept) {
         on_accept(l, cqe->res, cqe->flags, now);
     } else if (data == &tag_stop) {
         if (!l->stopping) begin_stop(l, now);
+    } else if (data == &tag_offload) { /* rare: a login's hash came back */
+        jobs_done(l, now);
     } else if (data) {
         uintptr_t v = (uintptr_t)data;
         on_conn_done(l, (struct uconn *)(v & ~(uintptr_t)3), (enum op)(v & 3), cqe->res, cqe->flags,
