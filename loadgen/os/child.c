@@ -338,23 +338,51 @@ static int for_group(pid_t pgid, void (*fn)(pid_t, const unsigned long long *, v
  * at USER_HZ 100), each process's utime and stime rounded down: summed
  * over fork's hundreds of children, whole seconds went missing. A
  * single-threaded process's run time in ns is the first field of
- * /proc/PID/schedstat (its children reaped still in ticks, summed once). */
+ * /proc/PID/schedstat, a multi-threaded one's the sum over its tasks (its
+ * children reaped still in ticks, summed once). */
 struct cpu_sum {
     double s;
     double hz;
 };
 
+/* The run time in ns of pid's live threads: each task's schedstat, summed
+ * (a sanitizer's or an emulator's own thread makes a process multi-threaded).
+ * 0 when it cannot be read. */
+static unsigned long long tasks_ns(pid_t pid)
+{
+    char dir[64], buf[128];
+    snprintf(dir, sizeof dir, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    unsigned long long total = 0, ns;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (e->d_name[0] < '0' || e->d_name[0] > '9') continue;
+        char file[96];
+        snprintf(file, sizeof file, "task/%.20s/schedstat", e->d_name);
+        if (read_proc(pid, file, buf, sizeof buf) == 0 && sscanf(buf, "%llu", &ns) == 1)
+            total += ns;
+    }
+    closedir(d);
+    return total;
+}
+
 static void add_cpu(pid_t pid, const unsigned long long *t, void *arg)
 {
     struct cpu_sum *sum = arg;
     char buf[128];
-    unsigned long long ns;
+    unsigned long long ns = 0;
+    double ticks = (double)(t[0] + t[1]) / sum->hz, reaped = (double)(t[2] + t[3]) / sum->hz;
     if (t[6] == 1 && read_proc(pid, "schedstat", buf, sizeof buf) == 0 &&
         sscanf(buf, "%llu", &ns) == 1 && ns > 0) {
-        sum->s += (double)ns / 1e9 + (double)(t[2] + t[3]) / sum->hz;
+        sum->s += (double)ns / 1e9 + reaped;
         return;
     }
-    sum->s += (double)(t[0] + t[1] + t[2] + t[3]) / sum->hz;
+    /* Several threads: their ns, unless threads that exited made the
+     * process's own (tick-rounded) total larger. */
+    if (t[6] > 1) ns = tasks_ns(pid);
+    double live = (double)ns / 1e9;
+    sum->s += (live > ticks ? live : ticks) + reaped;
 }
 
 double proc_group_cpu_s(pid_t pgid)

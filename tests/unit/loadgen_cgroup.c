@@ -253,23 +253,10 @@ static void test_live_group(void **state)
 /* The /proc fallback: 20 processes of one group, 5 ms of CPU each, all
  * alive: 100 ms in all. In clock ticks (10 ms) each one rounds down to
  * nothing; the sum must still be there. */
-/* Not under ThreadSanitizer: there the 20 forked children were read as
- * 0.000 s in CI (not yet diagnosed; the normal, ASan and portable builds
- * run it). */
-#if defined(__SANITIZE_THREAD__)
-#define CGROUP_TEST_TSAN 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer)
-#define CGROUP_TEST_TSAN 1
-#endif
-#endif
-#ifndef CGROUP_TEST_TSAN
-#define CGROUP_TEST_TSAN 0
-#endif
 static void test_proc_group_cpu_counts_small_processes(void **state)
 {
     (void)state;
-#if SM_LINUX && !CGROUP_TEST_TSAN
+#if SM_LINUX
     enum { N = 20 };
     int go[2], done[2];
     assert_int_equal(pipe(go), 0);
