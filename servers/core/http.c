@@ -41,14 +41,12 @@ struct http {
     struct filecache_file body; /* file being sent (ACT_SENDFILE) when body.fd >= 0 */
     off_t body_off;
     size_t body_left;
-    size_t echo_left;    /* /echo body bytes still to copy from input to output */
-    size_t discard_left; /* request body bytes still to drop */
-    bool eof;            /* the peer closed its side */
-    bool failed;         /* an I/O failed: close now */
-    bool closing;        /* answer no more requests: close once flushed */
-    bool body_taken;     /* the current request's body went to /echo */
-    time_t date_sec;
-    char date[32];
+    size_t echo_left;       /* /echo body bytes still to copy from input to output */
+    size_t discard_left;    /* request body bytes still to drop */
+    bool eof;               /* the peer closed its side */
+    bool failed;            /* an I/O failed: close now */
+    bool closing;           /* answer no more requests: close once flushed */
+    bool body_taken;        /* the current request's body went to /echo */
     time_t lm_sec;          /* the file time last_modified holds */
     char last_modified[64]; /* "Last-Modified: <IMF-fixdate>\r\n" */
     char *in;               /* HTTP_IN_CAP bytes while in_len > 0, else NULL */
@@ -105,28 +103,64 @@ static void put_num(struct http *h, size_t v)
 }
 
 /* IMF-fixdate, locale-independent: "Sun, 06 Nov 1994 08:49:37 GMT". */
-static void imf_date(time_t t, char *buf, size_t cap)
+/* Two decimal digits of v (0..99) at p. */
+static char *put2(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10 % 10);
+    p[1] = (char)('0' + v % 10);
+    return p + 2;
+}
+
+/* t as an IMF-fixdate (RFC 9110 5.6.7), "Sun, 06 Nov 1994 08:49:37 GMT", in
+ * buf (at least IMF_DATE_CAP bytes). Written digit by digit, not with
+ * snprintf: the same instructions whatever the date (snprintf's padding made
+ * the cost of a request depend on the time of day, which the instruction
+ * gate, ci/regress, would read as a regression). */
+#define IMF_DATE_CAP 30
+static void imf_date(time_t t, char *buf)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
     static const char months[12][4] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                        "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
     struct tm tm;
-    if (!gmtime_r(&t, &tm)) {
-        snprintf(buf, cap, "Thu, 01 Jan 1970 00:00:00 GMT");
+    if (!gmtime_r(&t, &tm) || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999) {
+        memcpy(buf, "Thu, 01 Jan 1970 00:00:00 GMT", IMF_DATE_CAP);
         return;
     }
-    snprintf(buf, cap, "%s, %02d %s %04d %02d:%02d:%02d GMT", days[tm.tm_wday % 7], tm.tm_mday,
-             months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    char *p = buf;
+    memcpy(p, days[tm.tm_wday % 7], 3);
+    p += 3;
+    *p++ = ',';
+    *p++ = ' ';
+    p = put2(p, tm.tm_mday);
+    *p++ = ' ';
+    memcpy(p, months[tm.tm_mon % 12], 3);
+    p += 3;
+    *p++ = ' ';
+    p = put2(p, (tm.tm_year + 1900) / 100);
+    p = put2(p, (tm.tm_year + 1900) % 100);
+    *p++ = ' ';
+    p = put2(p, tm.tm_hour);
+    *p++ = ':';
+    p = put2(p, tm.tm_min);
+    *p++ = ':';
+    p = put2(p, tm.tm_sec);
+    memcpy(p, " GMT", 5);
 }
 
-static const char *date_now(struct http *h)
+/* The Date header's value, formatted once a second per thread (as nginx's
+ * cached time): a model that makes a session per connection (iterative,
+ * fork, the pools) would otherwise format it for every connection. */
+static const char *date_now(void)
 {
+    static _Thread_local time_t cached_sec;
+    static _Thread_local char cached[IMF_DATE_CAP];
     time_t now = time(NULL);
-    if (now != h->date_sec || !h->date[0]) {
-        h->date_sec = now;
-        imf_date(now, h->date, sizeof h->date);
+    if (now != cached_sec || !cached[0]) {
+        cached_sec = now;
+        imf_date(now, cached);
     }
-    return h->date;
+    return cached;
 }
 
 static const char *reason(int status)
@@ -199,7 +233,7 @@ static void put_head(struct http *h, const struct http_req *r, int status, const
     put_str(h, " ");
     put_str(h, reason(status));
     put_str(h, "\r\nServer: refserver\r\nDate: ");
-    put_str(h, date_now(h));
+    put_str(h, date_now());
     put_str(h, "\r\n");
     if (ctype) {
         put_str(h, "Content-Type: ");
@@ -326,8 +360,8 @@ static void answer_file(struct http *h, const struct http_req *r, struct filecac
 {
     size_t size = (size_t)f->st.st_size;
     if (f->st.st_mtime != h->lm_sec || !h->last_modified[0]) { /* files mostly keep their time */
-        char mod[32];
-        imf_date(f->st.st_mtime, mod, sizeof mod);
+        char mod[IMF_DATE_CAP];
+        imf_date(f->st.st_mtime, mod);
         snprintf(h->last_modified, sizeof h->last_modified, "Last-Modified: %s\r\n", mod);
         h->lm_sec = f->st.st_mtime;
     }

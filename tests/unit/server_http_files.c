@@ -8,10 +8,13 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <fcntl.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "filecache.h"
@@ -268,6 +271,40 @@ static void test_fresh_after_change(void **state)
     assert_int_equal(unlink(scratch_path("root/fresh.txt")), 0);
 }
 
+/* Last-Modified is the file's time as an IMF-fixdate, exactly as strftime
+ * writes it: single-digit days and hours zero-padded, and so on. */
+static void test_last_modified_is_the_files_time(void **state)
+{
+    (void)state;
+    static const time_t times[] = {
+        0,          /* Thu, 01 Jan 1970 00:00:00 GMT */
+        946684799,  /* Fri, 31 Dec 1999 23:59:59 GMT */
+        1709251205, /* Fri, 01 Mar 2024 00:00:05 GMT (after a leap day) */
+        1796542869, /* a Sunday in 2026 */
+    };
+    static const char req[] = "GET /dated.txt HTTP/1.1\r\nHost: x\r\n\r\n";
+    for (size_t i = 0; i < sizeof times / sizeof times[0]; i++) {
+        const char *name = "root/dated.txt";
+        scratch_write_text(name, "dated\n");
+        struct timespec ts[2] = {{times[i], 0}, {times[i], 0}};
+        assert_int_equal(utimensat(AT_FDCWD, scratch_path(name), ts, 0), 0);
+        filecache_flush(fsroot_cache(root));
+        struct drv d;
+        struct resp r;
+        drv_init(&d);
+        drive(&d, req, strlen(req), false);
+        const char *p = d.out;
+        parse_resp(&p, d.out + d.len, false, &r);
+        struct tm tm;
+        char want[64];
+        assert_non_null(gmtime_r(&times[i], &tm));
+        strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+        assert_string_equal(hdr(&r, "Last-Modified"), want);
+        drv_free(&d);
+        assert_int_equal(unlink(scratch_path(name)), 0);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -280,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_paths),
         cmocka_unit_test(test_one_write_per_small_answer),
         cmocka_unit_test(test_fresh_after_change),
+        cmocka_unit_test(test_last_modified_is_the_files_time),
     };
     return cmocka_run_group_tests(tests, http_fixture_setup, http_fixture_teardown);
 }
