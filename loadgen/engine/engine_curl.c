@@ -155,24 +155,35 @@ static size_t step_of(const struct worker *w, const struct handle *h, const stru
 }
 
 /* The setup steps the transfer just finished went through, each a step of
- * its own; in closed loop a first request's latency starts after them, as
- * wrk's starts after the connect (open loop: from the scheduled start). */
+ * its own, and never inside a request's latency:
+ *   - closed loop: a first request's latency starts after them, as wrk's
+ *     starts after the connect;
+ *   - open loop: a new FTP session's schedule starts once it is logged in
+ *     (its slots move by the login's time), so a slow login is the login
+ *     step's, not a late STOR's and the next ones'. A connect alone does not
+ *     move the schedule: it is short, and where every request has its own
+ *     (no keep-alive) it is part of what the schedule measures. */
 static void record_setup(struct worker *w, struct handle *h)
 {
     struct cs_setup s;
     cs_setup_of(&h->x, &s);
     uint64_t ready = 0;
     if (s.connect_us) {
-        ready = h->t_phase + s.connect_us * 1000;
+        /* libcurl's connect time of FTP runs to the end of the login (its
+         * protocol connect): the connect ends with the server's greeting */
+        ready = h->x.login_start ? h->x.login_start : h->t_phase + s.connect_us * 1000;
+        if (ready < h->t_phase) ready = h->t_phase;
         policy_setup(&w->tally, LG_SETUP_CONNECT, h->t_phase, ready, LG_ERR__COUNT);
     }
-    if (h->x.login_end) {
+    bool logged_in = h->x.login_end != 0;
+    if (logged_in) {
         policy_setup(&w->tally, LG_SETUP_LOGIN, h->x.login_start, h->x.login_end, LG_ERR__COUNT);
         ready = h->x.login_end;
     }
     if (h->x.data_end)
         policy_setup(&w->tally, LG_SETUP_DATA, h->x.data_start, h->x.data_end, LG_ERR__COUNT);
-    if (ready && !w->interval_ns && h->x.phase == 0 && ready > h->t0) h->t0 = ready;
+    if (!ready || h->x.phase != 0 || ready <= h->t0) return;
+    if (!w->interval_ns || logged_in) h->t0 = ready;
 }
 
 static void record(struct worker *w, struct handle *h, const struct cs_result *r, uint64_t now)

@@ -6,10 +6,12 @@ and percentiles, printed under the summary and written with --steps-csv.
 Against refserver: http-mixed (nine steps, keep-alive) with both engines,
 http-close (a connect per request), ftp-get (logins and data connections);
 the counts must add up to the run's own, and a request's latency never
-includes the connect before it (closed loop, as wrk measures). Bad input:
-an empty --steps-csv and an unwritable one.
+includes the connect before it (closed loop, as wrk measures), nor a slow
+FTP login (either loop: an open loop's schedule starts once logged in).
+Bad input: an empty --steps-csv and an unwritable one.
 """
 import csv
+import ctypes
 import os
 import sys
 import unittest
@@ -21,6 +23,17 @@ from serverutil import RefServer, event_model  # noqa: E402
 STEP_COLUMNS = ["started_at", "git_rev", "host", "model", "protocol", "scenario", "connections",
                 "rate", "step", "kind", "count", "failures", "refused", "lat_p50_us",
                 "lat_p90_us", "lat_p99_us", "lat_max_us"]
+
+
+def costly_hash(password, cost):
+    """A yescrypt hash of `password` at libcrypt's cost `cost` (refserver's
+    hash-password uses the default, 5: some 20 ms here; each step doubles)."""
+    lib = ctypes.CDLL("libcrypt.so.1")
+    lib.crypt_gensalt.restype = lib.crypt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    salt = lib.crypt_gensalt(b"$y$", cost, None, 0)
+    return lib.crypt(password.encode(), salt).decode()
 
 
 def step_names(ini):
@@ -102,6 +115,33 @@ class TestSteps(LoadgenRuns, unittest.TestCase):
                                 out)
         self.assertLessEqual(int(setup["data_connection"]["count"]), int(row["requests"]) + 3,
                              out)
+
+    def test_a_slow_login_is_its_own_step(self):
+        """A login made slow (a yescrypt hash 8 times the default cost: some
+        150 ms) is the login step's time only: not the connect's (libcurl's
+        connect time of an FTP transfer runs to the 230; the connect ends at
+        the greeting) and not the first requests' in either loop."""
+        users = os.path.join(self.tmp, "slow-users")
+        with open(users, "w") as f:
+            f.write("reader:%s:ro\n" % costly_hash("secret", 8))
+        ini = os.path.join(self.tmp, "ftp-get-reader.ini")
+        with open(os.path.join(SCENARIOS, "ftp-get.ini")) as src, open(ini, "w") as dst:
+            dst.write(src.read().replace("user = anonymous", "user = reader")
+                      .replace("password = anonymous@", "password = secret"))
+        with RefServer(event_model(), proto="ftp", root=self.fixtures,
+                       args=["--users", users]) as ftp:
+            for loop in (["--duration", "1"], ["--rate", "40", "--requests", "40"]):
+                with self.subTest(loop=loop[0]):
+                    row, steps, out = self.run_steps(ini, ftp, "--connections", "2",
+                                                     "--threads", "1", *loop)
+                    setup = self.check_steps(ini, row, steps, out)
+                    login_p50 = int(setup["login"]["lat_p50_us"])
+                    self.assertEqual(int(setup["login"]["count"]), 2, out)
+                    self.assertGreater(login_p50, 50000, out)  # the hash is slow
+                    self.assertLess(int(setup["connect"]["lat_max_us"]), login_p50 / 2, out)
+                    for s in steps:
+                        if s["kind"] == "step" and int(s["count"]):
+                            self.assertLess(int(s["lat_max_us"]), login_p50, (s, out))
 
     def test_bad_steps_csv(self):
         ini = os.path.join(SCENARIOS, "http-hello.ini")
