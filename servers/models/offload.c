@@ -17,7 +17,13 @@
  * poller never spins on it (nor does the busy loop, which looks at an
  * atomic count first). The queue is bounded: when it is full (or no
  * thread can start), offload_submit() fails and the caller runs the job
- * itself, as before. */
+ * itself, as before.
+ *
+ * The worker runs at a lower priority (nice OFFLOAD_NICE, Linux: a thread's
+ * own nice value): it shares the loops' CPU, and eight logins at a run's
+ * start were 150 ms of hashing beside the first sessions' requests. Nice 10
+ * weighs 110 against a loop's 1024, so the loops' answers come first and a
+ * login still gets about a tenth of a busy CPU. */
 #include "model.h"
 
 #include "platform.h"
@@ -31,10 +37,14 @@
 #include <unistd.h>
 #if SM_LINUX
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #endif
 
 /* Jobs queued or running at most; more run on the caller's thread. */
 #define OFFLOAD_QUEUE_MAX 256
+/* The worker thread's nice value (see the top). */
+#define OFFLOAD_NICE 10
 
 struct offload_pool {
     pthread_mutex_t mu;
@@ -76,6 +86,10 @@ static void wake_drain(struct offload *o)
 static void *worker(void *arg)
 {
     struct offload_pool *p = arg;
+#if SM_LINUX
+    /* best effort: at the loops' priority if it cannot be lowered */
+    (void)setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), OFFLOAD_NICE);
+#endif
     pthread_mutex_lock(&p->mu);
     for (;;) {
         while (!p->head && !p->quit)

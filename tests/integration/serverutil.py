@@ -24,6 +24,8 @@ The server is started in its own session (so its process group id is its
 pid): whatever it forks stays in that group, so descendants left behind after
 it exits can still be found even though they were re-parented.
 """
+import ctypes
+import ctypes.util
 import os
 import re
 import secrets
@@ -81,6 +83,38 @@ def wait_until(pred, timeout, interval=0.01):
         if value or time.monotonic() >= deadline:
             return value
         time.sleep(interval)
+
+
+def yescrypt_hash(password, cost):
+    """A yescrypt hash of password at libcrypt's cost `cost` (refserver's
+    hash-password uses the default, 5: some 20 ms here; each step doubles)."""
+    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
+    lib.crypt_gensalt.restype = ctypes.c_char_p
+    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
+    lib.crypt.restype = ctypes.c_char_p
+    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
+    salt = lib.crypt_gensalt(b"$y$", cost, None, 0)
+    h = lib.crypt(password.encode(), salt) if salt else None
+    if not h or not h.startswith(b"$y$"):
+        raise RuntimeError("libcrypt: no yescrypt hash")
+    return h.decode()
+
+
+def thread_nices(pid):
+    """{thread id: nice value} of every thread of process pid (/proc)."""
+    nices = {}
+    try:
+        tids = os.listdir("/proc/%d/task" % pid)
+    except OSError:
+        return nices
+    for tid in tids:
+        try:
+            with open("/proc/%d/task/%s/stat" % (pid, tid)) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        nices[int(tid)] = int(fields[16])  # field 19 of stat(5), counted after the name
+    return nices
 
 
 def free_port():

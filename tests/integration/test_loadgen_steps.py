@@ -11,29 +11,17 @@ FTP login (either loop: an open loop's schedule starts once logged in).
 Bad input: an empty --steps-csv and an unwritable one.
 """
 import csv
-import ctypes
 import os
 import sys
 import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
-from serverutil import RefServer, event_model  # noqa: E402
+from serverutil import RefServer, event_model, yescrypt_hash  # noqa: E402
 
 STEP_COLUMNS = ["started_at", "git_rev", "host", "model", "protocol", "scenario", "connections",
                 "rate", "step", "kind", "count", "failures", "refused", "lat_p50_us",
                 "lat_p90_us", "lat_p99_us", "lat_max_us"]
-
-
-def costly_hash(password, cost):
-    """A yescrypt hash of `password` at libcrypt's cost `cost` (refserver's
-    hash-password uses the default, 5: some 20 ms here; each step doubles)."""
-    lib = ctypes.CDLL("libcrypt.so.1")
-    lib.crypt_gensalt.restype = lib.crypt.restype = ctypes.c_char_p
-    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
-    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    salt = lib.crypt_gensalt(b"$y$", cost, None, 0)
-    return lib.crypt(password.encode(), salt).decode()
 
 
 def step_names(ini):
@@ -123,7 +111,7 @@ class TestSteps(LoadgenRuns, unittest.TestCase):
         the greeting) and not the first requests' in either loop."""
         users = os.path.join(self.tmp, "slow-users")
         with open(users, "w") as f:
-            f.write("reader:%s:ro\n" % costly_hash("secret", 8))
+            f.write("reader:%s:ro\n" % yescrypt_hash("secret", 8))
         ini = os.path.join(self.tmp, "ftp-get-reader.ini")
         with open(os.path.join(SCENARIOS, "ftp-get.ini")) as src, open(ini, "w") as dst:
             dst.write(src.read().replace("user = anonymous", "user = reader")

@@ -12,8 +12,6 @@ same tests (the login delay test says where it differs).
 
 The login-delay test needs the driver's ACT_DELAY (conn.h): a model whose
 driver lacks it closes the session at the first failed PASS."""
-import ctypes
-import ctypes.util
 import ftplib
 import io
 import os
@@ -30,7 +28,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
 from serverutil import (REFSERVER_CMD, classes_per_model, class_temp_dir, RefServer,  # noqa: E402
-                        event_model, list_models, make_docroot, scaled, wait_until)
+                        built_models, event_model, list_models, make_docroot, scaled, thread_nices,
+                        wait_until, yescrypt_hash)
 
 IO_TIMEOUT = scaled(10)
 # name -> (password, access); the users file holds hashes of the passwords
@@ -64,16 +63,12 @@ SLOW_COST = 10
 
 def slow_hash(password):
     """A yescrypt hash of password at SLOW_COST, through libcrypt."""
-    lib = ctypes.CDLL(ctypes.util.find_library("crypt") or "libcrypt.so.1")
-    lib.crypt_gensalt.restype = ctypes.c_char_p
-    lib.crypt_gensalt.argtypes = [ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p, ctypes.c_int]
-    lib.crypt.restype = ctypes.c_char_p
-    lib.crypt.argtypes = [ctypes.c_char_p, ctypes.c_char_p]
-    salt = lib.crypt_gensalt(b"$y$", SLOW_COST, None, 0)
-    h = lib.crypt(password.encode(), salt) if salt else None
-    if not h or not h.startswith(b"$y$"):
-        raise RuntimeError("libcrypt: no yescrypt hash")
-    return h.decode()
+    return yescrypt_hash(password, SLOW_COST)
+
+
+# The models whose event loops hand a hash to the worker thread (offload.c)
+OFFLOAD_MODELS = {"coroutine", "nonblock", "select", "poll", "epoll", "kqueue", "reuseport",
+                  "uring"}
 
 
 _USERS_TEXT = []
@@ -395,6 +390,28 @@ class FtpModelTests:
         self.assertGreaterEqual(before, 2, "the other client waited for the hash")
         self.assertTrue(a.cmd("PWD").startswith("257 "))
         self.assertTrue(b.cmd("NOOP").startswith("200 "))
+
+    def test_hash_worker_runs_below_the_loops(self):
+        """The event models' hash worker runs at nice 10 (offload.c), the
+        loops at the server's own 0: seen in /proc while A's slow hash is
+        being verified (the worker exists from the first job on). Blocking
+        models verify in the client's own thread or process: no worker."""
+        if self.MODEL not in OFFLOAD_MODELS:
+            self.skipTest("verifies in the client's own thread or process")
+        if "epoll" not in built_models():
+            self.skipTest("the portable build: a thread's own nice value is Linux's")
+        a = RawFtp(self.srv.address)
+        self.addCleanup(a.close)
+        self.assertTrue(a.reply().startswith("220 "))
+        self.assertTrue(a.cmd("USER " + SLOW[0]).startswith("331 "))
+        a.sock.sendall(("PASS %s\r\n" % SLOW[1]).encode())
+        pid = self.srv.proc.pid
+        niced = wait_until(lambda: [t for t, n in thread_nices(pid).items() if n == 10],
+                           IO_TIMEOUT, 0.01)
+        self.assertTrue(niced, thread_nices(pid))
+        self.assertFalse(select.select([a.sock], [], [], 0)[0], "the hash was over already")
+        self.assertEqual(thread_nices(pid)[pid], 0)  # the main thread: a loop
+        self.assertTrue(a.reply().startswith("230 "))
 
     def test_client_gone_during_verification(self):
         """A client that resets its connection while its hash is being
