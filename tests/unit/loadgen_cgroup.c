@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -253,6 +254,29 @@ static void test_live_group(void **state)
 /* The /proc fallback: 20 processes of one group, 5 ms of CPU each, all
  * alive: 100 ms in all. In clock ticks (10 ms) each one rounds down to
  * nothing; the sum must still be there. */
+#if SM_LINUX
+/* Whether process pid reached the state 'S' (asleep) within 10 s: read from
+ * /proc, the condition itself, not a guess at how long it takes. */
+static bool wait_asleep(pid_t pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    for (int i = 0; i < 10000; i++) {
+        char buf[512] = "";
+        FILE *f = fopen(path, "r");
+        if (!f) return false;
+        size_t n = fread(buf, 1, sizeof buf - 1, f);
+        fclose(f);
+        buf[n] = '\0';
+        const char *close_paren = strrchr(buf, ')');
+        if (close_paren && close_paren[1] == ' ' && close_paren[2] == 'S') return true;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+    return false;
+}
+#endif
+
 static void test_proc_group_cpu_counts_small_processes(void **state)
 {
     (void)state;
@@ -286,7 +310,8 @@ static void test_proc_group_cpu_counts_small_processes(void **state)
     char c;
     for (int i = 0; i < N; i++)
         assert_int_equal(read(done[0], &c, 1), 1);
-    usleep(20000); /* every one asleep on the pipe */
+    for (int i = 0; i < N; i++) /* its CPU time is final once it sleeps */
+        if (!wait_asleep(kids[i])) fail_msg("process %d never slept on the pipe", (int)kids[i]);
     double cpu = proc_group_cpu_s(kids[0]);
     close(go[1]); /* EOF: they exit */
     for (int i = 0; i < N; i++)
