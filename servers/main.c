@@ -551,7 +551,8 @@ int main(int argc, char **argv)
 
     /* Only an FTP users file's password hashes are offloaded (anonymous and
      * HTTP/echo need none): without one, no worker, no wake fd in the loops,
-     * nothing on their hot path. Its thread starts at the first job. */
+     * nothing on their hot path. Its thread starts at the first job (in each
+     * process of fork and prefork: threads do not cross a fork). */
     m.offload = users ? offload_pool_new() : NULL;
     rc = model->run(&m);
     offload_pool_free(m.offload);

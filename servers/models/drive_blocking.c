@@ -11,7 +11,9 @@
  * timeout is what is left until the deadline of the timeout that runs
  * (conn.h), which then expires the session. */
 #include "model.h"
+#include "platform.h"
 
+#include <errno.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -109,14 +111,34 @@ static bool do_delay(struct blocking_conn *b, const struct action *a)
     return true;
 }
 
-/* ACT_OFFLOAD: this connection has a thread or process of its own, so the
- * job runs here (the coroutines' io hands it to a worker thread and waits
- * for it without blocking the others). It cannot be stopped halfway; a
+/* A job on the process's worker (offload.c), this thread waiting for it:
+ * the worker runs below the connections' priority, so a login's hash does
+ * not take the CPU from the other connections' answers. With no worker, or
+ * its queue full: here, as before. The job cannot be stopped halfway; a
  * stop is seen at the next read, as after any answer. */
+static void offload_and_wait(const struct model_ctx *m, void (*fn)(void *), void *arg)
+{
+    struct offload *port = offload_new(m->offload);
+    struct offload_job j = {.fn = fn, .arg = arg};
+    if (!port || offload_submit(port, &j) < 0) {
+        offload_free(port);
+        fn(arg);
+        return;
+    }
+    struct pollfd p = {.fd = offload_fd(port), .events = POLLIN};
+    while (!offload_done(port)) /* not a stop's wait: the job is work in flight */
+        if (poll(&p, 1, -1) < 0 && errno != EINTR) break;
+    offload_free(port); /* waits for the job if poll failed */
+}
+
+/* ACT_OFFLOAD: this connection has a thread or process of its own; the
+ * coroutines' io hands the job to the worker and yields to the others. */
 static bool do_offload(struct blocking_conn *b, const struct action *a)
 {
     if (b->io->offload)
         b->io->offload(b->m, a->job, a->job_arg);
+    else if (SM_LINUX) /* where the worker's priority is lower: else it buys nothing */
+        offload_and_wait(b->m, a->job, a->job_arg);
     else
         a->job(a->job_arg);
     connio_done(&b->c, a, 0, monotonic_ms());

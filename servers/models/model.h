@@ -38,8 +38,8 @@ struct model_ctx {
     struct peer_limit *per_ip;    /* ... their counts (NULL: off), shared by all processes */
     unsigned workers;             /* processes/threads for pool models (0 = model default) */
     int stop_fd;                  /* readable once a stop was asked; never drained */
-    struct offload_pool *offload; /* the worker of ACT_OFFLOAD jobs for event loops
-                                     (NULL: they run on the loop's thread) */
+    struct offload_pool *offload; /* the worker of ACT_OFFLOAD jobs (NULL: they run
+                                     on the connection's thread) */
     bool quiet;                   /* log errors only */
 };
 
@@ -228,7 +228,7 @@ void connio_expire(struct connio *c, enum action_kind waiting, uint64_t now_ms);
  * for what timed out (it had nothing to say): the driver closes. */
 bool connio_expired_again(struct connio *c, enum action_kind next);
 
-/* ---- offload.c: the worker thread of the event loops' ACT_OFFLOAD jobs ---- */
+/* ---- offload.c: the worker thread of ACT_OFFLOAD jobs ---- */
 
 struct offload_job {
     void (*fn)(void *arg); /* conn.h's action.job, job_arg */

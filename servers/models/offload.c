@@ -10,6 +10,9 @@
  * fd becomes readable; the loop then takes the done jobs and resumes their
  * connections. One worker for every loop of a process (reuseport's too):
  * a login is rare, and the thread count stays what it was after the first.
+ * On Linux the blocking models (drive_blocking.c) hand their jobs to it
+ * too, each waiting on a port of its own, for the priority below: a
+ * process of fork or prefork starts a worker of its own at its first job.
  *
  * A port's wake fd is written under the lock, right after a job joins the
  * done list, and drained under the lock when the list is taken: so it is

@@ -23,7 +23,8 @@ import unittest
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from serverutil import (LOADGEN_CMD, SOURCE_DIR, RefServer, class_temp_dir,  # noqa: E402
-                        classes_per_model, descendant_pids, make_docroot, scaled, wait_until)
+                        classes_per_model, descendant_pids, make_docroot, scaled, thread_nices,
+                        wait_until)
 from test_server_ftp import RawFtp, hash_password, reset_close  # noqa: E402
 from test_server_http import get_req, raw_request  # noqa: E402
 
@@ -59,14 +60,20 @@ def open_fds(p):
 
 
 def server_footprint(pid):
-    """(descriptors, processes, threads) of the server and its descendants."""
+    """(descriptors, processes, threads) of the server and its descendants.
+    The login hash worker (offload.c, the one thread at nice 10) is left out:
+    each process starts it at its first login, whichever of prefork's
+    workers that is, and keeps it, as the inotify fd above."""
     fds = procs = threads = 0
     for p in [pid] + descendant_pids(pid):
         try:
             n_fds = open_fds(p)
-            n_threads = len(os.listdir("/proc/%d/task" % p))
+            nices = thread_nices(p)
         except OSError:
             continue  # it exited meanwhile
+        if not nices:
+            continue  # it exited meanwhile
+        n_threads = len([n for n in nices.values() if n != 10])
         fds, procs, threads = fds + n_fds, procs + 1, threads + n_threads
     return fds, procs, threads
 

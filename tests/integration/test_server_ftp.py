@@ -28,7 +28,8 @@ import unittest
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from lgutil import SCENARIOS, LoadgenRuns  # noqa: E402
 from serverutil import (REFSERVER_CMD, classes_per_model, class_temp_dir, RefServer,  # noqa: E402
-                        built_models, event_model, list_models, make_docroot, scaled, thread_nices,
+                        built_models, descendant_pids, event_model, list_models, make_docroot,
+                        scaled, thread_nices,
                         wait_until, yescrypt_hash)
 
 IO_TIMEOUT = scaled(10)
@@ -64,11 +65,6 @@ SLOW_COST = 10
 def slow_hash(password):
     """A yescrypt hash of password at SLOW_COST, through libcrypt."""
     return yescrypt_hash(password, SLOW_COST)
-
-
-# The models whose event loops hand a hash to the worker thread (offload.c)
-OFFLOAD_MODELS = {"coroutine", "nonblock", "select", "poll", "epoll", "kqueue", "reuseport",
-                  "uring"}
 
 
 _USERS_TEXT = []
@@ -391,13 +387,11 @@ class FtpModelTests:
         self.assertTrue(a.cmd("PWD").startswith("257 "))
         self.assertTrue(b.cmd("NOOP").startswith("200 "))
 
-    def test_hash_worker_runs_below_the_loops(self):
-        """The event models' hash worker runs at nice 10 (offload.c), the
-        loops at the server's own 0: seen in /proc while A's slow hash is
-        being verified (the worker exists from the first job on). Blocking
-        models verify in the client's own thread or process: no worker."""
-        if self.MODEL not in OFFLOAD_MODELS:
-            self.skipTest("verifies in the client's own thread or process")
+    def test_hash_worker_runs_below_the_connections(self):
+        """A login's hash runs on a worker thread at nice 10 (offload.c),
+        every model's connections at the server's own 0: seen in /proc while
+        A's slow hash is being verified (the worker exists from the first job
+        on; in fork's and prefork's processes, in the one serving A)."""
         if "epoll" not in built_models():
             self.skipTest("the portable build: a thread's own nice value is Linux's")
         a = RawFtp(self.srv.address)
@@ -406,11 +400,17 @@ class FtpModelTests:
         self.assertTrue(a.cmd("USER " + SLOW[0]).startswith("331 "))
         a.sock.sendall(("PASS %s\r\n" % SLOW[1]).encode())
         pid = self.srv.proc.pid
-        niced = wait_until(lambda: [t for t, n in thread_nices(pid).items() if n == 10],
-                           IO_TIMEOUT, 0.01)
-        self.assertTrue(niced, thread_nices(pid))
+
+        def nices():
+            out = {}
+            for p in [pid] + descendant_pids(pid):
+                out.update(thread_nices(p))
+            return out
+        niced = wait_until(lambda: [t for t, n in nices().items() if n == 10], IO_TIMEOUT, 0.01)
+        self.assertTrue(niced, nices())
         self.assertFalse(select.select([a.sock], [], [], 0)[0], "the hash was over already")
-        self.assertEqual(thread_nices(pid)[pid], 0)  # the main thread: a loop
+        others = {t: n for t, n in nices().items() if t not in niced}
+        self.assertEqual(set(others.values()), {0}, others)  # the loops, listeners, sessions
         self.assertTrue(a.reply().startswith("230 "))
 
     def test_client_gone_during_verification(self):
