@@ -256,6 +256,16 @@ class TestStudyScript(StudyCase):
         # machine may starve one point's short window, not both
         self.assertGreater(sum(int(r["requests"]) for r in rows), 0, rows)
         self.assertNotIn("got 550", out)  # the verify failure of an anonymous STOR
+        # every file the study writes has the mode cp would give a new one
+        # (0666 less the umask), the dated and latest CSVs (once mktemp's 0600) too
+        umask = os.umask(0)
+        os.umask(umask)
+        out_dir = os.path.join(self.tmp, "study-out")
+        names = sorted(n for n in os.listdir(out_dir) if os.path.isfile(os.path.join(out_dir, n)))
+        self.assertTrue(any(n.endswith("latest.csv") for n in names), names)
+        for name in names:
+            mode = os.stat(os.path.join(out_dir, name)).st_mode & 0o777
+            self.assertEqual(oct(mode), oct(0o666 & ~umask), name)
 
     def test_bad_phase_numbers(self):
         for bad in ("4", "0", "x", "3 x", "-1"):
