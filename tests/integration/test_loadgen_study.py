@@ -262,7 +262,9 @@ class TestStudyScript(StudyCase):
         os.umask(umask)
         out_dir = os.path.join(self.tmp, "study-out")
         names = sorted(n for n in os.listdir(out_dir) if os.path.isfile(os.path.join(out_dir, n)))
-        self.assertTrue(any(n.endswith("latest.csv") for n in names), names)
+        self.assertIn("latest.csv", names)
+        self.assertIn("latest-steps.csv", names)  # the per-step rows kept too
+        self.assertFalse([n for n in os.listdir(out_dir) if n.startswith(".study-")])
         for name in names:
             mode = os.stat(os.path.join(out_dir, name)).st_mode & 0o777
             self.assertEqual(oct(mode), oct(0o666 & ~umask), name)
