@@ -33,10 +33,21 @@
  * The FTP data channel is connio.c's and datachan.c's, as for every model:
  * its sockets are non-blocking, and where one would block, a poll on it
  * goes through the ring and its completion runs the same step again.
+ * The open-file cache's freshness check (filecache.h: a read of its inotify
+ * fd before a lookup) runs once per batch of completions, not per request:
+ * a recv's bytes were copied before its completion was posted, the batch is
+ * what was posted when the wait returned, and the cache drains at the
+ * batch's first lookup, after that. A change that returned before a
+ * client sent a request queued its event before the request's bytes came,
+ * so before that drain: no request gets bytes older than the change. The
+ * order of completions within the ring is not relied on (a multishot poll
+ * of the inotify fd would be: docs/study.md says why that is not exact).
  */
 #include "model.h"
 
 #include "bufpool.h"
+#include "filecache.h"
+#include "fsroot.h"
 
 #include <errno.h>
 #include <liburing.h>
@@ -96,6 +107,7 @@ struct uloop {
     bool accept_armed;         /* an accept is in the kernel */
     uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
     struct offload *off;       /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
+    struct filecache *files;   /* the root's open-file cache (NULL: no root) */
 };
 
 static struct io_uring_sqe *get_sqe(struct uloop *l)
@@ -558,6 +570,7 @@ static int wait_ms(const struct uloop *l, uint64_t now)
 static int uring_run(const struct model_ctx *m)
 {
     struct uloop l = {.m = m, .multishot = true};
+    if (m->server && m->server->root) l.files = fsroot_cache(m->server->root);
     /* one thread submits and reaps (SINGLE_ISSUER), so completions can wait
      * for its next io_uring_enter instead of interrupting it as task work
      * (DEFER_TASKRUN, 6.1+): measurably less CPU per request; older kernels
@@ -589,9 +602,14 @@ static int uring_run(const struct model_ctx *m)
             break;
         }
         uint64_t now = monotonic_ms();
-        unsigned head, n = 0;
+        /* the batch: what was posted by now, and nothing posted while it is
+         * handled (a submission of a full SQ can post more), so every byte
+         * it brings was received before the cache's check (see the top) */
+        unsigned head, n = 0, ready = io_uring_cq_ready(&l.ring);
+        if (l.files) filecache_batch(l.files);
         io_uring_for_each_cqe(&l.ring, head, cqe)
         {
+            if (n == ready) break;
             handle(&l, cqe, now);
             n++;
         }
@@ -599,6 +617,7 @@ static int uring_run(const struct model_ctx *m)
         expire_due(&l, now);
     }
     close(m->listen_fd);
+    filecache_batch(NULL);
     recv_ring_free(&l);
     io_uring_queue_exit(&l.ring); /* before the wake fd closes: its poll goes with the ring */
     offload_free(l.off);
