@@ -54,6 +54,8 @@ void connio_init(struct connio *c, const struct model_ctx *m, int fd, struct ses
     c->in = NULL;
 }
 
+static size_t make_room(struct connio *c);
+
 /* The input buffer, taken when bytes are to be read (NULL: out of memory). */
 static char *input_buffer(struct connio *c)
 {
@@ -131,6 +133,16 @@ void connio_received(struct connio *c, const void *buf, ssize_t n)
     } else {
         c->eof = true; /* EOF, or an error (or no memory): the same end for the session */
     }
+}
+
+size_t connio_append(struct connio *c, const void *buf, size_t n)
+{
+    size_t room = make_room(c);
+    if (n > room) n = room;
+    if (n == 0) return 0; /* full, or no buffer */
+    memcpy(c->in + c->have, buf, n);
+    c->have += n;
+    return n;
 }
 
 enum io_result connio_read(struct connio *c, uint64_t now_ms)

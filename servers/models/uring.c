@@ -74,10 +74,22 @@ enum op {
     OP_CONTROL = 3 /* a poll on the control connection during a transfer */
 };
 
+/* Bytes a multishot recv brought while the session's input was full: they
+ * go in when it empties (and the recv is cancelled meanwhile: backpressure). */
+struct spill {
+    char *buf; /* malloc'ed, or NULL */
+    size_t len, off;
+    bool eof; /* the recv ended (EOF, error) behind these bytes */
+};
+
 struct uconn {
-    struct evconn *ev;  /* session, input, clocks, timer */
-    bool pending;       /* the main operation is in flight: the kernel owns a buffer */
-    enum op pending_op; /* ... which one */
+    struct evconn *ev;   /* session, input, clocks, timer */
+    bool pending;        /* the main operation (a send, a data poll) is in flight */
+    enum op pending_op;  /* ... which one */
+    bool recv_armed;     /* a recv is in the kernel (multishot: until a completion
+                            without IORING_CQE_F_MORE) */
+    bool recv_cancelled; /* ... and its cancel was submitted */
+    struct spill spill;
     bool control_poll;  /* an OP_CONTROL is in flight */
     bool cancelled;     /* the main operation was cancelled: its deadline passed */
     bool fail_transfer; /* the control connection ended or aborted the transfer */
@@ -104,6 +116,7 @@ struct uloop {
     struct evtimers conns; /* every connection, by deadline */
     struct recv_ring recv;
     bool stopping, multishot;
+    bool recv_multishot;       /* one recv per connection, armed until it ends (see the top) */
     bool accept_armed;         /* an accept is in the kernel */
     uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
     struct offload *off;       /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
@@ -177,50 +190,118 @@ static void recv_ring_free(struct uloop *l)
     munmap(l->recv.br, l->recv.map_len);
 }
 
-/* The bytes a recv got: copied into the session's input, and the buffer
- * it picked goes back to the ring. */
+static void cancel_recv(struct uloop *l, struct uconn *u)
+{
+    if (!u->recv_armed || u->recv_cancelled) return;
+    cancel(l, tag_of(u, OP_RECV));
+    u->recv_cancelled = true;
+}
+
+/* n bytes into the session's input, or behind it into the spill (and the
+ * recv stops until the spill is taken in: a client that sends and never
+ * reads waits in its socket buffer, as with one recv at a time). */
+static void take_bytes(struct uloop *l, struct uconn *u, const char *buf, size_t n)
+{
+    struct spill *sp = &u->spill;
+    if (sp->off == sp->len) {
+        size_t k = connio_append(&u->ev->io, buf, n);
+        buf += k;
+        n -= k;
+    }
+    if (n == 0) return;
+    char *grown = realloc(sp->buf, sp->len + n);
+    if (!grown) {
+        sp->eof = true; /* out of memory: the connection ends */
+        return;
+    }
+    memcpy(grown + sp->len, buf, n);
+    sp->buf = grown;
+    sp->len += n;
+    cancel_recv(l, u);
+}
+
+/* The end of input (EOF or an error), after what is spilled. */
+static void take_eof(struct uconn *u)
+{
+    if (u->spill.off < u->spill.len)
+        u->spill.eof = true;
+    else
+        connio_received(&u->ev->io, NULL, 0);
+}
+
+/* The session's input is empty: the spill's bytes (or its EOF) go in.
+ * false: nothing was spilled. */
+static bool unspill(struct uconn *u)
+{
+    struct spill *sp = &u->spill;
+    if (sp->off < sp->len) {
+        sp->off += connio_append(&u->ev->io, sp->buf + sp->off, sp->len - sp->off);
+        if (sp->off < sp->len) return true;
+    } else if (!sp->eof) {
+        return false;
+    }
+    free(sp->buf);
+    sp->buf = NULL;
+    sp->len = sp->off = 0;
+    if (sp->eof) connio_received(&u->ev->io, NULL, 0);
+    sp->eof = false;
+    return true;
+}
+
+/* The bytes a recv got: into the session's input, and the buffer it
+ * picked goes back to the ring. res 0 or an error: the input's end. */
 static void received(struct uloop *l, struct uconn *u, int res, unsigned flags)
 {
     struct recv_ring *r = &l->recv;
-    if (r->br && (flags & IORING_CQE_F_BUFFER)) {
+    const char *buf = u->recv_buf;
+    if (r->br && (flags & IORING_CQE_F_BUFFER))
+        buf = r->bufs + (size_t)(flags >> IORING_CQE_BUFFER_SHIFT) * RECV_BUF_SIZE;
+    if (res > 0 && !u->closing)
+        take_bytes(l, u, buf, (size_t)res);
+    else if (res == 0 ||
+             (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS))
+        take_eof(u); /* -ENOBUFS: the ring was empty when the bytes came: recv again */
+    if (buf && buf != u->recv_buf) {
         unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-        char *buf = r->bufs + (size_t)bid * RECV_BUF_SIZE;
-        if (res >= 0) connio_received(&u->ev->io, buf, res);
-        io_uring_buf_ring_add(r->br, buf, RECV_BUF_SIZE, (unsigned short)bid,
+        io_uring_buf_ring_add(r->br, (void *)buf, RECV_BUF_SIZE, (unsigned short)bid,
                               io_uring_buf_ring_mask(RECV_BUFS), 0);
         io_uring_buf_ring_advance(r->br, 1);
-    } else if (res >= 0) {
-        connio_received(&u->ev->io, u->recv_buf, res); /* res 0: EOF, no buffer */
     }
-    bufpool_put(u->recv_buf, RECV_BUF_SIZE);
-    u->recv_buf = NULL;
+    if (!u->recv_armed) {
+        bufpool_put(u->recv_buf, RECV_BUF_SIZE);
+        u->recv_buf = NULL;
+    }
 }
 
-static struct io_uring_sqe *submit_op(struct uloop *l, struct uconn *u, enum op op, const void *buf,
-                                      size_t len)
+static struct io_uring_sqe *submit_send(struct uloop *l, struct uconn *u, const void *buf,
+                                        size_t len)
 {
     struct io_uring_sqe *sqe = get_sqe(l);
-    if (op == OP_RECV)
-        io_uring_prep_recv(sqe, u->ev->io.fd, (void *)buf, len, 0);
-    else
-        io_uring_prep_send(sqe, u->ev->io.fd, buf, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data(sqe, tag_of(u, op));
+    io_uring_prep_send(sqe, u->ev->io.fd, buf, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data(sqe, tag_of(u, OP_SEND));
     u->pending = true;
-    u->pending_op = op;
+    u->pending_op = OP_SEND;
     return sqe;
 }
 
-/* A recv: the kernel picks its buffer from the ring when bytes arrive. */
+/* A recv, unless one is armed: the kernel picks its buffer from the ring
+ * when bytes arrive; multishot, it stays armed and brings the next
+ * request's bytes without a new submission. */
 static bool submit_recv(struct uloop *l, struct uconn *u)
 {
+    if (u->recv_armed) return true; /* cancelled: its end re-arms it (on_recv) */
+    struct io_uring_sqe *sqe = get_sqe(l);
     if (l->recv.br) {
-        struct io_uring_sqe *sqe = submit_op(l, u, OP_RECV, NULL, RECV_BUF_SIZE);
+        io_uring_prep_recv(sqe, u->ev->io.fd, NULL, l->recv_multishot ? 0 : RECV_BUF_SIZE, 0);
         sqe->flags |= IOSQE_BUFFER_SELECT;
         sqe->buf_group = RECV_GROUP;
-        return true;
+        if (l->recv_multishot) sqe->ioprio |= IORING_RECV_MULTISHOT;
+    } else {
+        if (!u->recv_buf && !(u->recv_buf = bufpool_get(RECV_BUF_SIZE))) return false;
+        io_uring_prep_recv(sqe, u->ev->io.fd, u->recv_buf, RECV_BUF_SIZE, 0);
     }
-    if (!u->recv_buf && !(u->recv_buf = bufpool_get(RECV_BUF_SIZE))) return false;
-    submit_op(l, u, OP_RECV, u->recv_buf, RECV_BUF_SIZE);
+    io_uring_sqe_set_data(sqe, tag_of(u, OP_RECV));
+    u->recv_armed = true;
     return true;
 }
 
@@ -251,6 +332,7 @@ static bool step_data(struct uloop *l, struct uconn *u, const struct action *a, 
 
 static void free_conn(struct uloop *l, struct uconn *u)
 {
+    free(u->spill.buf);
     bufpool_put(u->chunk, FILE_CHUNK);
     bufpool_put(u->recv_buf, RECV_BUF_SIZE);
     evtimers_remove(&l->conns, u->ev);
@@ -258,15 +340,23 @@ static void free_conn(struct uloop *l, struct uconn *u)
     free(u);
 }
 
-/* The session is over: free the connection once nothing is in flight. */
+/* A closing connection is freed once nothing of it is in the kernel. */
+static void free_if_idle(struct uloop *l, struct uconn *u)
+{
+    if (!u->control_poll && !u->recv_armed) free_conn(l, u);
+}
+
+/* The session is over: free the connection once nothing is in flight (no
+ * send or data poll is: the session asked for the close). */
 static void finish(struct uloop *l, struct uconn *u)
 {
-    if (!u->control_poll) {
+    u->closing = true;
+    if (u->control_poll) cancel(l, tag_of(u, OP_CONTROL));
+    cancel_recv(l, u);
+    if (!u->control_poll && !u->recv_armed) {
         free_conn(l, u);
         return;
     }
-    u->closing = true;
-    cancel(l, tag_of(u, OP_CONTROL));
     u->ev->deadline_ms = NO_DEADLINE;
     evtimers_update(&l->conns, u->ev);
 }
@@ -284,12 +374,13 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
         case IO_OVER:
             return EV_WANT_CLOSE;
         default:
+            if (unspill(u)) return EV_WANT_AGAIN;
             if (l->stopping || !submit_recv(l, u)) return EV_WANT_CLOSE;
             return EV_WANT_READ;
         }
     case ACT_WRITE:
         u->sent = *a;
-        struct io_uring_sqe *sqe = submit_op(l, u, OP_SEND, a->buf, a->len);
+        struct io_uring_sqe *sqe = submit_send(l, u, a->buf, a->len);
         if (a->more) sqe->msg_flags |= MSG_MORE; /* headers wait for the body's first chunk */
         return EV_WANT_WRITE;
     case ACT_SENDFILE: {
@@ -301,7 +392,7 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
             return EV_WANT_AGAIN;
         }
         u->sent = *a;
-        submit_op(l, u, OP_SEND, u->chunk, (size_t)n);
+        submit_send(l, u, u->chunk, (size_t)n);
         return EV_WANT_WRITE;
     }
     case ACT_DELAY:
@@ -346,6 +437,25 @@ static void advance(struct uloop *l, struct uconn *u, uint64_t now)
     arm_deadline(l, c);
 }
 
+/* A recv completed. The session goes on if it waits for input; else the
+ * bytes wait in its input (a multishot recv brings them while an answer is
+ * being sent). */
+static void on_recv(struct uloop *l, struct uconn *u, int res, unsigned flags, uint64_t now)
+{
+    if (!(flags & IORING_CQE_F_MORE)) u->recv_armed = u->recv_cancelled = false;
+    if (res == -EINVAL && l->recv_multishot && !(flags & IORING_CQE_F_MORE)) {
+        l->recv_multishot = false; /* a kernel without multishot recv (before 6.0) */
+        res = -EAGAIN;
+    }
+    received(l, u, res, flags);
+    if (u->closing) {
+        free_if_idle(l, u);
+        return;
+    }
+    struct evconn *c = u->ev;
+    if (c->want == EV_WANT_READ && c->waiting == ACT_READ && !u->pending) advance(l, u, now);
+}
+
 /* The main operation was cancelled because its deadline passed. */
 static void timed_out(struct uloop *l, struct uconn *u, enum op op, uint64_t now)
 {
@@ -378,9 +488,13 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
     if (op == OP_CONTROL) {
         u->control_poll = false;
         if (u->closing)
-            free_conn(l, u);
+            free_if_idle(l, u);
         else
             on_control(l, u, now);
+        return;
+    }
+    if (op == OP_RECV) {
+        on_recv(l, u, res, flags, now);
         return;
     }
     u->pending = false;
@@ -395,13 +509,6 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
             connio_done(&c->io, &u->sent, -1, now);
         else if (step_data(l, u, &u->sent, now)) {
             arm_deadline(l, c); /* waits again, perhaps for something else */
-            return;
-        }
-    } else if (op == OP_RECV) {
-        received(l, u, res, flags);
-        /* -ENOBUFS: the ring was empty when the bytes came: recv again */
-        if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS) {
-            finish(l, u);
             return;
         }
     } else {
@@ -510,6 +617,11 @@ static void expire_due(struct uloop *l, uint64_t now)
         } else if (u->pending && !u->cancelled) {
             u->cancelled = true;
             cancel(l, tag_of(u, u->pending_op));
+        } else if (!u->pending && c->want == EV_WANT_READ) {
+            /* waiting for a request: its recv stays armed (finish()
+             * cancels it if the session ends) */
+            connio_expire(&c->io, c->waiting, now);
+            advance(l, u, now);
         }
     }
     if (l->accept_resume_ms && now >= l->accept_resume_ms) {
@@ -569,7 +681,9 @@ static int wait_ms(const struct uloop *l, uint64_t now)
 
 static int uring_run(const struct model_ctx *m)
 {
-    struct uloop l = {.m = m, .multishot = true};
+    /* multishot recvs only where the session never reads its socket
+     * itself (FTP reads the control connection during a transfer) */
+    struct uloop l = {.m = m, .multishot = true, .recv_multishot = !m->proto->abort_requested};
     if (m->server && m->server->root) l.files = fsroot_cache(m->server->root);
     /* one thread submits and reaps (SINGLE_ISSUER), so completions can wait
      * for its next io_uring_enter instead of interrupting it as task work
@@ -584,7 +698,8 @@ static int uring_run(const struct model_ctx *m)
         return -1;
     }
     recv_ring_setup(&l);
-    bufpool_cache(true); /* the loop's free list of I/O buffers */
+    if (!l.recv.br) l.recv_multishot = false; /* it needs the provided buffers */
+    bufpool_cache(true);                      /* the loop's free list of I/O buffers */
     submit_accept(&l);
     struct io_uring_sqe *sqe = get_sqe(&l);
     io_uring_prep_poll_add(sqe, m->stop_fd, POLLIN);
