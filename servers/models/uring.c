@@ -10,11 +10,23 @@
  *    (evtimers.c, as the event loops) or the end of an accept pause.
  * 3. Accept done: start the client's session. Recv done: feed the bytes.
  *    Send done: tell the session how much went. Then submit the next
- *    operation the session asks for - each client has one in flight, plus,
- *    during an FTP transfer, a poll on its control connection (conn.h: its
- *    EOF or an ABOR fails the transfer; the data poll is then cancelled).
- * 4. A deadline passed: the operation in flight is cancelled, and its
- *    completion (-ECANCELED) expires the session or fails the data action.
+ *    operation the session asks for - each client has one in flight (a
+ *    send, or an FTP data poll) besides its recv, plus, during an FTP
+ *    transfer, a poll on its control connection (conn.h: its EOF or an ABOR
+ *    fails the transfer; the data poll is then cancelled). HTTP and echo
+ *    arm one multishot recv per connection: it stays in the kernel across
+ *    requests and brings each one's bytes without a new submission, recv
+ *    attempt or poll arming (bytes that come while the session's input is
+ *    full wait in a spill, and the recv is cancelled until they are taken
+ *    in). FTP keeps one recv at a time, armed when the session asks for
+ *    input: it reads its control connection itself during a transfer.
+ *    What a turn submits (sends, recvs) goes to the kernel with the next
+ *    wait, in one io_uring_enter.
+ * 4. A deadline passed: a send or data poll in flight is cancelled, and its
+ *    completion (-ECANCELED) expires the session or fails the data action;
+ *    a session waiting for input expires at once (its recv stays armed
+ *    until the session ends: finish() cancels it, and the connection is
+ *    freed at its last completion).
  *    An ACT_DELAY submits nothing: the timer alone ends it. Nor does an
  *    ACT_OFFLOAD: its job goes to the process's worker thread (offload.c), and
  *    a poll on the loop's wake fd brings the connection back.
@@ -22,12 +34,12 @@
  * multishot accept that failed would fail again at once, forever).
  * On stop, clients waiting for a request are shut down: their pending recv
  * completes with 0 and the connection closes.
- * Buffers: a recv in flight holds none. It picks one from a ring of
+ * Buffers: a recv in the kernel holds none. It picks one from a ring of
  * buffers the loop provides to the kernel (io_uring_register_buf_ring) when
  * its bytes arrive; they are copied into the session's input and the
  * buffer goes back to the ring at once. So an idle client waiting for its
- * next request costs no buffer (kernels before 5.19: a buffer from the
- * loop's free list per recv in flight).
+ * next request costs no buffer (uring_recv.c: the recvs, the ring, the
+ * spill).
  * File bodies: io_uring has no sendfile, so a chunk is pread() from the page
  * cache into a buffer from the loop's free list and sent from there.
  * The FTP data channel is connio.c's and datachan.c's, as for every model:
@@ -42,16 +54,16 @@
  * so before that drain: no request gets bytes older than the change. The
  * order of completions within the ring is not relied on (a multishot poll
  * of the inotify fd would be: docs/study.md says why that is not exact).
+ * Under load a batch holds many requests (~16-25 with 64 busy clients), so
+ * the check costs a fraction of a syscall per request.
  */
-#include "model.h"
+#include "uring.h"
 
 #include "bufpool.h"
 #include "filecache.h"
 #include "fsroot.h"
 
 #include <errno.h>
-#include <liburing.h>
-#include <sys/mman.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -62,68 +74,11 @@
 
 #define RING_ENTRIES 1024
 #define FILE_CHUNK (64 * 1024)
-#define RECV_BUFS 1024     /* provided buffers (a power of two) ... */
-#define RECV_BUF_SIZE 4096 /* ... of this size: a request head fits in one or a few */
-#define RECV_GROUP 0
-
-/* the low two bits of user_data: which operation of the connection completed */
-enum op {
-    OP_RECV = 0,
-    OP_SEND = 1,
-    OP_DATA = 2,   /* a poll for the FTP data action in u->sent */
-    OP_CONTROL = 3 /* a poll on the control connection during a transfer */
-};
-
-/* Bytes a multishot recv brought while the session's input was full: they
- * go in when it empties (and the recv is cancelled meanwhile: backpressure). */
-struct spill {
-    char *buf; /* malloc'ed, or NULL */
-    size_t len, off;
-    bool eof; /* the recv ended (EOF, error) behind these bytes */
-};
-
-struct uconn {
-    struct evconn *ev;   /* session, input, clocks, timer */
-    bool pending;        /* the main operation (a send, a data poll) is in flight */
-    enum op pending_op;  /* ... which one */
-    bool recv_armed;     /* a recv is in the kernel (multishot: until a completion
-                            without IORING_CQE_F_MORE) */
-    bool recv_cancelled; /* ... and its cancel was submitted */
-    struct spill spill;
-    bool control_poll;  /* an OP_CONTROL is in flight */
-    bool cancelled;     /* the main operation was cancelled: its deadline passed */
-    bool fail_transfer; /* the control connection ended or aborted the transfer */
-    bool closing;       /* over: freed once nothing is in flight */
-    struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
-    char *chunk;        /* FILE_CHUNK bytes while a file chunk is sent, else NULL */
-    char *recv_buf;     /* RECV_BUF_SIZE bytes while a recv is in flight without a ring */
-};
-
-/* The buffers recvs pick from: a ring shared with the kernel, then the
- * buffers themselves, in one mapping. */
-struct recv_ring {
-    struct io_uring_buf_ring *br; /* NULL: none (an old kernel) */
-    char *bufs;
-    size_t map_len;
-};
 
 /* user_data of the listener's, the stop pipe's and the offload wake fd's operations */
 static char tag_accept, tag_stop, tag_offload;
 
-struct uloop {
-    const struct model_ctx *m;
-    struct io_uring ring;
-    struct evtimers conns; /* every connection, by deadline */
-    struct recv_ring recv;
-    bool stopping, multishot;
-    bool recv_multishot;       /* one recv per connection, armed until it ends (see the top) */
-    bool accept_armed;         /* an accept is in the kernel */
-    uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
-    struct offload *off;       /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
-    struct filecache *files;   /* the root's open-file cache (NULL: no root) */
-};
-
-static struct io_uring_sqe *get_sqe(struct uloop *l)
+struct io_uring_sqe *uring_sqe(struct uloop *l)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
     if (!sqe) { /* the submission queue is full: hand it to the kernel first */
@@ -135,7 +90,7 @@ static struct io_uring_sqe *get_sqe(struct uloop *l)
 
 static void submit_accept(struct uloop *l)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     if (l->multishot)
         io_uring_prep_multishot_accept(sqe, l->m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     else
@@ -144,172 +99,31 @@ static void submit_accept(struct uloop *l)
     l->accept_armed = true;
 }
 
-static void *tag_of(struct uconn *u, enum op op)
-{
-    return (void *)((uintptr_t)u | op);
-}
-
 /* Cancels an operation by its user_data; the cancel's own completion is
  * ignored (user_data NULL). */
-static void cancel(struct uloop *l, void *tag)
+void uring_cancel(struct uloop *l, void *tag)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_cancel(sqe, tag, 0);
     io_uring_sqe_set_data(sqe, NULL);
-}
-
-/* ---- the provided buffers ---- */
-
-static void recv_ring_setup(struct uloop *l)
-{
-    struct recv_ring *r = &l->recv;
-    size_t ring_len = RECV_BUFS * sizeof(struct io_uring_buf);
-    size_t len = ring_len + (size_t)RECV_BUFS * RECV_BUF_SIZE;
-    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED) return;
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (uintptr_t)map, .ring_entries = RECV_BUFS, .bgid = RECV_GROUP};
-    if (io_uring_register_buf_ring(&l->ring, &reg, 0) < 0) {
-        munmap(map, len); /* before 5.19: a buffer per recv instead */
-        return;
-    }
-    r->br = map;
-    r->bufs = (char *)map + ring_len;
-    r->map_len = len;
-    io_uring_buf_ring_init(r->br);
-    for (unsigned i = 0; i < RECV_BUFS; i++)
-        io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * RECV_BUF_SIZE, RECV_BUF_SIZE,
-                              (unsigned short)i, io_uring_buf_ring_mask(RECV_BUFS), (int)i);
-    io_uring_buf_ring_advance(r->br, RECV_BUFS);
-}
-
-static void recv_ring_free(struct uloop *l)
-{
-    if (!l->recv.br) return;
-    io_uring_unregister_buf_ring(&l->ring, RECV_GROUP);
-    munmap(l->recv.br, l->recv.map_len);
-}
-
-static void cancel_recv(struct uloop *l, struct uconn *u)
-{
-    if (!u->recv_armed || u->recv_cancelled) return;
-    cancel(l, tag_of(u, OP_RECV));
-    u->recv_cancelled = true;
-}
-
-/* n bytes into the session's input, or behind it into the spill (and the
- * recv stops until the spill is taken in: a client that sends and never
- * reads waits in its socket buffer, as with one recv at a time). */
-static void take_bytes(struct uloop *l, struct uconn *u, const char *buf, size_t n)
-{
-    struct spill *sp = &u->spill;
-    if (sp->off == sp->len) {
-        size_t k = connio_append(&u->ev->io, buf, n);
-        buf += k;
-        n -= k;
-    }
-    if (n == 0) return;
-    char *grown = realloc(sp->buf, sp->len + n);
-    if (!grown) {
-        sp->eof = true; /* out of memory: the connection ends */
-        return;
-    }
-    memcpy(grown + sp->len, buf, n);
-    sp->buf = grown;
-    sp->len += n;
-    cancel_recv(l, u);
-}
-
-/* The end of input (EOF or an error), after what is spilled. */
-static void take_eof(struct uconn *u)
-{
-    if (u->spill.off < u->spill.len)
-        u->spill.eof = true;
-    else
-        connio_received(&u->ev->io, NULL, 0);
-}
-
-/* The session's input is empty: the spill's bytes (or its EOF) go in.
- * false: nothing was spilled. */
-static bool unspill(struct uconn *u)
-{
-    struct spill *sp = &u->spill;
-    if (sp->off < sp->len) {
-        sp->off += connio_append(&u->ev->io, sp->buf + sp->off, sp->len - sp->off);
-        if (sp->off < sp->len) return true;
-    } else if (!sp->eof) {
-        return false;
-    }
-    free(sp->buf);
-    sp->buf = NULL;
-    sp->len = sp->off = 0;
-    if (sp->eof) connio_received(&u->ev->io, NULL, 0);
-    sp->eof = false;
-    return true;
-}
-
-/* The bytes a recv got: into the session's input, and the buffer it
- * picked goes back to the ring. res 0 or an error: the input's end. */
-static void received(struct uloop *l, struct uconn *u, int res, unsigned flags)
-{
-    struct recv_ring *r = &l->recv;
-    const char *buf = u->recv_buf;
-    if (r->br && (flags & IORING_CQE_F_BUFFER))
-        buf = r->bufs + (size_t)(flags >> IORING_CQE_BUFFER_SHIFT) * RECV_BUF_SIZE;
-    if (res > 0 && !u->closing)
-        take_bytes(l, u, buf, (size_t)res);
-    else if (res == 0 ||
-             (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS))
-        take_eof(u); /* -ENOBUFS: the ring was empty when the bytes came: recv again */
-    if (buf && buf != u->recv_buf) {
-        unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-        io_uring_buf_ring_add(r->br, (void *)buf, RECV_BUF_SIZE, (unsigned short)bid,
-                              io_uring_buf_ring_mask(RECV_BUFS), 0);
-        io_uring_buf_ring_advance(r->br, 1);
-    }
-    if (!u->recv_armed) {
-        bufpool_put(u->recv_buf, RECV_BUF_SIZE);
-        u->recv_buf = NULL;
-    }
 }
 
 static struct io_uring_sqe *submit_send(struct uloop *l, struct uconn *u, const void *buf,
                                         size_t len)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_send(sqe, u->ev->io.fd, buf, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data(sqe, tag_of(u, OP_SEND));
+    io_uring_sqe_set_data(sqe, uring_tag(u, OP_SEND));
     u->pending = true;
     u->pending_op = OP_SEND;
     return sqe;
 }
 
-/* A recv, unless one is armed: the kernel picks its buffer from the ring
- * when bytes arrive; multishot, it stays armed and brings the next
- * request's bytes without a new submission. */
-static bool submit_recv(struct uloop *l, struct uconn *u)
-{
-    if (u->recv_armed) return true; /* cancelled: its end re-arms it (on_recv) */
-    struct io_uring_sqe *sqe = get_sqe(l);
-    if (l->recv.br) {
-        io_uring_prep_recv(sqe, u->ev->io.fd, NULL, l->recv_multishot ? 0 : RECV_BUF_SIZE, 0);
-        sqe->flags |= IOSQE_BUFFER_SELECT;
-        sqe->buf_group = RECV_GROUP;
-        if (l->recv_multishot) sqe->ioprio |= IORING_RECV_MULTISHOT;
-    } else {
-        if (!u->recv_buf && !(u->recv_buf = bufpool_get(RECV_BUF_SIZE))) return false;
-        io_uring_prep_recv(sqe, u->ev->io.fd, u->recv_buf, RECV_BUF_SIZE, 0);
-    }
-    io_uring_sqe_set_data(sqe, tag_of(u, OP_RECV));
-    u->recv_armed = true;
-    return true;
-}
-
 static void submit_poll(struct uloop *l, struct uconn *u, enum op op, int fd, unsigned events)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_poll_add(sqe, fd, events);
-    io_uring_sqe_set_data(sqe, tag_of(u, op));
+    io_uring_sqe_set_data(sqe, uring_tag(u, op));
 }
 
 /* Runs the FTP data action a as far as it goes without blocking. true: it
@@ -351,8 +165,8 @@ static void free_if_idle(struct uloop *l, struct uconn *u)
 static void finish(struct uloop *l, struct uconn *u)
 {
     u->closing = true;
-    if (u->control_poll) cancel(l, tag_of(u, OP_CONTROL));
-    cancel_recv(l, u);
+    if (u->control_poll) uring_cancel(l, uring_tag(u, OP_CONTROL));
+    uring_recv_cancel(l, u);
     if (!u->control_poll && !u->recv_armed) {
         free_conn(l, u);
         return;
@@ -374,8 +188,8 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
         case IO_OVER:
             return EV_WANT_CLOSE;
         default:
-            if (unspill(u)) return EV_WANT_AGAIN;
-            if (l->stopping || !submit_recv(l, u)) return EV_WANT_CLOSE;
+            if (uring_recv_unspill(u)) return EV_WANT_AGAIN;
+            if (l->stopping || !uring_recv_submit(l, u)) return EV_WANT_CLOSE;
             return EV_WANT_READ;
         }
     case ACT_WRITE:
@@ -447,7 +261,7 @@ static void on_recv(struct uloop *l, struct uconn *u, int res, unsigned flags, u
         l->recv_multishot = false; /* a kernel without multishot recv (before 6.0) */
         res = -EAGAIN;
     }
-    received(l, u, res, flags);
+    uring_received(l, u, res, flags);
     if (u->closing) {
         free_if_idle(l, u);
         return;
@@ -474,7 +288,7 @@ static void on_control(struct uloop *l, struct uconn *u, uint64_t now)
     if (!in_transfer) return; /* over already: the next recv gets the bytes */
     if (!connio_control_ok(&u->ev->io, now)) {
         u->fail_transfer = true;
-        cancel(l, tag_of(u, OP_DATA));
+        uring_cancel(l, uring_tag(u, OP_DATA));
     } else if (!u->ev->io.eof) {
         submit_poll(l, u, OP_CONTROL, u->ev->io.fd, POLLIN);
         u->control_poll = true;
@@ -526,7 +340,7 @@ static void pause_accepts(struct uloop *l, int err, unsigned flags, uint64_t now
 {
     accept_pause_log(err);
     l->accept_resume_ms = now + ACCEPT_PAUSE_MS;
-    if (flags & IORING_CQE_F_MORE) cancel(l, &tag_accept); /* still armed: it would go on */
+    if (flags & IORING_CQE_F_MORE) uring_cancel(l, &tag_accept); /* still armed: it would go on */
 }
 
 static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
@@ -583,7 +397,7 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
 static void begin_stop(struct uloop *l, uint64_t now)
 {
     l->stopping = true;
-    if (l->accept_armed) cancel(l, &tag_accept);
+    if (l->accept_armed) uring_cancel(l, &tag_accept);
     /* clients waiting for a request close now (their recv completes with
      * 0), and so do delays; the others finish. advance() may free or move a
      * connection in the heap, so the delays are collected first. */
@@ -616,7 +430,7 @@ static void expire_due(struct uloop *l, uint64_t now)
             evconn_timeout(c); /* acted on when the job is over */
         } else if (u->pending && !u->cancelled) {
             u->cancelled = true;
-            cancel(l, tag_of(u, u->pending_op));
+            uring_cancel(l, uring_tag(u, u->pending_op));
         } else if (!u->pending && c->want == EV_WANT_READ) {
             /* waiting for a request: its recv stays armed (finish()
              * cancels it if the session ends) */
@@ -633,7 +447,7 @@ static void expire_due(struct uloop *l, uint64_t now)
 /* A poll on the offload worker's wake fd (while the loop runs). */
 static void submit_offload_poll(struct uloop *l)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_poll_add(sqe, offload_fd(l->off), POLLIN);
     io_uring_sqe_set_data(sqe, &tag_offload);
 }
@@ -697,11 +511,11 @@ static int uring_run(const struct model_ctx *m)
         model_error("uring: io_uring_queue_init: %s", strerror(-rc));
         return -1;
     }
-    recv_ring_setup(&l);
+    uring_recv_setup(&l);
     if (!l.recv.br) l.recv_multishot = false; /* it needs the provided buffers */
     bufpool_cache(true);                      /* the loop's free list of I/O buffers */
     submit_accept(&l);
-    struct io_uring_sqe *sqe = get_sqe(&l);
+    struct io_uring_sqe *sqe = uring_sqe(&l);
     io_uring_prep_poll_add(sqe, m->stop_fd, POLLIN);
     io_uring_sqe_set_data(sqe, &tag_stop);
     l.off = offload_new(m->offload); /* its worker starts at the first job; NULL: jobs run here */
@@ -733,7 +547,7 @@ static int uring_run(const struct model_ctx *m)
     }
     close(m->listen_fd);
     filecache_batch(NULL);
-    recv_ring_free(&l);
+    uring_recv_free(&l);
     io_uring_queue_exit(&l.ring); /* before the wake fd closes: its poll goes with the ring */
     offload_free(l.off);
     bufpool_cache(false);
