@@ -580,6 +580,11 @@ void filecache_batch(struct filecache *c)
     batch.drained = false;
 }
 
+void filecache_batch_more(void)
+{
+    batch.drained = false;
+}
+
 void filecache_release(struct filecache_file *f)
 {
     if (f->entry)

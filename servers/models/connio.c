@@ -16,6 +16,7 @@
 #include "model.h"
 
 #include "bufpool.h"
+#include "filecache.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -162,6 +163,7 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms)
             c->have = (size_t)n, c->off = 0;
         else
             c->eof = true;
+        filecache_batch_more(); /* the cache's next lookup checks after these bytes */
         c->drained = n > 0 && n < CONNIO_IN_CAP && !c->hup;
         give_back_if_empty(c);
         return IO_PROGRESS; /* the next ACT_READ feeds it */
@@ -218,6 +220,7 @@ static int check_control(struct connio *c, uint64_t now_ms)
             break;
         }
         c->have += (size_t)n;
+        filecache_batch_more();
         c->off += session_feed(c->s, c->in + c->off, c->have - c->off);
         fed(c, now_ms);
         if (session_abort_requested(c->s)) return -1;

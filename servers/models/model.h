@@ -310,6 +310,7 @@ struct evconn {
     void *owner;               /* uring: the struct uconn around it */
     struct evconn *next_ready; /* the loop's list of connections to run again */
     bool queued;               /* ... and whether it is on it */
+    bool read_ahead;           /* the loop read its socket before the batch (evloop.c) */
 };
 
 struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, uint64_t now_ms);
