@@ -442,7 +442,8 @@ static void test_threads(void **state)
 /* filecache_batch(): a change made before the batch began is seen by its
  * first lookup; within the batch the queue is drained once (a change made
  * after that may wait for the next batch: its request came later); a new
- * batch, or another thread, sees it at once. */
+ * batch, more bytes taken in (filecache_batch_more), or another thread, sees
+ * it at once. */
 static void *lookup_fresh(void *arg)
 {
     expect(arg, "/batch.txt", FSROOT_OK, "3");
@@ -466,6 +467,9 @@ static void test_batch(void **state)
     assert_int_equal(pthread_join(t, NULL), 0);
     filecache_batch(c);
     expect(c, "/batch.txt", FSROOT_OK, "3");
+    replace_text("root/batch.txt", "3b");
+    filecache_batch_more(); /* more bytes came in: the next lookup drains */
+    expect(c, "/batch.txt", FSROOT_OK, "3b");
     filecache_batch(NULL); /* this thread back to a drain per lookup */
     replace_text("root/batch.txt", "4");
     expect(c, "/batch.txt", FSROOT_OK, "4");
