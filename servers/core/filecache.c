@@ -91,6 +91,14 @@ struct filecache {
 static unsigned fork_epoch;
 static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
 
+/* filecache_batch(): the cache this thread handles a batch for, and whether
+ * it drained since the batch began (per thread: another thread's batch
+ * began at another moment) */
+static _Thread_local struct {
+    const struct filecache *c;
+    bool drained;
+} batch;
+
 static void on_fork_child(void)
 {
     fork_epoch++;
@@ -541,7 +549,10 @@ int filecache_open(struct filecache *c, const char *path, struct filecache_file 
     pthread_mutex_lock(&c->lock);
     set_up(c);
 #ifdef HAVE_INOTIFY
-    if (c->mode == FILECACHE_INOTIFY) drain(c);
+    if (c->mode == FILECACHE_INOTIFY && !(batch.c == c && batch.drained)) {
+        drain(c);
+        batch.drained = batch.c == c;
+    }
 #endif
     struct fc_entry *e = *slot(c, path, h);
     if (e && c->mode == FILECACHE_STAT && !still_valid(c, e)) {
@@ -561,6 +572,17 @@ int filecache_open(struct filecache *c, const char *path, struct filecache_file 
     }
     pthread_mutex_unlock(&c->lock);
     return rc;
+}
+
+void filecache_batch(struct filecache *c)
+{
+    batch.c = c;
+    batch.drained = false;
+}
+
+void filecache_batch_more(void)
+{
+    batch.drained = false;
 }
 
 void filecache_release(struct filecache_file *f)

@@ -118,6 +118,21 @@ struct filecache_file {
  * rules: 0 (FSROOT_OK) and *f filled (a regular file or a directory), or
  * the source's error (FSROOT_*). */
 int filecache_open(struct filecache *c, const char *path, struct filecache_file *f);
+/* For a driver that takes its requests' bytes in batches (uring: the
+ * completions one io_uring_enter returned; the event loops: what one wait's
+ * readable sockets had, read before any is served): called after the
+ * batch's bytes were all taken in and before its first request is handled.
+ * Every change that returned before one of those bytes was sent queued its
+ * inotify event before this call, so one drain after it sees them all:
+ * this thread's lookups in c drain only at the first lookup after the call,
+ * until it calls again or filecache_batch_more(). So the thread must call
+ * one of them after every intake of request bytes. Other threads, and
+ * drivers that never call it, drain at every lookup; c NULL puts this
+ * thread back among them. Stat mode is not changed (its check is per path). */
+void filecache_batch(struct filecache *c);
+/* This thread took in more bytes: its next lookup drains (no-op in a thread
+ * that is not in a batch: connio.c calls it after each read). */
+void filecache_batch_more(void);
 /* Gives a lookup's result back (no-op on a zeroed or released one). */
 void filecache_release(struct filecache_file *f);
 

@@ -16,6 +16,7 @@
 #include "model.h"
 
 #include "bufpool.h"
+#include "filecache.h"
 
 #include <errno.h>
 #include <stdint.h>
@@ -53,6 +54,8 @@ void connio_init(struct connio *c, const struct model_ctx *m, int fd, struct ses
     c->have = c->off = 0;
     c->in = NULL;
 }
+
+static size_t make_room(struct connio *c);
 
 /* The input buffer, taken when bytes are to be read (NULL: out of memory). */
 static char *input_buffer(struct connio *c)
@@ -133,6 +136,16 @@ void connio_received(struct connio *c, const void *buf, ssize_t n)
     }
 }
 
+size_t connio_append(struct connio *c, const void *buf, size_t n)
+{
+    size_t room = make_room(c);
+    if (n > room) n = room;
+    if (n == 0) return 0; /* full, or no buffer */
+    memcpy(c->in + c->have, buf, n);
+    c->have += n;
+    return n;
+}
+
 enum io_result connio_read(struct connio *c, uint64_t now_ms)
 {
     enum io_result r = connio_feed(c, now_ms);
@@ -150,6 +163,7 @@ enum io_result connio_read(struct connio *c, uint64_t now_ms)
             c->have = (size_t)n, c->off = 0;
         else
             c->eof = true;
+        filecache_batch_more(); /* the cache's next lookup checks after these bytes */
         c->drained = n > 0 && n < CONNIO_IN_CAP && !c->hup;
         give_back_if_empty(c);
         return IO_PROGRESS; /* the next ACT_READ feeds it */
@@ -206,6 +220,7 @@ static int check_control(struct connio *c, uint64_t now_ms)
             break;
         }
         c->have += (size_t)n;
+        filecache_batch_more();
         c->off += session_feed(c->s, c->in + c->off, c->have - c->off);
         fed(c, now_ms);
         if (session_abort_requested(c->s)) return -1;

@@ -38,7 +38,7 @@ struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, u
     c->peer_counted = false;
     c->owner = NULL;
     c->next_ready = NULL;
-    c->queued = false;
+    c->queued = c->read_ahead = false;
     return c;
 }
 

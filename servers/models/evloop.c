@@ -4,7 +4,9 @@
  * 2. Wait for events, or the earliest connection deadline (evtimers.c).
  * 3. Listener ready: accept until EAGAIN. Client ready: evconn_run() moves
  *    its session until a socket would block; then its fd is watched for
- *    POLL_IN, or POLL_OUT while output is pending.
+ *    POLL_IN, or POLL_OUT while output is pending. The sockets of clients
+ *    waiting for a request are read first, all of them, so the open-file
+ *    cache checks for changes once per batch (read_ahead()).
  * 4. Between batches: run connections that yielded for fairness, begin a
  *    stop if one was asked, expire the connections whose deadline passed
  *    (or whose delay ended), resume accepting after a pause; back to 2.
@@ -29,6 +31,8 @@
 #include "evloop.h"
 
 #include "bufpool.h"
+#include "filecache.h"
+#include "fsroot.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -54,10 +58,11 @@ struct loop {
     uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
     struct fd_entry *fds;      /* indexed by fd */
     int nfds;
-    struct evtimers conns; /* every connection, by deadline */
-    struct evconn *ready;  /* yielded for fairness: run again next turn */
-    atomic_uint *live;     /* clients of all loops of this server, or NULL */
-    struct offload *off;   /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
+    struct evtimers conns;   /* every connection, by deadline */
+    struct evconn *ready;    /* yielded for fairness: run again next turn */
+    atomic_uint *live;       /* clients of all loops of this server, or NULL */
+    struct offload *off;     /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
+    struct filecache *files; /* the root's open-file cache (NULL: no root) */
 };
 
 /* ---- the fd table ---- */
@@ -344,8 +349,10 @@ static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
     const struct fd_entry *e = &l->fds[ev->fd];
     /* new input, even while the connection waits for something else: an
      * edge-triggered poller says it once */
-    if (e->kind == FD_CONN && ev->fd == e->conn->io.fd && (ev->mask & POLL_IN))
-        connio_readable(&e->conn->io, ev->mask & POLL_HUP);
+    if (e->kind == FD_CONN && ev->fd == e->conn->io.fd && (ev->mask & POLL_IN)) {
+        if (!e->conn->read_ahead) connio_readable(&e->conn->io, ev->mask & POLL_HUP);
+        e->conn->read_ahead = false;
+    }
     /* not wanted: forgotten earlier in this batch, or the other direction
      * of an edge-triggered registration */
     if (!(ev->mask & e->mask)) return;
@@ -369,10 +376,33 @@ static void dispatch(struct loop *l, const struct fired_event *ev, uint64_t now)
     }
 }
 
+/* Reads what the batch's clients waiting for a request sent, before any is
+ * served, so the open-file cache checks its inotify queue once for the
+ * whole batch, after every read (filecache_batch; a read made later, while
+ * serving, makes the next lookup check again). Not while stopping: a client
+ * between requests is closed then, unread. */
+static void read_ahead(struct loop *l, struct fired_event *ev, int n, uint64_t now)
+{
+    for (int i = 0; i < n && !l->stopping; i++) {
+        if (ev[i].fd < 0 || ev[i].fd >= l->nfds || !(ev[i].mask & POLL_IN)) continue;
+        const struct fd_entry *e = &l->fds[ev[i].fd];
+        if (e->kind != FD_CONN || !(e->mask & POLL_IN)) continue;
+        struct evconn *c = e->conn;
+        if (ev[i].fd != c->io.fd || c->want != EV_WANT_READ || c->waiting != ACT_READ ||
+            c->io.off < c->io.have || c->read_ahead)
+            continue;
+        connio_readable(&c->io, ev[i].mask & POLL_HUP);
+        connio_read(&c->io, now); /* what it got, or its error, is the run's to see */
+        c->read_ahead = true;
+    }
+    if (l->files) filecache_batch(l->files);
+}
+
 int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *backend,
                atomic_uint *live)
 {
     struct loop l = {.m = m, .be = backend, .listen_fd = listen_fd, .live = live};
+    if (m->server && m->server->root) l.files = fsroot_cache(m->server->root);
     l.p = backend->create(m);
     if (!l.p) {
         model_error("%s: %s", backend->name, strerror(errno));
@@ -402,11 +432,13 @@ int evloop_run(const struct model_ctx *m, int listen_fd, const struct poller *ba
             break;
         }
         uint64_t now = monotonic_ms();
+        read_ahead(&l, events, n, now);
         for (int i = 0; i < n; i++)
             dispatch(&l, &events[i], now);
         housekeeping(&l, now);
     }
     bufpool_cache(false);
+    filecache_batch(NULL);
     offload_free(l.off); /* no job is left: their connections waited for them */
     backend->destroy(l.p);
     free(l.fds);

@@ -200,6 +200,10 @@ enum io_result connio_feed(struct connio *c, uint64_t now_ms);
 /* n bytes were received (uring); 0 or less: EOF. They are copied into
  * the connection's input (called with nothing unconsumed). */
 void connio_received(struct connio *c, const void *buf, ssize_t n);
+/* n bytes were received (uring's multishot recv) while input may still be
+ * unconsumed: as many as fit go behind it; returns how many (0 when out of
+ * memory). */
+size_t connio_append(struct connio *c, const void *buf, size_t n);
 /* session_done(), and what follows from it for the clocks. */
 void connio_done(struct connio *c, const struct action *a, ssize_t result, uint64_t now_ms);
 /* ACT_WRITE / ACT_SENDFILE: one send; connio_done() unless it blocks. */
@@ -306,6 +310,7 @@ struct evconn {
     void *owner;               /* uring: the struct uconn around it */
     struct evconn *next_ready; /* the loop's list of connections to run again */
     bool queued;               /* ... and whether it is on it */
+    bool read_ahead;           /* the loop read its socket before the batch (evloop.c) */
 };
 
 struct evconn *evconn_new(const struct model_ctx *m, int fd, const char *peer, uint64_t now_ms);

@@ -10,11 +10,23 @@
  *    (evtimers.c, as the event loops) or the end of an accept pause.
  * 3. Accept done: start the client's session. Recv done: feed the bytes.
  *    Send done: tell the session how much went. Then submit the next
- *    operation the session asks for - each client has one in flight, plus,
- *    during an FTP transfer, a poll on its control connection (conn.h: its
- *    EOF or an ABOR fails the transfer; the data poll is then cancelled).
- * 4. A deadline passed: the operation in flight is cancelled, and its
- *    completion (-ECANCELED) expires the session or fails the data action.
+ *    operation the session asks for - each client has one in flight (a
+ *    send, or an FTP data poll) besides its recv, plus, during an FTP
+ *    transfer, a poll on its control connection (conn.h: its EOF or an ABOR
+ *    fails the transfer; the data poll is then cancelled). HTTP and echo
+ *    arm one multishot recv per connection: it stays in the kernel across
+ *    requests and brings each one's bytes without a new submission, recv
+ *    attempt or poll arming (bytes that come while the session's input is
+ *    full wait in a spill, and the recv is cancelled until they are taken
+ *    in). FTP keeps one recv at a time, armed when the session asks for
+ *    input: it reads its control connection itself during a transfer.
+ *    What a turn submits (sends, recvs) goes to the kernel with the next
+ *    wait, in one io_uring_enter.
+ * 4. A deadline passed: a send or data poll in flight is cancelled, and its
+ *    completion (-ECANCELED) expires the session or fails the data action;
+ *    a session waiting for input expires at once (its recv stays armed
+ *    until the session ends: finish() cancels it, and the connection is
+ *    freed at its last completion).
  *    An ACT_DELAY submits nothing: the timer alone ends it. Nor does an
  *    ACT_OFFLOAD: its job goes to the process's worker thread (offload.c), and
  *    a poll on the loop's wake fd brings the connection back.
@@ -22,25 +34,36 @@
  * multishot accept that failed would fail again at once, forever).
  * On stop, clients waiting for a request are shut down: their pending recv
  * completes with 0 and the connection closes.
- * Buffers: a recv in flight holds none. It picks one from a ring of
+ * Buffers: a recv in the kernel holds none. It picks one from a ring of
  * buffers the loop provides to the kernel (io_uring_register_buf_ring) when
  * its bytes arrive; they are copied into the session's input and the
  * buffer goes back to the ring at once. So an idle client waiting for its
- * next request costs no buffer (kernels before 5.19: a buffer from the
- * loop's free list per recv in flight).
+ * next request costs no buffer (uring_recv.c: the recvs, the ring, the
+ * spill).
  * File bodies: io_uring has no sendfile, so a chunk is pread() from the page
  * cache into a buffer from the loop's free list and sent from there.
  * The FTP data channel is connio.c's and datachan.c's, as for every model:
  * its sockets are non-blocking, and where one would block, a poll on it
  * goes through the ring and its completion runs the same step again.
+ * The open-file cache's freshness check (filecache.h: a read of its inotify
+ * fd before a lookup) runs once per batch of completions, not per request:
+ * a recv's bytes were copied before its completion was posted, the batch is
+ * what was posted when the wait returned, and the cache drains at the
+ * batch's first lookup, after that. A change that returned before a
+ * client sent a request queued its event before the request's bytes came,
+ * so before that drain: no request gets bytes older than the change. The
+ * order of completions within the ring is not relied on (a multishot poll
+ * of the inotify fd would be: docs/study.md says why that is not exact).
+ * Under load a batch holds many requests (~16-25 with 64 busy clients), so
+ * the check costs a fraction of a syscall per request.
  */
-#include "model.h"
+#include "uring.h"
 
 #include "bufpool.h"
+#include "filecache.h"
+#include "fsroot.h"
 
 #include <errno.h>
-#include <liburing.h>
-#include <sys/mman.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -51,54 +74,11 @@
 
 #define RING_ENTRIES 1024
 #define FILE_CHUNK (64 * 1024)
-#define RECV_BUFS 1024     /* provided buffers (a power of two) ... */
-#define RECV_BUF_SIZE 4096 /* ... of this size: a request head fits in one or a few */
-#define RECV_GROUP 0
-
-/* the low two bits of user_data: which operation of the connection completed */
-enum op {
-    OP_RECV = 0,
-    OP_SEND = 1,
-    OP_DATA = 2,   /* a poll for the FTP data action in u->sent */
-    OP_CONTROL = 3 /* a poll on the control connection during a transfer */
-};
-
-struct uconn {
-    struct evconn *ev;  /* session, input, clocks, timer */
-    bool pending;       /* the main operation is in flight: the kernel owns a buffer */
-    enum op pending_op; /* ... which one */
-    bool control_poll;  /* an OP_CONTROL is in flight */
-    bool cancelled;     /* the main operation was cancelled: its deadline passed */
-    bool fail_transfer; /* the control connection ended or aborted the transfer */
-    bool closing;       /* over: freed once nothing is in flight */
-    struct action sent; /* the ACT_WRITE / ACT_SENDFILE being sent, or the data action */
-    char *chunk;        /* FILE_CHUNK bytes while a file chunk is sent, else NULL */
-    char *recv_buf;     /* RECV_BUF_SIZE bytes while a recv is in flight without a ring */
-};
-
-/* The buffers recvs pick from: a ring shared with the kernel, then the
- * buffers themselves, in one mapping. */
-struct recv_ring {
-    struct io_uring_buf_ring *br; /* NULL: none (an old kernel) */
-    char *bufs;
-    size_t map_len;
-};
 
 /* user_data of the listener's, the stop pipe's and the offload wake fd's operations */
 static char tag_accept, tag_stop, tag_offload;
 
-struct uloop {
-    const struct model_ctx *m;
-    struct io_uring ring;
-    struct evtimers conns; /* every connection, by deadline */
-    struct recv_ring recv;
-    bool stopping, multishot;
-    bool accept_armed;         /* an accept is in the kernel */
-    uint64_t accept_resume_ms; /* out of fds: accepting pauses until then (0: not) */
-    struct offload *off;       /* its port to the ACT_OFFLOAD worker (NULL: jobs run here) */
-};
-
-static struct io_uring_sqe *get_sqe(struct uloop *l)
+struct io_uring_sqe *uring_sqe(struct uloop *l)
 {
     struct io_uring_sqe *sqe = io_uring_get_sqe(&l->ring);
     if (!sqe) { /* the submission queue is full: hand it to the kernel first */
@@ -110,7 +90,7 @@ static struct io_uring_sqe *get_sqe(struct uloop *l)
 
 static void submit_accept(struct uloop *l)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     if (l->multishot)
         io_uring_prep_multishot_accept(sqe, l->m->listen_fd, NULL, NULL, SOCK_CLOEXEC);
     else
@@ -119,104 +99,31 @@ static void submit_accept(struct uloop *l)
     l->accept_armed = true;
 }
 
-static void *tag_of(struct uconn *u, enum op op)
-{
-    return (void *)((uintptr_t)u | op);
-}
-
 /* Cancels an operation by its user_data; the cancel's own completion is
  * ignored (user_data NULL). */
-static void cancel(struct uloop *l, void *tag)
+void uring_cancel(struct uloop *l, void *tag)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_cancel(sqe, tag, 0);
     io_uring_sqe_set_data(sqe, NULL);
 }
 
-/* ---- the provided buffers ---- */
-
-static void recv_ring_setup(struct uloop *l)
+static struct io_uring_sqe *submit_send(struct uloop *l, struct uconn *u, const void *buf,
+                                        size_t len)
 {
-    struct recv_ring *r = &l->recv;
-    size_t ring_len = RECV_BUFS * sizeof(struct io_uring_buf);
-    size_t len = ring_len + (size_t)RECV_BUFS * RECV_BUF_SIZE;
-    void *map = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (map == MAP_FAILED) return;
-    struct io_uring_buf_reg reg = {
-        .ring_addr = (uintptr_t)map, .ring_entries = RECV_BUFS, .bgid = RECV_GROUP};
-    if (io_uring_register_buf_ring(&l->ring, &reg, 0) < 0) {
-        munmap(map, len); /* before 5.19: a buffer per recv instead */
-        return;
-    }
-    r->br = map;
-    r->bufs = (char *)map + ring_len;
-    r->map_len = len;
-    io_uring_buf_ring_init(r->br);
-    for (unsigned i = 0; i < RECV_BUFS; i++)
-        io_uring_buf_ring_add(r->br, r->bufs + (size_t)i * RECV_BUF_SIZE, RECV_BUF_SIZE,
-                              (unsigned short)i, io_uring_buf_ring_mask(RECV_BUFS), (int)i);
-    io_uring_buf_ring_advance(r->br, RECV_BUFS);
-}
-
-static void recv_ring_free(struct uloop *l)
-{
-    if (!l->recv.br) return;
-    io_uring_unregister_buf_ring(&l->ring, RECV_GROUP);
-    munmap(l->recv.br, l->recv.map_len);
-}
-
-/* The bytes a recv got: copied into the session's input, and the buffer
- * it picked goes back to the ring. */
-static void received(struct uloop *l, struct uconn *u, int res, unsigned flags)
-{
-    struct recv_ring *r = &l->recv;
-    if (r->br && (flags & IORING_CQE_F_BUFFER)) {
-        unsigned bid = flags >> IORING_CQE_BUFFER_SHIFT;
-        char *buf = r->bufs + (size_t)bid * RECV_BUF_SIZE;
-        if (res >= 0) connio_received(&u->ev->io, buf, res);
-        io_uring_buf_ring_add(r->br, buf, RECV_BUF_SIZE, (unsigned short)bid,
-                              io_uring_buf_ring_mask(RECV_BUFS), 0);
-        io_uring_buf_ring_advance(r->br, 1);
-    } else if (res >= 0) {
-        connio_received(&u->ev->io, u->recv_buf, res); /* res 0: EOF, no buffer */
-    }
-    bufpool_put(u->recv_buf, RECV_BUF_SIZE);
-    u->recv_buf = NULL;
-}
-
-static struct io_uring_sqe *submit_op(struct uloop *l, struct uconn *u, enum op op, const void *buf,
-                                      size_t len)
-{
-    struct io_uring_sqe *sqe = get_sqe(l);
-    if (op == OP_RECV)
-        io_uring_prep_recv(sqe, u->ev->io.fd, (void *)buf, len, 0);
-    else
-        io_uring_prep_send(sqe, u->ev->io.fd, buf, len, MSG_NOSIGNAL);
-    io_uring_sqe_set_data(sqe, tag_of(u, op));
+    struct io_uring_sqe *sqe = uring_sqe(l);
+    io_uring_prep_send(sqe, u->ev->io.fd, buf, len, MSG_NOSIGNAL);
+    io_uring_sqe_set_data(sqe, uring_tag(u, OP_SEND));
     u->pending = true;
-    u->pending_op = op;
+    u->pending_op = OP_SEND;
     return sqe;
-}
-
-/* A recv: the kernel picks its buffer from the ring when bytes arrive. */
-static bool submit_recv(struct uloop *l, struct uconn *u)
-{
-    if (l->recv.br) {
-        struct io_uring_sqe *sqe = submit_op(l, u, OP_RECV, NULL, RECV_BUF_SIZE);
-        sqe->flags |= IOSQE_BUFFER_SELECT;
-        sqe->buf_group = RECV_GROUP;
-        return true;
-    }
-    if (!u->recv_buf && !(u->recv_buf = bufpool_get(RECV_BUF_SIZE))) return false;
-    submit_op(l, u, OP_RECV, u->recv_buf, RECV_BUF_SIZE);
-    return true;
 }
 
 static void submit_poll(struct uloop *l, struct uconn *u, enum op op, int fd, unsigned events)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_poll_add(sqe, fd, events);
-    io_uring_sqe_set_data(sqe, tag_of(u, op));
+    io_uring_sqe_set_data(sqe, uring_tag(u, op));
 }
 
 /* Runs the FTP data action a as far as it goes without blocking. true: it
@@ -239,6 +146,7 @@ static bool step_data(struct uloop *l, struct uconn *u, const struct action *a, 
 
 static void free_conn(struct uloop *l, struct uconn *u)
 {
+    free(u->spill.buf);
     bufpool_put(u->chunk, FILE_CHUNK);
     bufpool_put(u->recv_buf, RECV_BUF_SIZE);
     evtimers_remove(&l->conns, u->ev);
@@ -246,15 +154,23 @@ static void free_conn(struct uloop *l, struct uconn *u)
     free(u);
 }
 
-/* The session is over: free the connection once nothing is in flight. */
+/* A closing connection is freed once nothing of it is in the kernel. */
+static void free_if_idle(struct uloop *l, struct uconn *u)
+{
+    if (!u->control_poll && !u->recv_armed) free_conn(l, u);
+}
+
+/* The session is over: free the connection once nothing is in flight (no
+ * send or data poll is: the session asked for the close). */
 static void finish(struct uloop *l, struct uconn *u)
 {
-    if (!u->control_poll) {
+    u->closing = true;
+    if (u->control_poll) uring_cancel(l, uring_tag(u, OP_CONTROL));
+    uring_recv_cancel(l, u);
+    if (!u->control_poll && !u->recv_armed) {
         free_conn(l, u);
         return;
     }
-    u->closing = true;
-    cancel(l, tag_of(u, OP_CONTROL));
     u->ev->deadline_ms = NO_DEADLINE;
     evtimers_update(&l->conns, u->ev);
 }
@@ -272,12 +188,13 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
         case IO_OVER:
             return EV_WANT_CLOSE;
         default:
-            if (l->stopping || !submit_recv(l, u)) return EV_WANT_CLOSE;
+            if (uring_recv_unspill(u)) return EV_WANT_AGAIN;
+            if (l->stopping || !uring_recv_submit(l, u)) return EV_WANT_CLOSE;
             return EV_WANT_READ;
         }
     case ACT_WRITE:
         u->sent = *a;
-        struct io_uring_sqe *sqe = submit_op(l, u, OP_SEND, a->buf, a->len);
+        struct io_uring_sqe *sqe = submit_send(l, u, a->buf, a->len);
         if (a->more) sqe->msg_flags |= MSG_MORE; /* headers wait for the body's first chunk */
         return EV_WANT_WRITE;
     case ACT_SENDFILE: {
@@ -289,7 +206,7 @@ static enum ev_want step(struct uloop *l, struct uconn *u, const struct action *
             return EV_WANT_AGAIN;
         }
         u->sent = *a;
-        submit_op(l, u, OP_SEND, u->chunk, (size_t)n);
+        submit_send(l, u, u->chunk, (size_t)n);
         return EV_WANT_WRITE;
     }
     case ACT_DELAY:
@@ -334,6 +251,25 @@ static void advance(struct uloop *l, struct uconn *u, uint64_t now)
     arm_deadline(l, c);
 }
 
+/* A recv completed. The session goes on if it waits for input; else the
+ * bytes wait in its input (a multishot recv brings them while an answer is
+ * being sent). */
+static void on_recv(struct uloop *l, struct uconn *u, int res, unsigned flags, uint64_t now)
+{
+    if (!(flags & IORING_CQE_F_MORE)) u->recv_armed = u->recv_cancelled = false;
+    if (res == -EINVAL && l->recv_multishot && !(flags & IORING_CQE_F_MORE)) {
+        l->recv_multishot = false; /* a kernel without multishot recv (before 6.0) */
+        res = -EAGAIN;
+    }
+    uring_received(l, u, res, flags);
+    if (u->closing) {
+        free_if_idle(l, u);
+        return;
+    }
+    struct evconn *c = u->ev;
+    if (c->want == EV_WANT_READ && c->waiting == ACT_READ && !u->pending) advance(l, u, now);
+}
+
 /* The main operation was cancelled because its deadline passed. */
 static void timed_out(struct uloop *l, struct uconn *u, enum op op, uint64_t now)
 {
@@ -352,7 +288,7 @@ static void on_control(struct uloop *l, struct uconn *u, uint64_t now)
     if (!in_transfer) return; /* over already: the next recv gets the bytes */
     if (!connio_control_ok(&u->ev->io, now)) {
         u->fail_transfer = true;
-        cancel(l, tag_of(u, OP_DATA));
+        uring_cancel(l, uring_tag(u, OP_DATA));
     } else if (!u->ev->io.eof) {
         submit_poll(l, u, OP_CONTROL, u->ev->io.fd, POLLIN);
         u->control_poll = true;
@@ -366,9 +302,13 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
     if (op == OP_CONTROL) {
         u->control_poll = false;
         if (u->closing)
-            free_conn(l, u);
+            free_if_idle(l, u);
         else
             on_control(l, u, now);
+        return;
+    }
+    if (op == OP_RECV) {
+        on_recv(l, u, res, flags, now);
         return;
     }
     u->pending = false;
@@ -383,13 +323,6 @@ static void on_conn_done(struct uloop *l, struct uconn *u, enum op op, int res, 
             connio_done(&c->io, &u->sent, -1, now);
         else if (step_data(l, u, &u->sent, now)) {
             arm_deadline(l, c); /* waits again, perhaps for something else */
-            return;
-        }
-    } else if (op == OP_RECV) {
-        received(l, u, res, flags);
-        /* -ENOBUFS: the ring was empty when the bytes came: recv again */
-        if (res < 0 && res != -EINTR && res != -EAGAIN && res != -ECANCELED && res != -ENOBUFS) {
-            finish(l, u);
             return;
         }
     } else {
@@ -407,7 +340,7 @@ static void pause_accepts(struct uloop *l, int err, unsigned flags, uint64_t now
 {
     accept_pause_log(err);
     l->accept_resume_ms = now + ACCEPT_PAUSE_MS;
-    if (flags & IORING_CQE_F_MORE) cancel(l, &tag_accept); /* still armed: it would go on */
+    if (flags & IORING_CQE_F_MORE) uring_cancel(l, &tag_accept); /* still armed: it would go on */
 }
 
 static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
@@ -464,7 +397,7 @@ static void on_accept(struct uloop *l, int res, unsigned flags, uint64_t now)
 static void begin_stop(struct uloop *l, uint64_t now)
 {
     l->stopping = true;
-    if (l->accept_armed) cancel(l, &tag_accept);
+    if (l->accept_armed) uring_cancel(l, &tag_accept);
     /* clients waiting for a request close now (their recv completes with
      * 0), and so do delays; the others finish. advance() may free or move a
      * connection in the heap, so the delays are collected first. */
@@ -497,7 +430,12 @@ static void expire_due(struct uloop *l, uint64_t now)
             evconn_timeout(c); /* acted on when the job is over */
         } else if (u->pending && !u->cancelled) {
             u->cancelled = true;
-            cancel(l, tag_of(u, u->pending_op));
+            uring_cancel(l, uring_tag(u, u->pending_op));
+        } else if (!u->pending && c->want == EV_WANT_READ) {
+            /* waiting for a request: its recv stays armed (finish()
+             * cancels it if the session ends) */
+            connio_expire(&c->io, c->waiting, now);
+            advance(l, u, now);
         }
     }
     if (l->accept_resume_ms && now >= l->accept_resume_ms) {
@@ -509,7 +447,7 @@ static void expire_due(struct uloop *l, uint64_t now)
 /* A poll on the offload worker's wake fd (while the loop runs). */
 static void submit_offload_poll(struct uloop *l)
 {
-    struct io_uring_sqe *sqe = get_sqe(l);
+    struct io_uring_sqe *sqe = uring_sqe(l);
     io_uring_prep_poll_add(sqe, offload_fd(l->off), POLLIN);
     io_uring_sqe_set_data(sqe, &tag_offload);
 }
@@ -557,7 +495,10 @@ static int wait_ms(const struct uloop *l, uint64_t now)
 
 static int uring_run(const struct model_ctx *m)
 {
-    struct uloop l = {.m = m, .multishot = true};
+    /* multishot recvs only where the session never reads its socket
+     * itself (FTP reads the control connection during a transfer) */
+    struct uloop l = {.m = m, .multishot = true, .recv_multishot = !m->proto->abort_requested};
+    if (m->server && m->server->root) l.files = fsroot_cache(m->server->root);
     /* one thread submits and reaps (SINGLE_ISSUER), so completions can wait
      * for its next io_uring_enter instead of interrupting it as task work
      * (DEFER_TASKRUN, 6.1+): measurably less CPU per request; older kernels
@@ -570,10 +511,11 @@ static int uring_run(const struct model_ctx *m)
         model_error("uring: io_uring_queue_init: %s", strerror(-rc));
         return -1;
     }
-    recv_ring_setup(&l);
-    bufpool_cache(true); /* the loop's free list of I/O buffers */
+    uring_recv_setup(&l);
+    if (!l.recv.br) l.recv_multishot = false; /* it needs the provided buffers */
+    bufpool_cache(true);                      /* the loop's free list of I/O buffers */
     submit_accept(&l);
-    struct io_uring_sqe *sqe = get_sqe(&l);
+    struct io_uring_sqe *sqe = uring_sqe(&l);
     io_uring_prep_poll_add(sqe, m->stop_fd, POLLIN);
     io_uring_sqe_set_data(sqe, &tag_stop);
     l.off = offload_new(m->offload); /* its worker starts at the first job; NULL: jobs run here */
@@ -589,9 +531,14 @@ static int uring_run(const struct model_ctx *m)
             break;
         }
         uint64_t now = monotonic_ms();
-        unsigned head, n = 0;
+        /* the batch: what was posted by now, and nothing posted while it is
+         * handled (a submission of a full SQ can post more), so every byte
+         * it brings was received before the cache's check (see the top) */
+        unsigned head, n = 0, ready = io_uring_cq_ready(&l.ring);
+        if (l.files) filecache_batch(l.files);
         io_uring_for_each_cqe(&l.ring, head, cqe)
         {
+            if (n == ready) break;
             handle(&l, cqe, now);
             n++;
         }
@@ -599,7 +546,8 @@ static int uring_run(const struct model_ctx *m)
         expire_due(&l, now);
     }
     close(m->listen_fd);
-    recv_ring_free(&l);
+    filecache_batch(NULL);
+    uring_recv_free(&l);
     io_uring_queue_exit(&l.ring); /* before the wake fd closes: its poll goes with the ring */
     offload_free(l.off);
     bufpool_cache(false);

@@ -439,6 +439,44 @@ static void test_threads(void **state)
     filecache_free(c);
 }
 
+/* filecache_batch(): a change made before the batch began is seen by its
+ * first lookup; within the batch the queue is drained once (a change made
+ * after that may wait for the next batch: its request came later); a new
+ * batch, more bytes taken in (filecache_batch_more), or another thread, sees
+ * it at once. */
+static void *lookup_fresh(void *arg)
+{
+    expect(arg, "/batch.txt", FSROOT_OK, "3");
+    return NULL;
+}
+
+static void test_batch(void **state)
+{
+    (void)state;
+    scratch_write_text("root/batch.txt", "1");
+    struct filecache *c = cache_new(FILECACHE_INOTIFY);
+    expect(c, "/batch.txt", FSROOT_OK, "1");
+    replace_text("root/batch.txt", "2");
+    filecache_batch(c);
+    expect(c, "/batch.txt", FSROOT_OK, "2");
+    replace_text("root/batch.txt", "3");
+    if (effective(FILECACHE_INOTIFY) == FILECACHE_INOTIFY) /* not drained again */
+        expect(c, "/batch.txt", FSROOT_OK, "2");
+    pthread_t t; /* another thread drains at every lookup */
+    assert_int_equal(pthread_create(&t, NULL, lookup_fresh, c), 0);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    filecache_batch(c);
+    expect(c, "/batch.txt", FSROOT_OK, "3");
+    replace_text("root/batch.txt", "3b");
+    filecache_batch_more(); /* more bytes came in: the next lookup drains */
+    expect(c, "/batch.txt", FSROOT_OK, "3b");
+    filecache_batch(NULL); /* this thread back to a drain per lookup */
+    replace_text("root/batch.txt", "4");
+    expect(c, "/batch.txt", FSROOT_OK, "4");
+    filecache_free(c);
+    assert_int_equal(unlink(scratch_path("root/batch.txt")), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -446,6 +484,7 @@ int main(void)
         cmocka_unit_test(test_symlinked_path), cmocka_unit_test(test_big_file_and_borrowing),
         cmocka_unit_test(test_eviction),       cmocka_unit_test(test_off_and_env),
         cmocka_unit_test(test_fork),           cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_batch),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
