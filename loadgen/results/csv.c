@@ -25,7 +25,7 @@ static const char header[] =
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
     "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
     "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus,"
-    "refused,server_accounting,server_cpuset_busy_s";
+    "refused,server_accounting,server_cpuset_busy_s,round,aa_twin";
 
 const char *csv_header(void)
 {
@@ -147,6 +147,11 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     put_u64(&o, r->refused);
     put_str(&o, r->server_accounting);
     put_dbl(&o, r->server_cpuset_busy_s, 3);
+    if (r->round)
+        put_u64(&o, r->round);
+    else
+        put(&o, ",");
+    put_i64(&o, r->aa_twin);
     return o.overflow ? -1 : (int)o.len;
 }
 
@@ -230,7 +235,8 @@ void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const 
                             .server_rss_kb = -1,
                             .server_pss_kb = -1,
                             .loadgen_bound = -1,
-                            .server_cpuset_busy_s = -1};
+                            .server_cpuset_busy_s = -1,
+                            .aa_twin = -1};
     time_t start = time(NULL) - (time_t)(elapsed_s + cfg->warmup_s + 0.5);
     struct tm tm;
     if (gmtime_r(&start, &tm))
