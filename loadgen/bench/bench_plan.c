@@ -158,3 +158,26 @@ int plan_scenarios(const char *scenarios, struct names *out)
     }
     return 0;
 }
+
+long plan_reference(const struct names *models, const char *reference)
+{
+    if (reference && strcmp(reference, "none") == 0) return -1;
+    const char *want[] = {reference ? reference : "epoll", reference ? NULL : "poll"};
+    for (size_t w = 0; w < 2 && want[w]; w++)
+        for (size_t i = 0; i < models->n; i++)
+            if (strcmp(models->v[i], want[w]) == 0) return (long)i;
+    return -1;
+}
+
+size_t plan_round(size_t nmodels, long ref, unsigned k, size_t *slots)
+{
+    size_t len = nmodels + (ref >= 0 ? 1 : 0);
+    if (len == 0) return 0;
+    size_t base[NAMES_MAX + 1], twin_at = len; /* len: no twin */
+    if (ref >= 0) twin_at = ((size_t)ref + 1 + nmodels / 2) % len;
+    for (size_t i = 0, m = 0; i < len; i++)
+        base[i] = i == twin_at ? nmodels : m++;
+    for (size_t i = 0; i < len; i++)
+        slots[i] = base[(i + k) % len];
+    return len;
+}
