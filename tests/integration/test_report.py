@@ -62,6 +62,7 @@ def row(model, scenario, rps, connections=64, rate=0, p99=2000, errors=0, pss=No
         "server_pss_kb": pss if pss is not None else 2000 + connections * 12,
         "loadgen_bound": 0, "server_cpus": "0", "loadgen_cpus": "1", "refused": 0,
         "server_accounting": "cgroup1", "server_cpuset_busy_s": "%.3f" % (rps * 1.1e-5),
+        "round": "", "aa_twin": "",
     }
 
 
