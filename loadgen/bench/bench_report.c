@@ -417,7 +417,10 @@ int report_verdicts(const struct bench_log *log, const char *path, char *err, si
     if (!rows) return errf(err, errlen, "out of memory");
     size_t n = 0;
     for (size_t i = 0; i < log->nrecs; i++) /* the rows the CSV got */
-        if (!log->recs[i].skipped && log->recs[i].kind != REC_SEARCH) rows[n++] = log->recs[i].row;
+        if (!log->recs[i].skipped && log->recs[i].kind != REC_SEARCH) {
+            rows[n] = log->recs[i].row;
+            csv_row_as_written(&rows[n++]); /* as a rerun on the CSV reads them */
+        }
     struct vd_table t;
     const char *ref = log->reference >= 0 ? log->models[log->reference] : NULL;
     char why[256];

@@ -155,6 +155,26 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     return o.overflow ? -1 : (int)o.len;
 }
 
+/* v as "%.*f" prints it, read back; negatives (empty fields) stay. */
+static void as_written(double *v, int decimals)
+{
+    if (*v < 0) return;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+    *v = strtod(buf, NULL);
+}
+
+void csv_row_as_written(struct csv_row *r)
+{
+    as_written(&r->rate, r->rate == (double)(uint64_t)r->rate ? 0 : 2);
+    as_written(&r->duration_s, 3);
+    as_written(&r->req_per_s, 2);
+    as_written(&r->mb_per_s, 2);
+    as_written(&r->server_cpu_s, 3);
+    as_written(&r->loadgen_cpu_s, 3);
+    as_written(&r->server_cpuset_busy_s, 3);
+}
+
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen)
 {
     char line[CSV_LINE_MAX];

@@ -67,6 +67,11 @@ const char *csv_header(void);
  * when it does not fit. */
 int csv_format_row(const struct csv_row *row, char *buf, size_t buflen);
 
+/* The row's numbers as csv_format_row writes them and a reader gets them
+ * back (each rounded to its column's decimals), so that what is computed
+ * from rows in memory (bench's verdicts) is what a rerun on the CSV gives. */
+void csv_row_as_written(struct csv_row *row);
+
 /* Append one row to path (O_APPEND, one write() per row), writing the
  * header line first when the file is new or empty. 0, or -1 with a message. */
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen);

@@ -67,6 +67,7 @@ static long ref_row(const struct csv_row *rows, size_t n, size_t i, const char *
 struct pairs {
     double *ratio, *own; /* [n] each: the ratio to the reference, the model's value */
     size_t n, bound;     /* pairs; pairs where either run was loadgen-bound */
+    size_t unclean;      /* pairs where the model's run was not clean */
 };
 
 /* Model model's (or, aa, the reference twin's) same-round pairs at row p's
@@ -75,7 +76,7 @@ static void collect(const struct csv_row *rows, size_t n, const struct csv_row *
                     const char *model, bool aa, const char *ref, enum vd_metric m,
                     struct pairs *out)
 {
-    out->n = out->bound = 0;
+    out->n = out->bound = out->unclean = 0;
     for (size_t i = 0; i < n; i++) {
         const struct csv_row *r = &rows[i];
         if (!r->round || !same_point(r, p) || strcmp(r->model, model) != 0 ||
@@ -87,6 +88,9 @@ static void collect(const struct csv_row *rows, size_t n, const struct csv_row *
         out->own[out->n] = a;
         out->ratio[out->n] = b > 0 ? a / b : NAN;
         out->bound += r->loadgen_bound == 1 || rows[j].loadgen_bound == 1;
+        out->unclean +=
+            r->errors + r->check_failures + r->timeouts + r->unanswered + r->starved_connections >
+            0;
         out->n++;
     }
 }
@@ -178,6 +182,7 @@ static int point_metric(struct vd_table *t, size_t *cap, const struct csv_row *r
         vd_bootstrap(pr->ratio, pr->n, vd_seed(key), &v.iv);
         v.value = median_of(pr->own, pr->n);
         v.loadgen_bound = pr->bound * 2 >= pr->n && pr->bound > 0;
+        v.unclean = pr->unclean > 0;
         if (pr->n > t->rounds) t->rounds = pr->n;
         if (add_row(t, &v, cap) < 0) return -1;
     }
@@ -202,7 +207,7 @@ int vd_compute(const struct csv_row *rows, size_t n, const char *reference, stru
                     reference ? "no row of it"
                               : "no A/A twin, epoll or poll row (give --reference MODEL)");
     lg_copy(out->reference, sizeof out->reference, ref);
-    struct pairs pr = {malloc(n * sizeof(double)), malloc(n * sizeof(double)), 0, 0};
+    struct pairs pr = {.ratio = malloc(n * sizeof(double)), .own = malloc(n * sizeof(double))};
     size_t cap = 0;
     int rc = pr.ratio && pr.own ? 0 : -1;
     for (size_t i = 0; i < n && rc == 0; i++) {
@@ -249,9 +254,10 @@ static const char VD_HEADER[] = "scenario,connections,rate,metric,model,referenc
 static void notes(const struct vd_row *r, char *buf, size_t len)
 {
     snprintf(
-        buf, len, "%s%s%s", r->aa ? "A/A control; " : "", r->iv.too_few ? "too few rounds; " : "",
+        buf, len, "%s%s%s%s", r->aa ? "A/A control; " : "", r->iv.too_few ? "too few rounds; " : "",
         r->loadgen_bound && r->metric == VD_REQ_PER_S ? "loadgen-bound: req/s measures the client; "
-                                                      : "");
+                                                      : "",
+        r->unclean ? "not clean: errors or clients with no answer, figures of answers only; " : "");
     size_t l = strlen(buf);
     if (l >= 2) buf[l - 2] = '\0'; /* the last "; " */
 }
@@ -271,7 +277,7 @@ int vd_write_csv(const struct vd_table *t, const char *path, char *err, size_t e
     fprintf(a.f, "%s\n", VD_HEADER);
     for (size_t i = 0; i < t->n; i++) {
         const struct vd_row *r = &t->v[i];
-        char scen[LG_NAME_MAX * 2 + 3], model[140], note[160], qnote[340];
+        char scen[LG_NAME_MAX * 2 + 3], model[140], note[256], qnote[540];
         csv_quote(scen, sizeof scen, r->scenario);
         csv_quote(model, sizeof model, r->model);
         notes(r, note, sizeof note);

@@ -36,6 +36,7 @@ struct vd_row {
     int rank;           /* the tier, from 1 */
     double value;       /* the model's own median of the metric (NAN: none) */
     bool loadgen_bound; /* in at least half of the pairs, a run was loadgen-bound */
+    bool unclean;       /* a run of the model had errors, timeouts or clients with no answer */
 };
 
 struct vd_table {

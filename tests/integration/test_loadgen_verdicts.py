@@ -155,7 +155,9 @@ class TestBadInput(unittest.TestCase):
                 "lat_min_us": 1, "lat_mean_us": 2, "lat_p50_us": 2, "lat_p90_us": 3,
                 "lat_p99_us": 4, "lat_p999_us": 5, "lat_max_us": 6,
                 "server_cpu_s": "%.3f" % (rps * 1e-5), "server_rss_kb": 1000,
-                "loadgen_cpu_s": "0.5", "round": rnd, "aa_twin": "0" if rnd else ""}
+                "loadgen_cpu_s": "0.5", "unanswered": 0, "starved_connections": 0,
+                "server_pss_kb": 500, "loadgen_bound": 0, "refused": 0,
+                "round": rnd, "aa_twin": "0" if rnd else ""}
 
     def test_old_file_without_rounds(self):
         old_header = CSV_COLUMNS[:CSV_COLUMNS.index("server_cpuset_busy_s") + 1]
@@ -182,7 +184,7 @@ class TestBadInput(unittest.TestCase):
         self.assertIn("no reference", err)
         rc, out, err = loadgen("verdicts")
         self.assertEqual(rc, 2)
-        self.assertIn("usage", err + out)
+        self.assertIn("needs a result CSV", err)
         rc, out, err = loadgen("bench", "--server", os.environ["REFSERVER"], "--models", "epoll",
                                "--reference", "poll", "--scenarios", HELLO)
         self.assertEqual(rc, 2)
