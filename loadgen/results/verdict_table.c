@@ -64,10 +64,18 @@ static long ref_row(const struct csv_row *rows, size_t n, size_t i, const char *
 
 /* ---- one model's pairs ---------------------------------------------------------- */
 
+/* Did other work have much of the run's server CPUs (verdict_table.h)? */
+static bool shared_cpus(const struct csv_row *r)
+{
+    return r->server_cpu_s >= 0 && r->server_cpuset_busy_s > 0.05 &&
+           r->server_cpu_s < VD_SHARED * r->server_cpuset_busy_s;
+}
+
 struct pairs {
     double *ratio, *own; /* [n] each: the ratio to the reference, the model's value */
     size_t n, bound;     /* pairs; pairs where either run was loadgen-bound */
     size_t unclean;      /* pairs where the model's run was not clean */
+    size_t shared;       /* pairs where either run's server shared its CPUs */
 };
 
 /* Model model's (or, aa, the reference twin's) same-round pairs at row p's
@@ -76,7 +84,7 @@ static void collect(const struct csv_row *rows, size_t n, const struct csv_row *
                     const char *model, bool aa, const char *ref, enum vd_metric m,
                     struct pairs *out)
 {
-    out->n = out->bound = out->unclean = 0;
+    out->n = out->bound = out->unclean = out->shared = 0;
     for (size_t i = 0; i < n; i++) {
         const struct csv_row *r = &rows[i];
         if (!r->round || !same_point(r, p) || strcmp(r->model, model) != 0 ||
@@ -88,6 +96,7 @@ static void collect(const struct csv_row *rows, size_t n, const struct csv_row *
         out->own[out->n] = a;
         out->ratio[out->n] = b > 0 ? a / b : NAN;
         out->bound += r->loadgen_bound == 1 || rows[j].loadgen_bound == 1;
+        out->shared += shared_cpus(r) || shared_cpus(&rows[j]);
         out->unclean +=
             r->errors + r->check_failures + r->timeouts + r->unanswered + r->starved_connections >
             0;
@@ -183,6 +192,7 @@ static int point_metric(struct vd_table *t, size_t *cap, const struct csv_row *r
         v.value = median_of(pr->own, pr->n);
         v.loadgen_bound = pr->bound * 2 >= pr->n && pr->bound > 0;
         v.unclean = pr->unclean > 0;
+        v.shared = pr->shared * 2 >= pr->n && pr->shared > 0;
         if (pr->n > t->rounds) t->rounds = pr->n;
         if (add_row(t, &v, cap) < 0) return -1;
     }
@@ -253,13 +263,21 @@ static const char VD_HEADER[] = "scenario,connections,rate,metric,model,referenc
 /* The row's notes: the A/A control, too few rounds, loadgen-bound req/s. */
 static void notes(const struct vd_row *r, char *buf, size_t len)
 {
-    snprintf(
-        buf, len, "%s%s%s%s", r->aa ? "A/A control; " : "", r->iv.too_few ? "too few rounds; " : "",
-        r->loadgen_bound && r->metric == VD_REQ_PER_S ? "loadgen-bound: req/s measures the client; "
-                                                      : "",
-        r->unclean ? "not clean: errors or clients with no answer, figures of answers only; " : "");
-    size_t l = strlen(buf);
-    if (l >= 2) buf[l - 2] = '\0'; /* the last "; " */
+    const char *say[] = {
+        r->aa ? "A/A control" : NULL,
+        r->iv.too_few ? "too few rounds" : NULL,
+        r->loadgen_bound && r->metric == VD_REQ_PER_S ? "loadgen-bound: req/s measures the client"
+                                                      : NULL,
+        r->unclean ? "not clean: errors or clients with no answer, figures of answers only" : NULL,
+        r->shared && (r->metric == VD_REQ_PER_S || r->metric == VD_LAT_P99)
+            ? "server CPUs shared with other work: this measures the sharing too"
+            : NULL,
+    };
+    buf[0] = '\0';
+    for (size_t i = 0; i < sizeof say / sizeof say[0]; i++) {
+        size_t l = strlen(buf);
+        if (say[i]) snprintf(buf + l, len - l, "%s%s", l ? "; " : "", say[i]);
+    }
 }
 
 static void put_num(FILE *f, double v, bool last)

@@ -24,6 +24,11 @@
 #include "loadgen.h"
 #include "verdict.h"
 
+/* A run whose server used less than this share of its own CPUs' busy time
+ * (server_cpuset_busy_s) shared them with other work: its req/s and p99
+ * measure that sharing more than the model. */
+#define VD_SHARED 0.5
+
 struct vd_row {
     char scenario[LG_NAME_MAX];
     unsigned connections;
@@ -37,6 +42,8 @@ struct vd_row {
     double value;       /* the model's own median of the metric (NAN: none) */
     bool loadgen_bound; /* in at least half of the pairs, a run was loadgen-bound */
     bool unclean;       /* a run of the model had errors, timeouts or clients with no answer */
+    bool shared;        /* in at least half of the pairs, other work had half or more of the
+                           server's CPUs (server CPU < VD_SHARED x their busy time) */
 };
 
 struct vd_table {
