@@ -182,6 +182,13 @@ class TestBadInput(unittest.TestCase):
         rc, out, err = loadgen("verdicts", good, "--reference", "uring")
         self.assertEqual(rc, 2)
         self.assertIn("no reference", err)
+        # no --reference and no epoll or poll row: a note, no verdicts, not an error
+        alone = self.write("alone.csv", CSV_COLUMNS, [self.row("thread", 1000, "1")])
+        out_csv = os.path.join(self.tmp, "alone-verdicts.csv")
+        rc, out, err = loadgen("verdicts", alone, "--csv", out_csv)
+        self.assertEqual(rc, 0, err)
+        self.assertIn("no verdicts", out)
+        self.assertEqual(read_verdicts(out_csv), (VERDICT_COLUMNS, []))
         rc, out, err = loadgen("verdicts")
         self.assertEqual(rc, 2)
         self.assertIn("needs a result CSV", err)
