@@ -33,14 +33,15 @@ bool vd_higher_is_better(enum vd_metric m)
 
 double vd_metric_value(const struct csv_row *r, enum vd_metric m)
 {
-    if (r->requests == 0) return NAN; /* a failed run measured nothing */
+    if (r->requests == 0 && r->errors > 0) return NAN; /* a failed run measured nothing */
     switch (m) {
     case VD_CPU_PER_REQ:
-        return r->server_cpu_s > 0 ? r->server_cpu_s * 1e6 / (double)r->requests : NAN;
-    case VD_REQ_PER_S:
-        return r->req_per_s > 0 ? r->req_per_s : NAN;
+        return r->server_cpu_s > 0 && r->requests ? r->server_cpu_s * 1e6 / (double)r->requests
+                                                  : NAN;
+    case VD_REQ_PER_S: /* a run that answered nothing in its window, cleanly, served 0/s */
+        return r->req_per_s >= 0 ? r->req_per_s : NAN;
     case VD_LAT_P99:
-        return r->lat_p99_us > 0 ? (double)r->lat_p99_us : NAN;
+        return r->lat_p99_us > 0 && r->requests ? (double)r->lat_p99_us : NAN;
     case VD_KIB_PER_CONN: {
         int64_t kb = r->server_pss_kb > 0 ? r->server_pss_kb : r->server_rss_kb;
         return kb > 0 && r->connections ? (double)kb / r->connections : NAN;

@@ -33,8 +33,11 @@ enum vd_metric {
 
 const char *vd_metric_name(enum vd_metric m); /* "req_per_s", ... */
 bool vd_higher_is_better(enum vd_metric m);   /* only req_per_s */
-/* The metric's value in a row; NAN when not measured (a failed run, no
- * server figures). */
+/* The metric's value in a row; NAN when not measured: a failed run
+ * (requests 0 and errors, as bench records one), no server figures, or
+ * no answer for CPU per request and p99. A run that answered nothing in its
+ * window without an error (fork at 1,024 clients on a busy machine, every
+ * client still waiting) served 0 req/s and still held its memory. */
 double vd_metric_value(const struct csv_row *row, enum vd_metric m);
 
 enum vd_verdict { VD_SAME, VD_BETTER, VD_WORSE };

@@ -292,6 +292,20 @@ static void test_loadgen_bound_req_per_s_is_marked(void **state)
     vd_table_free(&t);
 }
 
+static void test_a_run_with_no_answer_is_a_measurement_a_failed_run_is_not(void **state)
+{
+    (void)state;
+    struct csv_row r = row("fork", 1, 0, 0, 0.1);
+    r.starved_connections = 64; /* every client waited: 0 req/s, its memory held */
+    assert_true(vd_metric_value(&r, VD_REQ_PER_S) == 0);
+    assert_true(fabs(vd_metric_value(&r, VD_KIB_PER_CONN) - 10) < 1e-9);
+    assert_true(isnan(vd_metric_value(&r, VD_CPU_PER_REQ)));
+    assert_true(isnan(vd_metric_value(&r, VD_LAT_P99)));
+    r.errors = 1; /* bench's failed row: nothing measured */
+    for (int m = 0; m < VD__COUNT; m++)
+        assert_true(isnan(vd_metric_value(&r, (enum vd_metric)m)));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +320,7 @@ int main(void)
         cmocka_unit_test(test_table_with_two_rounds_says_too_few),
         cmocka_unit_test(test_rows_without_rounds_have_no_verdicts),
         cmocka_unit_test(test_loadgen_bound_req_per_s_is_marked),
+        cmocka_unit_test(test_a_run_with_no_answer_is_a_measurement_a_failed_run_is_not),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
