@@ -382,11 +382,13 @@ static size_t round_values(const struct cmp_file *f, const struct cmp_group *g, 
     return k;
 }
 
-/* B over A for g's key and metric m: the interval and the verdict. */
+/* B over A for g's key and metric m: the interval and the verdict, and the
+ * medians of A's and B's rounds it compares (*ma, *mb). */
 static enum vd_verdict verdict_of(const struct cmp_file *a, const struct cmp_file *b,
                                   const struct cmp_group *g, int m, const char *reference,
-                                  struct vd_interval *iv)
+                                  struct vd_interval *iv, double *ma, double *mb)
 {
+    *ma = *mb = NAN;
     size_t cap = a->n + b->n + 1;
     double *va = malloc(cap * sizeof *va), *vb = malloc(cap * sizeof *vb);
     *iv = (struct vd_interval){.ratio = NAN, .lo = NAN, .hi = NAN, .too_few = true};
@@ -398,6 +400,8 @@ static enum vd_verdict verdict_of(const struct cmp_file *a, const struct cmp_fil
                  g->rate, cmp_metric_name((enum cmp_metric)m), g->model,
                  reference ? reference : "");
         vd_bootstrap_quotient(va, na, vb, nb, vd_seed(key), iv);
+        *ma = cmp_median(va, na); /* the medians the ratio is of */
+        *mb = cmp_median(vb, nb);
     }
     free(va);
     free(vb);
@@ -457,6 +461,10 @@ static bool compare_metric(const struct cmp_ctx *c, const struct cmp_group *ga,
     double a = ga->v[m], b = gb->v[m];
     char va[32], vb[32], change[64] = "";
     bool ratio = o->reference != NULL;
+    struct vd_interval iv;
+    enum vd_verdict v = VD_SAME;
+    if (o->verdicts) /* A and B: the medians of the rounds the interval is of */
+        v = verdict_of(c->a, c->b, ga, m, o->reference, &iv, &a, &b);
     fmt_value(va, sizeof va, a, ratio);
     fmt_value(vb, sizeof vb, b, ratio);
     bool bad = false;
@@ -467,8 +475,6 @@ static bool compare_metric(const struct cmp_ctx *c, const struct cmp_group *ga,
         bad = metrics[m].higher_better ? b < (1 - o->threshold) * a : b > (1 + o->threshold) * a;
     }
     if (o->verdicts) { /* the interval decides; the threshold only sizes a regression */
-        struct vd_interval iv;
-        enum vd_verdict v = verdict_of(c->a, c->b, ga, m, o->reference, &iv);
         fmt_verdict(change, sizeof change, &iv, v);
         c->sum->better += v == VD_BETTER;
         c->sum->worse += v == VD_WORSE;
