@@ -100,14 +100,17 @@ test-tsan:
 # make bench: the study (ci/study): install what is missing, build, then every
 # model swept over connections (1..10,000, http-hello and echo) and offered
 # rates (http-hello, http-mixed, FTP) on disjoint CPUs for server and loadgen,
-# progress shown; about 20 min on 2 cores. make bench QUICK=1: 3 connection
-# points, 3 interleaved repeats of 0.6 s each, under 4 min. Rows to results/latest.csv and
-# results/<date>-<rev>.csv, charts to results/*.svg, results/report.html.
-# BENCH_ARGS go to every loadgen bench, e.g. BENCH_ARGS='--models epoll,thread --repeat 3'
+# progress shown, in 5 rounds with epoll twice a round (the A/A control); about
+# 20 min on 2 cores. make bench QUICK=1: 2 connection points, 7 rounds of 0.4 s,
+# under 4 min. ROUNDS=N changes the rounds. Rows to results/latest.csv and
+# results/<date>-<rev>.csv, verdicts to results/latest-verdicts.csv, charts to
+# results/*.svg, results/report.html.
+# BENCH_ARGS go to every loadgen bench, e.g. BENCH_ARGS='--models epoll,thread'
 BENCH_ARGS ?=
 QUICK ?=
+ROUNDS ?=
 bench: setup build
-	@BUILD=$(BUILD) QUICK=$(QUICK) ci/study $(BENCH_ARGS)
+	@BUILD=$(BUILD) QUICK=$(QUICK) ROUNDS=$(ROUNDS) ci/study $(BENCH_ARGS)
 
 # make regress: the performance gate (ci/regress): every model's instructions per
 # request under callgrind against results/baseline-regress.csv; fails when one

@@ -6,6 +6,7 @@
  *   loadgen bench --server PATH/refserver [options]         (bench.c)
  *   loadgen compare A.csv B.csv [options]                   (compare.c)
  *   loadgen merge A.csv B.csv ... --hdr-logs A.hlog,...     (merge.c)
+ *   loadgen verdicts RESULTS.csv [options]                  (verdict_table.c)
  *   loadgen scenario-from-log ACCESS.log [options]          (accesslog.c)
  *
  * Exit 0 when every answer was checked good, 1 on any error, timeout or
@@ -21,6 +22,7 @@
 #include "http/fixtures.h"
 #include "loadgen.h"
 #include "results/merge.h"
+#include "results/verdict_table.h"
 #include "optval.h"
 #include "run.h"
 #include "scenario/scenario.h"
@@ -108,6 +110,7 @@ static const char MAIN_USAGE[] =
     "  bench --server PATH [options]                   every model x scenario: start, load, record\n"
     "  compare A.csv B.csv [options]                   two result files side by side, regressions\n"
     "  merge A.csv B.csv ... --hdr-logs A.hlog,...     one row for runs on several hosts\n"
+    "  verdicts RESULTS.csv [options]                  ratios to the reference with intervals, verdicts\n"
     "  scenario-from-log ACCESS.log [options]          a weighted scenario from an access log\n"
     "\n"
     "'loadgen COMMAND --help' describes each command.\n";
@@ -509,6 +512,7 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "bench") == 0) return bench_main(argc - 1, argv + 1);
     if (strcmp(cmd, "compare") == 0) return compare_main(argc - 2, argv + 2, stdout, stderr);
     if (strcmp(cmd, "merge") == 0) return merge_main(argc - 2, argv + 2, stdout, stderr);
+    if (strcmp(cmd, "verdicts") == 0) return verdicts_main(argc - 2, argv + 2, stdout, stderr);
     if (strcmp(cmd, "scenario-from-log") == 0)
         return scenario_from_log_main(argc - 2, argv + 2, stdout, stderr);
     fprintf(stderr, "loadgen: unknown command '%s'\n%s", cmd, MAIN_USAGE);

@@ -63,8 +63,14 @@ static const char BENCH_USAGE[] =
     "  --slo DURATION         the p99 --rate auto must keep (default 10ms)\n"
     "  --threads N            override the scenarios' threads (at most the\n"
     "                         connections of each point)\n"
-    "  --repeat N             runs per point, each recorded; the table shows\n"
-    "                         medians and min-max (default 1)\n"
+    "  --rounds N             rounds per point (--repeat N is the same): a round\n"
+    "                         runs every model once, the order rotated each\n"
+    "                         round; the tables show medians and min-max, and\n"
+    "                         with 3 or more, verdicts (default 1)\n"
+    "  --reference MODEL|none the A/A control: with 2 or more rounds this model\n"
+    "                         runs twice a round (the second run's row has\n"
+    "                         aa_twin 1), and the verdicts are ratios to it\n"
+    "                         (default epoll, else poll, if run)\n"
     "  --cpus S:L|none        pin the server's process group to CPUs S and\n"
     "                         loadgen to CPUs L, disjoint lists like 0 or 0-3,6\n"
     "                         (default with >= 2 CPUs: the first half for the\n"
@@ -98,6 +104,7 @@ struct bench_opts {
     const char *csv;
     const char *out_dir;
     const char *label_suffix;
+    const char *reference; /* --reference: NULL = epoll, else poll */
     double duration;
     uint64_t threads;     /* 0 = the scenarios' */
     struct sweep conns;   /* n == 0: the scenarios' */
@@ -137,6 +144,7 @@ enum bench_option {
     O_CONNECTIONS,
     O_THREADS,
     O_REPEAT,
+    O_REFERENCE,
     O_RATE,
     O_SLO,
     O_CPUS,
@@ -157,6 +165,8 @@ static const struct option BENCH_OPTIONS[] = {
     {"connections", required_argument, 0, O_CONNECTIONS},
     {"threads", required_argument, 0, O_THREADS},
     {"repeat", required_argument, 0, O_REPEAT},
+    {"rounds", required_argument, 0, O_REPEAT},
+    {"reference", required_argument, 0, O_REFERENCE},
     {"rate", required_argument, 0, O_RATE},
     {"slo", required_argument, 0, O_SLO},
     {"cpus", required_argument, 0, O_CPUS},
@@ -225,6 +235,9 @@ static int set_opt(struct bench_opts *o, int opt, const char *name, const char *
         break;
     case O_LABEL_SUFFIX:
         o->label_suffix = val;
+        break;
+    case O_REFERENCE:
+        o->reference = val;
         break;
     case O_SERVER_ARG:
         if (o->server.nargs == SERVER_MAX_ARGS) return usage("too many --server-arg");
@@ -310,6 +323,7 @@ struct bench {
     struct bench_log log;
     bool interrupted;
     bool cg_noted;                    /* the note on the server's cgroup was printed */
+    long ref;                         /* the A/A control's model, -1 = none */
     uint64_t t0;                      /* the first run's start (progress) */
     unsigned runs_done, runs_planned; /* (progress) */
 };
@@ -474,8 +488,11 @@ static void run_one(struct bench *b, struct bench_record *r)
     char where[64], rate[48] = "closed loop";
     progress_note(b, where, sizeof where);
     if (r->rate > 0) snprintf(rate, sizeof rate, "%.0f req/s", r->rate);
-    printf("\n== bench %s: %s x %s, %u connections, %s ==\n", where, model, sc->name, r->conns,
-           rate);
+    char rnd[48] = "";
+    if (b->o->repeat > 1)
+        snprintf(rnd, sizeof rnd, ", round %u%s", r->round, r->aa_twin ? ", A/A twin" : "");
+    printf("\n== bench %s: %s x %s, %u connections, %s%s ==\n", where, model, sc->name, r->conns,
+           rate, rnd);
     fflush(stdout);
     int rc = start_run_stop(b, r, model, proto, label);
     b->runs_done++;
@@ -492,6 +509,8 @@ static void run_one(struct bench *b, struct bench_record *r)
         fprintf(stderr, "loadgen bench: %s x %s FAILED: %s\n", model, sc->name, r->why);
     }
     lg_copy(r->row.git_rev, sizeof r->row.git_rev, b->rev);
+    r->row.round = r->round;
+    r->row.aa_twin = r->aa_twin;
     char err[1024];
     if (csv_append(b->files.csv, &r->row, err, sizeof err) < 0)
         fprintf(stderr, "loadgen bench: %s\n", err);
@@ -511,17 +530,23 @@ static bool step_passed(const struct bench *b, const struct bench_record *r)
 
 /* --rate auto for model mi, scenario si, conns connections: the closed-loop
  * run, then the bisection (sweep.h); its outcome is a REC_SEARCH record. */
-static void search_rate(struct bench *b, size_t mi, size_t si, unsigned conns)
+static void search_rate(struct bench *b, size_t mi, size_t si, unsigned conns, unsigned round)
 {
-    struct bench_record r = {.model = mi, .scen = si, .conns = conns, .kind = REC_POINT};
+    struct bench_record r = {
+        .model = mi, .scen = si, .conns = conns, .kind = REC_POINT, .round = round};
     run_one(b, &r);
     if (r.skipped) return;
     struct rate_search s;
     rate_search_init(&s, r.failed ? 0 : r.row.req_per_s, RATE_SEARCH_STEPS);
-    struct bench_record best = {.model = mi, .scen = si, .conns = conns, .kind = REC_SEARCH};
+    struct bench_record best = {
+        .model = mi, .scen = si, .conns = conns, .kind = REC_SEARCH, .round = round};
     while (s.next > 0 && !b->interrupted) {
-        r = (struct bench_record){
-            .model = mi, .scen = si, .conns = conns, .rate = s.next, .kind = REC_STEP};
+        r = (struct bench_record){.model = mi,
+                                  .scen = si,
+                                  .conns = conns,
+                                  .rate = s.next,
+                                  .kind = REC_STEP,
+                                  .round = round};
         run_one(b, &r);
         bool passed = step_passed(b, &r);
         if (passed && r.rate > best.rate) {
@@ -620,28 +645,40 @@ static unsigned plan_runs(const struct bench *b)
         conn_points(b, &b->scens[si], &cp);
         runs += (unsigned)cp.n * per_point;
     }
-    return runs * b->o->repeat * (unsigned)b->models.n;
+    return runs * b->o->repeat * (unsigned)(b->models.n + (b->ref >= 0));
 }
 
-/* One (scenario, connections) point: every rate point, or the searches.
- * The repeats interleave the models, so a noisy moment of the machine does
- * not land on one model's runs only. */
+/* One (scenario, connections) point: every rate point, or the searches,
+ * in rounds: each round runs every model once (and the reference's A/A
+ * twin), the order rotated, so a noisy moment of the machine does not land
+ * on one model's runs only, and every model has a same-round pair with the
+ * reference (bench_plan.h). */
 static void run_point(struct bench *b, size_t si, unsigned conns)
 {
     const struct lg_scenario *sc = &b->scens[si];
     size_t nrates = b->o->rates.n ? b->o->rates.n : 1;
+    size_t slots[NAMES_MAX + 1];
     for (size_t ri = 0; ri < nrates && !b->interrupted; ri++)
-        for (unsigned k = 0; k < b->o->repeat && !b->interrupted; k++)
-            for (size_t mi = 0; mi < b->models.n && !b->interrupted; mi++) {
+        for (unsigned k = 0; k < b->o->repeat && !b->interrupted; k++) {
+            size_t len = plan_round(b->models.n, b->ref, k, slots);
+            for (size_t i = 0; i < len && !b->interrupted; i++) {
+                bool twin = slots[i] == b->models.n;
+                size_t mi = twin ? (size_t)b->ref : slots[i];
                 if (b->o->rate_auto) {
-                    search_rate(b, mi, si, conns);
+                    search_rate(b, mi, si, conns, k + 1);
                 } else {
                     double rate = b->o->rates.n ? b->o->rates.v[ri] : sc->rate;
-                    struct bench_record r = {.model = mi, .scen = si, .conns = conns, .rate = rate};
+                    struct bench_record r = {.model = mi,
+                                             .scen = si,
+                                             .conns = conns,
+                                             .rate = rate,
+                                             .round = k + 1,
+                                             .aa_twin = twin};
                     run_one(b, &r);
                 }
                 b->interrupted |= run_stop_requested();
             }
+        }
 }
 
 static void run_matrix(struct bench *b)
@@ -696,9 +733,14 @@ static void report(struct bench *b)
         fprintf(stderr, "loadgen bench: %s\n", err);
         b->interrupted = true; /* the files are incomplete: not a clean bench */
     }
+    if (report_verdicts(&b->log, b->files.verdicts, err, sizeof err) < 0) {
+        fprintf(stderr, "loadgen bench: %s\n", err);
+        b->interrupted = true;
+    }
     printf("\nrows: %s%s%s\n", b->files.csv, latest[0] ? " and " : "", latest);
     printf("per-step rows: %s%s%s\n", b->files.steps, latest[0] ? " and " : "",
            b->files.latest_steps);
+    printf("verdicts: %s\n", b->files.verdicts);
     if (b->interrupted) fprintf(stderr, "loadgen bench: interrupted\n");
 }
 
@@ -718,6 +760,14 @@ int bench_main(int argc, char **argv)
                                .nmodels = b.models.n,
                                .repeat = o.repeat,
                                .slo_us = (o.slo_s > 0 ? o.slo_s : 0.010) * 1e6};
+    if (o.reference && strcmp(o.reference, "none") != 0 &&
+        plan_reference(&b.models, o.reference) < 0) {
+        fprintf(stderr, "loadgen bench: --reference %s: not among the models run\n", o.reference);
+        goto out;
+    }
+    /* The A/A twin needs rounds to pair with, and a search's rate is no point. */
+    b.ref = o.repeat > 1 && !o.rate_auto ? plan_reference(&b.models, o.reference) : -1;
+    b.log.reference = b.ref;
     report_git_rev(b.rev, sizeof b.rev);
     if (report_pick_files(&b.files, o.csv, o.out_dir, b.rev) < 0) goto out;
     rc = 1;

@@ -158,3 +158,43 @@ int plan_scenarios(const char *scenarios, struct names *out)
     }
     return 0;
 }
+
+long plan_reference(const struct names *models, const char *reference)
+{
+    if (reference && strcmp(reference, "none") == 0) return -1;
+    const char *want[] = {reference ? reference : "epoll", reference ? NULL : "poll"};
+    for (size_t w = 0; w < 2 && want[w]; w++)
+        for (size_t i = 0; i < models->n; i++)
+            if (strcmp(models->v[i], want[w]) == 0) return (long)i;
+    return -1;
+}
+
+static size_t gcd(size_t a, size_t b)
+{
+    while (b) {
+        size_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+size_t plan_round(size_t nmodels, long ref, unsigned k, size_t *slots)
+{
+    size_t len = nmodels + (ref >= 0 ? 1 : 0);
+    if (len == 0) return 0;
+    size_t base[NAMES_MAX + 1], twin_at = len; /* len: no twin */
+    if (ref >= 0) twin_at = ((size_t)ref + 1 + nmodels / 2) % len;
+    for (size_t i = 0, m = 0; i < len; i++)
+        base[i] = i == twin_at ? nmodels : m++;
+    /* The stride: the k-th number below len that shares no factor with it
+     * (1 when there is none), so the order is a permutation, and a model's
+     * neighbours change from round to round as well as its position. */
+    size_t strides[NAMES_MAX + 1], ns = 0;
+    for (size_t a = 1; a < len; a++)
+        if (gcd(a, len) == 1) strides[ns++] = a;
+    size_t a = ns ? strides[k % ns] : 1;
+    for (size_t i = 0; i < len; i++)
+        slots[i] = base[(a * i + k) % len];
+    return len;
+}

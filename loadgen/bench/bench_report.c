@@ -15,7 +15,9 @@
 #include <unistd.h>
 
 #include "loadgen.h"
+#include "os/atomicfile.h"
 #include "os/child.h"
+#include "results/verdict_table.h"
 
 int bench_log_add(struct bench_log *log, const struct bench_record *r)
 {
@@ -145,7 +147,7 @@ static void summarise(const struct bench_log *log, size_t mi, size_t si, enum re
         s.v[i] = v + (size_t)i * cap;
     for (size_t i = 0; i < log->nrecs; i++) {
         const struct bench_record *r = &log->recs[i];
-        if (r->model != mi || !in_table(r, si, kind, conns, rate)) continue;
+        if (r->model != mi || r->aa_twin || !in_table(r, si, kind, conns, rate)) continue;
         if (r->skipped) {
             l->skipped = true;
             continue;
@@ -336,11 +338,16 @@ static int mkdirs(const char *dir)
 }
 
 /* "dir/x.csv" -> "dir/x-steps.csv"; any other name gets "-steps.csv". */
-static void steps_name(char *dst, size_t cap, const char *csv)
+static void beside_name(char *dst, size_t cap, const char *csv, const char *what)
 {
     size_t n = strlen(csv);
     if (n >= 4 && strcmp(csv + n - 4, ".csv") == 0) n -= 4;
-    snprintf(dst, cap, "%.*s-steps.csv", (int)n, csv);
+    snprintf(dst, cap, "%.*s-%s.csv", (int)n, csv, what);
+}
+
+static void steps_name(char *dst, size_t cap, const char *csv)
+{
+    beside_name(dst, cap, csv, "steps");
 }
 
 int report_pick_files(struct report_files *f, const char *csv, const char *out_dir, const char *rev)
@@ -369,6 +376,7 @@ int report_pick_files(struct report_files *f, const char *csv, const char *out_d
     }
     close(fd);
     steps_name(f->steps, sizeof f->steps, f->csv);
+    beside_name(f->verdicts, sizeof f->verdicts, f->latest[0] ? f->latest : f->csv, "verdicts");
     if (f->latest[0]) {
         steps_name(f->latest_steps, sizeof f->latest_steps, f->latest);
         if (truncate(f->latest_steps, 0) < 0 && errno != ENOENT) {
@@ -401,6 +409,34 @@ int report_write_latest(const char *latest, const struct bench_log *log, char *e
         return -1;
     }
     return 0;
+}
+
+int report_verdicts(const struct bench_log *log, const char *path, char *err, size_t errlen)
+{
+    struct csv_row *rows = malloc((log->nrecs ? log->nrecs : 1) * sizeof *rows);
+    if (!rows) return errf(err, errlen, "out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < log->nrecs; i++) /* the rows the CSV got */
+        if (!log->recs[i].skipped && log->recs[i].kind != REC_SEARCH) {
+            rows[n] = log->recs[i].row;
+            csv_row_as_written(&rows[n++]); /* as a rerun on the CSV reads them */
+        }
+    struct vd_table t;
+    const char *ref = log->reference >= 0 ? log->models[log->reference] : NULL;
+    char why[256];
+    if (vd_compute(rows, n, ref, &t, why, sizeof why) < 0) { /* no reference: no verdicts */
+        printf("\nverdicts: none: %s\n", why);
+        t = (struct vd_table){0};
+    } else if (log->repeat >= VD_MIN_ROUNDS) {
+        vd_print(&t, stdout);
+    } else if (n) {
+        printf("\nverdicts: %u round%s a point: too few for intervals (--rounds %d or more)\n",
+               log->repeat, log->repeat == 1 ? "" : "s", VD_MIN_ROUNDS);
+    }
+    int rc = vd_write_csv(&t, path, err, errlen);
+    vd_table_free(&t);
+    free(rows);
+    return rc;
 }
 
 void report_git_rev(char *buf, size_t len)

@@ -24,8 +24,10 @@ struct bench_record {
     double rate;        /* the point's rate, 0 = closed loop; REC_SEARCH: the best, 0 = none */
     enum record_kind kind;
     bool failed, skipped;
-    bool at_least; /* REC_SEARCH: no rate failed before the steps ran out: rate is a lower bound */
-    char why[256]; /* when failed: the first reason */
+    bool at_least;  /* REC_SEARCH: no rate failed before the steps ran out: rate is a lower bound */
+    unsigned round; /* from 1 */
+    bool aa_twin;   /* the reference's second run of the round (the A/A control) */
+    char why[256];  /* when failed: the first reason */
     struct csv_row row;
 };
 
@@ -33,7 +35,8 @@ struct bench_record {
 struct bench_log {
     char *const *models; /* [nmodels], the table's names */
     size_t nmodels;
-    unsigned repeat; /* runs per (model, scenario, point) */
+    unsigned repeat; /* rounds: runs per (model, scenario, point) */
+    long reference;  /* the A/A control's model index, -1 = none */
     double slo_us;   /* --rate auto's p99 limit */
     struct bench_record *recs;
     size_t nrecs, cap;
@@ -58,6 +61,10 @@ struct report_files {
      * with --csv, emptied at the start and holding this bench's rows. */
     char steps[1210];
     char latest_steps[1210];
+    /* The verdicts (results/verdict_table.h): the csv's name with
+     * "-verdicts" before ".csv" (with --csv), or latest-verdicts.csv;
+     * replaced by this bench's. */
+    char verdicts[1220];
 };
 
 /* Decide the files (creating out_dir, and the CSV file empty when new).
@@ -66,6 +73,9 @@ int report_pick_files(struct report_files *f, const char *csv, const char *out_d
                       const char *rev);
 /* latest.csv: the log's rows (runs only), replaced atomically. 0, or -1 with err set. */
 int report_write_latest(const char *latest, const struct bench_log *log, char *err, size_t errlen);
+/* The verdicts of the log's rounds: the tier tables on stdout and the
+ * verdicts file (replaced). 0, or -1 with err set. */
+int report_verdicts(const struct bench_log *log, const char *path, char *err, size_t errlen);
 /* git rev-parse --short HEAD in the current directory, else $GIT_REV, else
  * "unknown". */
 void report_git_rev(char *buf, size_t len);

@@ -14,6 +14,7 @@
 
 #include "csv.h"
 #include "csvread.h"
+#include "verdict.h"
 
 #define EXIT_USAGE 2
 
@@ -115,7 +116,7 @@ static int parse_row(const struct csv_record *r, struct cmp_row *row, char *err,
     };
     static const int counts[] = {COL_REQUESTS, COL_ERRORS, COL_CHECK_FAILURES, COL_TIMEOUTS};
     char names[64][32];
-    csv_schema_columns(names, 64);
+    int ncols = csv_schema_columns(names, 64);
     *row = (struct cmp_row){.line = r->line};
     const char *model = r->field[COL_MODEL], *scen = r->field[COL_SCENARIO];
     if (!*model || strlen(model) >= sizeof row->model || !*scen ||
@@ -149,6 +150,20 @@ static int parse_row(const struct csv_record *r, struct cmp_row *row, char *err,
                      r->field[values[i].col]);
             return -1;
         }
+    int ir = -1, it = -1;
+    for (int i = 0; i < ncols; i++) {
+        if (strcmp(names[i], "round") == 0) ir = i;
+        if (strcmp(names[i], "aa_twin") == 0) it = i;
+    }
+    uint64_t v;
+    if (ir >= 0 && ir < r->nfields && r->field[ir][0]) {
+        if (csv_parse_count(r->field[ir], &v) < 0 || v > 1000000) {
+            snprintf(err, errlen, "round: '%.40s' is not a round number", r->field[ir]);
+            return -1;
+        }
+        row->round = (unsigned)v;
+    }
+    row->aa_twin = it >= 0 && it < r->nfields && strcmp(r->field[it], "1") == 0;
     if (!isnan(row->v[CMP_SERVER_CPU_S]) && row->requests > 0)
         row->v[CMP_CPU_PER_REQ_US] = row->v[CMP_SERVER_CPU_S] * 1e6 / (double)row->requests;
     return 0;
@@ -308,6 +323,104 @@ void cmp_apply_reference(struct cmp_set *s, const char *reference)
     free(have);
 }
 
+/* ---- intervals and verdicts (both files with rounds) ---------------------- */
+
+unsigned cmp_rounds(const struct cmp_file *f)
+{
+    unsigned most = 0;
+    for (size_t i = 0; i < f->n; i++)
+        if (f->rows[i].round > most) most = f->rows[i].round;
+    return most;
+}
+
+static bool same_point(const struct cmp_row *r, const char *scenario, unsigned connections,
+                       double rate)
+{
+    return r->connections == connections && r->rate == rate && strcmp(r->scenario, scenario) == 0;
+}
+
+/* The reference's own run of row i's round and point: the nearest in the
+ * file. NULL if none. */
+static const struct cmp_row *ref_run(const struct cmp_file *f, size_t i, const char *reference)
+{
+    const struct cmp_row *r = &f->rows[i], *best = NULL;
+    size_t dist = (size_t)-1;
+    for (size_t j = 0; j < f->n; j++) {
+        const struct cmp_row *o = &f->rows[j];
+        if (o->round != r->round || o->aa_twin || strcmp(o->model, reference) != 0 ||
+            !same_point(o, r->scenario, r->connections, r->rate))
+            continue;
+        size_t d = j > i ? j - i : i - j;
+        if (d < dist) {
+            dist = d;
+            best = o;
+        }
+    }
+    return best;
+}
+
+/* Group g's key in f: one value of metric m per round (the A/A twin's runs
+ * left out), or with reference its ratio to the reference's run of the same
+ * round and point. At most cap values into out; returns how many. */
+static size_t round_values(const struct cmp_file *f, const struct cmp_group *g, int m,
+                           const char *reference, double *out, size_t cap)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < f->n && k < cap; i++) {
+        const struct cmp_row *r = &f->rows[i];
+        if (!r->round || r->aa_twin || strcmp(r->model, g->model) != 0 ||
+            !same_point(r, g->scenario, g->connections, g->rate))
+            continue;
+        double v = r->requests ? r->v[m] : NAN; /* a failed run measured nothing */
+        if (reference) {
+            const struct cmp_row *ref = ref_run(f, i, reference);
+            double d = ref && ref->requests ? ref->v[m] : NAN;
+            v = d > 0 ? v / d : NAN;
+        }
+        out[k++] = v;
+    }
+    return k;
+}
+
+/* B over A for g's key and metric m: the interval and the verdict, and the
+ * medians of A's and B's rounds it compares (*ma, *mb). */
+static enum vd_verdict verdict_of(const struct cmp_file *a, const struct cmp_file *b,
+                                  const struct cmp_group *g, int m, const char *reference,
+                                  struct vd_interval *iv, double *ma, double *mb)
+{
+    *ma = *mb = NAN;
+    size_t cap = a->n + b->n + 1;
+    double *va = malloc(cap * sizeof *va), *vb = malloc(cap * sizeof *vb);
+    *iv = (struct vd_interval){.ratio = NAN, .lo = NAN, .hi = NAN, .too_few = true};
+    if (va && vb) {
+        size_t na = round_values(a, g, m, reference, va, cap);
+        size_t nb = round_values(b, g, m, reference, vb, cap);
+        char key[LG_NAME_MAX + 160];
+        snprintf(key, sizeof key, "compare|%s|%u|%.3f|%s|%s|%s", g->scenario, g->connections,
+                 g->rate, cmp_metric_name((enum cmp_metric)m), g->model,
+                 reference ? reference : "");
+        vd_bootstrap_quotient(va, na, vb, nb, vd_seed(key), iv);
+        *ma = cmp_median(va, na); /* the medians the ratio is of */
+        *mb = cmp_median(vb, nb);
+    }
+    free(va);
+    free(vb);
+    return vd_decide(iv, NULL, cmp_metric_higher_is_better((enum cmp_metric)m));
+}
+
+/* "+3.1% [-1.2%, +7.9%] ~" (or "(too few rounds)"), as benchstat prints it. */
+static void fmt_verdict(char *buf, size_t len, const struct vd_interval *iv, enum vd_verdict v)
+{
+    const char *word = v == VD_SAME ? "~" : vd_verdict_name(v);
+    if (isnan(iv->ratio))
+        snprintf(buf, len, "-");
+    else if (iv->too_few)
+        snprintf(buf, len, "%+.1f%% (too few rounds) %s", (iv->ratio - 1) * 100, word);
+    else
+        snprintf(buf, len, "%+.1f%% [%+.1f%%, %+.1f%%] %s", (iv->ratio - 1) * 100,
+                 (iv->lo - 1) * 100, (iv->hi - 1) * 100, word);
+}
+
 /* ---- the comparison ------------------------------------------------------ */
 
 static void fmt_value(char *buf, size_t len, double v, bool ratio)
@@ -331,13 +444,27 @@ static void fmt_point(char *buf, size_t len, const struct cmp_group *g)
         snprintf(buf, len, "%uc", g->connections);
 }
 
+/* What one comparison reads and adds to. */
+struct cmp_ctx {
+    const struct cmp_file *a, *b;
+    const struct cmp_opts *o;
+    FILE *out;
+    struct cmp_summary *sum;
+};
+
 /* One metric of one key: prints the line; true when it regressed. */
-static bool compare_metric(FILE *out, const struct cmp_group *ga, const struct cmp_group *gb, int m,
-                           const struct cmp_opts *o, bool first)
+static bool compare_metric(const struct cmp_ctx *c, const struct cmp_group *ga,
+                           const struct cmp_group *gb, int m, bool first)
 {
+    const struct cmp_opts *o = c->o;
+    FILE *out = c->out;
     double a = ga->v[m], b = gb->v[m];
-    char va[32], vb[32], change[32] = "";
+    char va[32], vb[32], change[64] = "";
     bool ratio = o->reference != NULL;
+    struct vd_interval iv;
+    enum vd_verdict v = VD_SAME;
+    if (o->verdicts) /* A and B: the medians of the rounds the interval is of */
+        v = verdict_of(c->a, c->b, ga, m, o->reference, &iv, &a, &b);
     fmt_value(va, sizeof va, a, ratio);
     fmt_value(vb, sizeof vb, b, ratio);
     bool bad = false;
@@ -346,6 +473,13 @@ static bool compare_metric(FILE *out, const struct cmp_group *ga, const struct c
     if (comparable) {
         snprintf(change, sizeof change, "%+.1f%%", (b - a) / a * 100);
         bad = metrics[m].higher_better ? b < (1 - o->threshold) * a : b > (1 + o->threshold) * a;
+    }
+    if (o->verdicts) { /* the interval decides; the threshold only sizes a regression */
+        fmt_verdict(change, sizeof change, &iv, v);
+        c->sum->better += v == VD_BETTER;
+        c->sum->worse += v == VD_WORSE;
+        c->sum->same += v == VD_SAME;
+        bad = bad && v == VD_WORSE;
     }
     char label[48];
     snprintf(label, sizeof label, "%s%s%s", metrics[m].label, ratio ? " / " : "",
@@ -359,13 +493,15 @@ static bool compare_metric(FILE *out, const struct cmp_group *ga, const struct c
 }
 
 /* One key in both files. true when it regressed. */
-static bool compare_group(FILE *out, const struct cmp_group *ga, const struct cmp_group *gb,
-                          const struct cmp_opts *o)
+static bool compare_group(const struct cmp_ctx *c, const struct cmp_group *ga,
+                          const struct cmp_group *gb)
 {
+    const struct cmp_opts *o = c->o;
+    FILE *out = c->out;
     bool bad = false, first = true;
     for (int m = 0; m < CMP__COUNT; m++) {
         if (!(o->metrics & CMP_BIT(m))) continue;
-        bad |= compare_metric(out, ga, gb, m, o, first);
+        bad |= compare_metric(c, ga, gb, m, first);
         first = false;
     }
     if (o->reference && (ga->no_reference || gb->no_reference))
@@ -400,7 +536,26 @@ int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct
         cmp_apply_reference(&sa, o->reference);
         cmp_apply_reference(&sb, o->reference);
     }
-    fprintf(out, "A: %s (%zu rows)\nB: %s (%zu rows)\n", a->path, a->n, b->path, b->n);
+    struct cmp_ctx ctx = {a, b, o, out, sum};
+    unsigned ra = cmp_rounds(a), rb = cmp_rounds(b);
+    fprintf(out, "A: %s (%zu rows", a->path, a->n);
+    if (ra) fprintf(out, ", %u rounds", ra);
+    fprintf(out, ")\nB: %s (%zu rows", b->path, b->n);
+    if (rb) fprintf(out, ", %u rounds", rb);
+    fprintf(out, ")\n");
+    if (o->verdicts)
+        fprintf(out,
+                "change: B's median over A's, its 95 %% bootstrap interval (%d resamples, "
+                "seeded) and verdict (~ = same: the interval holds 0 %%); a regression is a "
+                "worse verdict past the threshold\n",
+                VD_RESAMPLES);
+    else if (!ra || !rb)
+        fprintf(out,
+                "note: %s (a file from before rounds, or loadgen run's rows): medians "
+                "compared with the threshold, no intervals or verdicts\n",
+                !ra && !rb ? "neither file has rounds"
+                : !ra      ? "A has no rounds"
+                           : "B has no rounds");
     fprintf(
         out,
         "threshold %.4g%%%s%s%s; several rows of one (model, scenario, point): their median\n\n",
@@ -412,7 +567,7 @@ int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct
         const struct cmp_group *gb = find_in(&sb, &sa.g[i]);
         if (!gb) continue;
         sum->matched++;
-        if (compare_group(out, &sa.g[i], gb, o)) sum->regressions++;
+        if (compare_group(&ctx, &sa.g[i], gb)) sum->regressions++;
     }
     char point[48];
     for (size_t i = 0; i < sa.n; i++)
@@ -431,6 +586,9 @@ int cmp_compare(const struct cmp_file *a, const struct cmp_file *b, const struct
         }
     fprintf(out, "\n%zu matched, %zu missing in B, %zu new in B: %s\n", sum->matched, sum->missing,
             sum->added, sum->regressions ? "REGRESSION" : "no regression");
+    if (o->verdicts)
+        fprintf(out, "verdicts: %zu better, %zu worse, %zu same (~)\n", sum->better, sum->worse,
+                sum->same);
     if (sum->regressions)
         fprintf(out, "%zu of %zu (model, scenario, point) keys of A regressed\n", sum->regressions,
                 sa.n);
@@ -451,6 +609,10 @@ static const char COMPARE_USAGE[] =
     "and flags B's regressions: throughput below (1 - PCT%) x A, latency, CPU or\n"
     "memory above (1 + PCT%) x A, any errors, check failures or timeouts in B,\n"
     "a row of A missing from B. New rows in B are reported, not regressions.\n"
+    "When both files have rounds (loadgen bench --rounds N), each change is B's\n"
+    "median over A's with a seeded 95 % bootstrap interval and a verdict, as\n"
+    "benchstat prints it (~ = same: the interval holds 0 %; fewer than 3 rounds:\n"
+    "'too few rounds', ~); a regression is then a worse verdict past PCT.\n"
     "\n"
     "  --threshold PCT     allowed change in percent (default 10)\n"
     "  --metric LIST       metrics compared (default\n"
@@ -562,6 +724,7 @@ int compare_main(int argc, char **argv, FILE *out, FILE *errout)
         return EXIT_USAGE;
     }
     struct cmp_summary sum;
+    o.verdicts = cmp_rounds(&a) && cmp_rounds(&b);
     rc = cmp_compare(&a, &b, &o, out, &sum, err, sizeof err);
     if (rc < 0) {
         fprintf(errout, "loadgen compare: %s\n", err);

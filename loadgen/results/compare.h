@@ -11,7 +11,12 @@
  * errors/check_failures/timeouts are > 0 in B, or a key of A is missing
  * from B. With --reference MODEL every metric is first divided by the
  * reference model's in the same file and scenario: ratios survive a noisy
- * machine, raw numbers do not. Exit 0 no regression, 1 regression, 2 usage
+ * machine, raw numbers do not. When both files have rounds (bench
+ * --rounds), every metric also gets B's median over A's with a seeded 95 %
+ * bootstrap interval and a verdict, benchstat-style ("~" for same); then B
+ * regresses on a metric only when the verdict is worse and the change is
+ * past the threshold. Files without rounds compare as before, with a note.
+ * Exit 0 no regression, 1 regression, 2 usage
  * or unreadable CSV ("FILE:LINE: reason"). */
 #ifndef LOADGEN_COMPARE_H
 #define LOADGEN_COMPARE_H
@@ -57,6 +62,8 @@ struct cmp_row {
     int line;
     uint64_t requests, errors, check_failures, timeouts;
     double v[CMP__COUNT];
+    unsigned round; /* the bench round, from 1; 0 = none (an older file, loadgen run) */
+    bool aa_twin;   /* the reference's A/A twin run */
 };
 
 struct cmp_file {
@@ -69,6 +76,8 @@ struct cmp_file {
  * columns, in order (columns added later at the end are allowed); every
  * row has the header's field count. 0, or -1 with "FILE:LINE: reason". */
 int cmp_load(const char *path, struct cmp_file *f, char *err, size_t errlen);
+/* The file's highest round (0: no rounds, an older file or loadgen run's). */
+unsigned cmp_rounds(const struct cmp_file *f);
 void cmp_file_free(struct cmp_file *f);
 
 /* The rows of one (model, scenario, connections, rate): medians per
@@ -109,13 +118,15 @@ struct cmp_opts {
     double threshold;      /* fraction: 0.10 = 10 % */
     unsigned metrics;      /* CMP_BIT() mask */
     const char *reference; /* NULL = raw numbers */
+    bool verdicts;         /* both files have rounds: intervals and verdicts (compare_verdict.c) */
 };
 
 struct cmp_summary {
-    size_t matched;     /* keys in both */
-    size_t missing;     /* keys of A not in B (each a regression) */
-    size_t added;       /* keys of B not in A (reported only) */
-    size_t regressions; /* keys with at least one regression, missing ones included */
+    size_t matched;             /* keys in both */
+    size_t missing;             /* keys of A not in B (each a regression) */
+    size_t added;               /* keys of B not in A (reported only) */
+    size_t regressions;         /* keys with at least one regression, missing ones included */
+    size_t better, worse, same; /* verdicts (both files with rounds) */
 };
 
 /* Compare B against A, printing the table to out. 0 no regression, 1

@@ -25,7 +25,7 @@ static const char header[] =
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
     "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
     "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus,"
-    "refused,server_accounting,server_cpuset_busy_s";
+    "refused,server_accounting,server_cpuset_busy_s,round,aa_twin";
 
 const char *csv_header(void)
 {
@@ -147,7 +147,32 @@ int csv_format_row(const struct csv_row *r, char *buf, size_t buflen)
     put_u64(&o, r->refused);
     put_str(&o, r->server_accounting);
     put_dbl(&o, r->server_cpuset_busy_s, 3);
+    if (r->round)
+        put_u64(&o, r->round);
+    else
+        put(&o, ",");
+    put_i64(&o, r->aa_twin);
     return o.overflow ? -1 : (int)o.len;
+}
+
+/* v as "%.*f" prints it, read back; negatives (empty fields) stay. */
+static void as_written(double *v, int decimals)
+{
+    if (*v < 0) return;
+    char buf[64];
+    snprintf(buf, sizeof buf, "%.*f", decimals, *v);
+    *v = strtod(buf, NULL);
+}
+
+void csv_row_as_written(struct csv_row *r)
+{
+    as_written(&r->rate, r->rate == (double)(uint64_t)r->rate ? 0 : 2);
+    as_written(&r->duration_s, 3);
+    as_written(&r->req_per_s, 2);
+    as_written(&r->mb_per_s, 2);
+    as_written(&r->server_cpu_s, 3);
+    as_written(&r->loadgen_cpu_s, 3);
+    as_written(&r->server_cpuset_busy_s, 3);
 }
 
 int csv_append(const char *path, const struct csv_row *row, char *err, size_t errlen)
@@ -230,7 +255,8 @@ void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const 
                             .server_rss_kb = -1,
                             .server_pss_kb = -1,
                             .loadgen_bound = -1,
-                            .server_cpuset_busy_s = -1};
+                            .server_cpuset_busy_s = -1,
+                            .aa_twin = -1};
     time_t start = time(NULL) - (time_t)(elapsed_s + cfg->warmup_s + 0.5);
     struct tm tm;
     if (gmtime_r(&start, &tm))

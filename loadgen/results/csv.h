@@ -54,6 +54,10 @@ struct csv_row {
                                     differ (e.g. cgroup2/proc); "" = no server (run) */
     double server_cpuset_busy_s; /* the server's own CPUs busy over the window
                                     (/proc/stat, softirq included); < 0 = empty */
+    /* Appended columns (rounds and the A/A control, issue 17): */
+    unsigned round; /* the bench round, from 1; 0 = not in a round (empty) */
+    int aa_twin;    /* 1: the reference model's second run of the round (the
+                       A/A control), 0: a model's own run; < 0 = empty */
 };
 
 /* The header line, without the trailing newline. */
@@ -62,6 +66,11 @@ const char *csv_header(void);
 /* Format one row (no trailing newline) into buf. Returns the length, or -1
  * when it does not fit. */
 int csv_format_row(const struct csv_row *row, char *buf, size_t buflen);
+
+/* The row's numbers as csv_format_row writes them and a reader gets them
+ * back (each rounded to its column's decimals), so that what is computed
+ * from rows in memory (bench's verdicts) is what a rerun on the CSV gives. */
+void csv_row_as_written(struct csv_row *row);
 
 /* Append one row to path (O_APPEND, one write() per row), writing the
  * header line first when the file is new or empty. 0, or -1 with a message. */
@@ -81,8 +90,8 @@ int csv_append_text(const char *path, const char *head, const char *text, size_t
  * (now, UTC), git_rev (env GIT_REV or "unknown"), host (gethostname),
  * model (cfg->label or "-"), protocol, scenario name, engine, counters,
  * rates, latencies, unanswered, starved_connections. server_cpu_s,
- * server_rss_kb, server_pss_kb, loadgen_bound and server_cpuset_busy_s are
- * set to -1, the CPU lists and server_accounting to "". */
+ * server_rss_kb, server_pss_kb, loadgen_bound, server_cpuset_busy_s and aa_twin
+ * are set to -1 (round to 0), the CPU lists and server_accounting to "". */
 void csv_row_from_stats(struct csv_row *row, const struct lg_config *cfg, const struct lg_stats *st,
                         double elapsed_s, double loadgen_cpu_s);
 

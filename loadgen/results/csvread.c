@@ -267,6 +267,53 @@ static int parse_accounting(const struct csv_record *rec, char names[][32], int 
     return 0;
 }
 
+/* An appended whole number that may be empty (-1) or absent (an older file). */
+static int parse_opt_int(const struct csv_record *rec, char names[][32], int ncols,
+                         const char *name, int64_t *out, char *why, size_t whylen)
+{
+    *out = -1;
+    int i = schema_index(names, ncols, name);
+    if (i < 0 || i >= rec->nfields || !rec->field[i][0]) return 0;
+    uint64_t v;
+    if (csv_parse_count(rec->field[i], &v) < 0 || v > INT64_MAX) {
+        snprintf(why, whylen, "%s: '%.40s' is not a count", name, rec->field[i]);
+        return -1;
+    }
+    *out = (int64_t)v;
+    return 0;
+}
+
+/* The study's columns (issue 7: server_pss_kb, loadgen_bound) and those
+ * appended for rounds (issue 17): empty in a file written before them, or
+ * by `loadgen run`: round 0, the others -1. */
+static int parse_round(const struct csv_record *rec, char names[][32], int ncols,
+                       struct csv_row *row, char *why, size_t whylen)
+{
+    int64_t bound;
+    if (parse_opt_int(rec, names, ncols, "server_pss_kb", &row->server_pss_kb, why, whylen) < 0 ||
+        parse_opt_int(rec, names, ncols, "loadgen_bound", &bound, why, whylen) < 0)
+        return -1;
+    row->loadgen_bound = bound > 1 ? 1 : (int)bound;
+    row->aa_twin = -1;
+    int ir = schema_index(names, ncols, "round"), it = schema_index(names, ncols, "aa_twin");
+    uint64_t v;
+    if (ir >= 0 && ir < rec->nfields && rec->field[ir][0]) {
+        if (csv_parse_count(rec->field[ir], &v) < 0 || v > 1000000) {
+            snprintf(why, whylen, "round: '%.40s' is not a round number", rec->field[ir]);
+            return -1;
+        }
+        row->round = (unsigned)v;
+    }
+    if (it >= 0 && it < rec->nfields && rec->field[it][0]) {
+        if (csv_parse_count(rec->field[it], &v) < 0 || v > 1) {
+            snprintf(why, whylen, "aa_twin: '%.40s' is not 0 or 1", rec->field[it]);
+            return -1;
+        }
+        row->aa_twin = (int)v;
+    }
+    return 0;
+}
+
 int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, size_t whylen)
 {
     char names[64][32];
@@ -330,6 +377,8 @@ int csv_parse_row(const struct csv_record *rec, struct csv_row *row, char *why, 
         return -1;
     }
     row->server_rss_kb = isnan(rss) ? -1 : (int64_t)rss;
-    int rc = parse_appended_counts(rec, names, ncols, row, why, whylen);
-    return rc < 0 ? rc : parse_accounting(rec, names, ncols, row, why, whylen);
+    if (parse_appended_counts(rec, names, ncols, row, why, whylen) < 0 ||
+        parse_accounting(rec, names, ncols, row, why, whylen) < 0)
+        return -1;
+    return parse_round(rec, names, ncols, row, why, whylen);
 }

@@ -267,7 +267,8 @@ int merge_runs(const struct merge_input *in, size_t n, const char *label, struct
     if (check_runs(in, n, label, err, errlen) < 0 ||
         check_windows(in, n, &start, &end, err, errlen) < 0)
         return -1;
-    *out = (struct csv_row){.server_cpu_s = -1, .server_rss_kb = -1, .server_cpuset_busy_s = -1};
+    *out = (struct csv_row){
+        .server_cpu_s = -1, .server_rss_kb = -1, .server_cpuset_busy_s = -1, .aa_twin = -1};
     time_t t = (time_t)start;
     struct tm tm;
     if (gmtime_r(&t, &tm))

@@ -23,7 +23,7 @@ CSV_COLUMNS = [
     "lat_p99_us", "lat_p999_us", "lat_max_us", "server_cpu_s", "server_rss_kb", "loadgen_cpu_s",
     "unanswered", "starved_connections", "server_pss_kb", "loadgen_bound", "server_cpus",
     "loadgen_cpus", "refused",
-    "server_accounting", "server_cpuset_busy_s",
+    "server_accounting", "server_cpuset_busy_s", "round", "aa_twin",
 ]
 
 SCENARIOS = os.path.join(SOURCE_DIR, "scenarios")

@@ -108,7 +108,11 @@ class TestBench(BenchCase):
         self.assert_no_server_left()
         latest = os.path.join(out_dir, "latest.csv")
         dated = [p for p in glob.glob(os.path.join(out_dir, "*.csv"))
-                 if p != latest and not p.endswith("-steps.csv")]
+                 if p != latest and not p.endswith(("-steps.csv", "-verdicts.csv"))]
+        # one round: the verdicts file has its rows, "too few rounds" each
+        with open(os.path.join(out_dir, "latest-verdicts.csv")) as f:
+            self.assertTrue(f.readline().startswith("scenario,connections,rate,metric,"))
+        self.assertIn("1 round a point: too few for intervals", out)
         self.assertEqual(len(dated), 1, os.listdir(out_dir))
         # the per-step rows beside them: one a step (both scenarios have one
         # step) and one a connect, for each of the 4 runs, in both files

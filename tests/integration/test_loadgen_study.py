@@ -181,8 +181,12 @@ class TestSweeps(StudyCase):
         self.assertEqual(rc, 0, msg)
         _, rows = read_rows(path)
         keys = sorted((r["model"], int(r["connections"]), r["rate"]) for r in rows)
-        self.assertEqual(keys, sorted([(m, c, "0") for m in ("epoll", "thread")
+        # 2 rounds: each model once a round, and epoll (the reference) twice:
+        # its second run is the A/A control (aa_twin 1)
+        self.assertEqual(keys, sorted([(m, c, "0") for m in ("epoll", "epoll", "thread")
                                        for c in (1, 4)] * 2), msg)
+        self.assertEqual(sorted((r["round"], r["aa_twin"]) for r in rows if r["model"] == "epoll"),
+                         sorted([("1", "0"), ("1", "1"), ("2", "0"), ("2", "1")] * 2), msg)
         for r in rows:
             self.assertEqual(int(r["threads"]), min(2, int(r["connections"])))
             self.assertEqual((r["server_cpus"], r["loadgen_cpus"]), ("", ""))
@@ -192,7 +196,8 @@ class TestSweeps(StudyCase):
         self.assertIn("http-hello (http), 1 connections, closed loop, medians (min-max)", out)
         self.assertIn("http-hello (http), 4 connections, closed loop", out)
         self.assertRegex(out, r"\n  1  +(epoll|thread) +\d+ \(\d")
-        self.assertIn("[8/8", out)  # progress: run 8 of 8
+        self.assertIn("[12/12", out)  # progress: run 12 of 12
+        self.assertIn("2 rounds a point: too few for intervals", out)
 
     def test_rate_points(self):
         path = self.csv_path("rates.csv")
@@ -245,7 +250,7 @@ class TestStudyScript(StudyCase):
         study's FTP phase must give the server a writer and log in as it
         (before, every ftp-put run of the study failed with 550)."""
         rc, out, err = self.study("3", "--models", "epoll", "--rate", "20,40",
-                                  "--duration", "1")
+                                  "--duration", "1", "--rounds", "1")
         self.assertEqual(rc, 0, out[-3000:] + err[-3000:])
         _, rows = read_rows(os.path.join(self.tmp, "study-out", "latest.csv"))
         rows = [r for r in rows if r["scenario"] == "ftp-put"]

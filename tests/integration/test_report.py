@@ -62,6 +62,7 @@ def row(model, scenario, rps, connections=64, rate=0, p99=2000, errors=0, pss=No
         "server_pss_kb": pss if pss is not None else 2000 + connections * 12,
         "loadgen_bound": 0, "server_cpus": "0", "loadgen_cpus": "1", "refused": 0,
         "server_accounting": "cgroup1", "server_cpuset_busy_s": "%.3f" % (rps * 1.1e-5),
+        "round": "", "aa_twin": "",
     }
 
 
@@ -110,6 +111,24 @@ class TestReport(unittest.TestCase):
                     w.writerow(["2026-01-01T00:00:00Z", "abc1234", "h", "epoll", "http",
                                 "http-hello", 4096, "0.00", step, kind, n, 0, 0, 100, 500,
                                 p99, p99 * 2])
+        # the verdicts beside it (study-verdicts.csv): select's CPU per
+        # request worse than epoll's, its req/s same, the A/A control
+        vcols = ["scenario", "connections", "rate", "metric", "model", "reference", "ratio",
+                 "ci_low", "ci_high", "verdict", "rounds", "rank", "value", "note"]
+        with open(os.path.join(cls.tmp, "study-verdicts.csv"), "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(vcols)
+            for conn in (1, 64, 4096):
+                w.writerow(["http-hello", conn, 0, "server_cpu_us_per_req", "select", "epoll",
+                            "1.3000", "1.2000", "1.4500", "worse", 5, 2, "13.0000", ""])
+                w.writerow(["http-hello", conn, 0, "req_per_s", "select", "epoll", "0.9000",
+                            "0.7000", "1.1000", "same", 5, 1, "15000.0000",
+                            "loadgen-bound: req/s measures the client"])
+                w.writerow(["http-hello", conn, 0, "req_per_s", "epoll", "epoll", "1.0100",
+                            "0.9000", "1.1200", "same", 5, 1, "20000.0000", "A/A control"])
+                w.writerow(["http-hello", conn, 0, "server_cpu_us_per_req", "epoll", "epoll",
+                            "1.0000", "0.9500", "1.0500", "same", 5, 1, "10.0000",
+                            "A/A control"])
         cls.page = os.path.join(cls.tmp, "report.html")
         out = subprocess.run([sys.executable, REPORT, cls.csv, cls.page], capture_output=True,
                              timeout=120)
@@ -128,6 +147,21 @@ class TestReport(unittest.TestCase):
         for url in re.findall(r"https?://[^\s'\"<>]+", self.html):
             self.assertRegex(url, r"^http://www\.w3\.org/", url)
         self.assertNotRegex(self.html, r"(src|href)=['\"](?!#)")
+
+    def test_page_opens_with_what_the_run_can_and_cannot_tell(self):
+        h = self.html
+        self.assertLess(h.index("What this run can tell"), h.index("Machine and settings"))
+        self.assertIn("<b>http-hello, 4,096 connections</b>: select spends 1.30x [1.20, 1.45] "
+                      "epoll's server CPU per request (worse)", h)
+        self.assertIn("What it cannot tell", h)
+        self.assertIn("req_per_s: the reference against itself (the A/A control) moved by up "
+                      "to [0.90, 1.12]", h)
+        self.assertIn("loadgen-bound points", h)
+        self.assertIn("3 of 6 comparisons are <i>same</i>", h)
+        # the tables: led by CPU per request and its inverse, the verdicts beside them
+        self.assertIn("<th>server CPU µs/req</th><th>req/s per server core</th>"
+                      "<th>CPU/req x epoll</th>", h)
+        self.assertIn("1.30x [1.20, 1.45] <small>worse</small>", h)
 
     def test_page_holds_tables_curves_and_what_they_show(self):
         h = self.html

@@ -547,6 +547,102 @@ static int run_main(char **out_text, char **err_text, ...)
     return rc;
 }
 
+/* ---- verdicts: both files with rounds ---- */
+
+/* n rounds of epoll and poll at rps x a wobble per round. */
+static const char *write_rounds(const char *name, unsigned n, double epoll_rps, double poll_rps)
+{
+    static const double wobble[] = {1.0, 1.04, 0.97, 1.02, 0.98};
+    struct csv_row rows[20];
+    size_t k = 0;
+    for (unsigned r = 1; r <= n; r++) {
+        double w = wobble[(r - 1) % 5];
+        rows[k] = row("epoll", "s", epoll_rps * w);
+        rows[k++].round = r;
+        rows[k] = row("poll", "s", poll_rps * w);
+        rows[k++].round = r;
+    }
+    return write_rows(name, rows, k);
+}
+
+static void test_rounds_give_benchstat_verdicts(void **state)
+{
+    (void)state;
+    char *a = strdup(write_rounds("va.csv", 5, 1000, 1000));
+    char *same = strdup(write_rounds("vsame.csv", 5, 1000, 1000));
+    char *half = strdup(write_rounds("vhalf.csv", 5, 1000, 500));
+    struct cmp_opts o = defaults;
+    o.verdicts = true;
+    o.metrics = CMP_BIT(CMP_REQ_PER_S);
+    struct cmp_summary sum;
+    char *out;
+    assert_int_equal(compare_files(a, same, &o, &sum, &out), 0);
+    assert_int_equal(sum.same, 2);
+    assert_int_equal(sum.better + sum.worse, 0);
+    assert_non_null(strstr(out, "+0.0% ["));
+    assert_non_null(strstr(out, "] ~"));
+    assert_non_null(strstr(out, "5 rounds"));
+    free(out);
+    /* poll at half the req/s: worse, past the threshold: a regression */
+    assert_int_equal(compare_files(a, half, &o, &sum, &out), 1);
+    assert_int_equal(sum.worse, 1);
+    assert_int_equal(sum.same, 1);
+    assert_non_null(strstr(out, "-50.0% ["));
+    assert_non_null(strstr(out, "] worse  REGRESSION"));
+    free(out);
+    /* the other way round: better, no regression */
+    assert_int_equal(compare_files(half, a, &o, &sum, &out), 0);
+    assert_int_equal(sum.better, 1);
+    free(out);
+    /* the same interval on a rerun */
+    char *again;
+    compare_files(a, half, &o, &sum, &out);
+    compare_files(a, half, &o, &sum, &again);
+    assert_string_equal(out, again);
+    free(out);
+    free(again);
+    free(a), free(same), free(half);
+}
+
+static void test_too_few_rounds_is_same(void **state)
+{
+    (void)state;
+    char *a = strdup(write_rounds("fa.csv", 2, 1000, 1000));
+    char *b = strdup(write_rounds("fb.csv", 2, 1000, 500));
+    struct cmp_opts o = defaults;
+    o.verdicts = true;
+    o.metrics = CMP_BIT(CMP_REQ_PER_S);
+    struct cmp_summary sum;
+    char *out;
+    assert_int_equal(compare_files(a, b, &o, &sum, &out), 0); /* no certainty, no regression */
+    assert_int_equal(sum.worse, 0);
+    assert_int_equal(sum.same, 2);
+    assert_non_null(strstr(out, "-50.0% (too few rounds) ~"));
+    free(out);
+    free(a), free(b);
+}
+
+static void test_files_without_rounds_compare_as_before_with_a_note(void **state)
+{
+    (void)state;
+    struct csv_row ra = row("epoll", "s", 1000), rb = row("epoll", "s", 500);
+    char *a = strdup(write_rows("old-a.csv", &ra, 1));
+    char *b = strdup(write_rows("old-b.csv", &rb, 1));
+    char *r = strdup(write_rounds("new-r.csv", 5, 1000, 1000));
+    char *o, *e;
+    assert_int_equal(run_main(&o, &e, a, b, NULL), 1); /* the threshold, as before */
+    assert_non_null(strstr(o, "note: neither file has rounds"));
+    assert_null(strstr(o, "~"));
+    free(o), free(e);
+    assert_int_equal(run_main(&o, &e, a, r, NULL), 0);
+    assert_non_null(strstr(o, "note: A has no rounds"));
+    free(o), free(e);
+    assert_int_equal(run_main(&o, &e, r, r, NULL), 0);
+    assert_non_null(strstr(o, "verdicts: 0 better, 0 worse, 10 same (~)"));
+    free(o), free(e);
+    free(a), free(b), free(r);
+}
+
 static void test_main_exit_statuses(void **state)
 {
     (void)state;
@@ -612,6 +708,9 @@ int main(void)
         cmocka_unit_test(test_failed_row_in_a_is_not_a_latency_baseline),
         cmocka_unit_test(test_parse_metrics),
         cmocka_unit_test(test_main_exit_statuses),
+        cmocka_unit_test(test_rounds_give_benchstat_verdicts),
+        cmocka_unit_test(test_too_few_rounds_is_same),
+        cmocka_unit_test(test_files_without_rounds_compare_as_before_with_a_note),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -24,7 +24,7 @@ static const char expected_header[] =
     "mb_per_s,lat_min_us,lat_mean_us,lat_p50_us,lat_p90_us,lat_p99_us,lat_p999_us,"
     "lat_max_us,server_cpu_s,server_rss_kb,loadgen_cpu_s,"
     "unanswered,starved_connections,server_pss_kb,loadgen_bound,server_cpus,loadgen_cpus,"
-    "refused,server_accounting,server_cpuset_busy_s";
+    "refused,server_accounting,server_cpuset_busy_s,round,aa_twin";
 
 static char errbuf[1024];
 
@@ -90,7 +90,7 @@ static void test_header(void **state)
 {
     (void)state;
     assert_string_equal(csv_header(), expected_header);
-    assert_int_equal(count_fields(expected_header), 37);
+    assert_int_equal(count_fields(expected_header), 39);
 }
 
 static void test_format(void **state)
@@ -102,8 +102,8 @@ static void test_format(void **state)
     assert_int_equal(n, (int)strlen(buf));
     assert_string_equal(buf, "2024-01-31T12:00:00Z,abc123,box,epoll,http,http-hello,raw,2,64,"
                              "0,5.000,123456,1,2,3,987654321,24691.23,197.53,"
-                             "12,250,200,400,900,2000,15000,,,1.500,0,0,,,,,0,,");
-    assert_int_equal(count_fields(buf), 37);
+                             "12,250,200,400,900,2000,15000,,,1.500,0,0,,,,,0,,,,0");
+    assert_int_equal(count_fields(buf), 39);
     r.server_cpu_s = 0.25;
     r.server_rss_kb = 4096;
     r.rate = 1000.5;
@@ -126,8 +126,17 @@ static void test_format(void **state)
     strcpy(r.server_accounting, "cgroup2/proc");
     r.server_cpuset_busy_s = 0.9876;
     n = csv_format_row(&r, buf, sizeof buf);
-    assert_non_null(strstr(buf, ",1-3,42,cgroup2/proc,0.988"));
-    assert_int_equal(count_fields(buf), 38);           /* "0,2" holds a comma */
+    assert_non_null(strstr(buf, ",1-3,42,cgroup2/proc,0.988,,0"));
+    assert_int_equal(count_fields(buf), 40); /* "0,2" holds a comma */
+    /* Rounds (issue 17): the bench round, the A/A control's twin run. */
+    r.round = 3;
+    r.aa_twin = 1;
+    n = csv_format_row(&r, buf, sizeof buf);
+    assert_non_null(strstr(buf, ",cgroup2/proc,0.988,3,1"));
+    r.round = 0;
+    r.aa_twin = -1;
+    n = csv_format_row(&r, buf, sizeof buf);
+    assert_non_null(strstr(buf, ",cgroup2/proc,0.988,,"));
     assert_int_equal(csv_format_row(&r, buf, 20), -1); /* does not fit */
 }
 

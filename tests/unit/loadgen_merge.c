@@ -318,11 +318,15 @@ static void test_reads_rows_without_accounting_columns(void **state)
     char line[4096];
     struct csv_row src = {
         .server_cpu_s = -1, .server_rss_kb = -1, .loadgen_cpu_s = -1, .server_cpuset_busy_s = -1};
+    src.aa_twin = -1;
     strcpy(src.model, "m");
     strcpy(src.scenario, "s");
-    assert_true(csv_format_row(&src, line, sizeof line) > 0);
+    int len = csv_format_row(&src, line, sizeof line);
+    assert_true(len > 2);
+    assert_string_equal(line + len - 2, ",,"); /* round and aa_twin, empty */
+    line[len - 2] = '\0';
     strcat(bad, line);
-    strcat(bad, "x\n"); /* busy "x" */
+    strcat(bad, "x,,\n"); /* busy "x" */
     assert_int_equal(
         csv_read_file(scratch_write_text("badbusy.csv", bad), keep_row, &r2, err, sizeof err), -1);
     assert_non_null(strstr(err, "server_cpuset_busy_s: 'x' is not a number"));
