@@ -81,9 +81,11 @@ class TestRounds(BenchCase):
         aa = [v for v in vs if v["model"] == "epoll"]
         self.assertEqual(len(aa), 4)
         self.assertTrue(all("A/A control" in v["note"] for v in aa))
-        # thread's memory per connection (a stack each) is clearly epoll's more
+        # thread's memory per connection (a stack each) is clearly more than
+        # epoll's, even at 16 connections where the process's own share is most
         kib = [v for v in vs if v["model"] == "thread" and v["metric"] == "kib_per_conn"][0]
-        self.assertGreater(float(kib["ratio"]), 2, kib)
+        self.assertEqual(kib["verdict"], "worse", kib)
+        self.assertGreater(float(kib["ci_low"]), 1.2, kib)
         self.assertIn("ratios to epoll, medians of same-round pairs", self.out)
         self.assertIn("epoll (A/A)", self.out)
 
