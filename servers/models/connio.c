@@ -267,7 +267,9 @@ static struct dc_step confirm_upload(struct connio *c, const struct action *a, u
     if (!c->upload_eof_ms) c->upload_eof_ms = monotonic_ms() + 1;
     int control = check_control(c, now_ms);
     if (control < 0) return finished(c, a, -1, now_ms);
-    if (control > 0 || now_ms >= c->upload_eof_ms + c->upload_grace_ms)
+    /* no grace asked: commit now, not at the next ms (the rounding above
+     * made every upload of --upload-grace 0 wait ~1 ms for a timer) */
+    if (control > 0 || c->upload_grace_ms == 0 || now_ms >= c->upload_eof_ms + c->upload_grace_ms)
         return finished(c, a, 0, now_ms);
     return (struct dc_step){.status = DC_WAIT_IN, .fd = c->fd};
 }
