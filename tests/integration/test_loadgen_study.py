@@ -249,7 +249,7 @@ class TestStudyScript(StudyCase):
         """ftp-put STORs, which refserver allows only a --users rw login: the
         study's FTP phase must give the server a writer and log in as it
         (before, every ftp-put run of the study failed with 550)."""
-        rc, out, err = self.study("3", "--models", "epoll", "--rate", "20,40",
+        rc, out, err = self.study("4", "--models", "epoll", "--rate", "20,40",
                                   "--duration", "1", "--rounds", "1")
         self.assertEqual(rc, 0, out[-3000:] + err[-3000:])
         _, rows = read_rows(os.path.join(self.tmp, "study-out", "latest.csv"))
@@ -275,7 +275,7 @@ class TestStudyScript(StudyCase):
             self.assertEqual(oct(mode), oct(0o666 & ~umask), name)
 
     def test_bad_phase_numbers(self):
-        for bad in ("4", "0", "x", "3 x", "-1"):
+        for bad in ("5", "0", "x", "4 x", "-1"):
             with self.subTest(phases=bad):
                 rc, out, err = self.study(bad)
                 self.assertEqual(rc, 2, out + err)
