@@ -191,8 +191,9 @@ enum vd_verdict vd_decide(const struct vd_interval *m, const struct vd_interval 
                           bool higher_better)
 {
     if (m->too_few || m->n == 0 || isnan(m->lo) || isnan(m->hi)) return VD_SAME;
-    /* The noise band: 1.0 and, where measured, the A/A control's interval. */
-    double lo = 1, hi = 1;
+    /* The noise band: 1.0 give or take VD_NOISE_THRESHOLD and, where
+     * measured, the A/A control's interval. */
+    double lo = 1 - VD_NOISE_THRESHOLD, hi = 1 + VD_NOISE_THRESHOLD;
     if (aa && !aa->too_few && aa->n && !isnan(aa->lo) && !isnan(aa->hi)) {
         lo = fmin(lo, aa->lo);
         hi = fmax(hi, aa->hi);

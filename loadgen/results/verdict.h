@@ -20,6 +20,11 @@
 #include "csv.h"
 
 #define VD_MIN_ROUNDS 3   /* fewer pairs: "too few rounds", verdict same */
+/* A change smaller than this is no change, however sure (criterion.rs's
+ * noise_threshold, 2 % by default): seven rounds can make a 1 % difference
+ * significant (the A/A control's memory 0.989x [0.978, 0.999] in one QUICK
+ * run), and no lesson of the study is that small. */
+#define VD_NOISE_THRESHOLD 0.02
 #define VD_RESAMPLES 2000 /* bootstrap resamples (the issue asks >= 1,000) */
 
 /* The metrics a verdict is given on. */
@@ -66,9 +71,10 @@ void vd_bootstrap_quotient(const double *a, size_t na, const double *b, size_t n
 
 /* The verdict of a model's interval m against the A/A control's interval
  * aa (NULL: none measured): better or worse only when m lies wholly
- * outside both aa and 1.0, in the metric's good or bad direction; same
- * otherwise, and always when m has too few rounds. For the A/A control
- * itself pass aa = NULL: it is same unless its interval excludes 1. */
+ * outside both aa and 1.0 +- VD_NOISE_THRESHOLD, in the metric's good or
+ * bad direction; same otherwise, and always when m has too few rounds. For
+ * the A/A control itself pass aa = NULL: it is same unless its interval
+ * lies outside 1.0 +- VD_NOISE_THRESHOLD. */
 enum vd_verdict vd_decide(const struct vd_interval *m, const struct vd_interval *aa,
                           bool higher_better);
 

@@ -114,6 +114,22 @@ static void test_a_change_within_the_aa_noise_is_same(void **state)
     assert_int_equal(vd_decide(&im, &ia, true), VD_SAME);
 }
 
+/* A sure but tiny change is no change: the A/A control's memory at
+ * 0.989x [0.978, 0.999] in one QUICK run (VD_NOISE_THRESHOLD). */
+static void test_a_change_under_the_noise_threshold_is_same(void **state)
+{
+    (void)state;
+    double tiny[] = {0.989, 0.991, 0.988, 0.990, 0.987, 0.992, 0.989};
+    double clear[] = {0.96, 0.965, 0.97, 0.962, 0.968, 0.966, 0.964};
+    struct vd_interval it, ic;
+    vd_bootstrap(tiny, 7, 1, &it);
+    vd_bootstrap(clear, 7, 1, &ic);
+    assert_true(it.hi < 1); /* significant ... */
+    assert_int_equal(vd_decide(&it, NULL, true), VD_SAME); /* ... but under 2 % */
+    assert_int_equal(vd_decide(&ic, NULL, true), VD_WORSE); /* 3-4 %: a change */
+    assert_int_equal(vd_decide(&ic, NULL, false), VD_BETTER);
+}
+
 static void test_quotient_of_two_files(void **state)
 {
     (void)state;
@@ -314,6 +330,7 @@ int main(void)
         cmocka_unit_test(test_identical_data_is_same),
         cmocka_unit_test(test_a_clear_2x_is_better_or_worse),
         cmocka_unit_test(test_a_change_within_the_aa_noise_is_same),
+        cmocka_unit_test(test_a_change_under_the_noise_threshold_is_same),
         cmocka_unit_test(test_quotient_of_two_files),
         cmocka_unit_test(test_table_verdicts_and_tiers),
         cmocka_unit_test(test_table_reruns_identically),
