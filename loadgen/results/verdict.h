@@ -19,7 +19,7 @@
 
 #include "csv.h"
 
-#define VD_MIN_ROUNDS 3   /* fewer pairs: "too few rounds", verdict same */
+#define VD_MIN_ROUNDS 3 /* fewer pairs: "too few rounds", verdict same */
 /* A change smaller than this is no change, however sure (criterion.rs's
  * noise_threshold, 2 % by default): seven rounds can make a 1 % difference
  * significant (the A/A control's memory 0.989x [0.978, 0.999] in one QUICK

@@ -124,8 +124,8 @@ static void test_a_change_under_the_noise_threshold_is_same(void **state)
     struct vd_interval it, ic;
     vd_bootstrap(tiny, 7, 1, &it);
     vd_bootstrap(clear, 7, 1, &ic);
-    assert_true(it.hi < 1); /* significant ... */
-    assert_int_equal(vd_decide(&it, NULL, true), VD_SAME); /* ... but under 2 % */
+    assert_true(it.hi < 1);                                 /* significant ... */
+    assert_int_equal(vd_decide(&it, NULL, true), VD_SAME);  /* ... but under 2 % */
     assert_int_equal(vd_decide(&ic, NULL, true), VD_WORSE); /* 3-4 %: a change */
     assert_int_equal(vd_decide(&ic, NULL, false), VD_BETTER);
 }
