@@ -49,10 +49,10 @@ test-sanitizers:
 # docs/portable.md: the paths macOS and FreeBSD take, no epoll, io_uring,
 # sendfile, Linux socket calls, /proc or pinning) in $(BUILD)-portable, and its
 # suites on the models it builds: every unit test, the kqueue type-checks, the
-# fuzz corpus replays and the integration suites but three: loadgen bench and
-# study (they pin CPUs and read the server's CPU from /proc) and the regress
-# gate (it configures its own Linux builds).
-PORTABLE_EXCLUDE ?= integration_test_(loadgen_bench|loadgen_study|regress_gate)
+# fuzz corpus replays and the integration suites but four: loadgen bench, its
+# verdicts and study (they pin CPUs and read the server's CPU from /proc) and
+# the regress gate (it configures its own Linux builds).
+PORTABLE_EXCLUDE ?= integration_test_(loadgen_bench|loadgen_study|loadgen_verdicts|regress_gate)
 test-portable:
 	@$(CMAKE) -S . -B $(BUILD)-portable -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DSERVERMODELS_PORTABLE=ON >/dev/null
