@@ -8,6 +8,7 @@
 #include "fixtures.h"
 
 #include "os/atomicfile.h"
+#include "splitmix64.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -59,14 +60,6 @@ struct gen {
     uint64_t off;
     uint64_t state;
 };
-
-static uint64_t splitmix64(uint64_t *state)
-{
-    uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
 
 static uint64_t fixture_size(const struct fixture *fx)
 {

@@ -5,6 +5,8 @@
  * bootstraps, the verdict. */
 #include "verdict.h"
 
+#include "splitmix64.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,19 +70,11 @@ uint64_t vd_seed(const char *key)
     return h;
 }
 
-static uint64_t next(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-    return z ^ (z >> 31);
-}
-
 /* A uniform index below n (n is a count of rounds: the bias of the modulo
  * is below 2^-32 * n). */
 static size_t pick(uint64_t *s, size_t n)
 {
-    return (size_t)((next(s) >> 32) % n);
+    return (size_t)((splitmix64(s) >> 32) % n);
 }
 
 /* ---- medians ---------------------------------------------------------------- */
