@@ -91,6 +91,7 @@ static bool cpu_disagrees(const struct csv_row *row)
     return cpu >= 0 && busy > 0 && fabs(cpu - busy) > CPU_DISAGREE * busy;
 }
 
+/* Search tables: the highest sustained rate first. */
 static int by_rps(const void *x, const void *y)
 {
     const struct line *a = x, *b = y;
@@ -98,6 +99,19 @@ static int by_rps(const void *x, const void *y)
     double ra = a->rate.med > 0 ? a->rate.med : a->rps.med;
     double rb = b->rate.med > 0 ? b->rate.med : b->rps.med;
     return ra < rb ? 1 : ra > rb ? -1 : 0;
+}
+
+/* Run tables: the least server CPU per request first (the figure that does
+ * not depend on the client: it stays meaningful when loadgen is the
+ * bottleneck), lines without it after, by req/s. */
+static int by_cpu(const void *x, const void *y)
+{
+    const struct line *a = x, *b = y;
+    if ((a->ok > 0) != (b->ok > 0)) return a->ok > 0 ? -1 : 1;
+    bool ca = a->cpu_req > 0, cb = b->cpu_req > 0;
+    if (ca != cb) return ca ? -1 : 1;
+    if (ca && a->cpu_req != b->cpu_req) return a->cpu_req < b->cpu_req ? -1 : 1;
+    return by_rps(x, y);
 }
 
 /* The clean runs' values, one array per measure, [cap] each. */
@@ -225,14 +239,16 @@ static void print_notes(const struct line *l)
 static void print_line(const struct line *l, int rank, const char *proto)
 {
     if (print_no_run(l, proto)) return;
-    char rps[40], p99[40], cpr[32], kib[32];
+    char rps[40], p99[40], cpr[32], per_core[32], kib[32];
     fmt_spread(rps, sizeof rps, l->rps, l->ok);
     fmt_spread(p99, sizeof p99, l->p99, l->ok);
     fmt_or_dash(cpr, sizeof cpr, "%.1f", l->cpu_req);
+    fmt_or_dash(per_core, sizeof per_core, "%.0f", l->cpu_req > 0 ? 1e6 / l->cpu_req : -1);
     fmt_or_dash(kib, sizeof kib, "%.1f", l->kib_conn);
-    printf("  %-2d %-12s %20s %9.2f %9.0f %20s %7" PRIu64 " %7" PRIu64 " %7" PRIu64 " %10s %9s",
-           rank, l->model, rps, l->mbs, l->p50, p99, l->errors, l->refused,
-           l->unanswered + l->starved, cpr, kib);
+    printf("  %-2d %-12s %10s %10s %20s %9.2f %9.0f %20s %7" PRIu64 " %7" PRIu64 " %7" PRIu64
+           " %9s",
+           rank, l->model, cpr, per_core, rps, l->mbs, l->p50, p99, l->errors, l->refused,
+           l->unanswered + l->starved, kib);
     print_notes(l);
 }
 
@@ -262,7 +278,7 @@ static void print_table(const struct bench_log *log, const struct lg_scenario *s
         summarise(log, mi, si, kind, conns, rate, &lines[shown]);
         if (lines[shown].runs || lines[shown].skipped) shown++;
     }
-    qsort(lines, shown, sizeof *lines, by_rps);
+    qsort(lines, shown, sizeof *lines, kind == REC_SEARCH ? by_rps : by_cpu);
     const char *proto = lg_proto_name(sc->proto);
     const char *spread = log->repeat > 1 ? ", medians (min-max) of the clean runs" : "";
     if (kind == REC_SEARCH) {
@@ -275,8 +291,9 @@ static void print_table(const struct bench_log *log, const struct lg_scenario *s
         char how[48] = "closed loop";
         if (rate > 0) snprintf(how, sizeof how, "open loop at %.0f req/s", rate);
         printf("\n%s (%s), %u connections, %s%s\n", sc->name, proto, conns, how, spread);
-        printf("  %-2s %-12s %20s %9s %9s %20s %7s %7s %7s %10s %9s\n", "#", "model", "req/s",
-               "MB/s", "p50 us", "p99 us", "errors", "refused", "unansw", "cpu/req us", "KiB/conn");
+        printf("  %-2s %-12s %10s %10s %20s %9s %9s %20s %7s %7s %7s %9s\n", "#", "model",
+               "cpu/req us", "req/s/core", "req/s", "MB/s", "p50 us", "p99 us", "errors", "refused",
+               "unansw", "KiB/conn");
     }
     int rank = 0;
     for (size_t i = 0; i < shown; i++) {

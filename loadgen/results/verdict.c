@@ -111,12 +111,40 @@ static double resample_median(const double *v, size_t n, double *tmp, uint64_t *
     return median_sorted(tmp, n);
 }
 
-/* The 2.5th and 97.5th percentiles of est[0..VD_RESAMPLES) (sorted here). */
-static void percentiles(double *est, struct vd_interval *out)
+/* The two-sided 95 % quantile of Student's t with df degrees of freedom
+ * (df >= 1; the normal's 1.96 past 30). */
+static double t975(size_t df)
+{
+    static const double t[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
+                               2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
+                               2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
+                               2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
+    return df >= 1 && df <= sizeof t / sizeof *t ? t[df - 1] : 1.96;
+}
+
+/* The tail of the expanded percentile interval for n values (Hesterberg,
+ * "What teachers should know about the bootstrap", 2015, section 5.2):
+ * alpha'/2 = Phi(-sqrt(n / (n - 1)) * t(0.975, n - 1)). The plain 2.5th
+ * and 97.5th percentiles cover too little at few rounds: for a median of 7
+ * they rarely reach past the 2nd-least and 2nd-most values, and the A/A
+ * control left 1.0 in 2 of 16 rows of one QUICK run (52 of 1,000 rows
+ * simulated with 10 % noise, 3 expanded; tests/unit/loadgen_verdict.c). Expanded: 0.41 % at 7
+ * values, 0.10 % at 5, 2.1 % at 50; 2.5 % as n grows. */
+static double tail(size_t n)
+{
+    if (n < 2) return 0.025;
+    double z = sqrt((double)n / (double)(n - 1)) * t975(n - 1);
+    return 0.5 * erfc(z / sqrt(2.0));
+}
+
+/* The expanded percentile interval of est[0..VD_RESAMPLES) (sorted here),
+ * for estimates of n values. */
+static void percentiles(double *est, size_t n, struct vd_interval *out)
 {
     qsort(est, VD_RESAMPLES, sizeof *est, by_value);
-    out->lo = est[(size_t)(0.025 * VD_RESAMPLES)];
-    out->hi = est[(size_t)(0.975 * VD_RESAMPLES) - 1];
+    size_t k = (size_t)(tail(n) * VD_RESAMPLES);
+    out->lo = est[k];
+    out->hi = est[VD_RESAMPLES - 1 - k];
 }
 
 /* ---- the bootstraps ----------------------------------------------------------- */
@@ -138,7 +166,7 @@ void vd_bootstrap(const double *v, size_t n, uint64_t seed, struct vd_interval *
     uint64_t s = seed;
     for (size_t b = 0; b < VD_RESAMPLES; b++)
         est[b] = resample_median(x, k, tmp, &s);
-    percentiles(est, out);
+    percentiles(est, k, out);
 out:
     free(x);
     free(tmp);
@@ -171,7 +199,7 @@ void vd_bootstrap_quotient(const double *a, size_t na, const double *b, size_t n
         double rb = resample_median(xb, kb, tmp, &s);
         est[i] = ra > 0 ? rb / ra : INFINITY;
     }
-    percentiles(est, out);
+    percentiles(est, out->n, out);
 out:
     free(xa);
     free(xb);

@@ -18,6 +18,7 @@
 #include "results/csv.h"
 #include "results/verdict.h"
 #include "results/verdict_table.h"
+#include "splitmix64.h"
 #include "test_util.h"
 
 static char err[2048];
@@ -130,6 +131,43 @@ static void test_a_change_under_the_noise_threshold_is_same(void **state)
     assert_int_equal(vd_decide(&ic, NULL, false), VD_BETTER);
 }
 
+/* The interval's coverage, simulated: an A/A control (a model against
+ * itself, every round's ratio noise around 1.0) must say same in at least
+ * 95 % of its rows, whatever the number of rounds the study uses (5, 7).
+ * The percentile bootstrap of a median alone covers about 88 % at 7 rounds
+ * (it rarely reaches past the 2nd-lowest and 2nd-highest values): 2 of 16
+ * A/A rows out in one QUICK run. Noise: log-normal, 10 %, from a seeded
+ * generator (Box-Muller over splitmix64), so the count is the same on
+ * every run. */
+static double unit_uniform(uint64_t *s)
+{
+    return ((double)(splitmix64(s) >> 11) + 0.5) / 9007199254740992.0; /* (0, 1) */
+}
+
+static void test_aa_control_says_same_in_95_percent(void **state)
+{
+    (void)state;
+    const int trials = 1000;
+    const size_t rounds[] = {5, 7, 8, 9};
+    uint64_t s = 42;
+    for (size_t r = 0; r < sizeof rounds / sizeof *rounds; r++) {
+        int out = 0;
+        for (int t = 0; t < trials; t++) {
+            double v[9];
+            for (size_t i = 0; i < rounds[r]; i++) {
+                double u1 = unit_uniform(&s), u2 = unit_uniform(&s);
+                v[i] = exp(0.1 * sqrt(-2 * log(u1)) * cos(2 * M_PI * u2));
+            }
+            struct vd_interval iv;
+            vd_bootstrap(v, rounds[r], (uint64_t)t, &iv);
+            out += vd_decide(&iv, NULL, true) != VD_SAME;
+        }
+        printf("A/A control, %zu rounds: %d of %d simulated rows not same\n", rounds[r], out,
+               trials);
+        assert_true(out <= trials * 5 / 100);
+    }
+}
+
 static void test_quotient_of_two_files(void **state)
 {
     (void)state;
@@ -221,6 +259,45 @@ static void test_table_verdicts_and_tiers(void **state)
     assert_int_equal(it->rank, 4);
     /* the model's own median: fork 50,000 req/s */
     assert_true(fabs(fork_rps->value - 50000) < 1e-6);
+    vd_table_free(&t);
+}
+
+/* A p99 that leaves out clients with no answer is a lower bound: a model
+ * that starved clients gets no better p99 verdict (prefork's 0.1 ms at
+ * 1,024 clients was its 4 served clients'), and its worse p99 stays worse. */
+static void test_p99_with_clients_unanswered_is_never_better(void **state)
+{
+    (void)state;
+    struct csv_row rows[40];
+    size_t n = 0;
+    for (unsigned k = 1; k <= 5; k++) {
+        rows[n++] = row("epoll", k, 0, 100000, 1.0);
+        rows[n++] = row("epoll", k, 1, 100000, 1.0);
+        rows[n] = row("prefork", k, 0, 50000, 1.0); /* a tenth of the p99, 60 starved */
+        rows[n].lat_p99_us = 100;
+        rows[n++].starved_connections = 60;
+        rows[n] = row("thread", k, 0, 50000, 1.0); /* five times the p99, 8 starved */
+        rows[n].lat_p99_us = 5000;
+        rows[n++].starved_connections = 8;
+        rows[n] = row("poll", k, 0, 100000, 1.0); /* a tenth of the p99, every client served */
+        rows[n++].lat_p99_us = 100;
+    }
+    struct vd_table t;
+    assert_int_equal(vd_compute(rows, n, NULL, &t, err, sizeof err), 0);
+    const struct vd_row *pf = vd_find(&t, "http-hello", 64, 0, VD_LAT_P99, "prefork", false);
+    const struct vd_row *th = vd_find(&t, "http-hello", 64, 0, VD_LAT_P99, "thread", false);
+    const struct vd_row *po = vd_find(&t, "http-hello", 64, 0, VD_LAT_P99, "poll", false);
+    const struct vd_row *pf_kib =
+        vd_find(&t, "http-hello", 64, 0, VD_KIB_PER_CONN, "prefork", false);
+    assert_non_null(pf);
+    assert_non_null(th);
+    assert_non_null(po);
+    assert_non_null(pf_kib);
+    assert_true(pf->iv.hi < 0.2 && pf->unclean);
+    assert_int_equal(pf->verdict, VD_SAME);
+    assert_int_equal(th->verdict, VD_WORSE);
+    assert_int_equal(po->verdict, VD_BETTER);
+    assert_int_equal(pf_kib->verdict, VD_SAME); /* the other metrics keep their verdicts */
     vd_table_free(&t);
 }
 
@@ -331,8 +408,10 @@ int main(void)
         cmocka_unit_test(test_a_clear_2x_is_better_or_worse),
         cmocka_unit_test(test_a_change_within_the_aa_noise_is_same),
         cmocka_unit_test(test_a_change_under_the_noise_threshold_is_same),
+        cmocka_unit_test(test_aa_control_says_same_in_95_percent),
         cmocka_unit_test(test_quotient_of_two_files),
         cmocka_unit_test(test_table_verdicts_and_tiers),
+        cmocka_unit_test(test_p99_with_clients_unanswered_is_never_better),
         cmocka_unit_test(test_table_reruns_identically),
         cmocka_unit_test(test_table_with_two_rounds_says_too_few),
         cmocka_unit_test(test_rows_without_rounds_have_no_verdicts),
