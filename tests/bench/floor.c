@@ -22,23 +22,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "floor_listen.h"
+
 static char answer[512], out[64 * 1024], in[64 * 1024];
 static size_t answer_len;
-
-static int listener(int port)
-{
-    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port)};
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int one = 1, fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
-    socklen_t len = sizeof a;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (bind(fd, (struct sockaddr *)&a, len) || listen(fd, 1024) ||
-        getsockname(fd, (struct sockaddr *)&a, &len))
-        return -1;
-    printf("listening on 127.0.0.1:%d\n", ntohs(a.sin_port));
-    fflush(stdout);
-    return fd;
-}
 
 /* Bytes came: one answer per "\r\n\r\n" (a head split across two reads at
  * that very point is not seen: the floor does not care). */
