@@ -5,10 +5,10 @@
  * The bench runs rounds (every model once a round at a point, the order
  * rotated) with the reference model run twice a round (the A/A control).
  * A model's ratio to the reference comes from same-round pairs; its
- * interval is the 2.5th to 97.5th percentile of the median over
- * VD_RESAMPLES resamples of those pairs (with replacement), drawn from a
- * generator seeded with the comparison's own key, so the same CSV always
- * gives the same interval. Shared by the bench, `loadgen verdicts` and
+ * interval is the expanded percentile interval (verdict.c) of the median
+ * over VD_RESAMPLES resamples of those pairs (with replacement), drawn
+ * from a generator seeded with the comparison's own key, so the same CSV
+ * always gives the same interval. Shared by the bench, `loadgen verdicts` and
  * `loadgen compare` (verdict_table.c, compare.c). */
 #ifndef LOADGEN_VERDICT_H
 #define LOADGEN_VERDICT_H
