@@ -90,6 +90,9 @@ static void put_str(struct http *h, const char *str)
     put(h, str, strlen(str));
 }
 
+/* A string literal: its length is known at compile time. */
+#define PUT_LIT(h, lit) put((h), "" lit, sizeof(lit) - 1)
+
 /* Decimal, without printf: headers are built for every answer. */
 static void put_num(struct http *h, size_t v)
 {
@@ -117,6 +120,7 @@ static char *put2(char *p, int v)
  * the cost of a request depend on the time of day, which the instruction
  * gate, ci/regress, would read as a regression). */
 #define IMF_DATE_CAP 30
+#define IMF_DATE_LEN (IMF_DATE_CAP - 1) /* always 29 characters */
 static void imf_date(time_t t, char *buf)
 {
     static const char days[7][4] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
@@ -228,24 +232,22 @@ static void put_connection(struct http *h, const struct http_req *r, bool force_
 static void put_head(struct http *h, const struct http_req *r, int status, const char *ctype,
                      size_t clen, bool force_close, const char *extra)
 {
-    put_str(h, "HTTP/1.1 ");
+    PUT_LIT(h, "HTTP/1.1 ");
     put_num(h, (size_t)status);
-    put_str(h, " ");
+    PUT_LIT(h, " ");
     put_str(h, reason(status));
-    put_str(h, "\r\nServer: refserver\r\nDate: ");
-    put_str(h, date_now());
-    put_str(h, "\r\n");
+    PUT_LIT(h, "\r\nServer: refserver\r\nDate: ");
+    put(h, date_now(), IMF_DATE_LEN);
     if (ctype) {
-        put_str(h, "Content-Type: ");
+        PUT_LIT(h, "\r\nContent-Type: ");
         put_str(h, ctype);
-        put_str(h, "\r\n");
     }
-    put_str(h, "Content-Length: ");
+    PUT_LIT(h, "\r\nContent-Length: ");
     put_num(h, clen);
-    put_str(h, "\r\n");
+    PUT_LIT(h, "\r\n");
     if (extra) put_str(h, extra);
     put_connection(h, r, force_close);
-    put(h, "\r\n", 2);
+    PUT_LIT(h, "\r\n");
 }
 
 /* A short text answer: errors, redirects. */

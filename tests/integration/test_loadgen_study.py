@@ -7,6 +7,7 @@ of loadgen, read while the run is under way. Runs are short (0.3-1 s) and use
 one or two models.
 """
 import os
+import re
 import subprocess
 import unittest
 
@@ -195,7 +196,15 @@ class TestSweeps(StudyCase):
         # One table per point; medians with (min-max) over the two runs.
         self.assertIn("http-hello (http), 1 connections, closed loop, medians (min-max)", out)
         self.assertIn("http-hello (http), 4 connections, closed loop", out)
-        self.assertRegex(out, r"\n  1  +(epoll|thread) +\d+ \(\d")
+        # Led by server CPU per request and its inverse (they do not depend on
+        # the client), then req/s with its (min-max); ranked by CPU per request.
+        self.assertRegex(out, r"\n  #  model +cpu/req us req/s/core +req/s ")
+        self.assertRegex(out, r"\n  1  +(epoll|thread) +[\d.]+ +\d+ +\d+ \(\d")
+        for table in out.split("medians (min-max) of the clean runs\n")[1:]:
+            cpu = [float(m.group(1)) for m in
+                   re.finditer(r"^  \d+  +\S+ +([\d.]+) +\d+ ", table, re.M)]
+            self.assertEqual(len(cpu), 2, table)
+            self.assertEqual(cpu, sorted(cpu), table)
         self.assertIn("[12/12", out)  # progress: run 12 of 12
         self.assertIn("2 rounds a point: too few for intervals", out)
 

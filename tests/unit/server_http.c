@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
+
 #include <fcntl.h>
 #include <limits.h>
 #include <regex.h>
@@ -24,6 +26,7 @@
 #include "fsroot.h"
 #include "http.h"
 #include "http_fake.h"
+#include "http_request.h"
 #include "test_util.h"
 
 /* ---- tests -------------------------------------------------------------- */
@@ -79,6 +82,46 @@ static void test_errors(void **state)
             fail_msg("case %zu: status %d closed %d, want %d %d", i, st, closed, cases[i].status,
                      cases[i].closes);
     }
+}
+
+/* The parser's character classes, every byte (RFC 9110 5.6.2 tchar for
+ * methods and header names; 5.5 field values: VCHAR, obs-text, SP, HTAB). */
+static bool rfc_tchar(int c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c));
+}
+
+static void test_parser_character_classes(void **state)
+{
+    (void)state;
+    for (int c = 0; c < 256; c++) {
+        if (c == '\r' || c == '\n') continue; /* they end lines */
+        char head[128];
+        struct http_req r;
+        int n = snprintf(head, sizeof head, "G%cT / HTTP/1.1\r\nHost: x\r\n\r\n", c);
+        assert_int_equal(http_parse_request(head, (size_t)n, &r) == 0, rfc_tchar(c));
+        n = snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: x\r\nX%cY: 1\r\n\r\n", c);
+        bool name = rfc_tchar(c) || c == ':'; /* "X:Y: 1": the name is X */
+        assert_int_equal(http_parse_request(head, (size_t)n, &r) == 0, name);
+        n = snprintf(head, sizeof head, "GET / HTTP/1.1\r\nHost: x\r\nX: a%cb\r\n\r\n", c);
+        bool field = (c > 0x20 && c < 0x7f) || c >= 0x80 || c == ' ' || c == '\t';
+        assert_int_equal(http_parse_request(head, (size_t)n, &r) == 0, field);
+        n = snprintf(head, sizeof head, "GET /a%cb HTTP/1.1\r\nHost: x\r\n\r\n", c);
+        bool target = (c > 0x20 && c < 0x7f) || c >= 0x80;
+        assert_int_equal(http_parse_request(head, (size_t)n, &r) == 0, target);
+    }
+    /* header names the session acts on match whatever their case */
+    struct http_req r;
+    const char *h = "GET / HTTP/1.1\r\nhOST: x\r\ncontent-LENGTH: 12\r\nCONNECTION: Close\r\n\r\n";
+    assert_int_equal(http_parse_request(h, strlen(h), &r), 0);
+    assert_true(r.has_host && r.has_cl && r.cl == 12 && r.conn_close);
+    h = "GET / HTTP/1.1\r\nHost: x\r\nHost: y\r\n\r\n"; /* two Hosts */
+    assert_int_equal(http_parse_request(h, strlen(h), &r), 400);
+    h = "GET / HTTP/1.1\r\nHost: x\r\nTransfer-encoding: chunked\r\n\r\n";
+    assert_int_equal(http_parse_request(h, strlen(h), &r), 501);
+    h = "GET / HTTP/1.1\r\nHostx: x\r\n\r\n"; /* not Host */
+    assert_int_equal(http_parse_request(h, strlen(h), &r), 400);
 }
 
 static void test_405_allow(void **state)
@@ -757,6 +800,7 @@ int main(void)
         cmocka_unit_test(test_phase_expire),
         cmocka_unit_test(test_refusal),
         cmocka_unit_test(test_access_log),
+        cmocka_unit_test(test_parser_character_classes),
     };
     return cmocka_run_group_tests(tests, http_fixture_setup, http_fixture_teardown);
 }
