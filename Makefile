@@ -146,8 +146,9 @@ bench-loadgen: build
 	@BUILD=$(BUILD) ci/bench-loadgen
 
 # The refserver vs nginx benchmark (not a test): see ci/bench-server. Models
-# (epoll, uring, reuseport, coroutine), a 1-worker nginx and the floor
-# (tests/bench/floor.c) take turns serving a 36-byte file to wrk -t1 -c64,
+# (epoll, uring, reuseport, coroutine), a 1-worker nginx, the floor
+# (tests/bench/floor.c) and its io_uring twin (floor_uring.c) take turns
+# serving a 36-byte file to wrk -t1 -c64,
 # server on CPU 0, wrk on CPU 1; req/s and server CPU per request, ratios to
 # nginx and to the floor, medians of 3 alternating rounds.
 # E.g. BENCH_SERVER_ARGS='--models epoll --rounds 5 --strict'
