@@ -65,8 +65,9 @@ static const char BENCH_USAGE[] =
     "                         connections of each point)\n"
     "  --rounds N             rounds per point (--repeat N is the same): a round\n"
     "                         runs every model once, the order rotated each\n"
-    "                         round; the tables show medians and min-max, and\n"
-    "                         with 3 or more, verdicts (default 1)\n"
+    "                         round, and round 1 runs at every point before\n"
+    "                         round 2 at any; the tables show medians and\n"
+    "                         min-max, and with 3 or more, verdicts (default 1)\n"
     "  --reference MODEL|none the A/A control: with 2 or more rounds this model\n"
     "                         runs twice a round (the second run's row has\n"
     "                         aa_twin 1), and the verdicts are ratios to it\n"
@@ -648,47 +649,53 @@ static unsigned plan_runs(const struct bench *b)
     return runs * b->o->repeat * (unsigned)(b->models.n + (b->ref >= 0));
 }
 
-/* One (scenario, connections) point: every rate point, or the searches,
- * in rounds: each round runs every model once (and the reference's A/A
- * twin), the order rotated, so a noisy moment of the machine does not land
- * on one model's runs only, and every model has a same-round pair with the
- * reference (bench_plan.h). */
-static void run_point(struct bench *b, size_t si, unsigned conns)
+/* Round k of one (scenario, connections) point: at every rate point (or
+ * the searches), every model once and the reference's A/A twin, the order
+ * rotated, so a noisy moment of the machine does not land on one model's
+ * runs only, and every model has a same-round pair with the reference
+ * (bench_plan.h). */
+static void run_round(struct bench *b, size_t si, unsigned conns, unsigned k)
 {
     const struct lg_scenario *sc = &b->scens[si];
     size_t nrates = b->o->rates.n ? b->o->rates.n : 1;
     size_t slots[NAMES_MAX + 1];
-    for (size_t ri = 0; ri < nrates && !b->interrupted; ri++)
-        for (unsigned k = 0; k < b->o->repeat && !b->interrupted; k++) {
-            size_t len = plan_round(b->models.n, b->ref, k, slots);
-            for (size_t i = 0; i < len && !b->interrupted; i++) {
-                bool twin = slots[i] == b->models.n;
-                size_t mi = twin ? (size_t)b->ref : slots[i];
-                if (b->o->rate_auto) {
-                    search_rate(b, mi, si, conns, k + 1);
-                } else {
-                    double rate = b->o->rates.n ? b->o->rates.v[ri] : sc->rate;
-                    struct bench_record r = {.model = mi,
-                                             .scen = si,
-                                             .conns = conns,
-                                             .rate = rate,
-                                             .round = k + 1,
-                                             .aa_twin = twin};
-                    run_one(b, &r);
-                }
-                b->interrupted |= run_stop_requested();
+    for (size_t ri = 0; ri < nrates && !b->interrupted; ri++) {
+        size_t len = plan_round(b->models.n, b->ref, k, slots);
+        for (size_t i = 0; i < len && !b->interrupted; i++) {
+            bool twin = slots[i] == b->models.n;
+            size_t mi = twin ? (size_t)b->ref : slots[i];
+            if (b->o->rate_auto) {
+                search_rate(b, mi, si, conns, k + 1);
+            } else {
+                double rate = b->o->rates.n ? b->o->rates.v[ri] : sc->rate;
+                struct bench_record r = {.model = mi,
+                                         .scen = si,
+                                         .conns = conns,
+                                         .rate = rate,
+                                         .round = k + 1,
+                                         .aa_twin = twin};
+                run_one(b, &r);
             }
+            b->interrupted |= run_stop_requested();
         }
+    }
 }
 
+/* Round 1 at every point, then round 2 at every point, ...: a point's
+ * rounds are spread over the whole bench, not run back to back, so the
+ * drift of a shared machine over minutes (other guests, the host's own
+ * work) shows in a point's rounds, and so in its intervals, instead of
+ * moving every round of that point together (which a rerun then does not
+ * repeat: issue 17's verdicts that did not reproduce). */
 static void run_matrix(struct bench *b)
 {
-    for (size_t si = 0; si < b->scen_files.n && !b->interrupted; si++) {
-        struct sweep cp;
-        conn_points(b, &b->scens[si], &cp);
-        for (size_t ci = 0; ci < cp.n && !b->interrupted; ci++)
-            run_point(b, si, (unsigned)cp.v[ci]);
-    }
+    for (unsigned k = 0; k < b->o->repeat && !b->interrupted; k++)
+        for (size_t si = 0; si < b->scen_files.n && !b->interrupted; si++) {
+            struct sweep cp;
+            conn_points(b, &b->scens[si], &cp);
+            for (size_t ci = 0; ci < cp.n && !b->interrupted; ci++)
+                run_round(b, si, (unsigned)cp.v[ci], k);
+        }
 }
 
 /* Pin loadgen (the server is pinned as it starts), raise the descriptor

@@ -42,15 +42,16 @@ static const char *pick_reference(const struct csv_row *rows, size_t n, const ch
     return NULL;
 }
 
-/* The reference's own row at row i's point and round: the nearest in the
- * file (several benches may be appended to one file). -1 if none. */
-static long ref_row(const struct csv_row *rows, size_t n, size_t i, const char *ref)
+/* The reference's own row (twin: its A/A twin's) at row i's point and
+ * round: the nearest in the file (several benches may be appended to one
+ * file). -1 if none. */
+static long ref_row(const struct csv_row *rows, size_t n, size_t i, const char *ref, bool twin)
 {
     long best = -1;
     size_t dist = (size_t)-1;
     for (size_t j = 0; j < n; j++) {
         const struct csv_row *r = &rows[j];
-        if (r->round != rows[i].round || r->aa_twin == 1 || strcmp(r->model, ref) != 0 ||
+        if (r->round != rows[i].round || (r->aa_twin == 1) != twin || strcmp(r->model, ref) != 0 ||
             !same_point(r, &rows[i]))
             continue;
         size_t d = j > i ? j - i : i - j;
@@ -78,8 +79,21 @@ struct pairs {
     size_t shared;       /* pairs where either run's server shared its CPUs */
 };
 
-/* Model model's (or, aa, the reference twin's) same-round pairs at row p's
- * point, for metric m. */
+/* The reference's value in row j's round, for metric m: with its A/A twin
+ * in that round (twin >= 0), the geometric mean of the two runs, a steadier
+ * yardstick than either (one run's bad moment moves it half as far, in
+ * logarithms); else the one run's. */
+static double yardstick(const struct csv_row *rows, long j, long twin, enum vd_metric m)
+{
+    double b = vd_metric_value(&rows[j], m);
+    double t = twin >= 0 ? vd_metric_value(&rows[twin], m) : NAN;
+    return b > 0 && t > 0 ? sqrt(b * t) : b;
+}
+
+/* Model model's same-round pairs at row p's point, for metric m: its value
+ * over the reference's two runs of that round (yardstick()). With aa, the
+ * A/A control's: the reference's twin over the reference's own run, the
+ * noise of two runs of one model. */
 static void collect(const struct csv_row *rows, size_t n, const struct csv_row *p,
                     const char *model, bool aa, const char *ref, enum vd_metric m,
                     struct pairs *out)
@@ -90,13 +104,16 @@ static void collect(const struct csv_row *rows, size_t n, const struct csv_row *
         if (!r->round || !same_point(r, p) || strcmp(r->model, model) != 0 ||
             (r->aa_twin == 1) != aa)
             continue;
-        long j = ref_row(rows, n, i, ref);
+        long j = ref_row(rows, n, i, ref, false);
         if (j < 0) continue;
-        double a = vd_metric_value(r, m), b = vd_metric_value(&rows[j], m);
+        long t = aa ? -1 : ref_row(rows, n, i, ref, true);
+        double a = vd_metric_value(r, m), b = yardstick(rows, j, t, m);
         out->own[out->n] = a;
         out->ratio[out->n] = b > 0 ? a / b : NAN;
-        out->bound += r->loadgen_bound == 1 || rows[j].loadgen_bound == 1;
-        out->shared += shared_cpus(r) || shared_cpus(&rows[j]);
+        out->bound += r->loadgen_bound == 1 || rows[j].loadgen_bound == 1 ||
+                      (t >= 0 && rows[t].loadgen_bound == 1);
+        out->shared +=
+            shared_cpus(r) || shared_cpus(&rows[j]) || (t >= 0 && shared_cpus(&rows[t]));
         out->unclean +=
             r->errors + r->check_failures + r->timeouts + r->unanswered + r->starved_connections >
             0;
@@ -436,11 +453,13 @@ static const char VERDICTS_USAGE[] =
     "The verdicts of a bench's rounds (loadgen bench --rounds N): for every\n"
     "scenario, point, metric (server_cpu_us_per_req, req_per_s, lat_p99_us,\n"
     "kib_per_conn) and model, the median ratio to the reference model over\n"
-    "same-round pairs, its 95 % bootstrap interval (2000 resamples, seeded: the\n"
-    "same file gives the same interval), a verdict (better, worse, or same when\n"
-    "the interval does not clear the A/A control's: the reference's second run\n"
-    "of each round over its first) and a tier. Fewer than 3 rounds: 'too few\n"
-    "rounds', verdict same. A file without rounds has no verdicts (a note).\n"
+    "same-round pairs (to the geometric mean of the reference's two runs of\n"
+    "the round, when it ran twice), its 95 % bootstrap interval (2000\n"
+    "resamples, seeded: the same file gives the same interval), a verdict\n"
+    "(better, worse, or same when the interval does not clear the A/A\n"
+    "control's: the reference's second run of each round over its first) and\n"
+    "a tier. Fewer than 3 rounds: 'too few rounds', verdict same. A file\n"
+    "without rounds has no verdicts (a note).\n"
     "\n"
     "  --reference MODEL  the model ratios are to (default: the one with A/A\n"
     "                     rows, else epoll, else poll)\n"

@@ -283,6 +283,23 @@ class TestStudyScript(StudyCase):
             mode = os.stat(os.path.join(out_dir, name)).st_mode & 0o777
             self.assertEqual(oct(mode), oct(0o666 & ~umask), name)
 
+    def test_quick_runs_its_three_points_in_rounds(self):
+        """QUICK=1: http-hello at 64 and 1,024 connections, echo at 1,024,
+        under their own names, round 1 at every point before round 2."""
+        env = dict(os.environ, QUICK="1", ROUNDS="2", OUT=os.path.join(self.tmp, "quick-out"),
+                   LOADGEN=LOADGEN, REFSERVER=REFSERVER)
+        r = subprocess.run([os.path.join(SOURCE_DIR, "ci", "study"), "--models", "epoll",
+                            "--duration", "0.1"], cwd=SOURCE_DIR, env=env,
+                           capture_output=True, text=True, timeout=120)
+        self.assertEqual(r.returncode, 0, r.stdout[-3000:] + r.stderr[-3000:])
+        _, rows = read_rows(os.path.join(self.tmp, "quick-out", "latest.csv"))
+        points = [("http-hello", "64"), ("http-hello", "1024"), ("echo", "1024")]
+        # epoll and its A/A twin at each point, a round at a time
+        want = [(k, s, c) for k in ("1", "2") for (s, c) in points for _ in range(2)]
+        self.assertEqual([(x["round"], x["scenario"], x["connections"]) for x in rows], want)
+        self.assertTrue(os.path.exists(os.path.join(self.tmp, "quick-out",
+                                                    "latest-verdicts.csv")))
+
     def test_bad_phase_numbers(self):
         for bad in ("5", "0", "x", "4 x", "-1"):
             with self.subTest(phases=bad):

@@ -132,6 +132,28 @@ class TestRounds(BenchCase):
         self.assertNotIn("REGRESSION", out)
 
 
+class TestRoundsSpreadOverTheBench(BenchCase):
+    def test_round_one_at_every_point_before_round_two_at_any(self):
+        # two scenarios x two connection points x 2 rounds, the reference
+        # and its twin: a point's rounds are not run back to back, so the
+        # machine's drift over the bench lands in every point's rounds
+        path = os.path.join(self.tmp, "spread.csv")
+        echo = os.path.join(SOURCE_DIR, "scenarios", "echo.ini")
+        rc, out, err = self.bench("--models", REF, "--scenarios", HELLO + "," + echo,
+                                  "--connections", "1,2", "--duration", "0.1", "--rounds", "2",
+                                  "--csv", path)
+        self.assertEqual(rc, 0, out + err)
+        _, rows = read_rows(path)
+        order = [(r["round"], r["scenario"], r["connections"]) for r in rows]
+        points = [(s, c) for s in ("http-hello", "echo") for c in ("1", "2")]
+        # each point: the reference and its A/A twin, in the file's order
+        want = [(k, s, c) for k in ("1", "2") for (s, c) in points for _ in range(2)]
+        self.assertEqual(order, want)
+        twins = [(r["round"], r["scenario"], r["connections"]) for r in rows
+                 if r["aa_twin"] == "1"]
+        self.assertEqual(twins, [(k, s, c) for k in ("1", "2") for (s, c) in points])
+
+
 class TestBadInput(unittest.TestCase):
     @classmethod
     def setUpClass(cls):

@@ -246,7 +246,9 @@ static void test_table_verdicts_and_tiers(void **state)
     assert_non_null(poll_rps);
     assert_non_null(aa);
     assert_non_null(it);
-    assert_true(fabs(fork_rps->iv.ratio - 0.5) < 1e-9);
+    /* each round's ratio is to the geometric mean of epoll's two runs: the
+     * median is round 4's, 0.5 x 1.01 / sqrt(1.01 x 1.0) */
+    assert_true(fabs(fork_rps->iv.ratio - 0.5 * sqrt(1.01)) < 1e-9);
     assert_int_equal(fork_rps->verdict, VD_WORSE);
     assert_true(fabs(fork_cpu->iv.ratio - 2) < 1e-9); /* 1 s for half the requests */
     assert_int_equal(fork_cpu->verdict, VD_WORSE);
@@ -260,6 +262,39 @@ static void test_table_verdicts_and_tiers(void **state)
     assert_int_equal(it->rank, 4);
     /* the model's own median: fork 50,000 req/s */
     assert_true(fabs(fork_rps->value - 50000) < 1e-6);
+    vd_table_free(&t);
+}
+
+/* A model's ratio in a round is to the reference's two runs of that round
+ * (their geometric mean); without a twin in a round, to the one run. The
+ * A/A control's is the twin over the reference's own run. */
+static void test_ratio_is_to_both_runs_of_the_reference(void **state)
+{
+    (void)state;
+    struct csv_row rows[16];
+    size_t n = 0;
+    for (unsigned k = 1; k <= 3; k++) {
+        rows[n++] = row("epoll", k, 0, 1000, 1.0);
+        rows[n++] = row("epoll", k, 1, 4000, 1.0); /* the yardstick: sqrt(1000 x 4000) */
+        rows[n++] = row("poll", k, 0, 1000, 1.0);
+    }
+    struct vd_table t;
+    assert_int_equal(vd_compute(rows, n, NULL, &t, err, sizeof err), 0);
+    const struct vd_row *po = vd_find(&t, "http-hello", 64, 0, VD_REQ_PER_S, "poll", false);
+    const struct vd_row *aa = vd_find(&t, "http-hello", 64, 0, VD_REQ_PER_S, "epoll", true);
+    assert_non_null(po);
+    assert_non_null(aa);
+    assert_true(fabs(po->iv.ratio - 0.5) < 1e-9);
+    assert_true(fabs(aa->iv.ratio - 4) < 1e-9);
+    vd_table_free(&t);
+    /* the twins gone: poll's ratio is to epoll's one run */
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!rows[i].aa_twin) rows[m++] = rows[i];
+    assert_int_equal(vd_compute(rows, m, NULL, &t, err, sizeof err), 0);
+    po = vd_find(&t, "http-hello", 64, 0, VD_REQ_PER_S, "poll", false);
+    assert_non_null(po);
+    assert_true(fabs(po->iv.ratio - 1) < 1e-9);
     vd_table_free(&t);
 }
 
@@ -320,7 +355,8 @@ static void test_table_reruns_identically(void **state)
     assert_string_equal(t1, t2);
     assert_non_null(strstr(t1, "scenario,connections,rate,metric,model,reference,ratio,ci_low,"
                                "ci_high,verdict,rounds,rank,value,note\n"));
-    assert_non_null(strstr(t1, "http-hello,64,0,req_per_s,fork,epoll,0.5000,"));
+    /* 0.5 x sqrt(1.01): test_table_verdicts_and_tiers */
+    assert_non_null(strstr(t1, "http-hello,64,0,req_per_s,fork,epoll,0.5025,"));
     assert_non_null(strstr(t1, ",epoll,epoll,"));
     assert_non_null(strstr(t1, "A/A control"));
     free(t1);
@@ -343,7 +379,8 @@ static void test_table_with_two_rounds_says_too_few(void **state)
     }
     assert_int_equal(vd_write_csv(&t, scratch_path("few.csv"), err, sizeof err), 0);
     char *text = read_whole_file(scratch_path("few.csv"), NULL);
-    assert_non_null(strstr(text, "http-hello,64,0,req_per_s,fork,epoll,0.5000,,,same,2,1,"));
+    /* the median of rounds 1 and 2: 0.5 / sqrt(0.97) and 0.5 x sqrt(1.03 / 1.01) */
+    assert_non_null(strstr(text, "http-hello,64,0,req_per_s,fork,epoll,0.5063,,,same,2,1,"));
     assert_non_null(strstr(text, "too few rounds"));
     free(text);
     vd_table_free(&t);
@@ -412,6 +449,7 @@ int main(void)
         cmocka_unit_test(test_aa_control_says_same_in_95_percent),
         cmocka_unit_test(test_quotient_of_two_files),
         cmocka_unit_test(test_table_verdicts_and_tiers),
+        cmocka_unit_test(test_ratio_is_to_both_runs_of_the_reference),
         cmocka_unit_test(test_p99_with_clients_unanswered_is_never_better),
         cmocka_unit_test(test_table_reruns_identically),
         cmocka_unit_test(test_table_with_two_rounds_says_too_few),
