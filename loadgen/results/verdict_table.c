@@ -112,8 +112,7 @@ static void collect(const struct csv_row *rows, size_t n, const struct csv_row *
         out->ratio[out->n] = b > 0 ? a / b : NAN;
         out->bound += r->loadgen_bound == 1 || rows[j].loadgen_bound == 1 ||
                       (t >= 0 && rows[t].loadgen_bound == 1);
-        out->shared +=
-            shared_cpus(r) || shared_cpus(&rows[j]) || (t >= 0 && shared_cpus(&rows[t]));
+        out->shared += shared_cpus(r) || shared_cpus(&rows[j]) || (t >= 0 && shared_cpus(&rows[t]));
         out->unclean +=
             r->errors + r->check_failures + r->timeouts + r->unanswered + r->starved_connections >
             0;
