@@ -101,7 +101,7 @@ test-tsan:
 # model swept over connections (1..10,000, http-hello and echo) and offered
 # rates (http-hello, http-mixed, FTP) on disjoint CPUs for server and loadgen,
 # progress shown, in 5 rounds with epoll twice a round (the A/A control); about
-# 20 min on 2 cores. make bench QUICK=1: http-hello at 64 and 1,024 connections,
+# 21 min on 2 cores. make bench QUICK=1: http-hello at 64 and 1,024 connections,
 # echo at 1,024, 10 rounds of 0.4 s, under 5 min. ROUNDS=N changes the rounds. Rows to results/latest.csv and
 # results/<date>-<rev>.csv, verdicts to results/latest-verdicts.csv, charts to
 # results/*.svg, results/report.html.
