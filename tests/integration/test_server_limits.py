@@ -177,8 +177,11 @@ class LimitsModelTests:
         time.sleep(1.0)  # the measurement window: the clients stay connected and idle
         used = cpu_seconds(group) - used0
         elapsed = time.monotonic() - start
+        # A loop that retries accept() without pausing takes a whole core (~1 s
+        # in the window); the bound leaves room for a sanitized build's idle
+        # processes (fork's 100 children under ASan came to 0.12 s).
         if self.MODEL not in SPINS_BY_DESIGN:
-            self.assertLess(used, 0.1, "%s used %.2f s of CPU in %.2f s while out of "
+            self.assertLess(used, 0.25, "%s used %.2f s of CPU in %.2f s while out of "
                             "descriptors" % (self.MODEL, used, elapsed))
         # one line per pause of 500 ms: a handful, not one per retry
         self.assertLessEqual(pausing(), 12, srv.stderr_text()[-2000:])
